@@ -1,0 +1,66 @@
+//! Domain types and rules of Madoguchi, free of IO.
+//!
+//! Values from the outside world (request bodies, CLI flags) are parsed here into types that
+//! cannot hold invalid data; the store and the server trust them afterwards.
+//!
+//! # Layout
+//! - [`conversation`]: conversation statuses and priorities.
+//! - [`message`]: who sent a message, message bodies and client ids.
+//! - [`agent`]: agent roles and e-mail addresses.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod agent;
+pub mod conversation;
+pub mod message;
+
+/// A value from outside failed validation; `field` names what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct InvalidValue {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl InvalidValue {
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Declares a closed set of string values (`snake_case` on the wire and in the store).
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident, $field:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(raw: &str) -> Result<Self, $crate::InvalidValue> {
+                match raw {
+                    $($text => Ok($name::$variant),)+
+                    other => Err($crate::InvalidValue::new(
+                        $field,
+                        format!("unknown value {other:?}; expected one of: {}", [$($text),+].join(", ")),
+                    )),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use string_enum;

@@ -1,0 +1,191 @@
+//! Agents (the shop's staff) and their tokens. Tokens are stored as SHA-256 hashes only.
+
+use madoguchi_core::agent::{Email, Role};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{is_unique_violation, new_id, now_ms, Result, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agent {
+    pub id: String,
+    pub workspace_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub locale: String,
+    pub created_at: i64,
+}
+
+impl Agent {
+    fn from_row(row: &AnyRow) -> Result<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            workspace_id: row.try_get("workspace_id")?,
+            email: row.try_get("email")?,
+            name: row.try_get("name")?,
+            role: Role::parse(&row.try_get::<String, _>("role")?)?,
+            password_hash: row.try_get("password_hash")?,
+            locale: row.try_get("locale")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+}
+
+const AGENT_COLUMNS: &str =
+    "id, workspace_id, email, name, role, password_hash, locale, created_at";
+
+/// How a token was issued: a browser session (cookie, CSRF-checked) or an API token (bearer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Session,
+    Api,
+}
+
+impl TokenKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Session => "session",
+            TokenKind::Api => "api",
+        }
+    }
+}
+
+/// A token as found by its hash.
+#[derive(Debug, Clone)]
+pub struct TokenGrant {
+    pub agent: Agent,
+    pub kind: TokenKind,
+    pub csrf_hash: Option<String>,
+}
+
+pub struct NewAgent<'a> {
+    pub workspace_id: &'a str,
+    pub email: &'a Email,
+    pub name: &'a str,
+    pub role: Role,
+    pub password_hash: &'a str,
+}
+
+impl Store {
+    /// Creates an agent; an e-mail address already in use is a [`StoreError::Conflict`].
+    pub async fn create_agent(&self, new: NewAgent<'_>) -> Result<Agent> {
+        let mut w = self.begin_write().await?;
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO agents (id, workspace_id, email, name, role, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {AGENT_COLUMNS}"
+        ))
+        .bind(new_id())
+        .bind(new.workspace_id)
+        .bind(new.email.as_str())
+        .bind(new.name)
+        .bind(new.role.as_str())
+        .bind(new.password_hash)
+        .bind(now_ms())
+        .fetch_one(&mut *w.tx)
+        .await;
+        let row = match inserted {
+            Err(err) if is_unique_violation(&err) => {
+                return Err(StoreError::Conflict(format!(
+                    "an agent with e-mail {} exists",
+                    new.email.as_str()
+                )))
+            }
+            other => other?,
+        };
+        w.commit().await?;
+        Agent::from_row(&row)
+    }
+
+    pub async fn agent_by_email(&self, email: &Email) -> Result<Agent> {
+        let row = sqlx::query(&format!(
+            "SELECT {AGENT_COLUMNS} FROM agents WHERE email = $1"
+        ))
+        .bind(email.as_str())
+        .fetch_one(self.pool())
+        .await?;
+        Agent::from_row(&row)
+    }
+
+    /// An agent of `workspace_id`; agents of other workspaces are [`StoreError::NotFound`].
+    pub async fn agent(&self, workspace_id: &str, id: &str) -> Result<Agent> {
+        let row = sqlx::query(&format!(
+            "SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1 AND workspace_id = $2"
+        ))
+        .bind(id)
+        .bind(workspace_id)
+        .fetch_one(self.pool())
+        .await?;
+        Agent::from_row(&row)
+    }
+
+    pub async fn agents(&self, workspace_id: &str) -> Result<Vec<Agent>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {AGENT_COLUMNS} FROM agents WHERE workspace_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(workspace_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(Agent::from_row).collect()
+    }
+
+    pub async fn create_token(
+        &self,
+        agent_id: &str,
+        token_hash: &str,
+        kind: TokenKind,
+        csrf_hash: Option<&str>,
+        expires_at: Option<i64>,
+    ) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO agent_tokens (token_hash, agent_id, kind, csrf_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(token_hash)
+        .bind(agent_id)
+        .bind(kind.as_str())
+        .bind(csrf_hash)
+        .bind(now_ms())
+        .bind(expires_at)
+        .execute(&mut *w.tx)
+        .await?;
+        w.commit().await
+    }
+
+    /// The agent a live (unexpired) token belongs to.
+    pub async fn token_grant(&self, token_hash: &str) -> Result<TokenGrant> {
+        let token = sqlx::query(
+            "SELECT agent_id, kind, csrf_hash FROM agent_tokens \
+             WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2)",
+        )
+        .bind(token_hash)
+        .bind(now_ms())
+        .fetch_one(self.pool())
+        .await?;
+        let agent_id: String = token.try_get("agent_id")?;
+        let row = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1"))
+            .bind(&agent_id)
+            .fetch_one(self.pool())
+            .await?;
+        let kind = match token.try_get::<String, _>("kind")?.as_str() {
+            "session" => TokenKind::Session,
+            _ => TokenKind::Api,
+        };
+        Ok(TokenGrant {
+            agent: Agent::from_row(&row)?,
+            kind,
+            csrf_hash: token.try_get("csrf_hash")?,
+        })
+    }
+
+    pub async fn delete_token(&self, token_hash: &str) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        sqlx::query("DELETE FROM agent_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&mut *w.tx)
+            .await?;
+        w.commit().await
+    }
+}

@@ -1,0 +1,194 @@
+//! Contacts (the shop's customers) and the identities that find them again: a visitor token's
+//! hash, an e-mail address, a phone number, an id in another system.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{new_id, now_ms, Result, Store};
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Contact {
+    pub id: String,
+    pub workspace_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Contact {
+    fn from_row(row: &AnyRow) -> Result<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            workspace_id: row.try_get("workspace_id")?,
+            name: row.try_get("name")?,
+            email: row.try_get("email")?,
+            phone: row.try_get("phone")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+}
+
+const CONTACT_COLUMNS: &str = "id, workspace_id, name, email, phone, created_at, updated_at";
+
+/// Identity kinds. A visitor identity's value is the SHA-256 of the visitor token.
+pub const IDENTITY_VISITOR: &str = "visitor";
+pub const IDENTITY_EMAIL: &str = "email";
+pub const IDENTITY_PHONE: &str = "phone";
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Identity {
+    pub kind: String,
+    pub value: String,
+    pub created_at: i64,
+}
+
+/// Fields a contact may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ContactPatch {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl Store {
+    /// Creates a contact known by a visitor token (given as its hash).
+    pub async fn create_visitor_contact(
+        &self,
+        workspace_id: &str,
+        token_hash: &str,
+    ) -> Result<Contact> {
+        let now = now_ms();
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO contacts (id, workspace_id, created_at, updated_at) VALUES ($1, $2, $3, $3) \
+             RETURNING {CONTACT_COLUMNS}"
+        ))
+        .bind(new_id())
+        .bind(workspace_id)
+        .bind(now)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        let contact = Contact::from_row(&row)?;
+        sqlx::query(
+            "INSERT INTO contact_identities (workspace_id, kind, value, contact_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(workspace_id)
+        .bind(IDENTITY_VISITOR)
+        .bind(token_hash)
+        .bind(&contact.id)
+        .bind(now)
+        .execute(&mut *w.tx)
+        .await?;
+        w.commit().await?;
+        Ok(contact)
+    }
+
+    pub async fn contact_by_identity(
+        &self,
+        workspace_id: &str,
+        kind: &str,
+        value: &str,
+    ) -> Result<Contact> {
+        let row = sqlx::query(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = \
+             (SELECT contact_id FROM contact_identities WHERE workspace_id = $1 AND kind = $2 AND value = $3)"
+        ))
+        .bind(workspace_id)
+        .bind(kind)
+        .bind(value)
+        .fetch_one(self.pool())
+        .await?;
+        Contact::from_row(&row)
+    }
+
+    pub async fn contact(&self, workspace_id: &str, id: &str) -> Result<Contact> {
+        let row = sqlx::query(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = $1 AND workspace_id = $2"
+        ))
+        .bind(id)
+        .bind(workspace_id)
+        .fetch_one(self.pool())
+        .await?;
+        Contact::from_row(&row)
+    }
+
+    /// Updates a contact; a new e-mail address or phone number also becomes an identity
+    /// (unless another contact of the workspace already holds it).
+    pub async fn update_contact(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        patch: &ContactPatch,
+    ) -> Result<Contact> {
+        let now = now_ms();
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "UPDATE contacts SET name = COALESCE($3, name), email = COALESCE($4, email), \
+             phone = COALESCE($5, phone), updated_at = $6 \
+             WHERE id = $1 AND workspace_id = $2 RETURNING {CONTACT_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(workspace_id)
+        .bind(patch.name.as_deref())
+        .bind(patch.email.as_deref())
+        .bind(patch.phone.as_deref())
+        .bind(now)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        for (kind, value) in [
+            (IDENTITY_EMAIL, &patch.email),
+            (IDENTITY_PHONE, &patch.phone),
+        ] {
+            let Some(value) = value else { continue };
+            sqlx::query(
+                "INSERT INTO contact_identities (workspace_id, kind, value, contact_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (workspace_id, kind, value) DO NOTHING",
+            )
+            .bind(workspace_id)
+            .bind(kind)
+            .bind(value)
+            .bind(id)
+            .bind(now)
+            .execute(&mut *w.tx)
+            .await?;
+        }
+        w.commit().await?;
+        Contact::from_row(&row)
+    }
+
+    /// A contact's identities, oldest first. Visitor identities carry no value: a token hash is
+    /// nobody's business.
+    pub async fn contact_identities(
+        &self,
+        workspace_id: &str,
+        contact_id: &str,
+    ) -> Result<Vec<Identity>> {
+        let rows = sqlx::query(
+            "SELECT kind, value, created_at FROM contact_identities \
+             WHERE workspace_id = $1 AND contact_id = $2 ORDER BY created_at, kind, value",
+        )
+        .bind(workspace_id)
+        .bind(contact_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind")?;
+                let value = if kind == IDENTITY_VISITOR {
+                    String::new()
+                } else {
+                    row.try_get("value")?
+                };
+                Ok(Identity {
+                    kind,
+                    value,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+}

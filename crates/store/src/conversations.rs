@@ -1,0 +1,435 @@
+//! Conversations: starting one, finding them with filters, and changing status, assignee,
+//! priority and tags.
+
+use madoguchi_core::conversation::{ConversationStatus, Priority};
+use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::{Any, Row};
+
+use crate::audit::AuditEntry;
+use crate::messages::{Message, NewMessage};
+use crate::{new_id, now_ms, Result, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Conversation {
+    pub id: String,
+    pub workspace_id: String,
+    pub channel_id: String,
+    pub contact_id: String,
+    pub status: ConversationStatus,
+    pub assignee_id: Option<String>,
+    pub team_id: Option<String>,
+    pub priority: Priority,
+    /// The `seq` of the newest message (notes included).
+    pub last_seq: i64,
+    pub created_at: i64,
+    pub first_agent_response_at: Option<i64>,
+    pub last_activity_at: i64,
+    pub resolved_at: Option<i64>,
+    pub tags: Vec<String>,
+}
+
+impl Conversation {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            workspace_id: row.try_get("workspace_id")?,
+            channel_id: row.try_get("channel_id")?,
+            contact_id: row.try_get("contact_id")?,
+            status: ConversationStatus::parse(&row.try_get::<String, _>("status")?)?,
+            assignee_id: row.try_get("assignee_id")?,
+            team_id: row.try_get("team_id")?,
+            priority: Priority::parse(&row.try_get::<String, _>("priority")?)?,
+            last_seq: row.try_get("last_seq")?,
+            created_at: row.try_get("created_at")?,
+            first_agent_response_at: row.try_get("first_agent_response_at")?,
+            last_activity_at: row.try_get("last_activity_at")?,
+            resolved_at: row.try_get("resolved_at")?,
+            tags: Vec::new(),
+        })
+    }
+}
+
+pub(crate) const CONVERSATION_COLUMNS: &str = "id, workspace_id, channel_id, contact_id, status, \
+     assignee_id, team_id, priority, last_seq, created_at, first_agent_response_at, \
+     last_activity_at, resolved_at";
+
+/// Whose conversations to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    #[default]
+    Anyone,
+    Unassigned,
+    Agent(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ConversationFilter {
+    pub status: Option<ConversationStatus>,
+    pub assignee: AssigneeFilter,
+    pub tag: Option<String>,
+    pub channel_id: Option<String>,
+    pub contact_id: Option<String>,
+    /// Words that one of the conversation's messages contains.
+    pub q: Option<String>,
+    pub limit: i64,
+}
+
+/// Changes to a conversation; `None` leaves a field as it is, `Some(None)` clears the assignee.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationPatch {
+    pub status: Option<ConversationStatus>,
+    pub assignee_id: Option<Option<String>>,
+    pub priority: Option<Priority>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// Who starts a conversation and with what first message.
+pub struct NewConversation<'a> {
+    pub workspace_id: &'a str,
+    pub channel_id: &'a str,
+    pub contact_id: &'a str,
+    pub body: &'a MessageBody,
+    pub client_id: Option<&'a ClientId>,
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+fn like_pattern(words: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in words.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+impl Store {
+    /// Starts a conversation with the contact's first message. Idempotent on `client_id`: the
+    /// same id again returns the conversation and message created the first time.
+    pub async fn start_conversation(
+        &self,
+        new: NewConversation<'_>,
+    ) -> Result<(Conversation, Message)> {
+        if let Some(found) = self.started_with(&new).await? {
+            return Ok(found);
+        }
+        let now = now_ms();
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO conversations (id, workspace_id, channel_id, contact_id, status, priority, \
+             last_seq, created_at, last_activity_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) \
+             RETURNING {CONVERSATION_COLUMNS}"
+        ))
+        .bind(new_id())
+        .bind(new.workspace_id)
+        .bind(new.channel_id)
+        .bind(new.contact_id)
+        .bind(ConversationStatus::Open.as_str())
+        .bind(Priority::Normal.as_str())
+        .bind(now)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        let conversation_id: String = row.try_get("id")?;
+        let message = NewMessage {
+            workspace_id: new.workspace_id,
+            conversation_id: &conversation_id,
+            sender_kind: SenderKind::Contact,
+            sender_id: new.contact_id,
+            body: new.body,
+            private: false,
+            client_id: new.client_id,
+        };
+        match Self::insert_message(&mut w, &message, now).await {
+            Ok(created) => {
+                w.commit().await?;
+                Ok(created)
+            }
+            // The same client id raced in from another request: answer with its result.
+            Err(StoreError::Conflict(_)) if new.client_id.is_some() => {
+                drop(w);
+                self.started_with(&new).await?.ok_or(StoreError::NotFound)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The conversation an earlier request with the same `client_id` started, if any.
+    async fn started_with(
+        &self,
+        new: &NewConversation<'_>,
+    ) -> Result<Option<(Conversation, Message)>> {
+        let Some(client_id) = new.client_id else {
+            return Ok(None);
+        };
+        let Some(message) = self
+            .message_by_client_id(SenderKind::Contact, new.contact_id, client_id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let conversation = self
+            .conversation(new.workspace_id, &message.conversation_id)
+            .await?;
+        Ok(Some((conversation, message)))
+    }
+
+    /// A conversation of `workspace_id`, with its tags.
+    pub async fn conversation(&self, workspace_id: &str, id: &str) -> Result<Conversation> {
+        let row = sqlx::query(&format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1 AND workspace_id = $2"
+        ))
+        .bind(id)
+        .bind(workspace_id)
+        .fetch_one(self.pool())
+        .await?;
+        let mut conversations = vec![Conversation::from_row(&row)?];
+        self.load_tags(&mut conversations).await?;
+        conversations.pop().ok_or(StoreError::NotFound)
+    }
+
+    /// Conversations of a workspace, most recently active first.
+    pub async fn conversations(
+        &self,
+        workspace_id: &str,
+        filter: &ConversationFilter,
+    ) -> Result<Vec<Conversation>> {
+        let mut sql =
+            format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.workspace_id = $1");
+        let mut args: Vec<String> = vec![workspace_id.to_owned()];
+        // Appends a clause whose `$?` stands for the next bound value.
+        fn push(sql: &mut String, args: &mut Vec<String>, clause: &str, value: String) {
+            args.push(value);
+            sql.push_str(&clause.replace("$?", &format!("${}", args.len())));
+        }
+        if let Some(status) = filter.status {
+            push(
+                &mut sql,
+                &mut args,
+                " AND c.status = $?",
+                status.as_str().to_owned(),
+            );
+        }
+        match &filter.assignee {
+            AssigneeFilter::Anyone => {}
+            AssigneeFilter::Unassigned => sql.push_str(" AND c.assignee_id IS NULL"),
+            AssigneeFilter::Agent(id) => {
+                push(&mut sql, &mut args, " AND c.assignee_id = $?", id.clone())
+            }
+        }
+        if let Some(tag) = &filter.tag {
+            push(
+                &mut sql,
+                &mut args,
+                " AND EXISTS (SELECT 1 FROM conversation_tags ct JOIN tags t ON t.id = ct.tag_id \
+                 WHERE ct.conversation_id = c.id AND t.name = $?)",
+                tag.clone(),
+            );
+        }
+        if let Some(channel_id) = &filter.channel_id {
+            push(
+                &mut sql,
+                &mut args,
+                " AND c.channel_id = $?",
+                channel_id.clone(),
+            );
+        }
+        if let Some(contact_id) = &filter.contact_id {
+            push(
+                &mut sql,
+                &mut args,
+                " AND c.contact_id = $?",
+                contact_id.clone(),
+            );
+        }
+        if let Some(q) = filter.q.as_deref().filter(|q| !q.trim().is_empty()) {
+            push(
+                &mut sql,
+                &mut args,
+                " AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id \
+                 AND m.body LIKE $? ESCAPE '\\')",
+                like_pattern(q.trim()),
+            );
+        }
+        let limit_index = args.len() + 1;
+        sql.push_str(&format!(
+            " ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ${limit_index}"
+        ));
+        let mut query = sqlx::query::<Any>(&sql);
+        for arg in args {
+            query = query.bind(arg);
+        }
+        let rows = query
+            .bind(filter.limit.clamp(1, 500))
+            .fetch_all(self.pool())
+            .await?;
+        let mut conversations = rows
+            .iter()
+            .map(Conversation::from_row)
+            .collect::<Result<Vec<_>>>()?;
+        self.load_tags(&mut conversations).await?;
+        Ok(conversations)
+    }
+
+    /// Number of conversations per status in a workspace.
+    pub async fn conversation_counts(
+        &self,
+        workspace_id: &str,
+    ) -> Result<Vec<(ConversationStatus, i64)>> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM conversations WHERE workspace_id = $1 GROUP BY status",
+        )
+        .bind(workspace_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let status = ConversationStatus::parse(&row.try_get::<String, _>("status")?)?;
+                Ok((status, row.try_get("n")?))
+            })
+            .collect()
+    }
+
+    pub(crate) async fn load_tags(&self, conversations: &mut [Conversation]) -> Result<()> {
+        if conversations.is_empty() {
+            return Ok(());
+        }
+        let placeholders: Vec<String> =
+            (1..=conversations.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT ct.conversation_id, t.name FROM conversation_tags ct JOIN tags t ON t.id = ct.tag_id \
+             WHERE ct.conversation_id IN ({}) ORDER BY t.name",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_with::<Any, AnyArguments>(&sql, AnyArguments::default());
+        for conversation in conversations.iter() {
+            query = query.bind(conversation.id.clone());
+        }
+        for row in query.fetch_all(self.pool()).await? {
+            let id: String = row.try_get("conversation_id")?;
+            if let Some(conversation) = conversations.iter_mut().find(|c| c.id == id) {
+                conversation.tags.push(row.try_get("name")?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a patch in one transaction, with an audit entry for status and assignee changes.
+    pub async fn update_conversation(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        patch: &ConversationPatch,
+        actor: &str,
+    ) -> Result<Conversation> {
+        let now = now_ms();
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1 AND workspace_id = $2"
+        ))
+        .bind(id)
+        .bind(workspace_id)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        let before = Conversation::from_row(&row)?;
+        if let Some(Some(assignee)) = &patch.assignee_id {
+            let found = sqlx::query("SELECT id FROM agents WHERE id = $1 AND workspace_id = $2")
+                .bind(assignee)
+                .bind(workspace_id)
+                .fetch_optional(&mut *w.tx)
+                .await?;
+            if found.is_none() {
+                return Err(StoreError::InvalidReference(format!(
+                    "no agent {assignee} in this workspace"
+                )));
+            }
+        }
+        let status = patch.status.unwrap_or(before.status);
+        let resolved_at = match (status, before.resolved_at) {
+            (ConversationStatus::Resolved, Some(at))
+                if before.status == ConversationStatus::Resolved =>
+            {
+                Some(at)
+            }
+            (ConversationStatus::Resolved, _) => Some(now),
+            _ => None,
+        };
+        let assignee_id = patch
+            .assignee_id
+            .clone()
+            .unwrap_or(before.assignee_id.clone());
+        let priority = patch.priority.unwrap_or(before.priority);
+        sqlx::query(
+            "UPDATE conversations SET status = $2, resolved_at = $3, assignee_id = $4, priority = $5, \
+             last_activity_at = $6 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(status.as_str())
+        .bind(resolved_at)
+        .bind(assignee_id.as_deref())
+        .bind(priority.as_str())
+        .bind(now)
+        .execute(&mut *w.tx)
+        .await?;
+        if let Some(tags) = &patch.tags {
+            sqlx::query("DELETE FROM conversation_tags WHERE conversation_id = $1")
+                .bind(id)
+                .execute(&mut *w.tx)
+                .await?;
+            for name in tags {
+                sqlx::query(
+                    "INSERT INTO tags (id, workspace_id, name) VALUES ($1, $2, $3) \
+                     ON CONFLICT (workspace_id, name) DO NOTHING",
+                )
+                .bind(new_id())
+                .bind(workspace_id)
+                .bind(name)
+                .execute(&mut *w.tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO conversation_tags (conversation_id, tag_id) \
+                     SELECT $1, id FROM tags WHERE workspace_id = $2 AND name = $3 \
+                     ON CONFLICT (conversation_id, tag_id) DO NOTHING",
+                )
+                .bind(id)
+                .bind(workspace_id)
+                .bind(name)
+                .execute(&mut *w.tx)
+                .await?;
+            }
+        }
+        if status != before.status || assignee_id != before.assignee_id {
+            let detail = serde_json::json!({
+                "status": {"from": before.status, "to": status},
+                "assignee_id": {"from": before.assignee_id, "to": assignee_id},
+            });
+            Self::append_audit_in(
+                &mut w,
+                &AuditEntry {
+                    workspace_id,
+                    actor,
+                    action: "conversation.updated",
+                    target: id,
+                    detail: &detail,
+                },
+                now,
+            )
+            .await?;
+        }
+        w.commit().await?;
+        self.conversation(workspace_id, id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_pattern_escapes_wildcards() {
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+        assert_eq!(like_pattern("返品"), "%返品%");
+    }
+}

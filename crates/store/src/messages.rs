@@ -1,0 +1,222 @@
+//! Messages: appending them (one `seq` per conversation, idempotent on the sender's `client_id`)
+//! and reading them in `seq` order.
+
+use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::conversations::{Conversation, CONVERSATION_COLUMNS};
+use crate::db::WriteTx;
+use crate::{is_unique_violation, new_id, now_ms, Result, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Message {
+    pub id: String,
+    pub conversation_id: String,
+    pub seq: i64,
+    pub sender_kind: SenderKind,
+    pub sender_id: String,
+    pub body: String,
+    /// A private note: agents only, never shown to the contact.
+    pub private: bool,
+    pub client_id: Option<String>,
+    pub created_at: i64,
+}
+
+impl Message {
+    fn from_row(row: &AnyRow) -> Result<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            conversation_id: row.try_get("conversation_id")?,
+            seq: row.try_get("seq")?,
+            sender_kind: SenderKind::parse(&row.try_get::<String, _>("sender_kind")?)?,
+            sender_id: row.try_get("sender_id")?,
+            body: row.try_get("body")?,
+            private: row.try_get::<i64, _>("private")? != 0,
+            client_id: row.try_get("client_id")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+}
+
+const MESSAGE_COLUMNS: &str =
+    "id, conversation_id, seq, sender_kind, sender_id, body, private, client_id, created_at";
+
+pub struct NewMessage<'a> {
+    pub workspace_id: &'a str,
+    pub conversation_id: &'a str,
+    pub sender_kind: SenderKind,
+    pub sender_id: &'a str,
+    pub body: &'a MessageBody,
+    pub private: bool,
+    pub client_id: Option<&'a ClientId>,
+}
+
+/// The result of appending: `created` is false when the `client_id` had been seen before and
+/// the earlier message is returned instead.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub message: Message,
+    pub conversation: Conversation,
+    pub created: bool,
+}
+
+impl Store {
+    /// Appends a message to a conversation of `new.workspace_id` and commits it.
+    pub async fn append_message(&self, new: &NewMessage<'_>) -> Result<Appended> {
+        if let Some(found) = self.replay_client_id(new).await? {
+            return Ok(found);
+        }
+        let mut w = self.begin_write().await?;
+        match Self::insert_message(&mut w, new, now_ms()).await {
+            Ok((mut conversation, message)) => {
+                w.commit().await?;
+                self.load_tags(std::slice::from_mut(&mut conversation))
+                    .await?;
+                Ok(Appended {
+                    message,
+                    conversation,
+                    created: true,
+                })
+            }
+            Err(StoreError::Conflict(_)) if new.client_id.is_some() => {
+                drop(w);
+                self.replay_client_id(new)
+                    .await?
+                    .ok_or(StoreError::NotFound)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The message sent before with the same `client_id`, if any.
+    async fn replay_client_id(&self, new: &NewMessage<'_>) -> Result<Option<Appended>> {
+        let Some(client_id) = new.client_id else {
+            return Ok(None);
+        };
+        let Some(message) = self
+            .message_by_client_id(new.sender_kind, new.sender_id, client_id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if message.conversation_id != new.conversation_id {
+            return Err(StoreError::Conflict(
+                "client_id was already used for a message in another conversation".into(),
+            ));
+        }
+        let conversation = self
+            .conversation(new.workspace_id, &message.conversation_id)
+            .await?;
+        Ok(Some(Appended {
+            message,
+            conversation,
+            created: false,
+        }))
+    }
+
+    /// Inside a write transaction: takes the next `seq`, applies the status rules and inserts.
+    /// A `client_id` seen before is a [`StoreError::Conflict`] (the transaction is then spent).
+    pub(crate) async fn insert_message(
+        w: &mut WriteTx,
+        new: &NewMessage<'_>,
+        now: i64,
+    ) -> Result<(Conversation, Message)> {
+        let row = sqlx::query(&format!(
+            "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $3 \
+             WHERE id = $1 AND workspace_id = $2 RETURNING {CONVERSATION_COLUMNS}"
+        ))
+        .bind(new.conversation_id)
+        .bind(new.workspace_id)
+        .bind(now)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        let mut conversation = Conversation::from_row(&row)?;
+        if new.sender_kind == SenderKind::Contact {
+            let status = conversation.status.after_customer_message();
+            if status != conversation.status {
+                sqlx::query(
+                    "UPDATE conversations SET status = $2, resolved_at = NULL WHERE id = $1",
+                )
+                .bind(new.conversation_id)
+                .bind(status.as_str())
+                .execute(&mut *w.tx)
+                .await?;
+                conversation.status = status;
+                conversation.resolved_at = None;
+            }
+        }
+        if new.sender_kind == SenderKind::Agent
+            && !new.private
+            && conversation.first_agent_response_at.is_none()
+        {
+            sqlx::query("UPDATE conversations SET first_agent_response_at = $2 WHERE id = $1")
+                .bind(new.conversation_id)
+                .bind(now)
+                .execute(&mut *w.tx)
+                .await?;
+            conversation.first_agent_response_at = Some(now);
+        }
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO messages (id, conversation_id, seq, sender_kind, sender_id, body, private, \
+             client_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {MESSAGE_COLUMNS}"
+        ))
+        .bind(new_id())
+        .bind(new.conversation_id)
+        .bind(conversation.last_seq)
+        .bind(new.sender_kind.as_str())
+        .bind(new.sender_id)
+        .bind(new.body.as_str())
+        .bind(i64::from(new.private))
+        .bind(new.client_id.map(ClientId::as_str))
+        .bind(now)
+        .fetch_one(&mut *w.tx)
+        .await;
+        match inserted {
+            Ok(row) => Ok((conversation, Message::from_row(&row)?)),
+            Err(err) if is_unique_violation(&err) => {
+                Err(StoreError::Conflict("client_id already used".into()))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    pub async fn message_by_client_id(
+        &self,
+        sender_kind: SenderKind,
+        sender_id: &str,
+        client_id: &ClientId,
+    ) -> Result<Option<Message>> {
+        let row = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_kind = $1 AND sender_id = $2 AND client_id = $3"
+        ))
+        .bind(sender_kind.as_str())
+        .bind(sender_id)
+        .bind(client_id.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(Message::from_row).transpose()
+    }
+
+    /// Messages with `seq > after_seq`, oldest first; notes only when `include_private`.
+    /// The caller has checked that the conversation may be read.
+    pub async fn messages_after(
+        &self,
+        conversation_id: &str,
+        after_seq: i64,
+        include_private: bool,
+        limit: i64,
+    ) -> Result<Vec<Message>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq > $2 \
+             AND (private = 0 OR $3 = 1) ORDER BY seq LIMIT $4"
+        ))
+        .bind(conversation_id)
+        .bind(after_seq)
+        .bind(i64::from(include_private))
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(Message::from_row).collect()
+    }
+}

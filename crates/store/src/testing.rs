@@ -1,0 +1,111 @@
+//! Fresh databases for tests, on SQLite (a temporary file) and PostgreSQL (a schema of its own
+//! in the database named by `MADOGUCHI_TEST_POSTGRES_URL`).
+//!
+//! When that variable is set, PostgreSQL tests run and fail if the server cannot be reached;
+//! when it is not set, they are skipped with a message on stderr.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+use crate::{Backend, Store};
+
+/// The variable CI sets to a PostgreSQL URL (e.g. `postgres://postgres@127.0.0.1:5432/test`).
+pub const POSTGRES_URL_VAR: &str = "MADOGUCHI_TEST_POSTGRES_URL";
+
+/// A database that lives as long as this value: a temporary directory or a PostgreSQL schema.
+pub struct TestDatabase {
+    pub url: String,
+    pub backend: Backend,
+    dir: PathBuf,
+    schema: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    /// A new empty database, or `None` (with a note on stderr) for PostgreSQL when CI has not
+    /// configured one.
+    pub async fn create(backend: Backend) -> Option<Self> {
+        let dir =
+            std::env::temp_dir().join(format!("madoguchi-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite://{}?mode=rwc", dir.join("madoguchi.db").display());
+                Some(Self {
+                    url,
+                    backend,
+                    dir,
+                    schema: None,
+                })
+            }
+            Backend::Postgres => {
+                let Ok(base) = std::env::var(POSTGRES_URL_VAR) else {
+                    eprintln!("skipped: {POSTGRES_URL_VAR} is not set");
+                    return None;
+                };
+                let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+                execute_on(&base, &format!("CREATE SCHEMA {schema}")).await;
+                let separator = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+                Some(Self {
+                    url,
+                    backend,
+                    dir,
+                    schema: Some((base, schema)),
+                })
+            }
+        }
+    }
+
+    pub async fn store(&self) -> Store {
+        Store::connect(&self.url)
+            .await
+            .expect("connect to the test database")
+    }
+
+    /// A scratch directory that lives as long as the database.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+async fn execute_on(url: &str, sql: &str) {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url)
+        .await
+        .unwrap_or_else(|err| {
+            panic!("{POSTGRES_URL_VAR} is set but PostgreSQL is unreachable: {err}")
+        });
+    sqlx::raw_sql(sql).execute(&mut conn).await.expect(sql);
+    conn.close().await.ok();
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.dir).ok();
+        if let Some((base, schema)) = self.schema.take() {
+            // Drop runs inside an async test; a separate thread gets its own runtime.
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(runtime) = runtime {
+                    runtime.block_on(execute_on(
+                        &base,
+                        &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+                    ));
+                }
+            })
+            .join()
+            .ok();
+        }
+    }
+}
+
+impl Store {
+    /// Runs raw SQL, for tests that tamper with stored data on purpose.
+    pub async fn execute_unchecked(&self, sql: &str) -> crate::Result<()> {
+        sqlx::raw_sql(sql).execute(self.pool()).await?;
+        Ok(())
+    }
+}

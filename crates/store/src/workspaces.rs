@@ -1,0 +1,131 @@
+//! Workspaces (one per company) and their channels (widget, email, API…).
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{new_id, now_ms, Result, Store};
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Workspace {
+    pub id: String,
+    pub name: String,
+    pub time_zone: String,
+    pub created_at: i64,
+}
+
+impl Workspace {
+    fn from_row(row: &AnyRow) -> Result<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            time_zone: row.try_get("time_zone")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+}
+
+/// A way in for customers. `public_key` identifies a widget channel on the shop's pages; it is
+/// public, not a secret.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Channel {
+    pub id: String,
+    pub workspace_id: String,
+    pub kind: String,
+    pub name: String,
+    pub public_key: String,
+    pub created_at: i64,
+}
+
+impl Channel {
+    fn from_row(row: &AnyRow) -> Result<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            workspace_id: row.try_get("workspace_id")?,
+            kind: row.try_get("kind")?,
+            name: row.try_get("name")?,
+            public_key: row.try_get("public_key")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+}
+
+const CHANNEL_COLUMNS: &str = "id, workspace_id, kind, name, public_key, created_at";
+
+impl Store {
+    pub async fn create_workspace(&self, name: &str) -> Result<Workspace> {
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(
+            "INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3) \
+             RETURNING id, name, time_zone, created_at",
+        )
+        .bind(new_id())
+        .bind(name)
+        .bind(now_ms())
+        .fetch_one(&mut *w.tx)
+        .await?;
+        w.commit().await?;
+        Workspace::from_row(&row)
+    }
+
+    pub async fn workspace(&self, id: &str) -> Result<Workspace> {
+        let row =
+            sqlx::query("SELECT id, name, time_zone, created_at FROM workspaces WHERE id = $1")
+                .bind(id)
+                .fetch_one(self.pool())
+                .await?;
+        Workspace::from_row(&row)
+    }
+
+    /// The oldest workspace, if any (the one `serve` creates on an empty database).
+    pub async fn first_workspace(&self) -> Result<Option<Workspace>> {
+        let row = sqlx::query(
+            "SELECT id, name, time_zone, created_at FROM workspaces ORDER BY created_at, id LIMIT 1",
+        )
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(Workspace::from_row).transpose()
+    }
+
+    pub async fn create_channel(
+        &self,
+        workspace_id: &str,
+        kind: &str,
+        name: &str,
+    ) -> Result<Channel> {
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO channels (id, workspace_id, kind, name, public_key, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {CHANNEL_COLUMNS}"
+        ))
+        .bind(new_id())
+        .bind(workspace_id)
+        .bind(kind)
+        .bind(name)
+        .bind(format!("ch_{}", uuid::Uuid::new_v4().simple()))
+        .bind(now_ms())
+        .fetch_one(&mut *w.tx)
+        .await?;
+        w.commit().await?;
+        Channel::from_row(&row)
+    }
+
+    pub async fn channel_by_key(&self, public_key: &str) -> Result<Channel> {
+        let row = sqlx::query(&format!(
+            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE public_key = $1"
+        ))
+        .bind(public_key)
+        .fetch_one(self.pool())
+        .await?;
+        Channel::from_row(&row)
+    }
+
+    pub async fn channels(&self, workspace_id: &str) -> Result<Vec<Channel>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE workspace_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(workspace_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(Channel::from_row).collect()
+    }
+}

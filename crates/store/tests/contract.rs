@@ -1,0 +1,704 @@
+//! The store's contract: every test runs on SQLite and on PostgreSQL.
+
+use std::collections::HashSet;
+
+use madoguchi_core::agent::{Email, Role};
+use madoguchi_core::conversation::{ConversationStatus, Priority};
+use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
+use madoguchi_store::agents::{NewAgent, TokenKind};
+use madoguchi_store::audit::AuditEntry;
+use madoguchi_store::contacts::{ContactPatch, IDENTITY_EMAIL, IDENTITY_VISITOR};
+use madoguchi_store::conversations::{
+    AssigneeFilter, ConversationFilter, ConversationPatch, NewConversation,
+};
+use madoguchi_store::messages::NewMessage;
+use madoguchi_store::testing::TestDatabase;
+use madoguchi_store::{Backend, Store, StoreError};
+
+/// Runs each named test function once per backend.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = TestDatabase::create(Backend::Sqlite).await.unwrap();
+                super::$name(db.store().await, &db).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(db) = TestDatabase::create(Backend::Postgres).await {
+                    super::$name(db.store().await, &db).await;
+                }
+            }
+        }
+    )*};
+}
+
+contract!(
+    workspaces_and_channels,
+    agents_and_tokens,
+    visitor_contacts_and_identities,
+    messages_are_sequenced_and_notes_hidden,
+    client_id_makes_sending_idempotent,
+    concurrent_appends_get_distinct_seq,
+    status_rules_on_resolve_and_customer_reply,
+    conversation_filters,
+    patch_rejects_agents_of_other_workspaces,
+    audit_chain_detects_tampering,
+    data_survives_reconnect,
+);
+
+struct Fixture {
+    workspace: String,
+    channel: String,
+    contact: String,
+}
+
+async fn fixture(store: &Store) -> Fixture {
+    let workspace = store.create_workspace("Shop").await.unwrap();
+    let channel = store
+        .create_channel(&workspace.id, "widget", "Web")
+        .await
+        .unwrap();
+    let contact = store
+        .create_visitor_contact(&workspace.id, &format!("hash-{}", uuid_like()))
+        .await
+        .unwrap();
+    Fixture {
+        workspace: workspace.id,
+        channel: channel.id,
+        contact: contact.id,
+    }
+}
+
+fn uuid_like() -> String {
+    madoguchi_store::new_id()
+}
+
+fn body(text: &str) -> MessageBody {
+    MessageBody::parse(text).unwrap()
+}
+
+async fn agent(store: &Store, workspace: &str, email: &str) -> String {
+    store
+        .create_agent(NewAgent {
+            workspace_id: workspace,
+            email: &Email::parse(email).unwrap(),
+            name: "担当者",
+            role: Role::Agent,
+            password_hash: "not-a-real-hash",
+        })
+        .await
+        .unwrap()
+        .id
+}
+
+async fn start(store: &Store, f: &Fixture, text: &str) -> String {
+    store
+        .start_conversation(NewConversation {
+            workspace_id: &f.workspace,
+            channel_id: &f.channel,
+            contact_id: &f.contact,
+            body: &body(text),
+            client_id: None,
+        })
+        .await
+        .unwrap()
+        .0
+        .id
+}
+
+fn message<'a>(
+    f: &'a Fixture,
+    conversation: &'a str,
+    kind: SenderKind,
+    sender: &'a str,
+    text: &'a MessageBody,
+) -> NewMessage<'a> {
+    NewMessage {
+        workspace_id: &f.workspace,
+        conversation_id: conversation,
+        sender_kind: kind,
+        sender_id: sender,
+        body: text,
+        private: false,
+        client_id: None,
+    }
+}
+
+async fn workspaces_and_channels(store: Store, _db: &TestDatabase) {
+    let ws = store.create_workspace("窓口商店").await.unwrap();
+    assert_eq!(ws.time_zone, "Asia/Tokyo");
+    assert_eq!(store.first_workspace().await.unwrap().unwrap().id, ws.id);
+    let channel = store.create_channel(&ws.id, "widget", "Web").await.unwrap();
+    assert!(channel.public_key.starts_with("ch_"));
+    assert_eq!(
+        store.channel_by_key(&channel.public_key).await.unwrap(),
+        channel
+    );
+    assert!(matches!(
+        store.channel_by_key("ch_nope").await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.channels(&ws.id).await.unwrap(), vec![channel]);
+}
+
+async fn agents_and_tokens(store: Store, _db: &TestDatabase) {
+    let f = fixture(&store).await;
+    let id = agent(&store, &f.workspace, "Sato@Example.jp").await;
+    let dup = store
+        .create_agent(NewAgent {
+            workspace_id: &f.workspace,
+            email: &Email::parse("sato@example.jp").unwrap(),
+            name: "x",
+            role: Role::Admin,
+            password_hash: "h",
+        })
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    let by_email = store
+        .agent_by_email(&Email::parse("SATO@example.jp").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(by_email.id, id);
+    let other = store.create_workspace("Other").await.unwrap();
+    assert!(matches!(
+        store.agent(&other.id, &id).await,
+        Err(StoreError::NotFound)
+    ));
+
+    store
+        .create_token(&id, "live", TokenKind::Session, Some("csrf"), None)
+        .await
+        .unwrap();
+    let grant = store.token_grant("live").await.unwrap();
+    assert_eq!(
+        (
+            grant.agent.id.as_str(),
+            grant.kind,
+            grant.csrf_hash.as_deref()
+        ),
+        (id.as_str(), TokenKind::Session, Some("csrf"))
+    );
+    store
+        .create_token(&id, "expired", TokenKind::Api, None, Some(1))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.token_grant("expired").await,
+        Err(StoreError::NotFound)
+    ));
+    store.delete_token("live").await.unwrap();
+    assert!(matches!(
+        store.token_grant("live").await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn visitor_contacts_and_identities(store: Store, _db: &TestDatabase) {
+    let f = fixture(&store).await;
+    let contact = store
+        .create_visitor_contact(&f.workspace, "token-hash-a")
+        .await
+        .unwrap();
+    let found = store
+        .contact_by_identity(&f.workspace, IDENTITY_VISITOR, "token-hash-a")
+        .await
+        .unwrap();
+    assert_eq!(found.id, contact.id);
+    let other = store.create_workspace("Other").await.unwrap();
+    assert!(matches!(
+        store
+            .contact_by_identity(&other.id, IDENTITY_VISITOR, "token-hash-a")
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let patch = ContactPatch {
+        name: Some("山田 花子".into()),
+        email: Some("hanako@example.jp".into()),
+        phone: None,
+    };
+    let updated = store
+        .update_contact(&f.workspace, &contact.id, &patch)
+        .await
+        .unwrap();
+    assert_eq!(updated.name.as_deref(), Some("山田 花子"));
+    assert_eq!(updated.email.as_deref(), Some("hanako@example.jp"));
+    let identities = store
+        .contact_identities(&f.workspace, &contact.id)
+        .await
+        .unwrap();
+    let kinds: Vec<(&str, &str)> = identities
+        .iter()
+        .map(|i| (i.kind.as_str(), i.value.as_str()))
+        .collect();
+    assert!(
+        kinds.contains(&(IDENTITY_VISITOR, "")),
+        "visitor hash must not be exposed: {kinds:?}"
+    );
+    assert!(kinds.contains(&(IDENTITY_EMAIL, "hanako@example.jp")));
+    assert!(matches!(
+        store.update_contact(&other.id, &contact.id, &patch).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn messages_are_sequenced_and_notes_hidden(store: Store, _db: &TestDatabase) {
+    let f = fixture(&store).await;
+    let agent_id = agent(&store, &f.workspace, "a@example.jp").await;
+    let conv = start(&store, &f, "返品したいです").await;
+    let note_body = body("社内メモ");
+    let mut note = message(&f, &conv, SenderKind::Agent, &agent_id, &note_body);
+    note.private = true;
+    let appended = store.append_message(&note).await.unwrap();
+    assert_eq!(appended.message.seq, 2);
+    assert_eq!(
+        appended.conversation.first_agent_response_at, None,
+        "a note is not a response"
+    );
+    let reply_body = body("承知しました");
+    let reply = store
+        .append_message(&message(
+            &f,
+            &conv,
+            SenderKind::Agent,
+            &agent_id,
+            &reply_body,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(reply.message.seq, 3);
+    assert!(reply.conversation.first_agent_response_at.is_some());
+    assert_eq!(reply.conversation.last_seq, 3);
+
+    let all = store.messages_after(&conv, 0, true, 100).await.unwrap();
+    assert_eq!(all.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    let public = store.messages_after(&conv, 0, false, 100).await.unwrap();
+    assert_eq!(
+        public.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        vec!["返品したいです", "承知しました"]
+    );
+    let after = store.messages_after(&conv, 2, true, 100).await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].seq, 3);
+
+    let other = store.create_workspace("Other").await.unwrap();
+    let stranger = NewMessage {
+        workspace_id: &other.id,
+        ..message(&f, &conv, SenderKind::Agent, &agent_id, &reply_body)
+    };
+    assert!(matches!(
+        store.append_message(&stranger).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn client_id_makes_sending_idempotent(store: Store, _db: &TestDatabase) {
+    let f = fixture(&store).await;
+    let client_id = ClientId::parse("c-1").unwrap();
+    let first_body = body("はじめまして");
+    let new = NewConversation {
+        workspace_id: &f.workspace,
+        channel_id: &f.channel,
+        contact_id: &f.contact,
+        body: &first_body,
+        client_id: Some(&client_id),
+    };
+    let (conv_a, msg_a) = store.start_conversation(new).await.unwrap();
+    let again = NewConversation {
+        client_id: Some(&client_id),
+        ..NewConversation {
+            workspace_id: &f.workspace,
+            channel_id: &f.channel,
+            contact_id: &f.contact,
+            body: &first_body,
+            client_id: None,
+        }
+    };
+    let (conv_b, msg_b) = store.start_conversation(again).await.unwrap();
+    assert_eq!(
+        (conv_a.id.as_str(), msg_a.id.as_str()),
+        (conv_b.id.as_str(), msg_b.id.as_str())
+    );
+
+    let second_id = ClientId::parse("c-2").unwrap();
+    let text = body("二通目");
+    let mut send = message(&f, &conv_a.id, SenderKind::Contact, &f.contact, &text);
+    send.client_id = Some(&second_id);
+    let one = store.append_message(&send).await.unwrap();
+    let two = store.append_message(&send).await.unwrap();
+    assert!(one.created && !two.created);
+    assert_eq!(one.message.id, two.message.id);
+
+    // Concurrent retries of one client id produce one message.
+    let racing_id = ClientId::parse("c-race").unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (store, ws, conv, contact, racing_id) = (
+            store.clone(),
+            f.workspace.clone(),
+            conv_a.id.clone(),
+            f.contact.clone(),
+            racing_id.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let text = body("同時送信");
+            let new = NewMessage {
+                workspace_id: &ws,
+                conversation_id: &conv,
+                sender_kind: SenderKind::Contact,
+                sender_id: &contact,
+                body: &text,
+                private: false,
+                client_id: Some(&racing_id),
+            };
+            store.append_message(&new).await.unwrap().message.id
+        }));
+    }
+    let mut ids = HashSet::new();
+    for task in tasks {
+        ids.insert(task.await.unwrap());
+    }
+    assert_eq!(ids.len(), 1);
+    let all = store
+        .messages_after(&conv_a.id, 0, true, 100)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3, "start + c-2 + c-race");
+
+    // The same client id in another conversation is a conflict, not a silent redirect.
+    let conv_c = start(&store, &f, "別件").await;
+    let mut elsewhere = message(&f, &conv_c, SenderKind::Contact, &f.contact, &text);
+    elsewhere.client_id = Some(&second_id);
+    assert!(matches!(
+        store.append_message(&elsewhere).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+async fn concurrent_appends_get_distinct_seq(store: Store, _db: &TestDatabase) {
+    let f = fixture(&store).await;
+    let conv = start(&store, &f, "start").await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let (store, ws, conv, contact) = (
+            store.clone(),
+            f.workspace.clone(),
+            conv.clone(),
+            f.contact.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let text = body(&format!("message {i}"));
+            let new = NewMessage {
+                workspace_id: &ws,
+                conversation_id: &conv,
+                sender_kind: SenderKind::Contact,
+                sender_id: &contact,
+                body: &text,
+                private: false,
+                client_id: None,
+            };
+            store.append_message(&new).await.unwrap().message.seq
+        }));
+    }
+    let mut seqs = Vec::new();
+    for task in tasks {
+        seqs.push(task.await.unwrap());
+    }
+    seqs.sort();
+    assert_eq!(seqs, (2..=21).collect::<Vec<_>>());
+}
+
+async fn status_rules_on_resolve_and_customer_reply(store: Store, _db: &TestDatabase) {
+    let f = fixture(&store).await;
+    let conv = start(&store, &f, "質問です").await;
+    let resolved = store
+        .update_conversation(
+            &f.workspace,
+            &conv,
+            &ConversationPatch {
+                status: Some(ConversationStatus::Resolved),
+                ..Default::default()
+            },
+            "system",
+        )
+        .await
+        .unwrap();
+    assert_eq!(resolved.status, ConversationStatus::Resolved);
+    assert!(resolved.resolved_at.is_some());
+    let text = body("もう一つ質問");
+    let reopened = store
+        .append_message(&message(&f, &conv, SenderKind::Contact, &f.contact, &text))
+        .await
+        .unwrap();
+    assert_eq!(reopened.conversation.status, ConversationStatus::Open);
+    assert_eq!(reopened.conversation.resolved_at, None);
+    assert_eq!(
+        store
+            .conversation(&f.workspace, &conv)
+            .await
+            .unwrap()
+            .status,
+        ConversationStatus::Open
+    );
+}
+
+async fn conversation_filters(store: Store, _db: &TestDatabase) {
+    let f = fixture(&store).await;
+    let me = agent(&store, &f.workspace, "me@example.jp").await;
+    let first = start(&store, &f, "配送について").await;
+    let second = start(&store, &f, "返品について 100%").await;
+    let web2 = store
+        .create_channel(&f.workspace, "widget", "Web 2")
+        .await
+        .unwrap();
+    let third = store
+        .start_conversation(NewConversation {
+            workspace_id: &f.workspace,
+            channel_id: &web2.id,
+            contact_id: &f.contact,
+            body: &body("third"),
+            client_id: None,
+        })
+        .await
+        .unwrap()
+        .0
+        .id;
+    let patch = ConversationPatch {
+        assignee_id: Some(Some(me.clone())),
+        priority: Some(Priority::High),
+        tags: Some(vec!["返品".into(), "vip".into()]),
+        ..Default::default()
+    };
+    let patched = store
+        .update_conversation(&f.workspace, &second, &patch, "agent:me")
+        .await
+        .unwrap();
+    assert_eq!(patched.tags, vec!["vip".to_string(), "返品".to_string()]);
+    assert_eq!(patched.priority, Priority::High);
+    store
+        .update_conversation(
+            &f.workspace,
+            &first,
+            &ConversationPatch {
+                status: Some(ConversationStatus::Pending),
+                ..Default::default()
+            },
+            "agent:me",
+        )
+        .await
+        .unwrap();
+
+    let ids = |list: Vec<madoguchi_store::conversations::Conversation>| {
+        list.into_iter().map(|c| c.id).collect::<Vec<_>>()
+    };
+    let all = ConversationFilter {
+        limit: 50,
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(store.conversations(&f.workspace, &all).await.unwrap()).len(),
+        3
+    );
+    let mine = ConversationFilter {
+        assignee: AssigneeFilter::Agent(me.clone()),
+        ..all.clone()
+    };
+    assert_eq!(
+        ids(store.conversations(&f.workspace, &mine).await.unwrap()),
+        vec![second.clone()]
+    );
+    let unassigned = ConversationFilter {
+        assignee: AssigneeFilter::Unassigned,
+        ..all.clone()
+    };
+    assert_eq!(
+        ids(store
+            .conversations(&f.workspace, &unassigned)
+            .await
+            .unwrap())
+        .len(),
+        2
+    );
+    let pending = ConversationFilter {
+        status: Some(ConversationStatus::Pending),
+        ..all.clone()
+    };
+    assert_eq!(
+        ids(store.conversations(&f.workspace, &pending).await.unwrap()),
+        vec![first.clone()]
+    );
+    let tagged = ConversationFilter {
+        tag: Some("返品".into()),
+        ..all.clone()
+    };
+    assert_eq!(
+        ids(store.conversations(&f.workspace, &tagged).await.unwrap()),
+        vec![second.clone()]
+    );
+    let channel = ConversationFilter {
+        channel_id: Some(web2.id.clone()),
+        ..all.clone()
+    };
+    assert_eq!(
+        ids(store.conversations(&f.workspace, &channel).await.unwrap()),
+        vec![third.clone()]
+    );
+    let words = ConversationFilter {
+        q: Some("配送".into()),
+        ..all.clone()
+    };
+    assert_eq!(
+        ids(store.conversations(&f.workspace, &words).await.unwrap()),
+        vec![first.clone()]
+    );
+    let percent = ConversationFilter {
+        q: Some("100%".into()),
+        ..all.clone()
+    };
+    assert_eq!(
+        ids(store.conversations(&f.workspace, &percent).await.unwrap()),
+        vec![second.clone()]
+    );
+    let literal = ConversationFilter {
+        q: Some("%".into()),
+        ..all.clone()
+    };
+    assert_eq!(
+        ids(store.conversations(&f.workspace, &literal).await.unwrap()),
+        vec![second.clone()]
+    );
+    let limited = ConversationFilter {
+        limit: 2,
+        ..all.clone()
+    };
+    assert_eq!(
+        ids(store.conversations(&f.workspace, &limited).await.unwrap()).len(),
+        2
+    );
+    let other = store.create_workspace("Other").await.unwrap();
+    assert!(store
+        .conversations(&other.id, &all)
+        .await
+        .unwrap()
+        .is_empty());
+    let counts = store.conversation_counts(&f.workspace).await.unwrap();
+    assert!(
+        counts.contains(&(ConversationStatus::Open, 2))
+            && counts.contains(&(ConversationStatus::Pending, 1)),
+        "{counts:?}"
+    );
+}
+
+async fn patch_rejects_agents_of_other_workspaces(store: Store, _db: &TestDatabase) {
+    let f = fixture(&store).await;
+    let conv = start(&store, &f, "hello").await;
+    let other = store.create_workspace("Other").await.unwrap();
+    let outsider = agent(&store, &other.id, "out@example.jp").await;
+    let patch = ConversationPatch {
+        assignee_id: Some(Some(outsider)),
+        ..Default::default()
+    };
+    let result = store
+        .update_conversation(&f.workspace, &conv, &patch, "agent:x")
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::InvalidReference(_))),
+        "{result:?}"
+    );
+    assert!(matches!(
+        store
+            .update_conversation(&other.id, &conv, &ConversationPatch::default(), "agent:x")
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store
+            .conversation(&f.workspace, &conv)
+            .await
+            .unwrap()
+            .assignee_id,
+        None
+    );
+}
+
+async fn audit_chain_detects_tampering(store: Store, _db: &TestDatabase) {
+    let f = fixture(&store).await;
+    for action in ["auth.login", "auth.login_failed", "agent.created"] {
+        store
+            .record_audit(&AuditEntry {
+                workspace_id: &f.workspace,
+                actor: "system",
+                action,
+                target: "x",
+                detail: &serde_json::json!({"ip": "127.0.0.1"}),
+            })
+            .await
+            .unwrap();
+    }
+    let conv = start(&store, &f, "hi").await;
+    store
+        .update_conversation(
+            &f.workspace,
+            &conv,
+            &ConversationPatch {
+                status: Some(ConversationStatus::Resolved),
+                ..Default::default()
+            },
+            "agent:1",
+        )
+        .await
+        .unwrap();
+    let check = store.verify_audit_chain(&f.workspace).await.unwrap();
+    assert_eq!((check.events, check.first_broken_seq), (4, None));
+    let events = store.audit_events(&f.workspace).await.unwrap();
+    assert_eq!(events[3].action, "conversation.updated");
+    assert_eq!(events[1].prev_hash, events[0].hash);
+
+    store
+        .execute_unchecked("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 2")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .verify_audit_chain(&f.workspace)
+            .await
+            .unwrap()
+            .first_broken_seq,
+        Some(2)
+    );
+    store
+        .execute_unchecked("UPDATE audit_events SET actor = 'system' WHERE seq = 2")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .verify_audit_chain(&f.workspace)
+            .await
+            .unwrap()
+            .first_broken_seq,
+        None
+    );
+    store
+        .execute_unchecked("DELETE FROM audit_events WHERE seq = 4")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .verify_audit_chain(&f.workspace)
+            .await
+            .unwrap()
+            .first_broken_seq,
+        Some(-1)
+    );
+}
+
+async fn data_survives_reconnect(store: Store, db: &TestDatabase) {
+    let f = fixture(&store).await;
+    let conv = start(&store, &f, "永続化").await;
+    store.close().await;
+    let reopened = db.store().await;
+    let messages = reopened.messages_after(&conv, 0, true, 10).await.unwrap();
+    assert_eq!(messages[0].body, "永続化");
+}
