@@ -1,1 +1,31 @@
-//! placeholder
+//! The Madoguchi server: HTTP API, WebSocket hub, authentication, and the `madoguchi` CLI.
+//!
+//! # Layout
+//! - [`cli`]: the command line (`serve`, `agent create`, `config`).
+//! - [`settings`]: defaults → TOML → `MADOGUCHI_*` environment → flags.
+//! - [`app`]: shared state, the router, `launch` with graceful shutdown.
+//! - [`routes`]: HTTP handlers, documented into `/api/openapi.json` as they are registered.
+//! - [`auth`]: agent and visitor credentials, CSRF rules, password hashing.
+//! - [`messaging`]: commit a message, then publish it — the one write path for messages.
+//! - [`hub`]: in-process fan-out of committed events; [`ws`]: WebSocket sessions with replay.
+//! - [`views`]: what each audience sees of stored things; [`error`]: the JSON error type.
+//! - [`rate_limit`], [`metrics`], [`bootstrap`] (first-start workspace).
+//!
+//! # Tasks
+//! `launch` runs the axum server; each WebSocket runs in its own task, which ends when the
+//! client leaves, lags behind the hub, or the shutdown signal fires.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod app;
+pub mod auth;
+pub mod bootstrap;
+pub mod cli;
+pub mod error;
+pub mod hub;
+pub mod messaging;
+pub mod metrics;
+pub mod rate_limit;
+mod routes;
+pub mod settings;
+pub mod views;
+pub mod ws;

@@ -84,6 +84,14 @@ pub struct ConversationPatch {
     pub tags: Option<Vec<String>>,
 }
 
+/// A started conversation; `created` is false when the `client_id` had started it before.
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub conversation: Conversation,
+    pub message: Message,
+    pub created: bool,
+}
+
 /// Who starts a conversation and with what first message.
 pub struct NewConversation<'a> {
     pub workspace_id: &'a str,
@@ -109,10 +117,7 @@ fn like_pattern(words: &str) -> String {
 impl Store {
     /// Starts a conversation with the contact's first message. Idempotent on `client_id`: the
     /// same id again returns the conversation and message created the first time.
-    pub async fn start_conversation(
-        &self,
-        new: NewConversation<'_>,
-    ) -> Result<(Conversation, Message)> {
+    pub async fn start_conversation(&self, new: NewConversation<'_>) -> Result<Started> {
         if let Some(found) = self.started_with(&new).await? {
             return Ok(found);
         }
@@ -143,9 +148,13 @@ impl Store {
             client_id: new.client_id,
         };
         match Self::insert_message(&mut w, &message, now).await {
-            Ok(created) => {
+            Ok(inserted) => {
                 w.commit().await?;
-                Ok(created)
+                Ok(Started {
+                    conversation: inserted.conversation,
+                    message: inserted.message,
+                    created: true,
+                })
             }
             // The same client id raced in from another request: answer with its result.
             Err(StoreError::Conflict(_)) if new.client_id.is_some() => {
@@ -157,10 +166,7 @@ impl Store {
     }
 
     /// The conversation an earlier request with the same `client_id` started, if any.
-    async fn started_with(
-        &self,
-        new: &NewConversation<'_>,
-    ) -> Result<Option<(Conversation, Message)>> {
+    async fn started_with(&self, new: &NewConversation<'_>) -> Result<Option<Started>> {
         let Some(client_id) = new.client_id else {
             return Ok(None);
         };
@@ -173,7 +179,11 @@ impl Store {
         let conversation = self
             .conversation(new.workspace_id, &message.conversation_id)
             .await?;
-        Ok(Some((conversation, message)))
+        Ok(Some(Started {
+            conversation,
+            message,
+            created: false,
+        }))
     }
 
     /// A conversation of `workspace_id`, with its tags.

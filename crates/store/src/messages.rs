@@ -59,6 +59,15 @@ pub struct Appended {
     pub message: Message,
     pub conversation: Conversation,
     pub created: bool,
+    /// The message changed the conversation's status (a customer reopening it).
+    pub status_changed: bool,
+}
+
+/// What [`Store::insert_message`] wrote.
+pub(crate) struct Inserted {
+    pub(crate) conversation: Conversation,
+    pub(crate) message: Message,
+    pub(crate) status_changed: bool,
 }
 
 impl Store {
@@ -69,7 +78,11 @@ impl Store {
         }
         let mut w = self.begin_write().await?;
         match Self::insert_message(&mut w, new, now_ms()).await {
-            Ok((mut conversation, message)) => {
+            Ok(Inserted {
+                mut conversation,
+                message,
+                status_changed,
+            }) => {
                 w.commit().await?;
                 self.load_tags(std::slice::from_mut(&mut conversation))
                     .await?;
@@ -77,6 +90,7 @@ impl Store {
                     message,
                     conversation,
                     created: true,
+                    status_changed,
                 })
             }
             Err(StoreError::Conflict(_)) if new.client_id.is_some() => {
@@ -112,6 +126,7 @@ impl Store {
             message,
             conversation,
             created: false,
+            status_changed: false,
         }))
     }
 
@@ -121,7 +136,7 @@ impl Store {
         w: &mut WriteTx,
         new: &NewMessage<'_>,
         now: i64,
-    ) -> Result<(Conversation, Message)> {
+    ) -> Result<Inserted> {
         let row = sqlx::query(&format!(
             "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $3 \
              WHERE id = $1 AND workspace_id = $2 RETURNING {CONVERSATION_COLUMNS}"
@@ -132,9 +147,11 @@ impl Store {
         .fetch_one(&mut *w.tx)
         .await?;
         let mut conversation = Conversation::from_row(&row)?;
+        let mut status_changed = false;
         if new.sender_kind == SenderKind::Contact {
             let status = conversation.status.after_customer_message();
             if status != conversation.status {
+                status_changed = true;
                 sqlx::query(
                     "UPDATE conversations SET status = $2, resolved_at = NULL WHERE id = $1",
                 )
@@ -173,7 +190,11 @@ impl Store {
         .fetch_one(&mut *w.tx)
         .await;
         match inserted {
-            Ok(row) => Ok((conversation, Message::from_row(&row)?)),
+            Ok(row) => Ok(Inserted {
+                conversation,
+                message: Message::from_row(&row)?,
+                status_changed,
+            }),
             Err(err) if is_unique_violation(&err) => {
                 Err(StoreError::Conflict("client_id already used".into()))
             }

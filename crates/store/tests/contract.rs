@@ -105,7 +105,7 @@ async fn start(store: &Store, f: &Fixture, text: &str) -> String {
         })
         .await
         .unwrap()
-        .0
+        .conversation
         .id
 }
 
@@ -305,7 +305,9 @@ async fn client_id_makes_sending_idempotent(store: Store, _db: &TestDatabase) {
         body: &first_body,
         client_id: Some(&client_id),
     };
-    let (conv_a, msg_a) = store.start_conversation(new).await.unwrap();
+    let first = store.start_conversation(new).await.unwrap();
+    let (conv_a, msg_a) = (first.conversation, first.message);
+    assert!(first.created);
     let again = NewConversation {
         client_id: Some(&client_id),
         ..NewConversation {
@@ -316,7 +318,9 @@ async fn client_id_makes_sending_idempotent(store: Store, _db: &TestDatabase) {
             client_id: None,
         }
     };
-    let (conv_b, msg_b) = store.start_conversation(again).await.unwrap();
+    let replay = store.start_conversation(again).await.unwrap();
+    assert!(!replay.created);
+    let (conv_b, msg_b) = (replay.conversation, replay.message);
     assert_eq!(
         (conv_a.id.as_str(), msg_a.id.as_str()),
         (conv_b.id.as_str(), msg_b.id.as_str())
@@ -463,7 +467,7 @@ async fn conversation_filters(store: Store, _db: &TestDatabase) {
         })
         .await
         .unwrap()
-        .0
+        .conversation
         .id;
     let patch = ConversationPatch {
         assignee_id: Some(Some(me.clone())),

@@ -1,0 +1,111 @@
+//! The application: shared state, the router, and `launch` (serve on a listener until a
+//! shutdown future resolves, then tell WebSockets to close and drain).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
+use axum::Router;
+use madoguchi_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::rate_limit::RateLimiter;
+use crate::routes;
+use crate::settings::Settings;
+
+/// Largest request body accepted (a message is at most 10,000 characters, ~30 KB of UTF-8).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Everything a request handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub hub: Hub,
+    pub settings: Arc<Settings>,
+    pub metrics: Arc<Metrics>,
+    pub limits: Arc<Limits>,
+    /// Changes once, when the server starts shutting down.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+pub struct Limits {
+    pub login: RateLimiter,
+    pub visitor_session: RateLimiter,
+}
+
+impl AppState {
+    /// State for a server; the returned sender starts the shutdown of WebSockets.
+    pub fn new(store: Store, settings: Settings) -> (Self, watch::Sender<bool>) {
+        let (shutdown_tx, shutdown) = watch::channel(false);
+        let minute = Duration::from_secs(60);
+        let limits = Limits {
+            login: RateLimiter::new(settings.rate_limits.logins_per_minute, minute),
+            visitor_session: RateLimiter::new(
+                settings.rate_limits.visitor_sessions_per_minute,
+                minute,
+            ),
+        };
+        let state = AppState {
+            store,
+            hub: Hub::default(),
+            settings: Arc::new(settings),
+            metrics: Arc::new(Metrics::default()),
+            limits: Arc::new(limits),
+            shutdown,
+        };
+        (state, shutdown_tx)
+    }
+}
+
+/// The full router: API, WebSockets, OpenAPI document, health and metrics.
+pub fn router(state: AppState) -> Router {
+    let (router, openapi) = routes::api_router().split_for_parts();
+    let openapi = Arc::new(openapi);
+    router
+        .route(
+            "/api/openapi.json",
+            axum::routing::get(move || {
+                let openapi = openapi.clone();
+                async move { axum::Json(openapi.as_ref().clone()) }
+            }),
+        )
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+/// Serves until `shutdown` resolves; then WebSockets are told to close and open requests drain.
+pub async fn launch(
+    listener: TcpListener,
+    state: AppState,
+    shutdown_tx: watch::Sender<bool>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = shutdown_tx.send(true);
+        })
+        .await
+}

@@ -1,0 +1,293 @@
+//! Who is calling: agents (bearer token, or session cookie with a CSRF token on writes) and
+//! visitors (visitor token in a header; the cookie only for reads and same-origin WebSockets).
+//!
+//! CSRF: a browser attaches cookies to cross-site requests but never an `Authorization`,
+//! `X-CSRF-Token` or `X-Visitor-Token` header. So cookie-authenticated writes must carry the
+//! session's CSRF token (returned by login) and visitor writes must carry the token in a header;
+//! cookie-authenticated WebSocket upgrades must come from the same origin.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, Method};
+use madoguchi_core::agent::Role;
+use madoguchi_store::agents::{Agent, TokenKind};
+use madoguchi_store::contacts::{Contact, IDENTITY_VISITOR};
+use madoguchi_store::workspaces::Channel;
+use madoguchi_store::StoreError;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::app::AppState;
+use crate::error::{AppError, ErrorCode};
+
+pub const SESSION_COOKIE: &str = "mdg_session";
+pub const VISITOR_COOKIE: &str = "mdg_visitor";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+pub const VISITOR_HEADER: &str = "x-visitor-token";
+
+/// 256 random bits, hex-encoded.
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Tokens are stored as their SHA-256: they carry 256 random bits, so no slow hash is needed.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Argon2id with the crate's default parameters, off the async threads.
+pub async fn hash_password(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|err| AppError::new(ErrorCode::Internal, format!("hashing failed: {err}")))
+    })
+    .await
+    .map_err(|err| AppError::new(ErrorCode::Internal, err.to_string()))?
+}
+
+pub async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A visitor token names its channel (public) and carries 256 random bits: `CHANNELKEY.HEX`.
+pub fn new_visitor_token(channel_key: &str) -> String {
+    format!("{channel_key}.{}", new_secret())
+}
+
+fn cookie(parts: &Parts, name: &str) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+fn header_value(parts: &Parts, name: &str) -> Option<String> {
+    parts
+        .headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    header_value(parts, header::AUTHORIZATION.as_str())
+        .and_then(|value| value.strip_prefix("Bearer ").map(|t| t.trim().to_owned()))
+}
+
+fn is_websocket_upgrade(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// A query parameter, accepted only on WebSocket upgrades (browsers cannot set their headers).
+fn websocket_param(parts: &Parts, name: &str) -> Option<String> {
+    if !is_websocket_upgrade(parts) {
+        return None;
+    }
+    parts.uri.query()?.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == name).then(|| value.to_owned())
+    })
+}
+
+/// True when the request has no `Origin` or one whose host is the `Host` we were reached at.
+fn same_origin(parts: &Parts) -> bool {
+    let Some(origin) = header_value(parts, header::ORIGIN.as_str()) else {
+        return true;
+    };
+    let host = header_value(parts, header::HOST.as_str()).unwrap_or_default();
+    origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest == host)
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+fn unauthenticated() -> AppError {
+    AppError::new(ErrorCode::Unauthenticated, "authentication required")
+}
+
+fn csrf_failed() -> AppError {
+    AppError::new(
+        ErrorCode::CsrfFailed,
+        "missing or wrong CSRF protection for a cookie-authenticated request",
+    )
+}
+
+fn missing_is_unauthenticated(err: StoreError) -> AppError {
+    match err {
+        StoreError::NotFound => unauthenticated(),
+        other => other.into(),
+    }
+}
+
+/// An authenticated agent of some workspace, and the hash of the token that proved it.
+pub struct AgentAuth {
+    pub agent: Agent,
+    pub token_hash: String,
+}
+
+impl FromRequestParts<AppState> for AgentAuth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if let Some(token) = bearer(parts).or_else(|| websocket_param(parts, "access_token")) {
+            let token_hash = hash_token(&token);
+            let grant = state
+                .store
+                .token_grant(&token_hash)
+                .await
+                .map_err(missing_is_unauthenticated)?;
+            return Ok(AgentAuth {
+                agent: grant.agent,
+                token_hash,
+            });
+        }
+        let Some(token) = cookie(parts, SESSION_COOKIE) else {
+            return Err(unauthenticated());
+        };
+        let token_hash = hash_token(&token);
+        let grant = state
+            .store
+            .token_grant(&token_hash)
+            .await
+            .map_err(missing_is_unauthenticated)?;
+        if grant.kind != TokenKind::Session {
+            return Err(unauthenticated());
+        }
+        if !is_safe(&parts.method) {
+            let sent = header_value(parts, CSRF_HEADER).map(|csrf| hash_token(&csrf));
+            if sent.is_none() || sent != grant.csrf_hash {
+                return Err(csrf_failed());
+            }
+        }
+        if is_websocket_upgrade(parts) && !same_origin(parts) {
+            return Err(csrf_failed());
+        }
+        Ok(AgentAuth {
+            agent: grant.agent,
+            token_hash,
+        })
+    }
+}
+
+/// An authenticated agent with the admin role.
+pub struct AdminAuth(pub Agent);
+
+impl FromRequestParts<AppState> for AdminAuth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let agent = AgentAuth::from_request_parts(parts, state).await?.agent;
+        if agent.role != Role::Admin {
+            return Err(AppError::new(
+                ErrorCode::Forbidden,
+                "this needs the admin role",
+            ));
+        }
+        Ok(AdminAuth(agent))
+    }
+}
+
+/// A visitor, known by their token, and the channel that token belongs to.
+pub struct VisitorAuth {
+    pub contact: Contact,
+    pub channel: Channel,
+}
+
+impl FromRequestParts<AppState> for VisitorAuth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = match header_value(parts, VISITOR_HEADER)
+            .or_else(|| websocket_param(parts, "visitor_token"))
+        {
+            Some(token) => token,
+            None => {
+                let token = cookie(parts, VISITOR_COOKIE).ok_or_else(unauthenticated)?;
+                if !is_safe(&parts.method) || (is_websocket_upgrade(parts) && !same_origin(parts)) {
+                    return Err(csrf_failed());
+                }
+                token
+            }
+        };
+        let (channel, contact) = resolve_visitor(state, &token)
+            .await?
+            .ok_or_else(unauthenticated)?;
+        Ok(VisitorAuth { contact, channel })
+    }
+}
+
+/// The channel and contact a visitor token belongs to, if it is a live token.
+pub async fn resolve_visitor(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<(Channel, Contact)>, AppError> {
+    let Some((channel_key, _)) = token.split_once('.').filter(|_| token.len() <= 200) else {
+        return Ok(None);
+    };
+    let channel = match state.store.channel_by_key(channel_key).await {
+        Ok(channel) => channel,
+        Err(StoreError::NotFound) => return Ok(None),
+        Err(err) => return Err(err.into()),
+    };
+    match state
+        .store
+        .contact_by_identity(&channel.workspace_id, IDENTITY_VISITOR, &hash_token(token))
+        .await
+    {
+        Ok(contact) => Ok(Some((channel, contact))),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(err) => Err(err.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_256_bits_and_distinct() {
+        let (a, b) = (new_secret(), new_secret());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert_eq!(hash_token("x"), hash_token("x"));
+        assert_ne!(hash_token("x"), "x");
+    }
+
+    #[tokio::test]
+    async fn passwords_verify_only_with_the_right_password() {
+        let hash = hash_password("correct horse".into()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse".into(), hash.clone()).await);
+        assert!(!verify_password("wrong horse".into(), hash).await);
+        assert!(!verify_password("x".into(), "not a hash".into()).await);
+    }
+}

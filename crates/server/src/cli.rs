@@ -1,0 +1,194 @@
+//! The `madoguchi` command line: `serve`, `agent create`, `config`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use madoguchi_core::agent::{check_password, Email, Role};
+use madoguchi_store::agents::NewAgent;
+use madoguchi_store::Store;
+use tokio::net::TcpListener;
+
+use crate::app::{launch, AppState};
+use crate::auth::hash_password;
+use crate::bootstrap::ensure_default_workspace;
+use crate::settings::Settings;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "madoguchi",
+    version,
+    about = "Madoguchi: a self-hosted customer conversation platform"
+)]
+pub struct Cli {
+    /// A TOML settings file.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// `postgres://…` to use PostgreSQL; SQLite in the data directory otherwise.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Where the SQLite database lives (default ./madoguchi-data).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Listen address (default 127.0.0.1:8080; port 0 picks a free port).
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Manage agents.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// Print the effective settings (secrets masked).
+    Config,
+}
+
+#[derive(Debug, Subcommand)]
+enum AgentCommand {
+    /// Create an agent.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long, value_parser = ["admin", "agent"])]
+        role: String,
+        /// Display name (default: the part of the e-mail before @).
+        #[arg(long)]
+        name: Option<String>,
+        /// Workspace id (default: the first workspace).
+        #[arg(long)]
+        workspace: Option<String>,
+    },
+}
+
+impl Cli {
+    fn settings(&self, bind: Option<&String>) -> anyhow::Result<Settings> {
+        let mut settings = Settings::load(self.config.as_deref(), std::env::vars())?;
+        if let Some(url) = &self.database_url {
+            settings.database_url = Some(url.clone());
+        }
+        if let Some(dir) = &self.data_dir {
+            settings.data_dir = dir.clone();
+        }
+        if let Some(bind) = bind {
+            settings.bind = bind.clone();
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
+}
+
+async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    if settings.database_url.is_none() {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("cannot create {}", settings.data_dir.display()))?;
+    }
+    Store::connect(&settings.database_url())
+        .await
+        .context("cannot open the database")
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Serve { bind } => serve(cli.settings(bind.as_ref())?).await,
+        Command::Agent(AgentCommand::Create {
+            email,
+            password,
+            role,
+            name,
+            workspace,
+        }) => {
+            let settings = cli.settings(None)?;
+            let store = open_store(&settings).await?;
+            let email = Email::parse(email)?;
+            check_password(password)?;
+            let workspace_id = match workspace {
+                Some(id) => store.workspace(id).await.context("no such workspace")?.id,
+                None => ensure_default_workspace(&store).await?.workspace.id,
+            };
+            let default_name = email
+                .as_str()
+                .split('@')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let password_hash = hash_password(password.clone())
+                .await
+                .map_err(|err| anyhow::anyhow!(err.message))?;
+            let agent = store
+                .create_agent(NewAgent {
+                    workspace_id: &workspace_id,
+                    email: &email,
+                    name: name.as_deref().unwrap_or(&default_name),
+                    role: Role::parse(role)?,
+                    password_hash: &password_hash,
+                })
+                .await?;
+            println!(
+                "created {} {} ({}) in workspace {}",
+                agent.role, agent.email, agent.id, workspace_id
+            );
+            Ok(())
+        }
+        Command::Config => {
+            print!("{}", cli.settings(None)?.to_masked_toml());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let store = open_store(&settings).await?;
+    let boot = ensure_default_workspace(&store).await?;
+    if let Some(channel) = &boot.created_channel {
+        println!(
+            "created workspace \"{}\" ({})",
+            boot.workspace.name, boot.workspace.id
+        );
+        println!("widget channel key: {}", channel.public_key);
+    }
+    if store.agents(&boot.workspace.id).await?.is_empty() {
+        println!("no agent yet; create the first admin with:");
+        println!("  madoguchi agent create --email you@example.com --password 'a long password' --role admin");
+    }
+    let listener = TcpListener::bind(settings.bind_addr()?)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.bind))?;
+    println!("listening on http://{}", listener.local_addr()?);
+    let (state, shutdown_tx) = AppState::new(store.clone(), settings);
+    launch(listener, state, shutdown_tx, shutdown_signal()).await?;
+    store.close().await;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

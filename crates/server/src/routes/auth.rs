@@ -1,0 +1,137 @@
+//! Agent login and logout. Login answers with a session cookie and, in the body, the same token
+//! for `Authorization: Bearer` use plus the CSRF token that cookie-authenticated writes send in
+//! `X-CSRF-Token`.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use madoguchi_core::agent::Email;
+use madoguchi_store::agents::TokenKind;
+use madoguchi_store::audit::AuditEntry;
+use madoguchi_store::StoreError;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::auth::{hash_token, new_secret, verify_password, AgentAuth, SESSION_COOKIE};
+use crate::error::{ApiResult, AppError, ErrorBody, ErrorCode, Json};
+use crate::views::AgentView;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Bearer token (also set as the `mdg_session` cookie).
+    token: String,
+    /// Send as `X-CSRF-Token` on cookie-authenticated writes.
+    csrf_token: String,
+    agent: AgentView,
+}
+
+/// Sessions last 30 days.
+const SESSION_SECONDS: i64 = 30 * 24 * 3600;
+
+fn invalid_credentials() -> AppError {
+    AppError::new(
+        ErrorCode::InvalidCredentials,
+        "wrong e-mail address or password",
+    )
+}
+
+/// Log in with e-mail and password (rate limited per client IP).
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "agent", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(request): Json<LoginRequest>,
+) -> ApiResult<Response> {
+    state.limits.login.check(&peer.ip().to_string())?;
+    let email = Email::parse(&request.email).map_err(|_| invalid_credentials())?;
+    let agent = match state.store.agent_by_email(&email).await {
+        Err(StoreError::NotFound) => {
+            state.metrics.login_failures.fetch_add(1, Ordering::Relaxed);
+            return Err(invalid_credentials());
+        }
+        other => other?,
+    };
+    let peer_detail = serde_json::json!({ "ip": peer.ip().to_string() });
+    if !verify_password(request.password, agent.password_hash.clone()).await {
+        state.metrics.login_failures.fetch_add(1, Ordering::Relaxed);
+        state
+            .store
+            .record_audit(&AuditEntry {
+                workspace_id: &agent.workspace_id,
+                actor: "anonymous",
+                action: "auth.login_failed",
+                target: &format!("agent:{}", agent.id),
+                detail: &peer_detail,
+            })
+            .await?;
+        return Err(invalid_credentials());
+    }
+    let token = new_secret();
+    let csrf_token = new_secret();
+    let expires_at = madoguchi_store::now_ms() + SESSION_SECONDS * 1000;
+    state
+        .store
+        .create_token(
+            &agent.id,
+            &hash_token(&token),
+            TokenKind::Session,
+            Some(&hash_token(&csrf_token)),
+            Some(expires_at),
+        )
+        .await?;
+    state
+        .store
+        .record_audit(&AuditEntry {
+            workspace_id: &agent.workspace_id,
+            actor: &format!("agent:{}", agent.id),
+            action: "auth.login",
+            target: &format!("agent:{}", agent.id),
+            detail: &peer_detail,
+        })
+        .await?;
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/; Max-Age={SESSION_SECONDS}; HttpOnly; SameSite=Strict"
+    );
+    let body = LoginResponse {
+        token,
+        csrf_token,
+        agent: (&agent).into(),
+    };
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// End the current session (the token stops working at once).
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "agent",
+    responses((status = 204, description = "Logged out"), (status = 401, body = ErrorBody)))]
+async fn logout(State(state): State<AppState>, auth: AgentAuth) -> ApiResult<Response> {
+    state.store.delete_token(&auth.token_hash).await?;
+    let expired = format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, expired)]).into_response())
+}
+
+/// The agent behind the current credentials.
+#[utoipa::path(get, path = "/api/v1/me", tag = "agent", responses((status = 200, body = AgentView), (status = 401, body = ErrorBody)))]
+async fn me(auth: AgentAuth) -> Json<AgentView> {
+    Json((&auth.agent).into())
+}

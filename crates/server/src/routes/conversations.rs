@@ -1,0 +1,325 @@
+//! The agent API for conversations: the filtered list with counts, one conversation, changing
+//! it, its messages and notes, and the workspace WebSocket.
+
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::response::Response;
+use madoguchi_core::conversation::{ConversationStatus, Priority};
+use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
+use madoguchi_core::InvalidValue;
+use madoguchi_store::conversations::{AssigneeFilter, ConversationFilter, ConversationPatch};
+use madoguchi_store::messages::NewMessage;
+use madoguchi_store::StoreError;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::DEFAULT_LIMIT;
+use crate::app::AppState;
+use crate::auth::AgentAuth;
+use crate::error::{check_id, ApiResult, AppError, ErrorBody, Json, Path, Query};
+use crate::messaging;
+use crate::views::{views, ConversationView, MessageView};
+use crate::ws::{self, SocketParams, Viewer};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_conversations))
+        .routes(routes!(get_conversation, update_conversation))
+        .routes(routes!(list_messages, send_message))
+        .routes(routes!(socket))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// open, pending, snoozed or resolved
+    status: Option<String>,
+    /// `me`, `none`, or an agent id
+    assignee: Option<String>,
+    /// A tag name.
+    tag: Option<String>,
+    /// A channel id.
+    channel: Option<String>,
+    /// Words that a message of the conversation contains.
+    q: Option<String>,
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusCounts {
+    open: i64,
+    pending: i64,
+    snoozed: i64,
+    resolved: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationList {
+    conversations: Vec<ConversationView>,
+    /// Conversations per status in the whole workspace (unfiltered).
+    counts: StatusCounts,
+}
+
+/// Conversations of the agent's workspace, most recently active first.
+#[utoipa::path(get, path = "/api/v1/conversations", tag = "agent", params(ListQuery),
+    responses((status = 200, body = ConversationList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn list_conversations(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<Json<ConversationList>> {
+    let agent = &auth.agent;
+    let assignee = match query.assignee.as_deref() {
+        None | Some("") | Some("all") => AssigneeFilter::Anyone,
+        Some("me") => AssigneeFilter::Agent(agent.id.clone()),
+        Some("none") => AssigneeFilter::Unassigned,
+        Some(id) => AssigneeFilter::Agent(id.to_owned()),
+    };
+    let filter = ConversationFilter {
+        status: query
+            .status
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(ConversationStatus::parse)
+            .transpose()?,
+        assignee,
+        tag: query.tag.filter(|t| !t.is_empty()),
+        channel_id: query.channel.filter(|c| !c.is_empty()),
+        contact_id: None,
+        q: query.q,
+        limit: query.limit.unwrap_or(DEFAULT_LIMIT),
+    };
+    let conversations = state
+        .store
+        .conversations(&agent.workspace_id, &filter)
+        .await?;
+    let mut counts = StatusCounts {
+        open: 0,
+        pending: 0,
+        snoozed: 0,
+        resolved: 0,
+    };
+    for (status, n) in state.store.conversation_counts(&agent.workspace_id).await? {
+        let slot = match status {
+            ConversationStatus::Open => &mut counts.open,
+            ConversationStatus::Pending => &mut counts.pending,
+            ConversationStatus::Snoozed => &mut counts.snoozed,
+            ConversationStatus::Resolved => &mut counts.resolved,
+        };
+        *slot = n;
+    }
+    Ok(Json(ConversationList {
+        conversations: views(&conversations),
+        counts,
+    }))
+}
+
+/// A conversation of the agent's workspace; others are simply not found.
+async fn workspace_conversation(
+    state: &AppState,
+    auth: &AgentAuth,
+    id: &str,
+) -> ApiResult<madoguchi_store::conversations::Conversation> {
+    check_id(id, "conversation")?;
+    match state.store.conversation(&auth.agent.workspace_id, id).await {
+        Err(StoreError::NotFound) => Err(AppError::not_found("conversation")),
+        other => Ok(other?),
+    }
+}
+
+/// One conversation.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "agent", params(("id" = String, Path)),
+    responses((status = 200, body = ConversationView), (status = 404, body = ErrorBody)))]
+async fn get_conversation(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ConversationView>> {
+    let conversation = workspace_conversation(&state, &auth, &id).await?;
+    Ok(Json((&conversation).into()))
+}
+
+/// Distinguishes an absent field (leave as is) from `null` (clear).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationUpdate {
+    /// open, pending, snoozed or resolved
+    status: Option<String>,
+    /// An agent of the workspace, or `null` to unassign.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    assignee_id: Option<Option<String>>,
+    /// low, normal, high or urgent
+    priority: Option<String>,
+    /// The conversation's complete set of tags (1-50 characters each, at most 20).
+    tags: Option<Vec<String>>,
+}
+
+impl ConversationUpdate {
+    fn parse(self) -> Result<ConversationPatch, InvalidValue> {
+        if let Some(tags) = &self.tags {
+            let bad = |t: &String| t.trim().is_empty() || t.chars().count() > 50;
+            if tags.len() > 20 || tags.iter().any(bad) {
+                return Err(InvalidValue::new(
+                    "tags",
+                    "at most 20 tags of 1-50 characters",
+                ));
+            }
+        }
+        Ok(ConversationPatch {
+            status: self
+                .status
+                .as_deref()
+                .map(ConversationStatus::parse)
+                .transpose()?,
+            assignee_id: self.assignee_id,
+            priority: self.priority.as_deref().map(Priority::parse).transpose()?,
+            tags: self
+                .tags
+                .map(|tags| tags.into_iter().map(|t| t.trim().to_owned()).collect()),
+        })
+    }
+}
+
+/// Change status, assignee, priority or tags.
+#[utoipa::path(patch, path = "/api/v1/conversations/{id}", tag = "agent", params(("id" = String, Path)),
+    request_body = ConversationUpdate,
+    responses((status = 200, body = ConversationView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_conversation(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+    Json(update): Json<ConversationUpdate>,
+) -> ApiResult<Json<ConversationView>> {
+    workspace_conversation(&state, &auth, &id).await?;
+    let patch = update.parse()?;
+    let actor = format!("agent:{}", auth.agent.id);
+    let conversation = state
+        .store
+        .update_conversation(&auth.agent.workspace_id, &id, &patch, &actor)
+        .await?;
+    state.hub.conversation_updated(&conversation);
+    Ok(Json((&conversation).into()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MessagesQuery {
+    /// Only messages with a greater `seq`.
+    after_seq: Option<i64>,
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageList {
+    messages: Vec<MessageView>,
+}
+
+/// Messages and private notes of a conversation, in `seq` order.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "agent", params(("id" = String, Path), MessagesQuery),
+    responses((status = 200, body = MessageList), (status = 404, body = ErrorBody)))]
+async fn list_messages(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+    Query(query): Query<MessagesQuery>,
+) -> ApiResult<Json<MessageList>> {
+    workspace_conversation(&state, &auth, &id).await?;
+    let messages = state
+        .store
+        .messages_after(
+            &id,
+            query.after_seq.unwrap_or(0),
+            true,
+            query.limit.unwrap_or(500),
+        )
+        .await?;
+    Ok(Json(MessageList {
+        messages: views(&messages),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentMessageRequest {
+    body: String,
+    /// A private note: seen by agents only.
+    #[serde(default)]
+    private: bool,
+    client_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentSent {
+    message: MessageView,
+    conversation: ConversationView,
+}
+
+/// Reply to the contact, or add a private note (idempotent on `client_id`).
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "agent", params(("id" = String, Path)),
+    request_body = AgentMessageRequest,
+    responses((status = 201, body = AgentSent), (status = 200, description = "Replay of an earlier client_id", body = AgentSent),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn send_message(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+    Json(request): Json<AgentMessageRequest>,
+) -> ApiResult<(StatusCode, Json<AgentSent>)> {
+    workspace_conversation(&state, &auth, &id).await?;
+    let body = MessageBody::parse(&request.body)?;
+    let client_id = request
+        .client_id
+        .as_deref()
+        .map(ClientId::parse)
+        .transpose()?;
+    let appended = messaging::append_message(
+        &state,
+        &NewMessage {
+            workspace_id: &auth.agent.workspace_id,
+            conversation_id: &id,
+            sender_kind: SenderKind::Agent,
+            sender_id: &auth.agent.id,
+            body: &body,
+            private: request.private,
+            client_id: client_id.as_ref(),
+        },
+    )
+    .await?;
+    let status = if appended.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let sent = AgentSent {
+        message: (&appended.message).into(),
+        conversation: (&appended.conversation).into(),
+    };
+    Ok((status, Json(sent)))
+}
+
+/// The workspace's WebSocket: every message (notes included) and conversation change.
+#[utoipa::path(get, path = "/api/v1/ws", tag = "agent", params(SocketParams),
+    responses((status = 101, description = "Switching to the WebSocket protocol"), (status = 401, body = ErrorBody)))]
+async fn socket(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Query(params): Query<SocketParams>,
+    upgrade: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    if let Some(id) = &params.conversation_id {
+        workspace_conversation(&state, &auth, id).await?;
+    }
+    let viewer = Viewer::Agent {
+        workspace_id: auth.agent.workspace_id.clone(),
+    };
+    Ok(ws::upgrade(upgrade, state, viewer, params))
+}

@@ -1,0 +1,41 @@
+//! HTTP routes, each documented for the OpenAPI document as it is registered (so a route
+//! cannot be served without being documented).
+
+mod admin;
+mod auth;
+mod contacts;
+mod conversations;
+mod system;
+mod widget;
+
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::AppState;
+use crate::error::ErrorBody;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Madoguchi API", description = "Customer conversations: widget (visitor) and agent APIs."),
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "widget", description = "Visitor API, authenticated by the visitor token"),
+        (name = "agent", description = "Agent API, authenticated by bearer token or session cookie + CSRF token"),
+        (name = "admin", description = "Workspace administration (admin role)"),
+        (name = "system", description = "Health and metrics"),
+    )
+)]
+struct ApiDoc;
+
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(widget::routes())
+        .merge(auth::routes())
+        .merge(conversations::routes())
+        .merge(contacts::routes())
+        .merge(admin::routes())
+        .merge(system::routes())
+}
+
+/// Most items a list returns when the client does not say.
+const DEFAULT_LIMIT: i64 = 100;

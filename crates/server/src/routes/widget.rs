@@ -1,0 +1,385 @@
+//! The visitor API behind the chat widget: sessions, the visitor's own conversations and
+//! messages, contact details for reply notifications, and the visitor WebSocket.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use madoguchi_core::agent::Email;
+use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
+use madoguchi_core::InvalidValue;
+use madoguchi_store::contacts::ContactPatch;
+use madoguchi_store::conversations::{ConversationFilter, NewConversation};
+use madoguchi_store::messages::NewMessage;
+use madoguchi_store::StoreError;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::DEFAULT_LIMIT;
+use crate::app::AppState;
+use crate::auth::{hash_token, new_visitor_token, resolve_visitor, VisitorAuth, VISITOR_COOKIE};
+use crate::error::{check_id, ApiResult, AppError, ErrorBody, Json, Path, Query};
+use crate::messaging;
+use crate::views::{views, ContactView, VisitorConversationView, VisitorMessageView};
+use crate::ws::{self, SocketParams, Viewer};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_session))
+        .routes(routes!(list_conversations, start_conversation))
+        .routes(routes!(list_messages, send_message))
+        .routes(routes!(update_contact))
+        .routes(routes!(socket))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRequest {
+    /// The widget channel's public key (from the embed snippet).
+    channel_key: String,
+    /// A token from an earlier session; an unknown one starts a new visitor.
+    visitor_token: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionResponse {
+    visitor_token: String,
+    contact_id: String,
+    conversations: Vec<VisitorConversationView>,
+}
+
+/// How long the visitor cookie lives: a year.
+const VISITOR_COOKIE_MAX_AGE: u32 = 365 * 24 * 3600;
+
+/// Create or restore a visitor session.
+#[utoipa::path(post, path = "/widget/v1/session", tag = "widget", request_body = SessionRequest,
+    responses((status = 200, body = SessionResponse), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn create_session(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(request): Json<SessionRequest>,
+) -> ApiResult<Response> {
+    let channel = match state.store.channel_by_key(&request.channel_key).await {
+        Err(StoreError::NotFound) => return Err(AppError::not_found("channel")),
+        other => other?,
+    };
+    let restored = match &request.visitor_token {
+        Some(token) => resolve_visitor(&state, token)
+            .await?
+            .filter(|(known, _)| known.workspace_id == channel.workspace_id)
+            .map(|(_, contact)| (token.clone(), contact)),
+        None => None,
+    };
+    let (token, contact) = match restored {
+        Some(found) => found,
+        None => {
+            state.limits.visitor_session.check(&peer.ip().to_string())?;
+            let token = new_visitor_token(&channel.public_key);
+            let contact = state
+                .store
+                .create_visitor_contact(&channel.workspace_id, &hash_token(&token))
+                .await?;
+            (token, contact)
+        }
+    };
+    let filter = ConversationFilter {
+        contact_id: Some(contact.id.clone()),
+        limit: DEFAULT_LIMIT,
+        ..Default::default()
+    };
+    let conversations = state
+        .store
+        .conversations(&channel.workspace_id, &filter)
+        .await?;
+    let cookie = format!(
+        "{VISITOR_COOKIE}={token}; Path=/widget/; Max-Age={VISITOR_COOKIE_MAX_AGE}; HttpOnly; SameSite=Lax"
+    );
+    let body = SessionResponse {
+        visitor_token: token,
+        contact_id: contact.id,
+        conversations: views(&conversations),
+    };
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitorConversationList {
+    conversations: Vec<VisitorConversationView>,
+}
+
+/// The visitor's own conversations, most recent first.
+#[utoipa::path(get, path = "/widget/v1/conversations", tag = "widget",
+    responses((status = 200, body = VisitorConversationList), (status = 401, body = ErrorBody)))]
+async fn list_conversations(
+    State(state): State<AppState>,
+    visitor: VisitorAuth,
+) -> ApiResult<Json<VisitorConversationList>> {
+    let filter = ConversationFilter {
+        contact_id: Some(visitor.contact.id.clone()),
+        limit: DEFAULT_LIMIT,
+        ..Default::default()
+    };
+    let conversations = state
+        .store
+        .conversations(&visitor.contact.workspace_id, &filter)
+        .await?;
+    Ok(Json(VisitorConversationList {
+        conversations: views(&conversations),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VisitorMessageRequest {
+    body: String,
+    /// The widget's own id for this message; sending it again returns the same message.
+    client_id: Option<String>,
+}
+
+impl VisitorMessageRequest {
+    fn parse(&self) -> Result<(MessageBody, Option<ClientId>), InvalidValue> {
+        Ok((
+            MessageBody::parse(&self.body)?,
+            self.client_id.as_deref().map(ClientId::parse).transpose()?,
+        ))
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitorStarted {
+    conversation: VisitorConversationView,
+    message: VisitorMessageView,
+}
+
+/// Start a conversation with its first message (idempotent on `client_id`).
+#[utoipa::path(post, path = "/widget/v1/conversations", tag = "widget", request_body = VisitorMessageRequest,
+    responses((status = 201, body = VisitorStarted), (status = 200, description = "Replay of an earlier client_id", body = VisitorStarted),
+        (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn start_conversation(
+    State(state): State<AppState>,
+    visitor: VisitorAuth,
+    Json(request): Json<VisitorMessageRequest>,
+) -> ApiResult<(StatusCode, Json<VisitorStarted>)> {
+    let (body, client_id) = request.parse()?;
+    let started = messaging::start_conversation(
+        &state,
+        NewConversation {
+            workspace_id: &visitor.contact.workspace_id,
+            channel_id: &visitor.channel.id,
+            contact_id: &visitor.contact.id,
+            body: &body,
+            client_id: client_id.as_ref(),
+        },
+    )
+    .await?;
+    let status = if started.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let view = VisitorStarted {
+        conversation: (&started.conversation).into(),
+        message: (&started.message).into(),
+    };
+    Ok((status, Json(view)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AfterSeq {
+    /// Only messages with a greater `seq`.
+    after_seq: Option<i64>,
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitorMessageList {
+    messages: Vec<VisitorMessageView>,
+}
+
+/// Checks that the conversation is the visitor's own; anyone else's is simply not found.
+async fn own_conversation(state: &AppState, visitor: &VisitorAuth, id: &str) -> ApiResult<()> {
+    check_id(id, "conversation")?;
+    let conversation = match state
+        .store
+        .conversation(&visitor.contact.workspace_id, id)
+        .await
+    {
+        Err(StoreError::NotFound) => return Err(AppError::not_found("conversation")),
+        other => other?,
+    };
+    if conversation.contact_id != visitor.contact.id {
+        return Err(AppError::not_found("conversation"));
+    }
+    Ok(())
+}
+
+/// Messages of one of the visitor's conversations (never private notes).
+#[utoipa::path(get, path = "/widget/v1/conversations/{id}/messages", tag = "widget", params(("id" = String, Path), AfterSeq),
+    responses((status = 200, body = VisitorMessageList), (status = 404, body = ErrorBody)))]
+async fn list_messages(
+    State(state): State<AppState>,
+    visitor: VisitorAuth,
+    Path(id): Path<String>,
+    Query(query): Query<AfterSeq>,
+) -> ApiResult<Json<VisitorMessageList>> {
+    own_conversation(&state, &visitor, &id).await?;
+    let messages = state
+        .store
+        .messages_after(
+            &id,
+            query.after_seq.unwrap_or(0),
+            false,
+            query.limit.unwrap_or(500),
+        )
+        .await?;
+    Ok(Json(VisitorMessageList {
+        messages: views(&messages),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitorSent {
+    message: VisitorMessageView,
+}
+
+/// Send a message in one of the visitor's conversations (idempotent on `client_id`).
+#[utoipa::path(post, path = "/widget/v1/conversations/{id}/messages", tag = "widget", params(("id" = String, Path)),
+    request_body = VisitorMessageRequest,
+    responses((status = 201, body = VisitorSent), (status = 200, description = "Replay of an earlier client_id", body = VisitorSent),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn send_message(
+    State(state): State<AppState>,
+    visitor: VisitorAuth,
+    Path(id): Path<String>,
+    Json(request): Json<VisitorMessageRequest>,
+) -> ApiResult<(StatusCode, Json<VisitorSent>)> {
+    own_conversation(&state, &visitor, &id).await?;
+    let (body, client_id) = request.parse()?;
+    let appended = messaging::append_message(
+        &state,
+        &NewMessage {
+            workspace_id: &visitor.contact.workspace_id,
+            conversation_id: &id,
+            sender_kind: SenderKind::Contact,
+            sender_id: &visitor.contact.id,
+            body: &body,
+            private: false,
+            client_id: client_id.as_ref(),
+        },
+    )
+    .await?;
+    let status = if appended.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(VisitorSent {
+            message: (&appended.message).into(),
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactRequest {
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+/// A phone number: digits with an optional leading `+`, spaces and dashes, 6–20 digits.
+fn parse_phone(raw: &str) -> Result<String, InvalidValue> {
+    let trimmed = raw.trim();
+    let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+    let allowed = trimmed
+        .chars()
+        .enumerate()
+        .all(|(i, c)| c.is_ascii_digit() || c == ' ' || c == '-' || (c == '+' && i == 0));
+    if !allowed || !(6..=20).contains(&digits.len()) {
+        return Err(InvalidValue::new(
+            "phone",
+            "must be a phone number of 6-20 digits",
+        ));
+    }
+    Ok(if trimmed.starts_with('+') {
+        format!("+{digits}")
+    } else {
+        digits
+    })
+}
+
+impl ContactRequest {
+    fn parse(&self) -> Result<ContactPatch, InvalidValue> {
+        let name = match self.name.as_deref().map(str::trim) {
+            Some(name) if name.is_empty() || name.chars().count() > 100 => {
+                return Err(InvalidValue::new("name", "must be 1-100 characters"))
+            }
+            other => other.map(str::to_owned),
+        };
+        Ok(ContactPatch {
+            name,
+            email: self
+                .email
+                .as_deref()
+                .map(Email::parse)
+                .transpose()?
+                .map(|e| e.as_str().to_owned()),
+            phone: self.phone.as_deref().map(parse_phone).transpose()?,
+        })
+    }
+}
+
+/// Leave a name, e-mail address or phone number so replies can reach the visitor later.
+#[utoipa::path(patch, path = "/widget/v1/contact", tag = "widget", request_body = ContactRequest,
+    responses((status = 200, body = ContactView), (status = 422, body = ErrorBody)))]
+async fn update_contact(
+    State(state): State<AppState>,
+    visitor: VisitorAuth,
+    Json(request): Json<ContactRequest>,
+) -> ApiResult<Json<ContactView>> {
+    let patch = request.parse()?;
+    let contact = state
+        .store
+        .update_contact(&visitor.contact.workspace_id, &visitor.contact.id, &patch)
+        .await?;
+    Ok(Json((&contact).into()))
+}
+
+/// The visitor's WebSocket: their own conversations' messages (never notes) and status changes.
+#[utoipa::path(get, path = "/widget/v1/ws", tag = "widget", params(SocketParams),
+    responses((status = 101, description = "Switching to the WebSocket protocol"), (status = 401, body = ErrorBody)))]
+async fn socket(
+    State(state): State<AppState>,
+    visitor: VisitorAuth,
+    Query(params): Query<SocketParams>,
+    upgrade: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    if let Some(id) = &params.conversation_id {
+        own_conversation(&state, &visitor, id).await?;
+    }
+    let viewer = Viewer::Visitor {
+        workspace_id: visitor.contact.workspace_id,
+        contact_id: visitor.contact.id,
+    };
+    Ok(ws::upgrade(upgrade, state, viewer, params))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_phone;
+
+    #[test]
+    fn phones_are_normalised() {
+        assert_eq!(parse_phone("090-1234-5678").unwrap(), "09012345678");
+        assert_eq!(parse_phone("+81 90 1234 5678").unwrap(), "+819012345678");
+        assert!(parse_phone("12345").is_err());
+        assert!(parse_phone("090+1234").is_err());
+        assert!(parse_phone("abc-defg-hijk").is_err());
+    }
+}

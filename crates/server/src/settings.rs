@@ -1,0 +1,302 @@
+//! Settings: defaults → optional TOML file → `MADOGUCHI_*` environment → command-line flags.
+//!
+//! An environment key is `MADOGUCHI_` + the key in upper snake case with `.` as `__`
+//! (`rate_limits.logins_per_minute` → `MADOGUCHI_RATE_LIMITS__LOGINS_PER_MINUTE`). Unknown keys
+//! are an error, in the file and in the environment alike; `MADOGUCHI_TEST_*` is reserved for
+//! the test harness and ignored. Secrets (the database password) are masked when printed.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// `Debug` prints [`Settings::to_masked_toml`], so the database password never reaches a log.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Listen address.
+    pub bind: String,
+    /// Where the SQLite database lives.
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL; SQLite in `data_dir` when unset.
+    pub database_url: Option<String>,
+    /// Base of links in e-mails and SMS; `http://{bind}` when unset.
+    pub public_url: Option<String>,
+    pub rate_limits: RateLimits,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimits {
+    /// Login attempts per client IP and minute.
+    pub logins_per_minute: u32,
+    /// New visitor sessions per client IP and minute.
+    pub visitor_sessions_per_minute: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            logins_per_minute: 10,
+            visitor_sessions_per_minute: 60,
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./madoguchi-data"),
+            database_url: None,
+            public_url: None,
+            rate_limits: RateLimits::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid settings in {origin}: {message}")]
+    Invalid { origin: String, message: String },
+}
+
+const ENV_PREFIX: &str = "MADOGUCHI_";
+const ENV_RESERVED: &str = "MADOGUCHI_TEST_";
+
+impl Settings {
+    /// Loads settings from an optional TOML file and the given environment variables.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, SettingsError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                text.parse::<toml::Table>()
+                    .map_err(|err| SettingsError::Invalid {
+                        origin: path.display().to_string(),
+                        message: err.to_string(),
+                    })?
+            }
+            None => toml::Table::new(),
+        };
+        for (name, value) in env {
+            let Some(key) = name
+                .strip_prefix(ENV_PREFIX)
+                .filter(|_| !name.starts_with(ENV_RESERVED))
+            else {
+                continue;
+            };
+            let path: Vec<String> = key.to_lowercase().split("__").map(str::to_owned).collect();
+            insert_path(&mut table, &path, env_value(&value));
+        }
+        let settings = Settings::deserialize(toml::Value::Table(table)).map_err(|err| {
+            SettingsError::Invalid {
+                origin: "configuration (file or MADOGUCHI_* environment)".into(),
+                message: err.to_string(),
+            }
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let invalid = |message: String| SettingsError::Invalid {
+            origin: "settings".into(),
+            message,
+        };
+        self.bind_addr().map_err(|_| {
+            invalid(format!(
+                "bind: {:?} is not an address like 127.0.0.1:8080",
+                self.bind
+            ))
+        })?;
+        if let Some(url) = &self.database_url {
+            madoguchi_store::Backend::from_url(url)
+                .map_err(|err| invalid(format!("database_url: {err}")))?;
+        }
+        Ok(())
+    }
+
+    pub fn bind_addr(&self) -> Result<SocketAddr, std::net::AddrParseError> {
+        self.bind.parse()
+    }
+
+    /// The database to open: `database_url`, or SQLite in `data_dir`.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("madoguchi.db").display()
+            ),
+        }
+    }
+
+    /// The effective settings as TOML, with secrets masked.
+    pub fn to_masked_toml(&self) -> String {
+        let mut out = format!(
+            "bind = {:?}\ndata_dir = {:?}\n",
+            self.bind,
+            self.data_dir.display().to_string()
+        );
+        if let Some(url) = &self.database_url {
+            out.push_str(&format!("database_url = {:?}\n", mask_url_password(url)));
+        }
+        if let Some(url) = &self.public_url {
+            out.push_str(&format!("public_url = {url:?}\n"));
+        }
+        out.push_str(&format!(
+            "\n[rate_limits]\nlogins_per_minute = {}\nvisitor_sessions_per_minute = {}\n",
+            self.rate_limits.logins_per_minute, self.rate_limits.visitor_sessions_per_minute
+        ));
+        out
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_masked_toml())
+    }
+}
+
+/// Environment values are strings; numbers and booleans are recognised so they fit typed keys.
+fn env_value(raw: &str) -> toml::Value {
+    if let Ok(n) = raw.parse::<i64>() {
+        return toml::Value::Integer(n);
+    }
+    match raw {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(raw.to_owned()),
+    }
+}
+
+fn insert_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
+    match path {
+        [] => {}
+        [last] => {
+            table.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            if let toml::Value::Table(inner) = entry {
+                insert_path(inner, rest, value);
+            }
+        }
+    }
+}
+
+/// `scheme://user:secret@host/…` → `scheme://user:***@host/…`.
+pub fn mask_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_then_file_then_environment() {
+        let dir = std::env::temp_dir().join(format!("mdg-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("madoguchi.toml");
+        std::fs::write(
+            &file,
+            "bind = \"127.0.0.1:9000\"\n[rate_limits]\nlogins_per_minute = 3\n",
+        )
+        .unwrap();
+        let defaults = Settings::load(None, env(&[])).unwrap();
+        assert_eq!(defaults.bind, "127.0.0.1:8080");
+        assert_eq!(
+            defaults.database_url(),
+            "sqlite://./madoguchi-data/madoguchi.db?mode=rwc"
+        );
+        let from_file = Settings::load(Some(&file), env(&[])).unwrap();
+        assert_eq!(
+            (
+                from_file.bind.as_str(),
+                from_file.rate_limits.logins_per_minute
+            ),
+            ("127.0.0.1:9000", 3)
+        );
+        let from_env = Settings::load(
+            Some(&file),
+            env(&[
+                ("MADOGUCHI_BIND", "127.0.0.1:9100"),
+                ("MADOGUCHI_RATE_LIMITS__LOGINS_PER_MINUTE", "7"),
+                ("MADOGUCHI_TEST_POSTGRES_URL", "ignored"),
+                ("OTHER", "ignored"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                from_env.bind.as_str(),
+                from_env.rate_limits.logins_per_minute
+            ),
+            ("127.0.0.1:9100", 7)
+        );
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        let err = Settings::load(None, env(&[("MADOGUCHI_NO_SUCH_KEY", "1")])).unwrap_err();
+        assert!(err.to_string().contains("no_such_key"), "{err}");
+        assert!(Settings::load(None, env(&[("MADOGUCHI_BIND", "nowhere")])).is_err());
+        assert!(Settings::load(None, env(&[("MADOGUCHI_DATABASE_URL", "mysql://x")])).is_err());
+    }
+
+    #[test]
+    fn printed_settings_mask_the_database_password() {
+        let settings = Settings::load(
+            None,
+            env(&[(
+                "MADOGUCHI_DATABASE_URL",
+                "postgres://app:s3cret@db:5432/mdg",
+            )]),
+        )
+        .unwrap();
+        let printed = settings.to_masked_toml();
+        assert!(
+            printed.contains("postgres://app:***@db:5432/mdg"),
+            "{printed}"
+        );
+        assert!(!printed.contains("s3cret"));
+        assert!(!format!("{:?}", mask_url_password("postgres://u:p@h/d")).contains(":p@"));
+        assert_eq!(mask_url_password("sqlite://x.db"), "sqlite://x.db");
+    }
+}

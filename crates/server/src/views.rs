@@ -1,0 +1,225 @@
+//! What the API shows of stored things: one view per audience (agents see everything of their
+//! workspace; visitors see their own conversations without notes or internal fields).
+
+use madoguchi_core::message::SenderKind;
+use madoguchi_store::agents::Agent;
+use madoguchi_store::contacts::{Contact, Identity};
+use madoguchi_store::conversations::Conversation;
+use madoguchi_store::messages::Message;
+use madoguchi_store::workspaces::Channel;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConversationView {
+    pub id: String,
+    pub channel_id: String,
+    pub contact_id: String,
+    /// open, pending, snoozed or resolved
+    pub status: String,
+    pub assignee_id: Option<String>,
+    pub team_id: Option<String>,
+    /// low, normal, high or urgent
+    pub priority: String,
+    pub tags: Vec<String>,
+    pub last_seq: i64,
+    pub created_at: i64,
+    pub first_agent_response_at: Option<i64>,
+    pub last_activity_at: i64,
+    pub resolved_at: Option<i64>,
+}
+
+impl From<&Conversation> for ConversationView {
+    fn from(c: &Conversation) -> Self {
+        Self {
+            id: c.id.clone(),
+            channel_id: c.channel_id.clone(),
+            contact_id: c.contact_id.clone(),
+            status: c.status.as_str().to_owned(),
+            assignee_id: c.assignee_id.clone(),
+            team_id: c.team_id.clone(),
+            priority: c.priority.as_str().to_owned(),
+            tags: c.tags.clone(),
+            last_seq: c.last_seq,
+            created_at: c.created_at,
+            first_agent_response_at: c.first_agent_response_at,
+            last_activity_at: c.last_activity_at,
+            resolved_at: c.resolved_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MessageView {
+    pub id: String,
+    pub conversation_id: String,
+    pub seq: i64,
+    /// contact, agent, bot or system
+    pub sender_kind: String,
+    pub sender_id: String,
+    pub body: String,
+    pub private: bool,
+    pub client_id: Option<String>,
+    pub created_at: i64,
+}
+
+impl From<&Message> for MessageView {
+    fn from(m: &Message) -> Self {
+        Self {
+            id: m.id.clone(),
+            conversation_id: m.conversation_id.clone(),
+            seq: m.seq,
+            sender_kind: m.sender_kind.as_str().to_owned(),
+            sender_id: m.sender_id.clone(),
+            body: m.body.clone(),
+            private: m.private,
+            client_id: m.client_id.clone(),
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// A conversation as its visitor sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VisitorConversationView {
+    pub id: String,
+    pub status: String,
+    pub last_seq: i64,
+    pub created_at: i64,
+    pub last_activity_at: i64,
+}
+
+impl From<&Conversation> for VisitorConversationView {
+    fn from(c: &Conversation) -> Self {
+        Self {
+            id: c.id.clone(),
+            status: c.status.as_str().to_owned(),
+            last_seq: c.last_seq,
+            created_at: c.created_at,
+            last_activity_at: c.last_activity_at,
+        }
+    }
+}
+
+/// A message as the visitor sees it: no agent ids, and `client_id` only on their own messages.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VisitorMessageView {
+    pub id: String,
+    pub conversation_id: String,
+    pub seq: i64,
+    /// contact, agent, bot or system
+    pub sender_kind: String,
+    pub body: String,
+    pub client_id: Option<String>,
+    pub created_at: i64,
+}
+
+impl From<&Message> for VisitorMessageView {
+    fn from(m: &Message) -> Self {
+        Self {
+            id: m.id.clone(),
+            conversation_id: m.conversation_id.clone(),
+            seq: m.seq,
+            sender_kind: m.sender_kind.as_str().to_owned(),
+            body: m.body.clone(),
+            client_id: m
+                .client_id
+                .clone()
+                .filter(|_| m.sender_kind == SenderKind::Contact),
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AgentView {
+    pub id: String,
+    pub workspace_id: String,
+    pub email: String,
+    pub name: String,
+    /// admin or agent
+    pub role: String,
+    pub locale: String,
+}
+
+impl From<&Agent> for AgentView {
+    fn from(a: &Agent) -> Self {
+        Self {
+            id: a.id.clone(),
+            workspace_id: a.workspace_id.clone(),
+            email: a.email.clone(),
+            name: a.name.clone(),
+            role: a.role.as_str().to_owned(),
+            locale: a.locale.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ContactView {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<&Contact> for ContactView {
+    fn from(c: &Contact) -> Self {
+        Self {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            email: c.email.clone(),
+            phone: c.phone.clone(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IdentityView {
+    /// visitor, email, phone or external
+    pub kind: String,
+    /// Empty for visitor identities (their token is a secret).
+    pub value: String,
+    pub created_at: i64,
+}
+
+impl From<&Identity> for IdentityView {
+    fn from(i: &Identity) -> Self {
+        Self {
+            kind: i.kind.clone(),
+            value: i.value.clone(),
+            created_at: i.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChannelView {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    /// The key in the widget's embed snippet (public).
+    pub public_key: String,
+    pub created_at: i64,
+}
+
+impl From<&Channel> for ChannelView {
+    fn from(c: &Channel) -> Self {
+        Self {
+            id: c.id.clone(),
+            kind: c.kind.clone(),
+            name: c.name.clone(),
+            public_key: c.public_key.clone(),
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// Maps a slice of stored things to their views.
+pub fn views<'a, S: 'a, V: From<&'a S>>(items: &'a [S]) -> Vec<V> {
+    items.iter().map(V::from).collect()
+}

@@ -1,0 +1,251 @@
+//! WebSocket sessions for agents and visitors: live events they may see, and replay of what a
+//! client missed (`{"type": "resume", "conversation_id", "after_seq"}`, or the same two as query
+//! parameters on connect). Each connection remembers the last `seq` it sent per conversation,
+//! drops duplicates and fills gaps from the store, so a client sees messages in order.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use madoguchi_store::StoreError;
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::app::AppState;
+use crate::hub::{agent_message_frame, error_frame, visitor_message_frame, Event};
+
+/// Who is on the other end, and so which events they may see.
+#[derive(Debug, Clone)]
+pub enum Viewer {
+    Agent {
+        workspace_id: String,
+    },
+    Visitor {
+        workspace_id: String,
+        contact_id: String,
+    },
+}
+
+impl Viewer {
+    fn frame_of<'e>(&self, event: &'e Event) -> Option<&'e str> {
+        match self {
+            Viewer::Agent { workspace_id } => {
+                (event.workspace_id == *workspace_id).then_some(event.agent_frame.as_str())
+            }
+            Viewer::Visitor { contact_id, .. } => (event.contact_id == *contact_id)
+                .then_some(event.visitor_frame.as_deref())
+                .flatten(),
+        }
+    }
+
+    async fn may_read(&self, state: &AppState, conversation_id: &str) -> Result<bool, StoreError> {
+        let workspace_id = match self {
+            Viewer::Agent { workspace_id } | Viewer::Visitor { workspace_id, .. } => workspace_id,
+        };
+        match state
+            .store
+            .conversation(workspace_id, conversation_id)
+            .await
+        {
+            Ok(conversation) => Ok(match self {
+                Viewer::Agent { .. } => true,
+                Viewer::Visitor { contact_id, .. } => conversation.contact_id == *contact_id,
+            }),
+            Err(StoreError::NotFound) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+}
+
+/// Query parameters of the WebSocket endpoints (the token parameters are read by the auth
+/// extractors).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct SocketParams {
+    /// Replay this conversation's messages after `after_seq` before live events.
+    pub conversation_id: Option<String>,
+    pub after_seq: Option<i64>,
+    /// Agents: a bearer token (browsers cannot set headers on WebSockets).
+    pub access_token: Option<String>,
+    /// Visitors: the visitor token.
+    pub visitor_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum ClientFrame {
+    Resume {
+        conversation_id: String,
+        after_seq: i64,
+    },
+}
+
+/// Largest frame a client may send.
+const MAX_CLIENT_FRAME: usize = 16 * 1024;
+/// Messages fetched per query while replaying.
+const REPLAY_PAGE: i64 = 500;
+
+pub fn upgrade(
+    ws: WebSocketUpgrade,
+    state: AppState,
+    viewer: Viewer,
+    params: SocketParams,
+) -> Response {
+    ws.max_message_size(MAX_CLIENT_FRAME)
+        .on_upgrade(move |socket| run(socket, state, viewer, params))
+}
+
+type Sink = SplitSink<WebSocket, WsMessage>;
+
+struct Connection {
+    state: AppState,
+    viewer: Viewer,
+    last_sent: HashMap<String, i64>,
+    sink: Sink,
+}
+
+async fn run(socket: WebSocket, state: AppState, viewer: Viewer, params: SocketParams) {
+    state.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
+    let mut events = state.hub.subscribe();
+    let mut shutdown = state.shutdown.clone();
+    let (sink, mut stream) = socket.split();
+    let mut conn = Connection {
+        state: state.clone(),
+        viewer,
+        last_sent: HashMap::new(),
+        sink,
+    };
+    let mut ok = match (params.conversation_id, params.after_seq) {
+        (Some(conversation_id), after_seq) => conn
+            .resume(&conversation_id, after_seq.unwrap_or(0))
+            .await
+            .is_ok(),
+        _ => true,
+    };
+    while ok {
+        ok = tokio::select! {
+            incoming = stream.next() => match incoming {
+                Some(Ok(WsMessage::Text(text))) => conn.handle_client_frame(&text).await.is_ok(),
+                Some(Ok(WsMessage::Binary(_))) => conn.send(error_frame("bad_request", "frames must be JSON text")).await.is_ok(),
+                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => true,
+                Some(Ok(WsMessage::Close(_)) | Err(_)) | None => false,
+            },
+            event = events.recv() => match event {
+                Ok(event) => conn.deliver(&event).await.is_ok(),
+                Err(RecvError::Lagged(_)) => {
+                    // Too slow to keep up: the client reconnects and resumes with after_seq.
+                    conn.close(1013, "lagging; reconnect and resume").await;
+                    false
+                }
+                Err(RecvError::Closed) => false,
+            },
+            _ = shutdown.changed() => {
+                conn.close(1001, "server shutting down").await;
+                false
+            }
+        };
+    }
+    state.metrics.ws_connections.fetch_sub(1, Ordering::Relaxed);
+}
+
+impl Connection {
+    async fn send(&mut self, frame: String) -> Result<(), axum::Error> {
+        self.sink
+            .send(WsMessage::Text(Utf8Bytes::from(frame)))
+            .await
+    }
+
+    async fn close(&mut self, code: u16, reason: &'static str) {
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
+        let _ = self.sink.send(WsMessage::Close(Some(frame))).await;
+    }
+
+    async fn handle_client_frame(&mut self, text: &str) -> Result<(), axum::Error> {
+        match serde_json::from_str::<ClientFrame>(text) {
+            Ok(ClientFrame::Resume {
+                conversation_id,
+                after_seq,
+            }) => self.resume(&conversation_id, after_seq).await,
+            Err(err) => {
+                self.send(error_frame("bad_request", &err.to_string()))
+                    .await
+            }
+        }
+    }
+
+    /// Sends every message after `after_seq` that this viewer may see, then tracks the
+    /// conversation so live events continue from there.
+    async fn resume(&mut self, conversation_id: &str, after_seq: i64) -> Result<(), axum::Error> {
+        match self.viewer.may_read(&self.state, conversation_id).await {
+            Ok(true) => self.catch_up(conversation_id, after_seq.max(0)).await,
+            Ok(false) => {
+                self.send(error_frame("not_found", "conversation not found"))
+                    .await
+            }
+            Err(err) => {
+                tracing::error!(%err, "resume failed");
+                self.send(error_frame("internal", "internal error")).await
+            }
+        }
+    }
+
+    async fn catch_up(
+        &mut self,
+        conversation_id: &str,
+        mut after_seq: i64,
+    ) -> Result<(), axum::Error> {
+        let include_private = matches!(self.viewer, Viewer::Agent { .. });
+        loop {
+            let page = match self
+                .state
+                .store
+                .messages_after(conversation_id, after_seq, include_private, REPLAY_PAGE)
+                .await
+            {
+                Ok(page) => page,
+                Err(err) => {
+                    tracing::error!(%err, "replay failed");
+                    return self.send(error_frame("internal", "internal error")).await;
+                }
+            };
+            for message in &page {
+                let frame = if include_private {
+                    agent_message_frame(message)
+                } else {
+                    visitor_message_frame(message)
+                };
+                self.send(frame).await?;
+                after_seq = message.seq;
+            }
+            self.last_sent.insert(conversation_id.to_owned(), after_seq);
+            if (page.len() as i64) < REPLAY_PAGE {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn deliver(&mut self, event: &Event) -> Result<(), axum::Error> {
+        let Some(frame) = self.viewer.frame_of(event) else {
+            return Ok(());
+        };
+        if !event.is_message {
+            return self.send(frame.to_owned()).await;
+        }
+        match self.last_sent.get(&event.conversation_id).copied() {
+            Some(last) if event.seq <= last => Ok(()),
+            Some(last) if event.seq > last + 1 => {
+                self.catch_up(&event.conversation_id.clone(), last).await
+            }
+            _ => {
+                self.last_sent
+                    .insert(event.conversation_id.clone(), event.seq);
+                self.send(frame.to_owned()).await
+            }
+        }
+    }
+}
