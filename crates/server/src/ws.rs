@@ -12,6 +12,8 @@ use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use madoguchi_store::StoreError;
 use serde::Deserialize;
+use std::sync::Arc;
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::app::AppState;
@@ -87,14 +89,17 @@ const MAX_CLIENT_FRAME: usize = 16 * 1024;
 /// Messages fetched per query while replaying.
 const REPLAY_PAGE: i64 = 500;
 
+/// Subscribes before answering the upgrade, so every event committed after the client sees
+/// the handshake reaches it.
 pub fn upgrade(
     ws: WebSocketUpgrade,
     state: AppState,
     viewer: Viewer,
     params: SocketParams,
 ) -> Response {
+    let events = state.hub.subscribe();
     ws.max_message_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| run(socket, state, viewer, params))
+        .on_upgrade(move |socket| run(socket, state, viewer, params, events))
 }
 
 type Sink = SplitSink<WebSocket, WsMessage>;
@@ -106,9 +111,14 @@ struct Connection {
     sink: Sink,
 }
 
-async fn run(socket: WebSocket, state: AppState, viewer: Viewer, params: SocketParams) {
+async fn run(
+    socket: WebSocket,
+    state: AppState,
+    viewer: Viewer,
+    params: SocketParams,
+    mut events: broadcast::Receiver<Arc<Event>>,
+) {
     state.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
-    let mut events = state.hub.subscribe();
     let mut shutdown = state.shutdown.clone();
     let (sink, mut stream) = socket.split();
     let mut conn = Connection {

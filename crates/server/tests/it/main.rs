@@ -1,1 +1,8 @@
-fn main() {}
+//! End-to-end tests over real HTTP and WebSocket, against SQLite and PostgreSQL.
+
+mod authz;
+mod bad_input;
+mod core_loop;
+mod crash;
+mod support;
+mod system;

@@ -1,0 +1,441 @@
+//! The authorization matrix: visitors reach only their own conversations, agents only their
+//! workspace, no credentials means 401, cookies need CSRF protection.
+
+use madoguchi_core::agent::Role;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Error as WsError;
+
+use crate::support::{assert_silent, both_backends, next_message, TestApp};
+
+both_backends!(
+    visitor_cannot_reach_another_visitors_conversation,
+    agent_cannot_reach_another_workspace,
+    no_credentials_is_401,
+    cookie_writes_need_csrf_protection,
+    only_admins_create_agents,
+    logins_are_rate_limited,
+);
+
+/// Status of a WebSocket handshake that the server refused.
+async fn ws_refusal(app: &TestApp, path: &str, headers: &[(&'static str, &str)]) -> u16 {
+    let mut request = format!("ws://{}{path}", app.addr)
+        .into_client_request()
+        .unwrap();
+    for (name, value) in headers {
+        request.headers_mut().insert(*name, value.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Err(WsError::Http(response)) => response.status().as_u16(),
+        Ok(_) => panic!("{path}: the handshake was accepted"),
+        Err(other) => panic!("{path}: {other}"),
+    }
+}
+
+async fn visitor_cannot_reach_another_visitors_conversation(app: TestApp) {
+    let alice = app.visitor().await;
+    let bob = app.visitor().await;
+    let conversation = app.start(&alice, "alice の秘密").await;
+    let path = format!("/widget/v1/conversations/{conversation}/messages");
+    let read = app
+        .get(&path)
+        .header("x-visitor-token", &bob.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::NOT_FOUND);
+    let body: Value = read.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+    let write = app
+        .post(&path, &json!({"body": "割り込み"}))
+        .header("x-visitor-token", &bob.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status(), StatusCode::NOT_FOUND);
+    let list: Value = app
+        .get("/widget/v1/conversations")
+        .header("x-visitor-token", &bob.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["conversations"].as_array().unwrap().len(), 0);
+
+    let ws_path = format!(
+        "/widget/v1/ws?visitor_token={}&conversation_id={conversation}&after_seq=0",
+        bob.token
+    );
+    assert_eq!(ws_refusal(&app, &ws_path, &[]).await, 404);
+    // Bob's socket never carries Alice's events.
+    let mut bob_ws = app.visitor_ws(&bob, "").await;
+    let mut alice_ws = app.visitor_ws(&alice, "").await;
+    app.post(&path, &json!({"body": "続き"}))
+        .header("x-visitor-token", &alice.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(next_message(&mut alice_ws).await["message"]["body"], "続き");
+    assert_silent(&mut bob_ws, 300).await;
+    // Nor does a resume frame for her conversation.
+    crate::support::send_frame(
+        &mut bob_ws,
+        json!({"type": "resume", "conversation_id": conversation, "after_seq": 0}),
+    )
+    .await;
+    let refused = crate::support::next_frame(&mut bob_ws).await;
+    assert_eq!(
+        (refused["type"].as_str(), refused["error"]["code"].as_str()),
+        (Some("error"), Some("not_found"))
+    );
+
+    // A visitor token of another workspace's channel does not reach this one either.
+    let (_, other_key) = app.other_workspace().await;
+    let stranger = app.visitor_on(&other_key).await;
+    let read = app
+        .get(&path)
+        .header("x-visitor-token", &stranger.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::NOT_FOUND);
+}
+
+async fn agent_cannot_reach_another_workspace(app: TestApp) {
+    let visitor = app.visitor().await;
+    let conversation = app.start(&visitor, "workspace 1").await;
+    let (other_ws, _) = app.other_workspace().await;
+    let outsider = app.agent_in(&other_ws, "out@example.jp", Role::Admin).await;
+    let insider = app.agent("in@example.jp").await;
+
+    let paths = [
+        format!("/api/v1/conversations/{conversation}"),
+        format!("/api/v1/conversations/{conversation}/messages"),
+        format!("/api/v1/contacts/{}", visitor.contact_id),
+    ];
+    for path in &paths {
+        let response = app
+            .get(path)
+            .bearer_auth(&outsider.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        let response = app
+            .get(path)
+            .bearer_auth(&insider.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    let patch = app
+        .patch(
+            &format!("/api/v1/conversations/{conversation}"),
+            &json!({"status": "resolved"}),
+        )
+        .bearer_auth(&outsider.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patch.status(), StatusCode::NOT_FOUND);
+    let send = app
+        .post(
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            &json!({"body": "x"}),
+        )
+        .bearer_auth(&outsider.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(send.status(), StatusCode::NOT_FOUND);
+    let list: Value = app
+        .get("/api/v1/conversations")
+        .bearer_auth(&outsider.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["conversations"].as_array().unwrap().len(), 0);
+    // Assigning an agent of another workspace is refused.
+    let assign = app
+        .patch(
+            &format!("/api/v1/conversations/{conversation}"),
+            &json!({"assignee_id": outsider.id}),
+        )
+        .bearer_auth(&insider.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(assign.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let ws_path = format!(
+        "/api/v1/ws?access_token={}&conversation_id={conversation}",
+        outsider.token
+    );
+    assert_eq!(ws_refusal(&app, &ws_path, &[]).await, 404);
+    let mut outsider_ws = app.agent_ws(&outsider, "").await;
+    let mut insider_ws = app.agent_ws(&insider, "").await;
+    app.reply(&insider, &conversation, "内部の返信", false)
+        .await;
+    assert_eq!(
+        next_message(&mut insider_ws).await["message"]["body"],
+        "内部の返信"
+    );
+    assert_silent(&mut outsider_ws, 300).await;
+}
+
+async fn no_credentials_is_401(app: TestApp) {
+    let visitor = app.visitor().await;
+    let conversation = app.start(&visitor, "x").await;
+    let gets = [
+        "/api/v1/conversations".to_owned(),
+        format!("/api/v1/conversations/{conversation}"),
+        format!("/api/v1/conversations/{conversation}/messages"),
+        format!("/api/v1/contacts/{}", visitor.contact_id),
+        "/api/v1/me".to_owned(),
+        "/api/v1/agents".to_owned(),
+        "/api/v1/channels".to_owned(),
+        "/widget/v1/conversations".to_owned(),
+        format!("/widget/v1/conversations/{conversation}/messages"),
+    ];
+    for path in &gets {
+        let response = app.get(path).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unauthenticated", "{path}");
+        let wrong = app
+            .get(path)
+            .bearer_auth("not-a-token")
+            .header("x-visitor-token", "ch_x.y")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            wrong.status(),
+            StatusCode::UNAUTHORIZED,
+            "{path} with a wrong token"
+        );
+    }
+    let post = app
+        .post(
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            &json!({"body": "x"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), StatusCode::UNAUTHORIZED);
+    let post = app
+        .post("/widget/v1/conversations", &json!({"body": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(ws_refusal(&app, "/api/v1/ws", &[]).await, 401);
+    assert_eq!(ws_refusal(&app, "/widget/v1/ws", &[]).await, 401);
+
+    // A logged-out token stops working at once.
+    let agent = app.agent("bye@example.jp").await;
+    let logout = app
+        .post("/api/v1/auth/logout", &json!({}))
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    let after = app
+        .get("/api/v1/me")
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn cookie_writes_need_csrf_protection(app: TestApp) {
+    let agent = app.agent("cookie@example.jp").await;
+    let visitor = app.visitor().await;
+    let conversation = app.start(&visitor, "x").await;
+    let cookie = format!("mdg_session={}", agent.token);
+    let path = format!("/api/v1/conversations/{conversation}/messages");
+    let read = app
+        .get(&path)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        read.status(),
+        StatusCode::OK,
+        "cookie reads need no CSRF token"
+    );
+    let forged = app
+        .post(&path, &json!({"body": "forged"}))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let body: Value = forged.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "csrf_failed");
+    let wrong = app
+        .post(&path, &json!({"body": "x"}))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", "guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    let good = app
+        .post(&path, &json!({"body": "ok"}))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &agent.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(good.status(), StatusCode::CREATED);
+
+    // Cookie-authenticated WebSockets must come from our own origin.
+    let host = app.addr.to_string();
+    assert_eq!(
+        ws_refusal(
+            &app,
+            "/api/v1/ws",
+            &[("cookie", &cookie), ("origin", "https://evil.example")]
+        )
+        .await,
+        403
+    );
+    let own_origin = format!("http://{host}");
+    let mut request = format!("ws://{host}/api/v1/ws")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().unwrap());
+    request
+        .headers_mut()
+        .insert("origin", own_origin.parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(request).await.is_ok());
+
+    // The visitor cookie is for reads only; writes need the token in a header.
+    let visitor_cookie = format!("mdg_visitor={}", visitor.token);
+    let visitor_read = app
+        .get("/widget/v1/conversations")
+        .header("cookie", &visitor_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(visitor_read.status(), StatusCode::OK);
+    let visitor_write = app
+        .post(
+            &format!("/widget/v1/conversations/{conversation}/messages"),
+            &json!({"body": "x"}),
+        )
+        .header("cookie", &visitor_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(visitor_write.status(), StatusCode::FORBIDDEN);
+}
+
+async fn only_admins_create_agents(app: TestApp) {
+    let agent = app.agent("plain@example.jp").await;
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "boss@example.jp", Role::Admin)
+        .await;
+    let new_agent = json!({"email": "new@example.jp", "password": "long enough pw", "name": "新人", "role": "agent"});
+    let refused = app
+        .post("/api/v1/agents", &new_agent)
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let created = app
+        .post("/api/v1/agents", &new_agent)
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let duplicate = app
+        .post("/api/v1/agents", &new_agent)
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(duplicate.status(), StatusCode::CONFLICT);
+    let short = json!({"email": "x@example.jp", "password": "short", "name": "x", "role": "agent"});
+    let short = app
+        .post("/api/v1/agents", &short)
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(short.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            &json!({"email": "new@example.jp", "password": "long enough pw"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let events = app.store.audit_events(&workspace).await.unwrap();
+    assert!(
+        events.iter().any(|e| e.action == "agent.created"),
+        "agent creation is audited"
+    );
+    assert_eq!(
+        app.store
+            .verify_audit_chain(&workspace)
+            .await
+            .unwrap()
+            .first_broken_seq,
+        None
+    );
+}
+
+async fn logins_are_rate_limited(app: TestApp) {
+    app.agent("limit@example.jp").await; // one successful login
+    let wrong = json!({"email": "limit@example.jp", "password": "wrong password"});
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        statuses.push(
+            app.post("/api/v1/auth/login", &wrong)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(&statuses[..9], &[401; 9]);
+    assert_eq!(statuses[9], 429, "{statuses:?}");
+    let body: Value = app
+        .post("/api/v1/auth/login", &wrong)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+    let events = app.store.audit_events(&app.workspace_id).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .filter(|e| e.action == "auth.login_failed")
+            .count()
+            >= 9
+    );
+}

@@ -1,0 +1,190 @@
+//! Crash safety: the real binary is SIGKILLed while clients send; every message that got a 2xx
+//! is there after a restart.
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use madoguchi_store::testing::TestDatabase;
+use madoguchi_store::Backend;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+struct Server {
+    child: Child,
+    url: String,
+    channel_key: Option<String>,
+}
+
+/// Starts `madoguchi serve` on a free port and waits until it listens.
+async fn start_server(db: &TestDatabase) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_madoguchi"));
+    command
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(db.dir());
+    if db.backend == Backend::Postgres {
+        command.args(["--database-url", &db.url]);
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut channel_key = None;
+    let url = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(key) = line.strip_prefix("widget channel key: ") {
+                channel_key = Some(key.to_owned());
+            }
+            if let Some(url) = line.strip_prefix("listening on ") {
+                return url.to_owned();
+            }
+        }
+        panic!("server exited before listening");
+    })
+    .await
+    .expect("server did not start within 30 s");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Server {
+        child,
+        url,
+        channel_key,
+    }
+}
+
+macro_rules! crash_test {
+    ($name:ident, $backend:expr) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            if let Some(db) = TestDatabase::create($backend).await {
+                acknowledged_messages_survive_sigkill(db).await;
+            }
+        }
+    };
+}
+crash_test!(
+    sqlite_acknowledged_messages_survive_sigkill,
+    Backend::Sqlite
+);
+crash_test!(
+    postgres_acknowledged_messages_survive_sigkill,
+    Backend::Postgres
+);
+
+async fn acknowledged_messages_survive_sigkill(db: TestDatabase) {
+    let mut server = start_server(&db).await;
+    let http = reqwest::Client::new();
+    let channel_key = server
+        .channel_key
+        .clone()
+        .expect("a fresh database prints its channel key");
+    let session: Value = http
+        .post(format!("{}/widget/v1/session", server.url))
+        .json(&json!({"channel_key": channel_key}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["visitor_token"].as_str().unwrap().to_owned();
+    let started: Value = http
+        .post(format!("{}/widget/v1/conversations", server.url))
+        .header("x-visitor-token", &token)
+        .json(&json!({"body": "start", "client_id": "start"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let conversation = started["conversation"]["id"].as_str().unwrap().to_owned();
+    let path = format!(
+        "{}/widget/v1/conversations/{conversation}/messages",
+        server.url
+    );
+
+    let acknowledged = Arc::new(Mutex::new(vec!["start".to_owned()]));
+    let mut senders = Vec::new();
+    for writer in 0..4 {
+        let (http, path, token, acknowledged) = (
+            http.clone(),
+            path.clone(),
+            token.clone(),
+            acknowledged.clone(),
+        );
+        senders.push(tokio::spawn(async move {
+            for i in 0.. {
+                let client_id = format!("w{writer}-{i}");
+                let sent = http
+                    .post(&path)
+                    .header("x-visitor-token", &token)
+                    .json(
+                        &json!({"body": format!("メッセージ {client_id}"), "client_id": client_id}),
+                    )
+                    .timeout(Duration::from_secs(5))
+                    .send()
+                    .await;
+                match sent {
+                    Ok(response) if response.status().is_success() => {
+                        acknowledged.lock().unwrap().push(client_id)
+                    }
+                    _ => break,
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    server.child.start_kill().unwrap(); // SIGKILL: no shutdown, no flush
+    server.child.wait().await.unwrap();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() > 10,
+        "the test must send under load; only {} acknowledged",
+        acknowledged.len()
+    );
+
+    let restarted = start_server(&db).await;
+    let messages: Value = http
+        .get(format!(
+            "{}/widget/v1/conversations/{conversation}/messages?limit=1000",
+            restarted.url
+        ))
+        .header("x-visitor-token", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let stored: Vec<&str> = messages["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["client_id"].as_str().unwrap())
+        .collect();
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|id| !stored.contains(&id.as_str()))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "acknowledged but lost after SIGKILL: {lost:?}"
+    );
+    let seqs: Vec<i64> = messages["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as i64).collect::<Vec<_>>(),
+        "seq stays gapless"
+    );
+}

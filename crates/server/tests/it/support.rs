@@ -1,0 +1,273 @@
+//! A server on port 0 over a fresh database, and clients for visitors and agents.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use madoguchi_core::agent::{Email, Role};
+use madoguchi_server::app::{launch, AppState};
+use madoguchi_server::auth::hash_password;
+use madoguchi_server::bootstrap::ensure_default_workspace;
+use madoguchi_server::settings::Settings;
+use madoguchi_store::agents::NewAgent;
+use madoguchi_store::testing::TestDatabase;
+use madoguchi_store::{Backend, Store};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Runs each named async test function once per backend (PostgreSQL when configured).
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::support::TestApp::spawn(madoguchi_store::Backend::Sqlite).await.unwrap();
+                super::$name(app).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::support::TestApp::spawn(madoguchi_store::Backend::Postgres).await {
+                    super::$name(app).await;
+                }
+            }
+        }
+    )*};
+}
+pub(crate) use both_backends;
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub struct TestApp {
+    pub url: String,
+    pub addr: SocketAddr,
+    pub store: Store,
+    pub workspace_id: String,
+    pub channel_key: String,
+    pub http: reqwest::Client,
+    _db: TestDatabase,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+pub struct Agent {
+    pub id: String,
+    pub token: String,
+    pub csrf: String,
+}
+
+pub struct Visitor {
+    pub token: String,
+    pub contact_id: String,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        Self::spawn_with(backend, Settings::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, settings: Settings) -> Option<Self> {
+        let db = TestDatabase::create(backend).await?;
+        let store = db.store().await;
+        let boot = ensure_default_workspace(&store).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (state, shutdown_tx) = AppState::new(store.clone(), settings);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(launch(listener, state, shutdown_tx, async move {
+            let _ = stopped.await;
+        }));
+        Some(TestApp {
+            url: format!("http://{addr}"),
+            addr,
+            store,
+            workspace_id: boot.workspace.id,
+            channel_key: boot.created_channel.unwrap().public_key,
+            http: reqwest::Client::new(),
+            _db: db,
+            _shutdown: stop,
+        })
+    }
+
+    /// Creates an agent in `workspace_id` and logs in over HTTP.
+    pub async fn agent_in(&self, workspace_id: &str, email: &str, role: Role) -> Agent {
+        let hash = hash_password("password-123".into()).await.unwrap();
+        let agent = self
+            .store
+            .create_agent(NewAgent {
+                workspace_id,
+                email: &Email::parse(email).unwrap(),
+                name: "テスト担当",
+                role,
+                password_hash: &hash,
+            })
+            .await
+            .unwrap();
+        let login: Value = self
+            .post(
+                "/api/v1/auth/login",
+                &json!({"email": email, "password": "password-123"}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Agent {
+            id: agent.id,
+            token: login["token"].as_str().unwrap().to_owned(),
+            csrf: login["csrf_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn agent(&self, email: &str) -> Agent {
+        let workspace = self.workspace_id.clone();
+        self.agent_in(&workspace, email, Role::Agent).await
+    }
+
+    /// A second workspace with its own widget channel: `(workspace_id, channel_key)`.
+    pub async fn other_workspace(&self) -> (String, String) {
+        let workspace = self.store.create_workspace("Other shop").await.unwrap();
+        let channel = self
+            .store
+            .create_channel(&workspace.id, "widget", "Web")
+            .await
+            .unwrap();
+        (workspace.id, channel.public_key)
+    }
+
+    pub async fn visitor(&self) -> Visitor {
+        self.visitor_on(&self.channel_key.clone()).await
+    }
+
+    pub async fn visitor_on(&self, channel_key: &str) -> Visitor {
+        let session: Value = self
+            .post("/widget/v1/session", &json!({"channel_key": channel_key}))
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Visitor {
+            token: session["visitor_token"].as_str().unwrap().to_owned(),
+            contact_id: session["contact_id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.get(format!("{}{path}", self.url))
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.http.post(format!("{}{path}", self.url)).json(body)
+    }
+
+    pub fn patch(&self, path: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.http.patch(format!("{}{path}", self.url)).json(body)
+    }
+
+    /// Starts a conversation as `visitor`; returns the conversation id.
+    pub async fn start(&self, visitor: &Visitor, body: &str) -> String {
+        let response: Value = self
+            .post("/widget/v1/conversations", &json!({"body": body}))
+            .header("x-visitor-token", &visitor.token)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        response["conversation"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends a reply (or a note) as `agent`; returns the response body.
+    pub async fn reply(
+        &self,
+        agent: &Agent,
+        conversation: &str,
+        body: &str,
+        private: bool,
+    ) -> Value {
+        self.post(
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            &json!({"body": body, "private": private}),
+        )
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+    }
+
+    pub async fn ws(&self, path_and_query: &str) -> Ws {
+        let request = format!("ws://{}{path_and_query}", self.addr)
+            .into_client_request()
+            .unwrap();
+        tokio_tungstenite::connect_async(request).await.unwrap().0
+    }
+
+    pub async fn agent_ws(&self, agent: &Agent, extra: &str) -> Ws {
+        self.ws(&format!("/api/v1/ws?access_token={}{extra}", agent.token))
+            .await
+    }
+
+    pub async fn visitor_ws(&self, visitor: &Visitor, extra: &str) -> Ws {
+        self.ws(&format!(
+            "/widget/v1/ws?visitor_token={}{extra}",
+            visitor.token
+        ))
+        .await
+    }
+}
+
+/// The next JSON frame, failing the test after 10 s.
+pub async fn next_frame(ws: &mut Ws) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("no frame within 10 s")
+            .expect("socket closed")
+            .expect("socket error");
+        if let WsMessage::Text(text) = message {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+/// The next `message.created` frame, skipping others.
+pub async fn next_message(ws: &mut Ws) -> Value {
+    loop {
+        let frame = next_frame(ws).await;
+        if frame["type"] == "message.created" {
+            return frame;
+        }
+    }
+}
+
+/// Asserts that no frame arrives within `ms` milliseconds.
+pub async fn assert_silent(ws: &mut Ws, ms: u64) {
+    if let Ok(Some(Ok(WsMessage::Text(text)))) =
+        tokio::time::timeout(Duration::from_millis(ms), ws.next()).await
+    {
+        panic!("unexpected frame: {text}");
+    }
+}
+
+pub async fn send_frame(ws: &mut Ws, frame: Value) {
+    ws.send(WsMessage::Text(frame.to_string().into()))
+        .await
+        .unwrap();
+}

@@ -1,0 +1,89 @@
+//! Health, metrics, and the OpenAPI document.
+
+use serde_json::Value;
+
+use crate::support::{both_backends, TestApp};
+
+both_backends!(health_metrics_and_openapi);
+
+async fn health_metrics_and_openapi(app: TestApp) {
+    let health: Value = app
+        .get("/healthz")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+
+    let visitor = app.visitor().await;
+    app.start(&visitor, "metrics").await;
+    let metrics = app
+        .get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("# TYPE madoguchi_messages_created_total counter"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("madoguchi_messages_created_total 1\n"),
+        "{metrics}"
+    );
+
+    let openapi: Value = app
+        .get("/api/openapi.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(openapi["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = openapi["paths"].as_object().unwrap();
+    let expected = [
+        ("/widget/v1/session", "post"),
+        ("/widget/v1/conversations", "get"),
+        ("/widget/v1/conversations", "post"),
+        ("/widget/v1/conversations/{id}/messages", "get"),
+        ("/widget/v1/conversations/{id}/messages", "post"),
+        ("/widget/v1/contact", "patch"),
+        ("/widget/v1/ws", "get"),
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/auth/logout", "post"),
+        ("/api/v1/me", "get"),
+        ("/api/v1/conversations", "get"),
+        ("/api/v1/conversations/{id}", "get"),
+        ("/api/v1/conversations/{id}", "patch"),
+        ("/api/v1/conversations/{id}/messages", "get"),
+        ("/api/v1/conversations/{id}/messages", "post"),
+        ("/api/v1/contacts/{id}", "get"),
+        ("/api/v1/agents", "get"),
+        ("/api/v1/agents", "post"),
+        ("/api/v1/channels", "get"),
+        ("/api/v1/channels", "post"),
+        ("/api/v1/ws", "get"),
+        ("/healthz", "get"),
+        ("/metrics", "get"),
+    ];
+    for (path, method) in expected {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} missing from the OpenAPI document"
+        );
+    }
+    assert_eq!(
+        paths
+            .values()
+            .map(|p| p.as_object().unwrap().len())
+            .sum::<usize>(),
+        expected.len(),
+        "undocumented or unexpected operations"
+    );
+    assert!(openapi["components"]["schemas"]["ErrorBody"].is_object());
+}
