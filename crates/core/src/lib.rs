@@ -7,11 +7,13 @@
 //! - [`conversation`]: conversation statuses and priorities.
 //! - [`message`]: who sent a message, message bodies and client ids.
 //! - [`agent`]: agent roles and e-mail addresses.
+//! - [`widget`]: widget settings and per-page display rules.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod agent;
 pub mod conversation;
 pub mod message;
+pub mod widget;
 
 /// A value from outside failed validation; `field` names what was wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

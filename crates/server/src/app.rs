@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
     let (router, openapi) = routes::api_router().split_for_parts();
     let openapi = Arc::new(openapi);
     router
+        .merge(crate::ui::routes())
         .route(
             "/api/openapi.json",
             axum::routing::get(move || {
@@ -76,6 +77,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(crate::cors::widget_cors))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }

@@ -5,6 +5,7 @@
 //! - [`settings`]: defaults → TOML → `MADOGUCHI_*` environment → flags.
 //! - [`app`]: shared state, the router, `launch` with graceful shutdown.
 //! - [`routes`]: HTTP handlers, documented into `/api/openapi.json` as they are registered.
+//! - [`ui`]: widget script, inbox and admin pages, assets and locales; [`cors`] for the widget API.
 //! - [`auth`]: agent and visitor credentials, CSRF rules, password hashing.
 //! - [`messaging`]: commit a message, then publish it — the one write path for messages.
 //! - [`hub`]: in-process fan-out of committed events; [`ws`]: WebSocket sessions with replay.
@@ -20,6 +21,7 @@ pub mod app;
 pub mod auth;
 pub mod bootstrap;
 pub mod cli;
+mod cors;
 pub mod error;
 pub mod hub;
 pub mod messaging;
@@ -27,5 +29,6 @@ pub mod metrics;
 pub mod rate_limit;
 mod routes;
 pub mod settings;
+mod ui;
 pub mod views;
 pub mod ws;

@@ -2,10 +2,12 @@
 //! workspace; visitors see their own conversations without notes or internal fields).
 
 use madoguchi_core::message::SenderKind;
+use madoguchi_core::widget::WidgetSettings;
 use madoguchi_store::agents::Agent;
 use madoguchi_store::contacts::{Contact, Identity};
 use madoguchi_store::conversations::Conversation;
 use madoguchi_store::messages::Message;
+use madoguchi_store::templates::{Tag, Template};
 use madoguchi_store::workspaces::Channel;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -204,7 +206,48 @@ pub struct ChannelView {
     pub name: String,
     /// The key in the widget's embed snippet (public).
     pub public_key: String,
+    #[schema(value_type = Object)]
+    pub settings: WidgetSettings,
     pub created_at: i64,
+}
+
+/// A channel's widget settings; stored settings that no longer parse fall back to defaults.
+pub fn widget_settings(channel: &Channel) -> WidgetSettings {
+    serde_json::from_str(&channel.settings).unwrap_or_default()
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TemplateView {
+    pub id: String,
+    pub name: String,
+    pub body: String,
+}
+
+impl From<&Template> for TemplateView {
+    fn from(t: &Template) -> Self {
+        Self {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            body: t.body.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TagView {
+    pub id: String,
+    pub name: String,
+    pub conversations: i64,
+}
+
+impl From<&Tag> for TagView {
+    fn from(t: &Tag) -> Self {
+        Self {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            conversations: t.conversations,
+        }
+    }
 }
 
 impl From<&Channel> for ChannelView {
@@ -214,6 +257,7 @@ impl From<&Channel> for ChannelView {
             kind: c.kind.clone(),
             name: c.name.clone(),
             public_key: c.public_key.clone(),
+            settings: widget_settings(c),
             created_at: c.created_at,
         }
     }

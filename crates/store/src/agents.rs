@@ -130,6 +130,17 @@ impl Store {
         rows.iter().map(Agent::from_row).collect()
     }
 
+    /// Sets the UI language of an agent (`ja` or `en`).
+    pub async fn set_agent_locale(&self, id: &str, locale: &str) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        sqlx::query("UPDATE agents SET locale = $2 WHERE id = $1")
+            .bind(id)
+            .bind(locale)
+            .execute(&mut *w.tx)
+            .await?;
+        w.commit().await
+    }
+
     pub async fn create_token(
         &self,
         agent_id: &str,

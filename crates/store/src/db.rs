@@ -31,8 +31,14 @@ impl Backend {
 
     fn migrations(self) -> &'static [(i64, &'static str)] {
         match self {
-            Backend::Sqlite => &[(1, include_str!("../migrations/sqlite/0001_core.sql"))],
-            Backend::Postgres => &[(1, include_str!("../migrations/postgres/0001_core.sql"))],
+            Backend::Sqlite => &[
+                (1, include_str!("../migrations/sqlite/0001_core.sql")),
+                (2, include_str!("../migrations/sqlite/0002_templates.sql")),
+            ],
+            Backend::Postgres => &[
+                (1, include_str!("../migrations/postgres/0001_core.sql")),
+                (2, include_str!("../migrations/postgres/0002_templates.sql")),
+            ],
         }
     }
 }

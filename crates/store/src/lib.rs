@@ -11,6 +11,7 @@
 //! - [`contacts`]: contacts and their identities (visitor token hash, e-mail, phone, external ids).
 //! - [`conversations`]: conversations, their filters, tags and updates.
 //! - [`messages`]: appending messages (idempotent on `client_id`) and reading them by `seq`.
+//! - [`templates`]: canned replies and the tag list.
 //! - [`audit`]: the hash-chained audit log.
 //! - [`testing`] (feature `testing`): fresh databases for tests on both backends.
 //!
@@ -25,6 +26,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod db;
 pub mod messages;
+pub mod templates;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod workspaces;

@@ -33,6 +33,8 @@ pub struct Channel {
     pub kind: String,
     pub name: String,
     pub public_key: String,
+    /// Widget settings as a JSON object (colours, greeting, position, display rules).
+    pub settings: String,
     pub created_at: i64,
 }
 
@@ -44,12 +46,13 @@ impl Channel {
             kind: row.try_get("kind")?,
             name: row.try_get("name")?,
             public_key: row.try_get("public_key")?,
+            settings: row.try_get("settings")?,
             created_at: row.try_get("created_at")?,
         })
     }
 }
 
-const CHANNEL_COLUMNS: &str = "id, workspace_id, kind, name, public_key, created_at";
+const CHANNEL_COLUMNS: &str = "id, workspace_id, kind, name, public_key, settings, created_at";
 
 impl Store {
     pub async fn create_workspace(&self, name: &str) -> Result<Workspace> {
@@ -116,6 +119,28 @@ impl Store {
         .bind(public_key)
         .fetch_one(self.pool())
         .await?;
+        Channel::from_row(&row)
+    }
+
+    /// Renames a channel of `workspace_id` and replaces its settings (a JSON object as text).
+    pub async fn update_channel(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        name: &str,
+        settings: &str,
+    ) -> Result<Channel> {
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "UPDATE channels SET name = $3, settings = $4 WHERE id = $1 AND workspace_id = $2 RETURNING {CHANNEL_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(workspace_id)
+        .bind(name)
+        .bind(settings)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        w.commit().await?;
         Channel::from_row(&row)
     }
 

@@ -47,6 +47,7 @@ contract!(
     patch_rejects_agents_of_other_workspaces,
     audit_chain_detects_tampering,
     data_survives_reconnect,
+    templates_tags_and_channel_settings,
 );
 
 struct Fixture {
@@ -705,4 +706,81 @@ async fn data_survives_reconnect(store: Store, db: &TestDatabase) {
     let reopened = db.store().await;
     let messages = reopened.messages_after(&conv, 0, true, 10).await.unwrap();
     assert_eq!(messages[0].body, "永続化");
+}
+
+async fn templates_tags_and_channel_settings(store: Store, _db: &TestDatabase) {
+    let f = fixture(&store).await;
+    let template = store
+        .create_template(
+            &f.workspace,
+            "お礼",
+            "{{contact.name}}様、ありがとうございます。",
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_template(&f.workspace, "お礼", "x").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.templates(&f.workspace).await.unwrap(),
+        vec![template.clone()]
+    );
+    let other = store.create_workspace("Other").await.unwrap();
+    assert!(store.templates(&other.id).await.unwrap().is_empty());
+    assert!(matches!(
+        store.delete_template(&other.id, &template.id).await,
+        Err(StoreError::NotFound)
+    ));
+    store
+        .delete_template(&f.workspace, &template.id)
+        .await
+        .unwrap();
+    assert!(store.templates(&f.workspace).await.unwrap().is_empty());
+
+    let tag = store.create_tag(&f.workspace, "請求").await.unwrap();
+    assert_eq!(
+        store.create_tag(&f.workspace, "請求").await.unwrap().id,
+        tag.id,
+        "creating twice is harmless"
+    );
+    let conv = start(&store, &f, "請求書について").await;
+    let patch = ConversationPatch {
+        tags: Some(vec!["請求".into()]),
+        ..Default::default()
+    };
+    store
+        .update_conversation(&f.workspace, &conv, &patch, "agent:x")
+        .await
+        .unwrap();
+    assert_eq!(store.tags(&f.workspace).await.unwrap()[0].conversations, 1);
+    assert!(matches!(
+        store.delete_tag(&other.id, &tag.id).await,
+        Err(StoreError::NotFound)
+    ));
+    store.delete_tag(&f.workspace, &tag.id).await.unwrap();
+    assert!(store
+        .conversation(&f.workspace, &conv)
+        .await
+        .unwrap()
+        .tags
+        .is_empty());
+
+    let channel = store
+        .update_channel(
+            &f.workspace,
+            &f.channel,
+            "Shop site",
+            r##"{"color":"#0a7"}"##,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (channel.name.as_str(), channel.settings.as_str()),
+        ("Shop site", r##"{"color":"#0a7"}"##)
+    );
+    assert!(matches!(
+        store.update_channel(&other.id, &f.channel, "x", "{}").await,
+        Err(StoreError::NotFound)
+    ));
 }

@@ -1,9 +1,11 @@
-//! Workspace administration: agents and channels. Listing is open to every agent; creating
-//! needs the admin role.
+//! Workspace administration: agents, channels (widget settings), canned replies and tags.
+//! Listing is open to every agent; changing needs the admin role.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use madoguchi_core::agent::{check_password, Email, Role};
+use madoguchi_core::message::MessageBody;
+use madoguchi_core::widget::WidgetSettings;
 use madoguchi_core::InvalidValue;
 use madoguchi_store::agents::NewAgent;
 use madoguchi_store::audit::AuditEntry;
@@ -14,13 +16,18 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::{hash_password, AdminAuth, AgentAuth};
-use crate::error::{ApiResult, ErrorBody, Json};
-use crate::views::{views, AgentView, ChannelView};
+use crate::error::{check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, Path};
+use crate::views::{views, widget_settings, AgentView, ChannelView, TagView, TemplateView};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_agents, create_agent))
         .routes(routes!(list_channels, create_channel))
+        .routes(routes!(update_channel))
+        .routes(routes!(list_templates, create_template))
+        .routes(routes!(delete_template))
+        .routes(routes!(list_tags, create_tag))
+        .routes(routes!(delete_tag))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -129,4 +136,152 @@ async fn create_channel(
         .create_channel(&admin.workspace_id, "widget", &name)
         .await?;
     Ok((StatusCode::CREATED, Json((&channel).into())))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelUpdate {
+    name: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    settings: Option<WidgetSettings>,
+}
+
+/// Rename a channel or change its widget settings.
+#[utoipa::path(patch, path = "/api/v1/channels/{id}", tag = "admin", params(("id" = String, Path)), request_body = ChannelUpdate,
+    responses((status = 200, body = ChannelView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_channel(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+    Json(update): Json<ChannelUpdate>,
+) -> ApiResult<Json<ChannelView>> {
+    check_id(&id, "channel")?;
+    let channel = state
+        .store
+        .channels(&admin.workspace_id)
+        .await?
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| AppError::not_found("channel"))?;
+    let name = match &update.name {
+        Some(name) => parse_name(name)?,
+        None => channel.name.clone(),
+    };
+    let settings = update.settings.unwrap_or_else(|| widget_settings(&channel));
+    settings.validate()?;
+    let settings = serde_json::to_string(&settings)
+        .map_err(|err| AppError::new(ErrorCode::Internal, err.to_string()))?;
+    let channel = state
+        .store
+        .update_channel(&admin.workspace_id, &id, &name, &settings)
+        .await?;
+    Ok(Json((&channel).into()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemplateList {
+    templates: Vec<TemplateView>,
+}
+
+/// Canned replies of the workspace.
+#[utoipa::path(get, path = "/api/v1/templates", tag = "admin", responses((status = 200, body = TemplateList), (status = 401, body = ErrorBody)))]
+async fn list_templates(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+) -> ApiResult<Json<TemplateList>> {
+    let templates = state.store.templates(&auth.agent.workspace_id).await?;
+    Ok(Json(TemplateList {
+        templates: views(&templates),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTemplateRequest {
+    name: String,
+    /// May use `{{contact.name}}` and `{{agent.name}}`.
+    body: String,
+}
+
+/// Add a canned reply.
+#[utoipa::path(post, path = "/api/v1/templates", tag = "admin", request_body = NewTemplateRequest,
+    responses((status = 201, body = TemplateView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_template(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Json(request): Json<NewTemplateRequest>,
+) -> ApiResult<(StatusCode, Json<TemplateView>)> {
+    let name = parse_name(&request.name)?;
+    let body = MessageBody::parse(&request.body)?;
+    let template = state
+        .store
+        .create_template(&admin.workspace_id, &name, body.as_str())
+        .await?;
+    Ok((StatusCode::CREATED, Json((&template).into())))
+}
+
+/// Delete a canned reply.
+#[utoipa::path(delete, path = "/api/v1/templates/{id}", tag = "admin", params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_template(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    check_id(&id, "template")?;
+    state
+        .store
+        .delete_template(&admin.workspace_id, &id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagList {
+    tags: Vec<TagView>,
+}
+
+/// Tags of the workspace with their conversation counts.
+#[utoipa::path(get, path = "/api/v1/tags", tag = "admin", responses((status = 200, body = TagList), (status = 401, body = ErrorBody)))]
+async fn list_tags(State(state): State<AppState>, auth: AgentAuth) -> ApiResult<Json<TagList>> {
+    let tags = state.store.tags(&auth.agent.workspace_id).await?;
+    Ok(Json(TagList { tags: views(&tags) }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTagRequest {
+    name: String,
+}
+
+/// Add a tag.
+#[utoipa::path(post, path = "/api/v1/tags", tag = "admin", request_body = NewTagRequest,
+    responses((status = 201, body = TagView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_tag(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Json(request): Json<NewTagRequest>,
+) -> ApiResult<(StatusCode, Json<TagView>)> {
+    let name = request.name.trim();
+    if name.is_empty() || name.chars().count() > 50 {
+        return Err(AppError::new(
+            ErrorCode::InvalidBody,
+            "name: must be 1-50 characters",
+        ));
+    }
+    let tag = state.store.create_tag(&admin.workspace_id, name).await?;
+    Ok((StatusCode::CREATED, Json((&tag).into())))
+}
+
+/// Delete a tag (it is removed from every conversation).
+#[utoipa::path(delete, path = "/api/v1/tags/{id}", tag = "admin", params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_tag(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    check_id(&id, "tag")?;
+    state.store.delete_tag(&admin.workspace_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

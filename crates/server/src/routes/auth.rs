@@ -26,7 +26,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(login))
         .routes(routes!(logout))
-        .routes(routes!(me))
+        .routes(routes!(me, update_me))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -134,4 +134,34 @@ async fn logout(State(state): State<AppState>, auth: AgentAuth) -> ApiResult<Res
 #[utoipa::path(get, path = "/api/v1/me", tag = "agent", responses((status = 200, body = AgentView), (status = 401, body = ErrorBody)))]
 async fn me(auth: AgentAuth) -> Json<AgentView> {
     Json((&auth.agent).into())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeUpdate {
+    /// UI language: `ja` or `en`.
+    locale: String,
+}
+
+/// Change the agent's own UI language.
+#[utoipa::path(patch, path = "/api/v1/me", tag = "agent", request_body = MeUpdate,
+    responses((status = 200, body = AgentView), (status = 422, body = ErrorBody)))]
+async fn update_me(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Json(update): Json<MeUpdate>,
+) -> ApiResult<Json<AgentView>> {
+    if !matches!(update.locale.as_str(), "ja" | "en") {
+        return Err(AppError::new(
+            ErrorCode::InvalidBody,
+            "locale: must be ja or en",
+        ));
+    }
+    state
+        .store
+        .set_agent_locale(&auth.agent.id, &update.locale)
+        .await?;
+    let mut agent = auth.agent;
+    agent.locale = update.locale;
+    Ok(Json((&agent).into()))
 }

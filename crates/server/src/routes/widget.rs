@@ -8,6 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use madoguchi_core::agent::Email;
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
+use madoguchi_core::widget::WidgetSettings;
 use madoguchi_core::InvalidValue;
 use madoguchi_store::contacts::ContactPatch;
 use madoguchi_store::conversations::{ConversationFilter, NewConversation};
@@ -23,7 +24,9 @@ use crate::app::AppState;
 use crate::auth::{hash_token, new_visitor_token, resolve_visitor, VisitorAuth, VISITOR_COOKIE};
 use crate::error::{check_id, ApiResult, AppError, ErrorBody, Json, Path, Query};
 use crate::messaging;
-use crate::views::{views, ContactView, VisitorConversationView, VisitorMessageView};
+use crate::views::{
+    views, widget_settings, ContactView, VisitorConversationView, VisitorMessageView,
+};
 use crate::ws::{self, SocketParams, Viewer};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -33,6 +36,49 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_messages, send_message))
         .routes(routes!(update_contact))
         .routes(routes!(socket))
+        .routes(routes!(channel_config))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigQuery {
+    /// `ja` (default) or `en`.
+    locale: Option<String>,
+    /// The page's URL path, checked against the display rules.
+    path: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WidgetConfig {
+    /// Whether the widget shows on `path`.
+    show: bool,
+    #[schema(value_type = Object)]
+    settings: WidgetSettings,
+    /// UI strings of the locale.
+    #[schema(value_type = Object)]
+    strings: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Public widget configuration of a channel: settings, display decision, UI strings.
+#[utoipa::path(get, path = "/widget/v1/channels/{key}", tag = "widget", params(("key" = String, Path), ConfigQuery),
+    responses((status = 200, body = WidgetConfig), (status = 404, body = ErrorBody)))]
+async fn channel_config(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(query): Query<ConfigQuery>,
+) -> ApiResult<Json<WidgetConfig>> {
+    let channel = match state.store.channel_by_key(&key).await {
+        Err(StoreError::NotFound) => return Err(AppError::not_found("channel")),
+        other => other?,
+    };
+    let settings = widget_settings(&channel);
+    let show = settings.shows_on(query.path.as_deref().unwrap_or("/"));
+    let strings = crate::ui::strings(query.locale.as_deref().unwrap_or("ja"), "widget.");
+    Ok(Json(WidgetConfig {
+        show,
+        settings,
+        strings,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

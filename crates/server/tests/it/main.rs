@@ -2,7 +2,9 @@
 
 mod authz;
 mod bad_input;
+mod browser;
 mod core_loop;
 mod crash;
 mod support;
 mod system;
+mod ui_api;

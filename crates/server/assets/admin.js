@@ -1,0 +1,157 @@
+/* Admin pages: agents, channels (widget settings and the embed snippet), tags, templates. */
+(function () {
+  "use strict";
+  var M = window.MDG, t = M.t, el = M.el, api = M.api;
+  var app;
+
+  function section(id, title) {
+    var s = el("section", { class: "card", id: id, "aria-labelledby": id + "-title" });
+    s.appendChild(el("h2", { id: id + "-title" }, title));
+    app.appendChild(s);
+    return s;
+  }
+  function field(form, label, input) {
+    var id = "f-" + Math.random().toString(36).slice(2);
+    input.id = id;
+    var wrap = el("div");
+    wrap.appendChild(el("label", { for: id, style: "display:block;font-size:12px" }, label));
+    wrap.appendChild(input);
+    form.appendChild(wrap);
+    return input;
+  }
+  function status(node, text) { node.textContent = text; }
+
+  function agents() {
+    var s = section("agents", t("admin.agents"));
+    var table = el("table");
+    s.appendChild(table);
+    var form = el("form");
+    var email = field(form, t("inbox.email"), el("input", { type: "email", required: "" }));
+    var name = field(form, t("admin.name"), el("input", { required: "" }));
+    var password = field(form, t("inbox.password"), el("input", { type: "password", minlength: "8", required: "" }));
+    var role = field(form, t("admin.role"), el("select"));
+    ["agent", "admin"].forEach(function (r) { role.appendChild(el("option", { value: r }, r)); });
+    form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.create")));
+    var msg = el("p", { role: "status" });
+    s.appendChild(form);
+    s.appendChild(msg);
+    function load() {
+      api("GET", "/api/v1/agents").then(function (d) {
+        table.textContent = "";
+        d.agents.forEach(function (a) {
+          var tr = el("tr");
+          [a.name, a.email, a.role, a.locale].forEach(function (v) { tr.appendChild(el("td", {}, v)); });
+          table.appendChild(tr);
+        });
+      });
+    }
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      api("POST", "/api/v1/agents", { email: email.value, name: name.value, password: password.value, role: role.value })
+        .then(function () { form.reset(); status(msg, t("admin.saved")); load(); }, function (err) { status(msg, err.message); });
+    });
+    load();
+  }
+
+  function channelCard(parent, c) {
+    var form = el("form", { "data-channel": c.id });
+    var st = c.settings;
+    var name = field(form, t("admin.name"), el("input", { value: c.name }));
+    var color = field(form, t("admin.color"), el("input", { type: "color", value: st.color }));
+    var position = field(form, t("admin.position"), el("select"));
+    ["right", "left"].forEach(function (p) { var o = el("option", { value: p }, p); if (st.position === p) o.selected = true; position.appendChild(o); });
+    var gja = field(form, t("admin.greeting_ja"), el("textarea", { rows: "2", cols: "40" }));
+    gja.value = st.greeting_ja;
+    var gen = field(form, t("admin.greeting_en"), el("textarea", { rows: "2", cols: "40" }));
+    gen.value = st.greeting_en;
+    var show = field(form, t("admin.show_on"), el("textarea", { rows: "3", cols: "30" }));
+    show.value = st.show_on.join("\n");
+    var hide = field(form, t("admin.hide_on"), el("textarea", { rows: "3", cols: "30" }));
+    hide.value = st.hide_on.join("\n");
+    form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
+    var msg = el("p", { role: "status" });
+    var lines = function (v) { return v.split("\n").map(function (x) { return x.trim(); }).filter(Boolean); };
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      api("PATCH", "/api/v1/channels/" + c.id, { name: name.value, settings: {
+        color: color.value, position: position.value, greeting_ja: gja.value, greeting_en: gen.value, show_on: lines(show.value), hide_on: lines(hide.value)
+      } }).then(function () { status(msg, t("admin.saved")); }, function (err) { status(msg, err.message); });
+    });
+    parent.appendChild(el("h3", {}, c.name));
+    parent.appendChild(el("p", {}, t("admin.embed")));
+    parent.appendChild(el("pre", { class: "embed" }, '<script src="' + location.origin + '/widget.js" data-channel="' + c.public_key + '" async></script>'));
+    parent.appendChild(form);
+    parent.appendChild(msg);
+  }
+  function channels() {
+    var s = section("channels", t("admin.channels"));
+    var list = el("div");
+    s.appendChild(list);
+    var form = el("form");
+    var name = field(form, t("admin.name"), el("input", { required: "" }));
+    form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.create")));
+    s.appendChild(form);
+    function load() {
+      api("GET", "/api/v1/channels").then(function (d) {
+        list.textContent = "";
+        d.channels.forEach(function (c) { channelCard(list, c); });
+      });
+    }
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      api("POST", "/api/v1/channels", { name: name.value }).then(function () { form.reset(); load(); });
+    });
+    load();
+  }
+
+  /* A list of named items with delete buttons and a create form. */
+  function simpleList(id, title, path, key, describe, fields) {
+    var s = section(id, title);
+    var table = el("table");
+    s.appendChild(table);
+    var form = el("form");
+    var inputs = fields.map(function (f) { return [f[0], field(form, f[1], f[2])]; });
+    form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.create")));
+    var msg = el("p", { role: "status" });
+    s.appendChild(form);
+    s.appendChild(msg);
+    function load() {
+      api("GET", path).then(function (d) {
+        table.textContent = "";
+        d[key].forEach(function (item) {
+          var tr = el("tr");
+          describe(item).forEach(function (v) { tr.appendChild(el("td", {}, v)); });
+          var td = el("td");
+          td.appendChild(el("button", { type: "button", "aria-label": t("admin.delete") + " " + item.name,
+            on: { click: function () { api("DELETE", path + "/" + item.id).then(load); } } }, t("admin.delete")));
+          tr.appendChild(td);
+          table.appendChild(tr);
+        });
+      });
+    }
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var body = {};
+      inputs.forEach(function (i) { body[i[0]] = i[1].value; });
+      api("POST", path, body).then(function () { form.reset(); status(msg, t("admin.saved")); load(); }, function (err) { status(msg, err.message); });
+    });
+    load();
+  }
+
+  api("GET", "/api/v1/me").then(function (me) { return M.loadStrings(me.locale); }).then(function () {
+    app = document.getElementById("app");
+    app.removeAttribute("aria-busy");
+    app.className = "admin";
+    var top = el("header", { class: "topbar" });
+    top.appendChild(el("h1", {}, "Madoguchi · " + t("admin.title")));
+    top.appendChild(el("a", { href: "/inbox" }, t("admin.back")));
+    document.body.insertBefore(top, app);
+    agents();
+    channels();
+    simpleList("tags", t("admin.tags"), "/api/v1/tags", "tags", function (x) { return [x.name, String(x.conversations)]; },
+      [["name", t("admin.name"), el("input", { required: "", maxlength: "50" })]]);
+    var body = el("textarea", { rows: "3", cols: "50", required: "" });
+    simpleList("templates", t("admin.templates"), "/api/v1/templates", "templates", function (x) { return [x.name, x.body]; },
+      [["name", t("admin.name"), el("input", { required: "" })], ["body", t("admin.body"), body]]);
+  });
+})();

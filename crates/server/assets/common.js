@@ -1,0 +1,39 @@
+/* Shared by the inbox, admin and login pages: strings, API calls, DOM helpers.
+ * Text is always inserted with textContent (never HTML). */
+(function () {
+  "use strict";
+  var strings = {};
+  function t(key) { return strings[key] || key; }
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "on") return;
+      node.setAttribute(k, attrs[k]);
+    });
+    if (attrs && attrs.on) Object.keys(attrs.on).forEach(function (ev) { node.addEventListener(ev, attrs.on[ev]); });
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+  function api(method, path, body) {
+    var headers = { "Content-Type": "application/json" };
+    var csrf = localStorage.getItem("mdg_csrf");
+    if (csrf) headers["X-CSRF-Token"] = csrf;
+    return fetch(path, { method: method, headers: headers, credentials: "same-origin", body: body ? JSON.stringify(body) : undefined })
+      .then(function (r) {
+        if (r.status === 401 && location.pathname !== "/login") { location.href = "/login"; throw new Error("unauthenticated"); }
+        if (r.status === 204) return null;
+        return r.json().then(function (data) {
+          if (!r.ok) { var e = new Error((data.error && data.error.message) || r.status); e.status = r.status; throw e; }
+          return data;
+        });
+      });
+  }
+  function loadStrings(lang) {
+    return fetch("/assets/" + (lang === "en" ? "en" : "ja") + ".json").then(function (r) { return r.json(); }).then(function (s) {
+      strings = s;
+      document.documentElement.lang = lang === "en" ? "en" : "ja";
+    });
+  }
+  function time(ms) { return new Date(ms).toLocaleString(document.documentElement.lang === "en" ? "en" : "ja-JP"); }
+  window.MDG = { t: t, el: el, api: api, loadStrings: loadStrings, time: time };
+})();

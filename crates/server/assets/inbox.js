@@ -1,0 +1,344 @@
+/* The agent inbox: filtered conversation list with counts, the conversation with reply box and
+ * private notes, templates on "/", assignment/status/priority/tags, the contact panel, live
+ * updates over the workspace WebSocket, and keyboard navigation. */
+(function () {
+  "use strict";
+  var M = window.MDG, t = M.t, el = M.el, api = M.api;
+  var S = {
+    me: null, agents: [], channels: [], templates: [], conversations: [], counts: {},
+    filter: { status: "open", assignee: "all", tag: "", channel: "", q: "" },
+    selected: 0, current: null, messages: [], contact: null, mode: "reply", popup: null, popupIndex: 0
+  };
+  var ui = {};
+
+  function byId(list, id) { return list.filter(function (x) { return x.id === id; })[0]; }
+  function contactLabel(c) { return c && c.name ? c.name : t("inbox.visitor") + " " + (c ? c.id.slice(-6) : ""); }
+
+  /* ---- layout ---- */
+  function build() {
+    var app = document.getElementById("app");
+    app.removeAttribute("aria-busy");
+    var top = el("header", { class: "topbar" });
+    top.appendChild(el("h1", {}, "Madoguchi · " + t("inbox.title")));
+    var lang = el("select", { "aria-label": t("inbox.language"), id: "language" });
+    [["ja", "日本語"], ["en", "English"]].forEach(function (l) {
+      var o = el("option", { value: l[0] }, l[1]);
+      if (S.me.locale === l[0]) o.selected = true;
+      lang.appendChild(o);
+    });
+    lang.addEventListener("change", function () { api("PATCH", "/api/v1/me", { locale: lang.value }).then(function () { location.reload(); }); });
+    top.appendChild(lang);
+    if (S.me.role === "admin") top.appendChild(el("a", { href: "/admin" }, t("inbox.admin")));
+    top.appendChild(el("span", {}, S.me.name));
+    top.appendChild(el("button", { type: "button", on: { click: logout } }, t("inbox.logout")));
+    document.body.insertBefore(top, app);
+
+    var layout = el("div", { class: "layout" });
+    ui.filters = el("nav", { class: "filters", "aria-label": t("inbox.status") });
+    ui.list = el("section", { class: "list", role: "listbox", "aria-label": t("inbox.title"), id: "conversation-list" });
+    ui.thread = el("section", { class: "thread", "aria-label": t("inbox.select") });
+    ui.side = el("aside", { class: "side", "aria-label": t("inbox.contact") });
+    [ui.filters, ui.list, ui.thread, ui.side].forEach(function (n) { layout.appendChild(n); });
+    app.appendChild(layout);
+    buildFilters();
+    buildThread();
+  }
+
+  function buildFilters() {
+    var f = ui.filters;
+    f.textContent = "";
+    f.appendChild(el("h2", {}, t("inbox.status")));
+    ["open", "pending", "snoozed", "resolved"].forEach(function (status) {
+      var label = t("inbox.status." + status) + " (" + (S.counts[status] || 0) + ")";
+      f.appendChild(el("button", { type: "button", "data-status": status, "aria-pressed": String(S.filter.status === status),
+        on: { click: function () { S.filter.status = status; refresh(); } } }, label));
+    });
+    f.appendChild(el("h2", {}, t("inbox.assignee")));
+    [["all", "inbox.all"], ["me", "inbox.mine"], ["none", "inbox.unassigned"]].forEach(function (a) {
+      f.appendChild(el("button", { type: "button", "data-assignee": a[0], "aria-pressed": String(S.filter.assignee === a[0]),
+        on: { click: function () { S.filter.assignee = a[0]; refresh(); } } }, t(a[1])));
+    });
+    var tag = el("input", { type: "search", "aria-label": t("inbox.tag_filter"), placeholder: t("inbox.tag_filter"), value: S.filter.tag });
+    tag.addEventListener("change", function () { S.filter.tag = tag.value.trim(); refresh(); });
+    var channel = el("select", { "aria-label": t("inbox.channel_filter") });
+    channel.appendChild(el("option", { value: "" }, t("inbox.all")));
+    S.channels.forEach(function (c) {
+      var o = el("option", { value: c.id }, c.name);
+      if (S.filter.channel === c.id) o.selected = true;
+      channel.appendChild(o);
+    });
+    channel.addEventListener("change", function () { S.filter.channel = channel.value; refresh(); });
+    var search = el("input", { type: "search", "aria-label": t("inbox.search"), placeholder: t("inbox.search"), value: S.filter.q });
+    search.addEventListener("change", function () { S.filter.q = search.value.trim(); refresh(); });
+    f.appendChild(el("h2", {}, t("inbox.tags")));
+    f.appendChild(tag);
+    f.appendChild(el("h2", {}, t("inbox.channel_filter")));
+    f.appendChild(channel);
+    f.appendChild(search);
+  }
+
+  function buildThread() {
+    ui.messages = el("div", { class: "messages", id: "messages", "aria-live": "polite" });
+    ui.composer = el("form", { class: "composer", id: "composer" });
+    var modes = el("div", { class: "modes", role: "group" });
+    ui.replyMode = el("button", { type: "button", "aria-pressed": "true", id: "mode-reply", on: { click: function () { setMode("reply"); } } }, t("inbox.reply"));
+    ui.noteMode = el("button", { type: "button", "aria-pressed": "false", id: "mode-note", on: { click: function () { setMode("note"); } } }, t("inbox.note"));
+    modes.appendChild(ui.replyMode);
+    modes.appendChild(ui.noteMode);
+    ui.input = el("textarea", { id: "reply", "aria-label": t("inbox.reply_placeholder"), placeholder: t("inbox.reply_placeholder") });
+    ui.send = el("button", { type: "submit", class: "primary", id: "send" }, t("inbox.send"));
+    ui.composer.appendChild(modes);
+    ui.composer.appendChild(ui.input);
+    ui.composer.appendChild(ui.send);
+    ui.composer.addEventListener("submit", function (e) { e.preventDefault(); sendMessage(); });
+    ui.input.addEventListener("input", updatePopup);
+    ui.input.addEventListener("keydown", composerKeys);
+    ui.thread.appendChild(ui.messages);
+    ui.thread.appendChild(ui.composer);
+    ui.thread.appendChild(el("p", { class: "hint" }, t("inbox.keyboard")));
+    renderThread();
+  }
+
+  function setMode(mode) {
+    S.mode = mode;
+    ui.replyMode.setAttribute("aria-pressed", String(mode === "reply"));
+    ui.noteMode.setAttribute("aria-pressed", String(mode === "note"));
+    ui.composer.classList.toggle("note-mode", mode === "note");
+    var ph = t(mode === "note" ? "inbox.note_placeholder" : "inbox.reply_placeholder");
+    ui.input.setAttribute("placeholder", ph);
+    ui.input.setAttribute("aria-label", ph);
+  }
+
+  /* ---- list ---- */
+  function query() {
+    var f = S.filter, p = ["status=" + f.status, "assignee=" + f.assignee];
+    if (f.tag) p.push("tag=" + encodeURIComponent(f.tag));
+    if (f.channel) p.push("channel=" + encodeURIComponent(f.channel));
+    if (f.q) p.push("q=" + encodeURIComponent(f.q));
+    return "/api/v1/conversations?" + p.join("&");
+  }
+  function refresh() {
+    return api("GET", query()).then(function (d) {
+      S.conversations = d.conversations;
+      S.counts = d.counts;
+      buildFilters();
+      renderList();
+    });
+  }
+  var refreshTimer = null;
+  function refreshSoon() { clearTimeout(refreshTimer); refreshTimer = setTimeout(refresh, 150); }
+
+  function renderList() {
+    ui.list.textContent = "";
+    if (!S.conversations.length) { ui.list.appendChild(el("p", { class: "empty" }, t("inbox.empty"))); return; }
+    S.selected = Math.min(S.selected, S.conversations.length - 1);
+    S.conversations.forEach(function (c, i) {
+      var assignee = c.assignee_id ? byId(S.agents, c.assignee_id) : null;
+      var item = el("button", { type: "button", class: "item", role: "option", "data-id": c.id,
+        "aria-selected": String(S.current ? S.current.id === c.id : i === S.selected),
+        on: { click: function () { S.selected = i; open(c.id); } } });
+      item.appendChild(el("strong", {}, t("inbox.visitor") + " " + c.contact_id.slice(-6)));
+      item.appendChild(el("div", { class: "meta" }, t("inbox.status." + c.status) + " · " + M.time(c.last_activity_at) +
+        (assignee ? " · " + assignee.name : "") + (c.tags.length ? " · #" + c.tags.join(" #") : "")));
+      ui.list.appendChild(item);
+    });
+  }
+
+  /* ---- conversation ---- */
+  function open(id) {
+    return Promise.all([
+      api("GET", "/api/v1/conversations/" + id),
+      api("GET", "/api/v1/conversations/" + id + "/messages")
+    ]).then(function (r) {
+      S.current = r[0];
+      S.messages = r[1].messages;
+      renderList();
+      renderThread();
+      return api("GET", "/api/v1/contacts/" + S.current.contact_id);
+    }).then(function (profile) {
+      S.contact = profile;
+      renderSide();
+    });
+  }
+
+  function messageNode(m) {
+    var kind = m.private ? "note" : m.sender_kind;
+    var node = el("div", { class: "msg " + kind, "data-seq": String(m.seq) });
+    var who = m.sender_kind === "contact" ? contactLabel(S.contact && S.contact.contact)
+      : m.sender_kind === "agent" ? ((byId(S.agents, m.sender_id) || {}).name || "") : m.sender_kind;
+    node.appendChild(el("span", { class: "who" }, (m.private ? "🔒 " + t("inbox.note") + " · " : "") + who + " · " + M.time(m.created_at)));
+    node.appendChild(document.createTextNode(m.body));
+    return node;
+  }
+  function renderThread() {
+    ui.messages.textContent = "";
+    ui.composer.hidden = !S.current;
+    if (!S.current) { ui.messages.appendChild(el("p", { class: "empty" }, t("inbox.select"))); return; }
+    S.messages.forEach(function (m) { ui.messages.appendChild(messageNode(m)); });
+    ui.messages.scrollTop = ui.messages.scrollHeight;
+  }
+  function addMessage(m) {
+    if (S.messages.some(function (x) { return x.seq === m.seq; })) return;
+    S.messages.push(m);
+    S.messages.sort(function (a, b) { return a.seq - b.seq; });
+    renderThread();
+  }
+
+  function select(label, id, options, value, onChange) {
+    var wrap = el("label", { for: id }, label);
+    var s = el("select", { id: id });
+    options.forEach(function (o) {
+      var opt = el("option", { value: o[0] }, o[1]);
+      if (o[0] === value) opt.selected = true;
+      s.appendChild(opt);
+    });
+    s.addEventListener("change", function () { onChange(s.value); });
+    return [wrap, s];
+  }
+  function renderSide() {
+    var side = ui.side, c = S.current;
+    side.textContent = "";
+    if (!c) return;
+    var status = select(t("inbox.status"), "status", ["open", "pending", "snoozed", "resolved"].map(function (s) { return [s, t("inbox.status." + s)]; }),
+      c.status, function (v) { patch({ status: v }); });
+    var assignee = select(t("inbox.assignee"), "assignee", [["", t("inbox.nobody")]].concat(S.agents.map(function (a) { return [a.id, a.name]; })),
+      c.assignee_id || "", function (v) { patch({ assignee_id: v || null }); });
+    var priority = select(t("inbox.priority"), "priority", ["low", "normal", "high", "urgent"].map(function (p) { return [p, t("inbox.priority." + p)]; }),
+      c.priority, function (v) { patch({ priority: v }); });
+    var tagsLabel = el("label", { for: "tags" }, t("inbox.tags"));
+    var tags = el("input", { id: "tags", value: c.tags.join(", ") });
+    tags.addEventListener("change", function () {
+      patch({ tags: tags.value.split(/[,、]/).map(function (x) { return x.trim(); }).filter(Boolean) });
+    });
+    status.concat(assignee, priority, [tagsLabel, tags]).forEach(function (n) { side.appendChild(n); });
+    side.appendChild(el("button", { type: "button", class: "primary", id: "resolve", style: "margin-top:10px", on: { click: resolve } }, t("inbox.resolve")));
+    if (!S.contact) return;
+    var p = S.contact;
+    side.appendChild(el("h2", {}, t("inbox.contact")));
+    side.appendChild(el("p", { id: "contact-name" }, contactLabel(p.contact)));
+    side.appendChild(el("h2", {}, t("inbox.identities")));
+    var ids = el("ul");
+    p.identities.forEach(function (i) { ids.appendChild(el("li", {}, i.kind + (i.value ? ": " + i.value : ""))); });
+    side.appendChild(ids);
+    side.appendChild(el("h2", {}, t("inbox.history")));
+    var history = el("ul", { id: "history" });
+    p.conversations.forEach(function (h) {
+      var li = el("li");
+      li.appendChild(el("a", { href: "#" + h.id, on: { click: function (e) { e.preventDefault(); open(h.id); } } },
+        M.time(h.created_at) + " · " + t("inbox.status." + h.status)));
+      history.appendChild(li);
+    });
+    side.appendChild(history);
+  }
+  function patch(body) {
+    return api("PATCH", "/api/v1/conversations/" + S.current.id, body).then(function (c) {
+      S.current = c;
+      renderSide();
+      refreshSoon();
+    });
+  }
+  function resolve() { if (S.current) patch({ status: "resolved" }); }
+
+  /* ---- composer and templates ---- */
+  function render(template) {
+    var contact = S.contact ? contactLabel(S.contact.contact) : t("inbox.visitor");
+    return template.replace(/\{\{\s*contact\.name\s*\}\}/g, contact).replace(/\{\{\s*agent\.name\s*\}\}/g, S.me.name);
+  }
+  function updatePopup() {
+    var v = ui.input.value;
+    if (v.charAt(0) !== "/" || v.indexOf("\n") >= 0) { closePopup(); return; }
+    var q = v.slice(1).toLowerCase();
+    var matches = S.templates.filter(function (tp) { return tp.name.toLowerCase().indexOf(q) >= 0 || tp.body.toLowerCase().indexOf(q) >= 0; });
+    closePopup();
+    var pop = el("div", { class: "templates-pop", role: "listbox", id: "templates", "aria-label": t("inbox.templates") });
+    if (!matches.length) pop.appendChild(el("p", { class: "empty" }, t("inbox.no_templates")));
+    S.popupIndex = 0;
+    matches.forEach(function (tp, i) {
+      pop.appendChild(el("button", { type: "button", role: "option", "data-name": tp.name, "aria-selected": String(i === 0),
+        on: { click: function () { applyTemplate(tp); } } }, tp.name + " — " + tp.body.slice(0, 40)));
+    });
+    S.popup = { node: pop, matches: matches };
+    ui.composer.appendChild(pop);
+  }
+  function closePopup() { if (S.popup) { S.popup.node.remove(); S.popup = null; } }
+  function applyTemplate(tp) { ui.input.value = render(tp.body); closePopup(); ui.input.focus(); }
+  function composerKeys(e) {
+    if (S.popup && S.popup.matches.length) {
+      var buttons = S.popup.node.querySelectorAll("button");
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        S.popupIndex = (S.popupIndex + (e.key === "ArrowDown" ? 1 : -1) + buttons.length) % buttons.length;
+        buttons.forEach(function (b, i) { b.setAttribute("aria-selected", String(i === S.popupIndex)); });
+        return;
+      }
+      if (e.key === "Enter" && !e.isComposing) { e.preventDefault(); applyTemplate(S.popup.matches[S.popupIndex]); return; }
+    }
+    if (e.key === "Escape") { closePopup(); ui.input.blur(); return; }
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); sendMessage(); }
+  }
+  function newClientId() {
+    var b = new Uint8Array(12);
+    crypto.getRandomValues(b);
+    return "i" + Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
+  }
+  function sendMessage() {
+    var body = ui.input.value;
+    if (!S.current || !body.trim()) return;
+    ui.send.disabled = true;
+    api("POST", "/api/v1/conversations/" + S.current.id + "/messages", { body: body, private: S.mode === "note", client_id: newClientId() })
+      .then(function (d) { ui.input.value = ""; addMessage(d.message); S.current = d.conversation; refreshSoon(); })
+      .finally(function () { ui.send.disabled = false; });
+  }
+
+  /* ---- keyboard ---- */
+  document.addEventListener("keydown", function (e) {
+    var tag = (e.target.tagName || "").toLowerCase();
+    if (tag === "input" || tag === "textarea" || tag === "select" || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === "j" || e.key === "k") {
+      e.preventDefault();
+      S.selected = Math.max(0, Math.min(S.conversations.length - 1, S.selected + (e.key === "j" ? 1 : -1)));
+      var items = ui.list.querySelectorAll(".item");
+      items.forEach(function (it, i) { it.setAttribute("aria-selected", String(i === S.selected)); });
+      if (items[S.selected]) items[S.selected].focus();
+    } else if (e.key === "Enter" && S.conversations[S.selected] && tag !== "button") {
+      open(S.conversations[S.selected].id);
+    } else if (e.key === "r" && S.current) { e.preventDefault(); setMode("reply"); ui.input.focus(); }
+    else if (e.key === "n" && S.current) { e.preventDefault(); setMode("note"); ui.input.focus(); }
+    else if (e.key === "e" && S.current) { e.preventDefault(); resolve(); }
+  });
+
+  /* ---- live ---- */
+  function connect() {
+    var ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/api/v1/ws");
+    ws.onopen = function () {
+      if (S.current && S.messages.length) {
+        ws.send(JSON.stringify({ type: "resume", conversation_id: S.current.id, after_seq: S.messages[S.messages.length - 1].seq }));
+      }
+    };
+    ws.onmessage = function (event) {
+      var f = JSON.parse(event.data);
+      if (f.type === "message.created" && S.current && f.conversation_id === S.current.id) addMessage(f.message);
+      if (f.type === "conversation.updated" && S.current && f.conversation_id === S.current.id) { S.current = f.conversation; renderSide(); }
+      refreshSoon();
+    };
+    ws.onclose = function () { setTimeout(connect, 1000); };
+  }
+
+  function logout() {
+    api("POST", "/api/v1/auth/logout").finally(function () { localStorage.removeItem("mdg_csrf"); location.href = "/login"; });
+  }
+
+  api("GET", "/api/v1/me").then(function (me) {
+    S.me = me;
+    return M.loadStrings(me.locale);
+  }).then(function () {
+    return Promise.all([api("GET", "/api/v1/agents"), api("GET", "/api/v1/channels"), api("GET", "/api/v1/templates")]);
+  }).then(function (r) {
+    S.agents = r[0].agents;
+    S.channels = r[1].channels;
+    S.templates = r[2].templates;
+    build();
+    connect();
+    return refresh();
+  });
+})();

@@ -1,0 +1,309 @@
+/* Madoguchi chat widget: <script src="…/widget.js" data-channel="KEY" async></script>
+ * One script, isolated in a shadow DOM; talks only to the server it was loaded from.
+ * Text is always inserted with textContent (never HTML). */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || !script.dataset.channel) return;
+  var key = script.dataset.channel;
+  var base = new URL(script.src).origin;
+  var wsBase = base.replace(/^http/, "ws");
+  var lang = script.dataset.locale || ((navigator.language || "ja").toLowerCase().indexOf("en") === 0 ? "en" : "ja");
+  var storeKey = "mdg_visitor_" + key;
+  var outboxKey = "mdg_outbox_" + key;
+  var T = {};
+  var state = { token: null, conversations: [], current: null, messages: {}, lastSeq: {}, unread: 0, open: false, ws: null, retry: 0 };
+
+  function t(name) { return T["widget." + name] || name; }
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+  function api(method, path, body) {
+    var headers = { "Content-Type": "application/json" };
+    if (state.token) headers["X-Visitor-Token"] = state.token;
+    return fetch(base + path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined })
+      .then(function (r) {
+        return r.json().then(function (data) { if (!r.ok) { var e = new Error(r.status); e.status = r.status; e.data = data; throw e; } return data; });
+      });
+  }
+  function newClientId() {
+    var bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    return "w" + Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  function saveToken(token) {
+    state.token = token;
+    try { localStorage.setItem(storeKey, token); } catch (e) { /* storage may be blocked */ }
+    document.cookie = storeKey + "=" + encodeURIComponent(token) + "; path=/; max-age=31536000; SameSite=Lax";
+  }
+  function loadToken() {
+    try { var v = localStorage.getItem(storeKey); if (v) return v; } catch (e) { /* ignore */ }
+    var m = document.cookie.match(new RegExp("(?:^|; )" + storeKey + "=([^;]*)"));
+    return m ? decodeURIComponent(m[1]) : null;
+  }
+  function outbox() { try { return JSON.parse(localStorage.getItem(outboxKey) || "[]"); } catch (e) { return []; } }
+  function setOutbox(items) { try { localStorage.setItem(outboxKey, JSON.stringify(items)); } catch (e) { /* ignore */ } }
+
+  /* ---- DOM ---- */
+  var host = el("div", { id: "madoguchi-widget" });
+  var root = host.attachShadow({ mode: "open" });
+  var css =
+    ":host{all:initial}*{box-sizing:border-box;font-family:system-ui,-apple-system,'Hiragino Sans','Noto Sans JP',sans-serif}" +
+    ".launcher{position:fixed;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}" +
+    ".badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#d1242f;color:#fff;font-size:12px;line-height:20px;padding:0 5px}" +
+    ".badge[hidden]{display:none}.panel{position:fixed;bottom:88px;width:360px;max-width:calc(100vw - 24px);height:520px;max-height:calc(100vh - 110px);background:#fff;color:#1f2328;border-radius:14px;box-shadow:0 8px 30px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden;z-index:2147483000}" +
+    ".panel[hidden]{display:none}header{color:#fff;padding:14px 16px;display:flex;align-items:center;gap:8px}header h2{font-size:16px;margin:0;flex:1}" +
+    "header button{background:transparent;border:0;color:#fff;font-size:18px;cursor:pointer}.greeting{font-size:13px;padding:10px 16px;background:#f6f8fa;margin:0}" +
+    ".body{flex:1;overflow-y:auto;padding:12px}.list button.conv{display:block;width:100%;text-align:left;border:1px solid #d0d7de;background:#fff;border-radius:8px;padding:8px 10px;margin:0 0 8px;cursor:pointer;font-size:13px}" +
+    ".primary{color:#fff;border:0;border-radius:8px;padding:9px 14px;cursor:pointer;font-size:14px}.msg{max-width:80%;margin:0 0 8px;padding:8px 11px;border-radius:12px;font-size:14px;white-space:pre-wrap;word-wrap:break-word}" +
+    ".msg.contact{margin-left:auto;color:#fff}.msg.agent,.msg.bot,.msg.system{background:#f0f2f5}.msg.pending{opacity:.6}.who{display:block;font-size:11px;opacity:.75;margin-bottom:2px}" +
+    "form.composer{display:flex;gap:6px;border-top:1px solid #d0d7de;padding:8px}textarea{flex:1;resize:none;height:44px;border:1px solid #d0d7de;border-radius:8px;padding:8px;font-size:14px}" +
+    ".notify{border-top:1px solid #d0d7de;padding:8px 12px;font-size:12px}.notify summary{cursor:pointer}.notify input{width:100%;margin:4px 0;padding:6px;border:1px solid #d0d7de;border-radius:6px}" +
+    ".offline{background:#fff8c5;font-size:12px;padding:6px 12px;margin:0}.offline[hidden]{display:none}.back{background:none;border:0;color:inherit;cursor:pointer;font-size:13px;padding:0 0 8px}";
+  if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === "function" && CSSStyleSheet.prototype.replaceSync) {
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    root.adoptedStyleSheets = [sheet];
+  } else {
+    root.appendChild(el("style", {}, css));
+  }
+  var launcher = el("button", { class: "launcher", type: "button" }, "💬");
+  var badge = el("span", { class: "badge", hidden: "" }, "0");
+  launcher.appendChild(badge);
+  var panel = el("section", { class: "panel", hidden: "", role: "dialog" });
+  var header = el("header");
+  var title = el("h2");
+  var closeBtn = el("button", { type: "button", class: "close" }, "×");
+  header.appendChild(title);
+  header.appendChild(closeBtn);
+  var greeting = el("p", { class: "greeting" });
+  var offline = el("p", { class: "offline", hidden: "" });
+  var body = el("div", { class: "body", "aria-live": "polite" });
+  var composer = el("form", { class: "composer" });
+  var input = el("textarea", { rows: "2" });
+  var sendBtn = el("button", { type: "submit", class: "primary send" });
+  composer.appendChild(input);
+  composer.appendChild(sendBtn);
+  var notify = el("details", { class: "notify" });
+  var notifySummary = el("summary");
+  var emailInput = el("input", { type: "email", autocomplete: "email" });
+  var phoneInput = el("input", { type: "tel", autocomplete: "tel" });
+  var notifySave = el("button", { type: "button", class: "primary" });
+  var notifyDone = el("p", { role: "status" });
+  [notifySummary, emailInput, phoneInput, notifySave, notifyDone].forEach(function (n) { notify.appendChild(n); });
+  [header, greeting, offline, body, composer, notify].forEach(function (n) { panel.appendChild(n); });
+  root.appendChild(launcher);
+  root.appendChild(panel);
+
+  function applySettings(settings) {
+    var side = settings.position === "left" ? "left" : "right";
+    launcher.style[side] = "20px";
+    panel.style[side] = "20px";
+    [launcher, header, sendBtn, notifySave].forEach(function (n) { n.style.background = settings.color; });
+    title.textContent = t("title");
+    greeting.textContent = lang === "en" ? settings.greeting_en : settings.greeting_ja;
+    launcher.setAttribute("aria-label", t("open"));
+    closeBtn.setAttribute("aria-label", t("close"));
+    panel.setAttribute("aria-label", t("title"));
+    input.setAttribute("placeholder", t("placeholder"));
+    input.setAttribute("aria-label", t("placeholder"));
+    sendBtn.textContent = t("send");
+    offline.textContent = t("offline");
+    notifySummary.textContent = t("notify_title");
+    emailInput.setAttribute("placeholder", t("email"));
+    emailInput.setAttribute("aria-label", t("email"));
+    phoneInput.setAttribute("placeholder", t("phone"));
+    phoneInput.setAttribute("aria-label", t("phone"));
+    notifySave.textContent = t("save");
+    state.color = settings.color;
+  }
+
+  /* ---- rendering ---- */
+  function setUnread(n) {
+    state.unread = n;
+    badge.textContent = String(n);
+    if (n > 0) badge.removeAttribute("hidden"); else badge.setAttribute("hidden", "");
+  }
+  function renderList() {
+    state.current = null;
+    body.textContent = "";
+    composer.setAttribute("hidden", "");
+    var list = el("div", { class: "list" });
+    var start = el("button", { type: "button", class: "primary new" }, t("new_conversation"));
+    start.style.background = state.color;
+    start.addEventListener("click", function () { openThread(null); });
+    list.appendChild(start);
+    list.appendChild(el("h3", { style: "font-size:13px;margin:14px 0 8px" }, t("past_conversations")));
+    if (!state.conversations.length) list.appendChild(el("p", { style: "font-size:13px" }, t("no_conversations")));
+    state.conversations.forEach(function (c) {
+      var label = new Date(c.last_activity_at).toLocaleString(lang === "en" ? "en" : "ja-JP") + (c.status === "resolved" ? " · " + t("status.resolved") : "");
+      var b = el("button", { type: "button", class: "conv", "data-id": c.id }, label);
+      b.addEventListener("click", function () { openThread(c.id); });
+      list.appendChild(b);
+    });
+    body.appendChild(list);
+  }
+  function bubble(m, pending) {
+    var who = m.sender_kind === "contact" ? t("you") : m.sender_kind === "bot" ? t("bot") : t("staff");
+    var div = el("div", { class: "msg " + m.sender_kind + (pending ? " pending" : "") });
+    if (m.sender_kind === "contact") div.style.background = state.color;
+    div.appendChild(el("span", { class: "who" }, pending ? who + " · " + t("pending") : who));
+    div.appendChild(document.createTextNode(m.body));
+    if (m.seq) div.setAttribute("data-seq", String(m.seq));
+    return div;
+  }
+  function renderThread() {
+    body.textContent = "";
+    var back = el("button", { type: "button", class: "back" }, "← " + t("back"));
+    back.addEventListener("click", function () { refreshList().then(renderList); });
+    body.appendChild(back);
+    var thread = el("div", { class: "thread" });
+    (state.messages[state.current] || []).forEach(function (m) { thread.appendChild(bubble(m, false)); });
+    outbox().forEach(function (item) {
+      if (item.conversation === state.current) thread.appendChild(bubble({ sender_kind: "contact", body: item.body }, true));
+    });
+    body.appendChild(thread);
+    composer.removeAttribute("hidden");
+    body.scrollTop = body.scrollHeight;
+  }
+  function addMessage(conversationId, m) {
+    var list = state.messages[conversationId] || (state.messages[conversationId] = []);
+    if (list.some(function (x) { return x.seq === m.seq; })) return false;
+    list.push(m);
+    list.sort(function (a, b) { return a.seq - b.seq; });
+    state.lastSeq[conversationId] = Math.max(state.lastSeq[conversationId] || 0, m.seq);
+    return true;
+  }
+
+  /* ---- data ---- */
+  function refreshList() {
+    return api("GET", "/widget/v1/conversations").then(function (d) { state.conversations = d.conversations; });
+  }
+  function openThread(id) {
+    state.current = id;
+    if (!id) { renderThread(); input.focus(); return Promise.resolve(); }
+    return api("GET", "/widget/v1/conversations/" + id + "/messages?after_seq=" + (state.lastSeq[id] || 0)).then(function (d) {
+      d.messages.forEach(function (m) { addMessage(id, m); });
+      renderThread();
+      input.focus();
+    });
+  }
+  function flushOutbox() {
+    var items = outbox();
+    if (!items.length || state.flushing) return Promise.resolve();
+    state.flushing = true;
+    var item = items[0];
+    var request = item.conversation
+      ? api("POST", "/widget/v1/conversations/" + item.conversation + "/messages", { body: item.body, client_id: item.client_id })
+      : api("POST", "/widget/v1/conversations", { body: item.body, client_id: item.client_id });
+    return request.then(function (d) {
+      var conversationId = item.conversation || d.conversation.id;
+      if (!item.conversation) {
+        state.conversations.unshift(d.conversation);
+        if (state.current === null) state.current = conversationId;
+        var rest = outbox().slice(1).map(function (o) { if (!o.conversation) o.conversation = conversationId; return o; });
+        setOutbox(rest);
+      } else {
+        setOutbox(outbox().slice(1));
+      }
+      addMessage(conversationId, d.message);
+      offline.setAttribute("hidden", "");
+      state.flushing = false;
+      if (state.current === conversationId) renderThread();
+      return flushOutbox();
+    }, function (err) {
+      state.flushing = false;
+      if (err.status && err.status >= 400 && err.status < 500 && err.status !== 429) {
+        setOutbox(outbox().slice(1)); // rejected for good (e.g. too long): drop it, keep the rest going
+        return flushOutbox();
+      }
+      offline.removeAttribute("hidden");
+    });
+  }
+  function send(text) {
+    var items = outbox();
+    items.push({ conversation: state.current, body: text, client_id: newClientId() });
+    setOutbox(items);
+    renderThread();
+    return flushOutbox();
+  }
+
+  /* ---- live updates ---- */
+  function connect() {
+    var ws = new WebSocket(wsBase + "/widget/v1/ws?visitor_token=" + encodeURIComponent(state.token));
+    state.ws = ws;
+    ws.onopen = function () {
+      state.retry = 0;
+      Object.keys(state.lastSeq).forEach(function (id) {
+        ws.send(JSON.stringify({ type: "resume", conversation_id: id, after_seq: state.lastSeq[id] }));
+      });
+      flushOutbox();
+    };
+    ws.onmessage = function (event) {
+      var frame = JSON.parse(event.data);
+      if (frame.type !== "message.created") return;
+      var m = frame.message;
+      var isNew = addMessage(frame.conversation_id, m);
+      if (!isNew) return;
+      if (state.open && state.current === frame.conversation_id) renderThread();
+      else if (m.sender_kind !== "contact") setUnread(state.unread + 1);
+    };
+    ws.onclose = function () {
+      state.ws = null;
+      state.retry = Math.min(state.retry + 1, 6);
+      setTimeout(connect, 500 * Math.pow(2, state.retry - 1));
+    };
+  }
+
+  /* ---- events ---- */
+  launcher.addEventListener("click", function () {
+    state.open = !state.open;
+    if (state.open) {
+      panel.removeAttribute("hidden");
+      setUnread(0);
+      if (state.current) openThread(state.current); else refreshList().then(renderList);
+    } else {
+      panel.setAttribute("hidden", "");
+    }
+  });
+  closeBtn.addEventListener("click", function () { state.open = false; panel.setAttribute("hidden", ""); launcher.focus(); });
+  composer.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var text = input.value;
+    if (!text.trim()) return;
+    input.value = "";
+    send(text);
+  });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); composer.requestSubmit(); }
+  });
+  notifySave.addEventListener("click", function () {
+    var patch = {};
+    if (emailInput.value.trim()) patch.email = emailInput.value.trim();
+    if (phoneInput.value.trim()) patch.phone = phoneInput.value.trim();
+    api("PATCH", "/widget/v1/contact", patch).then(function () { notifyDone.textContent = t("saved"); },
+      function (err) { notifyDone.textContent = (err.data && err.data.error && err.data.error.message) || String(err); });
+  });
+  window.addEventListener("online", function () { flushOutbox(); });
+  setInterval(function () { if (outbox().length) flushOutbox(); }, 5000);
+
+  /* ---- start ---- */
+  fetch(base + "/widget/v1/channels/" + encodeURIComponent(key) + "?locale=" + lang + "&path=" + encodeURIComponent(location.pathname))
+    .then(function (r) { return r.json(); })
+    .then(function (config) {
+      if (!config.show) return;
+      T = config.strings;
+      applySettings(config.settings);
+      document.body.appendChild(host);
+      return api("POST", "/widget/v1/session", { channel_key: key, visitor_token: loadToken() || undefined }).then(function (session) {
+        saveToken(session.visitor_token);
+        state.conversations = session.conversations;
+        connect();
+        flushOutbox();
+      });
+    })
+    .catch(function (err) { if (window.console) console.warn("madoguchi widget:", err); });
+})();

@@ -1,0 +1,486 @@
+//! The widget and the inbox in a real browser: Debian's Chromium driven through chromedriver.
+//! Skipped (with a note) where chromedriver is not installed, unless `CI` is set: CI installs it.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::{Element, ElementRef};
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use madoguchi_core::agent::Role;
+use serde_json::{json, Value};
+
+use crate::support::TestApp;
+
+const XSS: &str = "<img src=x onerror=alert(1)>";
+
+struct ChromeDriver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn chromedriver_path() -> Option<PathBuf> {
+    let path = PathBuf::from(
+        std::env::var("MADOGUCHI_TEST_CHROMEDRIVER")
+            .unwrap_or_else(|_| "/usr/bin/chromedriver".into()),
+    );
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must install chromium-driver ({} is missing)",
+        path.display()
+    );
+    eprintln!(
+        "skipped: {} not found (apt-get install chromium chromium-driver)",
+        path.display()
+    );
+    None
+}
+
+async fn start_chromedriver() -> Option<ChromeDriver> {
+    let path = chromedriver_path()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let driver = ChromeDriver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while reqwest::get(format!("{}/status", driver.url))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Some(driver)
+}
+
+async fn browser(driver: &ChromeDriver, profile: &std::path::Path) -> Client {
+    let binary =
+        std::env::var("MADOGUCHI_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let args = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+        "--lang=ja",
+        "--accept-lang=ja-JP",
+    ];
+    let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": binary, "args": args}),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .unwrap()
+}
+
+/// An element inside the widget's shadow root.
+async fn widget(client: &Client, selector: &str) -> Option<Element> {
+    let found = client
+        .execute(
+            "const h = document.querySelector('#madoguchi-widget'); return h ? h.shadowRoot.querySelector(arguments[0]) : null;",
+            vec![json!(selector)],
+        )
+        .await
+        .unwrap();
+    let id = found.as_object()?.values().next()?.as_str()?.to_owned();
+    Some(Element::from_element_id(
+        client.clone(),
+        ElementRef::from(id),
+    ))
+}
+
+async fn widget_text(client: &Client) -> String {
+    let text = client
+        .execute("const h = document.querySelector('#madoguchi-widget'); return h ? h.shadowRoot.textContent : '';", vec![])
+        .await
+        .unwrap();
+    text.as_str().unwrap_or_default().to_owned()
+}
+
+/// Polls `check` until it holds, failing after 15 s with `what`.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn click_widget(client: &Client, selector: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(element) = widget(client, selector).await {
+            element.click().await.unwrap();
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for widget element {selector}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn resolved_count(app: &TestApp, token: &str) -> usize {
+    let list: Value = app
+        .get("/api/v1/conversations?status=resolved")
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list["conversations"].as_array().unwrap().len()
+}
+
+async fn page_text(client: &Client, css: &str) -> String {
+    match client.find(Locator::Css(css)).await {
+        Ok(element) => element.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+fn screenshot_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A shop's page that embeds the widget, served from another origin than Madoguchi.
+async fn shop_site(app: &TestApp) -> String {
+    let page = format!(
+        "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>Shop</title></head>\
+         <body><h1>窓口ショップ</h1><script src=\"{}/widget.js\" data-channel=\"{}\" async></script></body></html>",
+        app.url, app.channel_key
+    );
+    let router = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || async move { axum::response::Html(page.clone()) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn widget_and_inbox_in_a_real_browser() {
+    let Some(driver) = start_chromedriver().await else {
+        return;
+    };
+    let app = TestApp::spawn(madoguchi_store::Backend::Sqlite)
+        .await
+        .unwrap();
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "tanaka@example.jp", Role::Admin)
+        .await;
+    let template = json!({"name": "お詫び", "body": "{{contact.name}}様、ご連絡ありがとうございます。担当の{{agent.name}}です。"});
+    app.post("/api/v1/templates", &template)
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let shop = shop_site(&app).await;
+    let profiles = std::env::temp_dir().join(format!("mdg-browser-{}", std::process::id()));
+
+    // The agent logs in and keeps the inbox open.
+    let agent = browser(&driver, &profiles.join("agent")).await;
+    agent.goto(&format!("{}/login", app.url)).await.unwrap();
+    agent
+        .wait()
+        .for_element(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys("tanaka@example.jp")
+        .await
+        .unwrap();
+    agent
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys("password-123")
+        .await
+        .unwrap();
+    agent
+        .find(Locator::Css("#login-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    agent
+        .wait()
+        .for_element(Locator::Css("#conversation-list"))
+        .await
+        .unwrap();
+
+    // The visitor opens the widget on the shop's page and writes in Japanese.
+    let visitor = browser(&driver, &profiles.join("visitor")).await;
+    visitor.goto(&shop).await.unwrap();
+    click_widget(&visitor, "button.launcher").await;
+    click_widget(&visitor, "button.new").await;
+    let input = widget(&visitor, "textarea").await.unwrap();
+    input
+        .send_keys("注文した商品がまだ届きません。")
+        .await
+        .unwrap();
+    widget(&visitor, "button.send")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the visitor's message is confirmed", || async {
+        widget(&visitor, ".msg.contact[data-seq='1']")
+            .await
+            .is_some()
+    })
+    .await;
+    let token = visitor
+        .execute(
+            "return localStorage.getItem(arguments[0])",
+            vec![json!(format!("mdg_visitor_{}", app.channel_key))],
+        )
+        .await
+        .unwrap();
+    let token = token.as_str().unwrap().to_owned();
+    app.patch("/widget/v1/contact", &json!({"name": "山田"}))
+        .header("x-visitor-token", &token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+
+    // It arrives live in the agent's inbox.
+    eventually("the conversation appears in the inbox", || async {
+        page_text(&agent, "#conversation-list .item")
+            .await
+            .contains("対応中")
+    })
+    .await;
+    agent
+        .find(Locator::Css("#conversation-list .item"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the message shows in the conversation", || async {
+        page_text(&agent, "#messages")
+            .await
+            .contains("注文した商品がまだ届きません。")
+    })
+    .await;
+
+    // Reply with the template through the "/" shortcut, then add a private note.
+    let reply = agent.find(Locator::Css("#reply")).await.unwrap();
+    reply.send_keys("/お詫び").await.unwrap();
+    agent
+        .wait()
+        .for_element(Locator::Css("#templates button[data-name='お詫び']"))
+        .await
+        .unwrap();
+    reply
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
+    let rendered = reply.prop("value").await.unwrap().unwrap_or_default();
+    assert_eq!(
+        rendered,
+        "山田様、ご連絡ありがとうございます。担当のテスト担当です。"
+    );
+    agent
+        .find(Locator::Css("#send"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the reply shows in the inbox", || async {
+        page_text(&agent, "#messages .msg.agent")
+            .await
+            .contains("担当のテスト担当です")
+    })
+    .await;
+    agent
+        .find(Locator::Css("#mode-note"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    reply.send_keys("社内メモ: 配送業者に確認中").await.unwrap();
+    agent
+        .find(Locator::Css("#send"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the note shows in the inbox", || async {
+        page_text(&agent, "#messages .msg.note")
+            .await
+            .contains("配送業者に確認中")
+    })
+    .await;
+
+    // The visitor sees the reply live, never the note.
+    eventually("the reply reaches the widget", || async {
+        widget_text(&visitor).await.contains("担当のテスト担当です")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !widget_text(&visitor).await.contains("配送業者"),
+        "a private note reached the visitor"
+    );
+
+    // Markup in messages is shown as text in both UIs.
+    let input = widget(&visitor, "textarea").await.unwrap();
+    input.send_keys(XSS).await.unwrap();
+    widget(&visitor, "button.send")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the markup arrives in the inbox as text", || async {
+        page_text(&agent, "#messages").await.contains(XSS)
+    })
+    .await;
+    let images = agent
+        .execute(
+            "return document.querySelectorAll('#messages img').length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(images, json!(0));
+    agent
+        .find(Locator::Css("#mode-reply"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let reply = agent.find(Locator::Css("#reply")).await.unwrap();
+    reply.send_keys(XSS).await.unwrap();
+    agent
+        .find(Locator::Css("#send"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the markup reaches the widget as text", || async {
+        widget_text(&visitor).await.matches(XSS).count() >= 2
+    })
+    .await;
+    let images = visitor
+        .execute("return document.querySelector('#madoguchi-widget').shadowRoot.querySelectorAll('img').length", vec![])
+        .await
+        .unwrap();
+    assert_eq!(images, json!(0));
+    std::fs::write(
+        screenshot_dir().join("widget.png"),
+        visitor.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        screenshot_dir().join("inbox.png"),
+        agent.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // The visitor comes back later: the history is there.
+    visitor.refresh().await.unwrap();
+    click_widget(&visitor, "button.launcher").await;
+    click_widget(&visitor, "button.conv").await;
+    eventually("the history after a reload", || async {
+        let text = widget_text(&visitor).await;
+        text.contains("注文した商品がまだ届きません。") && text.contains("担当のテスト担当です")
+    })
+    .await;
+    assert!(!widget_text(&visitor).await.contains("配送業者"));
+
+    // The agent resolves the conversation from the keyboard.
+    agent
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    agent
+        .execute("document.activeElement.blur()", vec![])
+        .await
+        .unwrap();
+    agent
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("e")
+        .await
+        .unwrap();
+    eventually("the conversation is resolved", || async {
+        resolved_count(&app, &admin.token).await == 1
+    })
+    .await;
+
+    // Pages forbid inline scripts.
+    let inbox = app.get("/inbox").send().await.unwrap();
+    let csp = inbox.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+
+    agent.close().await.unwrap();
+    visitor.close().await.unwrap();
+    std::fs::remove_dir_all(&profiles).ok();
+}
