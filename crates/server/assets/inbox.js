@@ -215,7 +215,18 @@
     if (!S.contact) return;
     var p = S.contact;
     side.appendChild(el("h2", {}, t("inbox.contact")));
-    side.appendChild(el("p", { id: "contact-name" }, contactLabel(p.contact)));
+    var contactForm = el("form", { id: "contact-form" });
+    [["name", "inbox.name", "text"], ["email", "inbox.email", "email"], ["phone", "inbox.phone", "tel"]].forEach(function (f) {
+      contactForm.appendChild(el("label", { for: "contact-" + f[0] }, t(f[1])));
+      var input = el("input", { id: "contact-" + f[0], type: f[2], value: p.contact[f[0]] || "" });
+      input.addEventListener("change", function () {
+        var body = {};
+        body[f[0]] = input.value;
+        api("PATCH", "/api/v1/contacts/" + p.contact.id, body).then(function (contact) { p.contact = contact; }, function (err) { input.setCustomValidity(err.message); input.reportValidity(); });
+      });
+      contactForm.appendChild(input);
+    });
+    side.appendChild(contactForm);
     side.appendChild(el("h2", {}, t("inbox.identities")));
     var ids = el("ul");
     p.identities.forEach(function (i) { ids.appendChild(el("li", {}, i.kind + (i.value ? ": " + i.value : ""))); });

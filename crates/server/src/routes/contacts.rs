@@ -1,20 +1,25 @@
-//! The contact profile: identities and every conversation on every channel.
+//! The contact profile: identities and every conversation on every channel; editing it.
+//! [`ContactRequest`] is shared with the widget, where visitors leave their own details.
 
 use axum::extract::State;
+use madoguchi_core::agent::Email;
+use madoguchi_core::InvalidValue;
+use madoguchi_store::contacts::ContactPatch;
 use madoguchi_store::conversations::ConversationFilter;
 use madoguchi_store::StoreError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::admin::parse_name;
 use crate::app::AppState;
 use crate::auth::AgentAuth;
 use crate::error::{check_id, ApiResult, AppError, ErrorBody, Json, Path};
 use crate::views::{views, ContactView, ConversationView, IdentityView};
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_contact))
+    OpenApiRouter::new().routes(routes!(get_contact, update_contact))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -54,4 +59,85 @@ async fn get_contact(
         identities: views(&identities),
         conversations: views(&conversations),
     }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactRequest {
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+/// A phone number: digits with an optional leading `+`, spaces and dashes, 6–20 digits.
+fn parse_phone(raw: &str) -> Result<String, InvalidValue> {
+    let trimmed = raw.trim();
+    let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+    let allowed = trimmed
+        .chars()
+        .enumerate()
+        .all(|(i, c)| c.is_ascii_digit() || c == ' ' || c == '-' || (c == '+' && i == 0));
+    if !allowed || !(6..=20).contains(&digits.len()) {
+        return Err(InvalidValue::new(
+            "phone",
+            "must be a phone number of 6-20 digits",
+        ));
+    }
+    Ok(if trimmed.starts_with('+') {
+        format!("+{digits}")
+    } else {
+        digits
+    })
+}
+
+impl ContactRequest {
+    pub(super) fn parse(&self) -> Result<ContactPatch, InvalidValue> {
+        let name = self.name.as_deref().map(parse_name).transpose()?;
+        Ok(ContactPatch {
+            name,
+            email: self
+                .email
+                .as_deref()
+                .map(Email::parse)
+                .transpose()?
+                .map(|e| e.as_str().to_owned()),
+            phone: self.phone.as_deref().map(parse_phone).transpose()?,
+        })
+    }
+}
+
+/// Edit a contact's name, e-mail address or phone number.
+#[utoipa::path(patch, path = "/api/v1/contacts/{id}", tag = "agent", params(("id" = String, Path)), request_body = ContactRequest,
+    responses((status = 200, body = ContactView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_contact(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+    Json(request): Json<ContactRequest>,
+) -> ApiResult<Json<ContactView>> {
+    check_id(&id, "contact")?;
+    let patch = request.parse()?;
+    let contact = match state
+        .store
+        .update_contact(&auth.agent.workspace_id, &id, &patch)
+        .await
+    {
+        Err(StoreError::NotFound) => return Err(AppError::not_found("contact")),
+        other => other?,
+    };
+    Ok(Json((&contact).into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_phone;
+
+    #[test]
+    fn phones_are_normalised() {
+        assert_eq!(parse_phone("090-1234-5678").unwrap(), "09012345678");
+        assert_eq!(parse_phone("+81 90 1234 5678").unwrap(), "+819012345678");
+        assert!(parse_phone("12345").is_err());
+        assert!(parse_phone("090+1234").is_err());
+        assert!(parse_phone("abc-defg-hijk").is_err());
+    }
 }

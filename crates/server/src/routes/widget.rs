@@ -6,11 +6,9 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use madoguchi_core::agent::Email;
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use madoguchi_core::widget::WidgetSettings;
 use madoguchi_core::InvalidValue;
-use madoguchi_store::contacts::ContactPatch;
 use madoguchi_store::conversations::{ConversationFilter, NewConversation};
 use madoguchi_store::messages::NewMessage;
 use madoguchi_store::StoreError;
@@ -19,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::contacts::ContactRequest;
 use super::DEFAULT_LIMIT;
 use crate::app::AppState;
 use crate::auth::{hash_token, new_visitor_token, resolve_visitor, VisitorAuth, VISITOR_COOKIE};
@@ -331,56 +330,6 @@ async fn send_message(
     ))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ContactRequest {
-    name: Option<String>,
-    email: Option<String>,
-    phone: Option<String>,
-}
-
-/// A phone number: digits with an optional leading `+`, spaces and dashes, 6–20 digits.
-fn parse_phone(raw: &str) -> Result<String, InvalidValue> {
-    let trimmed = raw.trim();
-    let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
-    let allowed = trimmed
-        .chars()
-        .enumerate()
-        .all(|(i, c)| c.is_ascii_digit() || c == ' ' || c == '-' || (c == '+' && i == 0));
-    if !allowed || !(6..=20).contains(&digits.len()) {
-        return Err(InvalidValue::new(
-            "phone",
-            "must be a phone number of 6-20 digits",
-        ));
-    }
-    Ok(if trimmed.starts_with('+') {
-        format!("+{digits}")
-    } else {
-        digits
-    })
-}
-
-impl ContactRequest {
-    fn parse(&self) -> Result<ContactPatch, InvalidValue> {
-        let name = match self.name.as_deref().map(str::trim) {
-            Some(name) if name.is_empty() || name.chars().count() > 100 => {
-                return Err(InvalidValue::new("name", "must be 1-100 characters"))
-            }
-            other => other.map(str::to_owned),
-        };
-        Ok(ContactPatch {
-            name,
-            email: self
-                .email
-                .as_deref()
-                .map(Email::parse)
-                .transpose()?
-                .map(|e| e.as_str().to_owned()),
-            phone: self.phone.as_deref().map(parse_phone).transpose()?,
-        })
-    }
-}
-
 /// Leave a name, e-mail address or phone number so replies can reach the visitor later.
 #[utoipa::path(patch, path = "/widget/v1/contact", tag = "widget", request_body = ContactRequest,
     responses((status = 200, body = ContactView), (status = 422, body = ErrorBody)))]
@@ -414,18 +363,4 @@ async fn socket(
         contact_id: visitor.contact.id,
     };
     Ok(ws::upgrade(upgrade, state, viewer, params))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_phone;
-
-    #[test]
-    fn phones_are_normalised() {
-        assert_eq!(parse_phone("090-1234-5678").unwrap(), "09012345678");
-        assert_eq!(parse_phone("+81 90 1234 5678").unwrap(), "+819012345678");
-        assert!(parse_phone("12345").is_err());
-        assert!(parse_phone("090+1234").is_err());
-        assert!(parse_phone("abc-defg-hijk").is_err());
-    }
 }

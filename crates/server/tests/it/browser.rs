@@ -130,13 +130,13 @@ async fn widget_text(client: &Client) -> String {
     text.as_str().unwrap_or_default().to_owned()
 }
 
-/// Polls `check` until it holds, failing after 15 s with `what`.
+/// Polls `check` until it holds, failing after 30 s with `what`.
 async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + Duration::from_secs(30);
     while !check().await {
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -144,7 +144,7 @@ where
 }
 
 async fn click_widget(client: &Client, selector: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(element) = widget(client, selector).await {
             element.click().await.unwrap();

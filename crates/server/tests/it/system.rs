@@ -63,6 +63,7 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/api/v1/conversations/{id}/messages", "get"),
         ("/api/v1/conversations/{id}/messages", "post"),
         ("/api/v1/contacts/{id}", "get"),
+        ("/api/v1/contacts/{id}", "patch"),
         ("/api/v1/agents", "get"),
         ("/api/v1/agents", "post"),
         ("/api/v1/channels", "get"),
