@@ -8,10 +8,15 @@
 //! - [`message`]: who sent a message, message bodies and client ids.
 //! - [`agent`]: agent roles and e-mail addresses.
 //! - [`widget`]: widget settings and per-page display rules.
+//! - [`hours`]: business hours ("open now?", "next opening"); [`holidays`]: Japanese holidays.
+//! - [`automation`]: per-channel auto-replies and reply notifications, and their timing rules.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod agent;
+pub mod automation;
 pub mod conversation;
+pub mod holidays;
+pub mod hours;
 pub mod message;
 pub mod widget;
 
