@@ -13,6 +13,8 @@ pub struct Contact {
     pub name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// Set when the contact asked for no more reply notifications.
+    pub unsubscribed_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -25,13 +27,15 @@ impl Contact {
             name: row.try_get("name")?,
             email: row.try_get("email")?,
             phone: row.try_get("phone")?,
+            unsubscribed_at: row.try_get("unsubscribed_at")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })
     }
 }
 
-const CONTACT_COLUMNS: &str = "id, workspace_id, name, email, phone, created_at, updated_at";
+const CONTACT_COLUMNS: &str =
+    "id, workspace_id, name, email, phone, unsubscribed_at, created_at, updated_at";
 
 /// Identity kinds. A visitor identity's value is the SHA-256 of the visitor token.
 pub const IDENTITY_VISITOR: &str = "visitor";
@@ -158,6 +162,44 @@ impl Store {
         }
         w.commit().await?;
         Contact::from_row(&row)
+    }
+
+    /// Adds another visitor token (as its hash) to a contact, e.g. for a link in an e-mail.
+    pub async fn add_visitor_identity(
+        &self,
+        workspace_id: &str,
+        contact_id: &str,
+        token_hash: &str,
+    ) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO contact_identities (workspace_id, kind, value, contact_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(workspace_id)
+        .bind(IDENTITY_VISITOR)
+        .bind(token_hash)
+        .bind(contact_id)
+        .bind(now_ms())
+        .execute(&mut *w.tx)
+        .await?;
+        w.commit().await
+    }
+
+    /// Stops reply notifications to a contact.
+    pub async fn unsubscribe_contact(&self, workspace_id: &str, id: &str) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE contacts SET unsubscribed_at = COALESCE(unsubscribed_at, $3) WHERE id = $1 AND workspace_id = $2",
+        )
+        .bind(id)
+        .bind(workspace_id)
+        .bind(now_ms())
+        .execute(&mut *w.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(crate::StoreError::NotFound);
+        }
+        w.commit().await
     }
 
     /// A contact's identities, oldest first. Visitor identities carry no value: a token hash is

@@ -34,10 +34,15 @@ impl Backend {
             Backend::Sqlite => &[
                 (1, include_str!("../migrations/sqlite/0001_core.sql")),
                 (2, include_str!("../migrations/sqlite/0002_templates.sql")),
+                (3, include_str!("../migrations/sqlite/0003_automation.sql")),
             ],
             Backend::Postgres => &[
                 (1, include_str!("../migrations/postgres/0001_core.sql")),
                 (2, include_str!("../migrations/postgres/0002_templates.sql")),
+                (
+                    3,
+                    include_str!("../migrations/postgres/0003_automation.sql"),
+                ),
             ],
         }
     }

@@ -13,6 +13,7 @@
 //! - [`messages`]: appending messages (idempotent on `client_id`) and reading them by `seq`.
 //! - [`templates`]: canned replies and the tag list.
 //! - [`audit`]: the hash-chained audit log.
+//! - [`jobs`]: the durable job queue (auto-replies, notifications) and server secrets.
 //! - [`testing`] (feature `testing`): fresh databases for tests on both backends.
 //!
 //! # Tasks
@@ -25,6 +26,7 @@ pub mod audit;
 pub mod contacts;
 pub mod conversations;
 pub mod db;
+pub mod jobs;
 pub mod messages;
 pub mod templates;
 #[cfg(feature = "testing")]

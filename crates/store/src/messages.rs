@@ -202,6 +202,43 @@ impl Store {
         }
     }
 
+    /// The `seq` of the first customer message still waiting for a human reply, if any.
+    pub async fn waiting_since(&self, conversation_id: &str) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT MIN(seq) AS seq FROM messages WHERE conversation_id = $1 AND sender_kind = 'contact' AND seq > \
+             COALESCE((SELECT MAX(seq) FROM messages WHERE conversation_id = $1 AND sender_kind = 'agent' AND private = 0), 0)",
+        )
+        .bind(conversation_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("seq")?)
+    }
+
+    /// Human replies (agent, not notes) that no notification has carried yet.
+    pub async fn unnotified_replies(&self, conversation_id: &str) -> Result<Vec<Message>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND sender_kind = 'agent' AND private = 0 \
+             AND seq > (SELECT notified_seq FROM conversations WHERE id = $1) ORDER BY seq"
+        ))
+        .bind(conversation_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(Message::from_row).collect()
+    }
+
+    /// Records that replies up to `seq` have been notified.
+    pub async fn mark_notified(&self, conversation_id: &str, seq: i64) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE conversations SET notified_seq = $2 WHERE id = $1 AND notified_seq < $2",
+        )
+        .bind(conversation_id)
+        .bind(seq)
+        .execute(&mut *w.tx)
+        .await?;
+        w.commit().await
+    }
+
     pub async fn message_by_client_id(
         &self,
         sender_kind: SenderKind,

@@ -35,6 +35,8 @@ pub struct Channel {
     pub public_key: String,
     /// Widget settings as a JSON object (colours, greeting, position, display rules).
     pub settings: String,
+    /// Business hours, auto-replies and notifications as a JSON object.
+    pub automation: String,
     pub created_at: i64,
 }
 
@@ -47,12 +49,14 @@ impl Channel {
             name: row.try_get("name")?,
             public_key: row.try_get("public_key")?,
             settings: row.try_get("settings")?,
+            automation: row.try_get("automation")?,
             created_at: row.try_get("created_at")?,
         })
     }
 }
 
-const CHANNEL_COLUMNS: &str = "id, workspace_id, kind, name, public_key, settings, created_at";
+const CHANNEL_COLUMNS: &str =
+    "id, workspace_id, kind, name, public_key, settings, automation, created_at";
 
 impl Store {
     pub async fn create_workspace(&self, name: &str) -> Result<Workspace> {
@@ -141,6 +145,38 @@ impl Store {
         .fetch_one(&mut *w.tx)
         .await?;
         w.commit().await?;
+        Channel::from_row(&row)
+    }
+
+    /// Replaces a channel's automation settings (a JSON object as text).
+    pub async fn update_channel_automation(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        automation: &str,
+    ) -> Result<Channel> {
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "UPDATE channels SET automation = $3 WHERE id = $1 AND workspace_id = $2 RETURNING {CHANNEL_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(workspace_id)
+        .bind(automation)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        w.commit().await?;
+        Channel::from_row(&row)
+    }
+
+    /// A channel of `workspace_id`.
+    pub async fn channel(&self, workspace_id: &str, id: &str) -> Result<Channel> {
+        let row = sqlx::query(&format!(
+            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1 AND workspace_id = $2"
+        ))
+        .bind(id)
+        .bind(workspace_id)
+        .fetch_one(self.pool())
+        .await?;
         Channel::from_row(&row)
     }
 

@@ -48,6 +48,9 @@ contract!(
     audit_chain_detects_tampering,
     data_survives_reconnect,
     templates_tags_and_channel_settings,
+    job_queue_dedupes_leases_and_retries,
+    concurrent_claimers_never_share_a_job,
+    waiting_and_notification_state,
 );
 
 struct Fixture {
@@ -783,4 +786,206 @@ async fn templates_tags_and_channel_settings(store: Store, _db: &TestDatabase) {
         store.update_channel(&other.id, &f.channel, "x", "{}").await,
         Err(StoreError::NotFound)
     ));
+}
+
+async fn job_queue_dedupes_leases_and_retries(store: Store, _db: &TestDatabase) {
+    let now = 1_000_000;
+    assert!(store
+        .enqueue_job("expect", "{}", now + 60_000, Some("expect:c1"), now)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .enqueue_job("expect", "{}", now + 10, Some("expect:c1"), now)
+            .await
+            .unwrap(),
+        "deduped while pending"
+    );
+    assert!(store
+        .enqueue_job("notify", r#"{"n":1}"#, now, None, now)
+        .await
+        .unwrap());
+    assert!(
+        store
+            .enqueue_job("notify", r#"{"n":2}"#, now, None, now)
+            .await
+            .unwrap(),
+        "no key, no dedupe"
+    );
+    let due = store.claim_due_jobs(now, 10, 30_000).await.unwrap();
+    assert_eq!(
+        due.iter().map(|j| j.kind.as_str()).collect::<Vec<_>>(),
+        vec!["notify", "notify"]
+    );
+    assert!(
+        store
+            .claim_due_jobs(now + 1, 10, 30_000)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased jobs are not claimed again"
+    );
+    let again = store
+        .claim_due_jobs(now + 30_001, 10, 30_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.len(),
+        2,
+        "an expired lease (crashed worker) frees the job"
+    );
+    assert_eq!(again[0].attempts, 2);
+    store
+        .finish_job(&again[0].id, now + 30_002, None)
+        .await
+        .unwrap();
+    store
+        .retry_job(&again[1].id, now + 90_000, "smtp down")
+        .await
+        .unwrap();
+    assert!(store.cancel_job("expect:c1", now).await.unwrap());
+    assert!(
+        store
+            .claim_due_jobs(now + 89_999, 10, 1000)
+            .await
+            .unwrap()
+            .is_empty(),
+        "retry waits for its time"
+    );
+    assert!(!store.cancel_job("expect:c1", now).await.unwrap());
+    assert!(
+        store
+            .enqueue_job("expect", "{}", now, Some("expect:c1"), now)
+            .await
+            .unwrap(),
+        "a key is free again once done"
+    );
+    let pending = store.pending_jobs().await.unwrap();
+    assert_eq!(pending.len(), 2);
+    let retried = store.claim_due_jobs(now + 90_000, 10, 1000).await.unwrap();
+    assert_eq!(retried.len(), 2);
+
+    let secret = store.server_secret("link-key", "first").await.unwrap();
+    assert_eq!(secret, "first");
+    assert_eq!(
+        store.server_secret("link-key", "second").await.unwrap(),
+        "first",
+        "a secret is created once"
+    );
+}
+
+async fn concurrent_claimers_never_share_a_job(store: Store, _db: &TestDatabase) {
+    for i in 0..40 {
+        store
+            .enqueue_job("work", &format!("{{\"i\":{i}}}"), 0, None, 0)
+            .await
+            .unwrap();
+    }
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let store = store.clone();
+        workers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let jobs = store.claim_due_jobs(10, 3, 60_000).await.unwrap();
+                if jobs.is_empty() {
+                    return mine;
+                }
+                mine.extend(jobs.into_iter().map(|j| j.id));
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await.unwrap());
+    }
+    let distinct: HashSet<_> = all.iter().collect();
+    assert_eq!((all.len(), distinct.len()), (40, 40));
+}
+
+async fn waiting_and_notification_state(store: Store, _db: &TestDatabase) {
+    let f = fixture(&store).await;
+    let agent_id = agent(&store, &f.workspace, "w@example.jp").await;
+    let conv = start(&store, &f, "one").await;
+    assert_eq!(store.waiting_since(&conv).await.unwrap(), Some(1));
+    let two = body("two");
+    store
+        .append_message(&message(&f, &conv, SenderKind::Contact, &f.contact, &two))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.waiting_since(&conv).await.unwrap(),
+        Some(1),
+        "the wait started with the first"
+    );
+    let note_body = body("note");
+    let mut note = message(&f, &conv, SenderKind::Agent, &agent_id, &note_body);
+    note.private = true;
+    store.append_message(&note).await.unwrap();
+    assert_eq!(
+        store.waiting_since(&conv).await.unwrap(),
+        Some(1),
+        "a note is not an answer"
+    );
+    let reply_body = body("reply");
+    store
+        .append_message(&message(
+            &f,
+            &conv,
+            SenderKind::Agent,
+            &agent_id,
+            &reply_body,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(store.waiting_since(&conv).await.unwrap(), None);
+    store
+        .append_message(&message(&f, &conv, SenderKind::Contact, &f.contact, &two))
+        .await
+        .unwrap();
+    assert_eq!(store.waiting_since(&conv).await.unwrap(), Some(5));
+
+    let replies = store.unnotified_replies(&conv).await.unwrap();
+    assert_eq!(replies.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![4]);
+    store.mark_notified(&conv, 4).await.unwrap();
+    assert!(store.unnotified_replies(&conv).await.unwrap().is_empty());
+    store.mark_notified(&conv, 2).await.unwrap();
+    assert!(
+        store.unnotified_replies(&conv).await.unwrap().is_empty(),
+        "never moves backwards"
+    );
+
+    store
+        .unsubscribe_contact(&f.workspace, &f.contact)
+        .await
+        .unwrap();
+    assert!(store
+        .contact(&f.workspace, &f.contact)
+        .await
+        .unwrap()
+        .unsubscribed_at
+        .is_some());
+    store
+        .add_visitor_identity(&f.workspace, &f.contact, "second-token-hash")
+        .await
+        .unwrap();
+    let found = store
+        .contact_by_identity(&f.workspace, IDENTITY_VISITOR, "second-token-hash")
+        .await
+        .unwrap();
+    assert_eq!(found.id, f.contact);
+
+    let automation = store
+        .update_channel_automation(&f.workspace, &f.channel, r#"{"locale":"en"}"#)
+        .await
+        .unwrap();
+    assert_eq!(automation.automation, r#"{"locale":"en"}"#);
+    assert_eq!(
+        store
+            .channel(&f.workspace, &f.channel)
+            .await
+            .unwrap()
+            .automation,
+        r#"{"locale":"en"}"#
+    );
 }
