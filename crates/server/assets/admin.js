@@ -14,7 +14,7 @@
     var id = "f-" + Math.random().toString(36).slice(2);
     input.id = id;
     var wrap = el("div");
-    wrap.appendChild(el("label", { for: id, style: "display:block;font-size:12px" }, label));
+    wrap.appendChild(el("label", { for: id, class: "field-label" }, label));
     wrap.appendChild(input);
     form.appendChild(wrap);
     return input;
@@ -82,6 +82,61 @@
     parent.appendChild(el("pre", { class: "embed" }, '<script src="' + location.origin + '/widget.js" data-channel="' + c.public_key + '" async></script>'));
     parent.appendChild(form);
     parent.appendChild(msg);
+    automationForm(parent, c);
+  }
+
+  /* Business hours, auto-replies and notifications of a channel. */
+  function automationForm(parent, c) {
+    var box = el("details", { class: "automation" });
+    box.appendChild(el("summary", {}, t("admin.automation")));
+    parent.appendChild(box);
+    api("GET", "/api/v1/channels/" + c.id + "/automation").then(function (a) {
+      var form = el("form", { "data-automation": c.id });
+      var locale = field(form, t("admin.locale"), el("select"));
+      ["ja", "en"].forEach(function (l) { var o = el("option", { value: l }, l); if (a.locale === l) o.selected = true; locale.appendChild(o); });
+      var weekly = field(form, t("admin.weekly"), el("textarea", { rows: "5", cols: "24" }));
+      weekly.value = a.hours.weekly.map(function (s) { return s.day + " " + s.start + "-" + s.end; }).join("\n");
+      var holidays = field(form, t("admin.closed_on_holidays"), el("input", { type: "checkbox" }));
+      holidays.checked = a.hours.closed_on_holidays;
+      var closed = field(form, t("admin.closed_days"), el("textarea", { rows: "3", cols: "14" }));
+      closed.value = a.hours.closed_days.join("\n");
+      function reply(key, label) {
+        var on = field(form, label + " — " + t("admin.enabled"), el("input", { type: "checkbox" }));
+        on.checked = a[key].enabled;
+        var ja = field(form, label + " (ja)", el("textarea", { rows: "2", cols: "40" }));
+        ja.value = a[key].ja;
+        var en = field(form, label + " (en)", el("textarea", { rows: "2", cols: "40" }));
+        en.value = a[key].en;
+        return function () { return { enabled: on.checked, ja: ja.value, en: en.value }; };
+      }
+      var greeting = reply("greeting", t("admin.greeting"));
+      var expectation = reply("expectation", t("admin.expectation"));
+      var after = field(form, t("admin.expect_after_secs"), el("input", { type: "number", min: "1", value: String(a.expect_after_secs) }));
+      var away = reply("away", t("admin.away"));
+      var email = field(form, t("admin.notify_email"), el("input", { type: "checkbox" }));
+      email.checked = a.notify_email;
+      var sms = field(form, t("admin.notify_sms"), el("input", { type: "checkbox" }));
+      sms.checked = a.notify_sms;
+      var notifyAfter = field(form, t("admin.notify_after_secs"), el("input", { type: "number", min: "0", value: String(a.notify_after_secs) }));
+      form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
+      var msg = el("p", { role: "status" });
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var spans = weekly.value.split("\n").map(function (l) { return l.trim(); }).filter(Boolean).map(function (l) {
+          var m = l.split(/\s+/), times = (m[1] || "").split("-");
+          return { day: m[0], start: times[0] || "", end: times[1] || "" };
+        });
+        api("PUT", "/api/v1/channels/" + c.id + "/automation", {
+          locale: locale.value,
+          hours: { weekly: spans, closed_on_holidays: holidays.checked,
+            closed_days: closed.value.split("\n").map(function (x) { return x.trim(); }).filter(Boolean) },
+          greeting: greeting(), expectation: expectation(), expect_after_secs: Number(after.value), away: away(),
+          notify_email: email.checked, notify_sms: sms.checked, notify_after_secs: Number(notifyAfter.value)
+        }).then(function () { status(msg, t("admin.saved")); }, function (err) { status(msg, err.message); });
+      });
+      box.appendChild(form);
+      box.appendChild(msg);
+    });
   }
   function channels() {
     var s = section("channels", t("admin.channels"));

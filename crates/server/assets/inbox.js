@@ -211,7 +211,7 @@
       patch({ tags: tags.value.split(/[,、]/).map(function (x) { return x.trim(); }).filter(Boolean) });
     });
     status.concat(assignee, priority, [tagsLabel, tags]).forEach(function (n) { side.appendChild(n); });
-    side.appendChild(el("button", { type: "button", class: "primary", id: "resolve", style: "margin-top:10px", on: { click: resolve } }, t("inbox.resolve")));
+    side.appendChild(el("button", { type: "button", class: "primary", id: "resolve", on: { click: resolve } }, t("inbox.resolve")));
     if (!S.contact) return;
     var p = S.contact;
     side.appendChild(el("h2", {}, t("inbox.contact")));

@@ -62,7 +62,7 @@
     ".msg.contact{margin-left:auto;color:#fff}.msg.agent,.msg.bot,.msg.system{background:#f0f2f5}.msg.pending{opacity:.6}.who{display:block;font-size:11px;opacity:.75;margin-bottom:2px}" +
     "form.composer{display:flex;gap:6px;border-top:1px solid #d0d7de;padding:8px}textarea{flex:1;resize:none;height:44px;border:1px solid #d0d7de;border-radius:8px;padding:8px;font-size:14px}" +
     ".notify{border-top:1px solid #d0d7de;padding:8px 12px;font-size:12px}.notify summary{cursor:pointer}.notify input{width:100%;margin:4px 0;padding:6px;border:1px solid #d0d7de;border-radius:6px}" +
-    ".offline{background:#fff8c5;font-size:12px;padding:6px 12px;margin:0}.offline[hidden]{display:none}.back{background:none;border:0;color:inherit;cursor:pointer;font-size:13px;padding:0 0 8px}";
+    ".past{font-size:13px;margin:14px 0 8px}.none{font-size:13px}.offline{background:#fff8c5;font-size:12px;padding:6px 12px;margin:0}.offline[hidden]{display:none}.back{background:none;border:0;color:inherit;cursor:pointer;font-size:13px;padding:0 0 8px}";
   if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === "function" && CSSStyleSheet.prototype.replaceSync) {
     var sheet = new CSSStyleSheet();
     sheet.replaceSync(css);
@@ -136,8 +136,8 @@
     start.style.background = state.color;
     start.addEventListener("click", function () { openThread(null); });
     list.appendChild(start);
-    list.appendChild(el("h3", { style: "font-size:13px;margin:14px 0 8px" }, t("past_conversations")));
-    if (!state.conversations.length) list.appendChild(el("p", { style: "font-size:13px" }, t("no_conversations")));
+    list.appendChild(el("h3", { class: "past" }, t("past_conversations")));
+    if (!state.conversations.length) list.appendChild(el("p", { class: "none" }, t("no_conversations")));
     state.conversations.forEach(function (c) {
       var label = new Date(c.last_activity_at).toLocaleString(lang === "en" ? "en" : "ja-JP") + (c.status === "resolved" ? " · " + t("status.resolved") : "");
       var b = el("button", { type: "button", class: "conv", "data-id": c.id }, label);
@@ -303,6 +303,12 @@
         state.conversations = session.conversations;
         connect();
         flushOutbox();
+        if (script.dataset.open === "auto") {
+          var wanted = new URLSearchParams(location.search).get("conversation");
+          state.open = true;
+          panel.removeAttribute("hidden");
+          if (wanted && state.conversations.some(function (c) { return c.id === wanted; })) openThread(wanted); else renderList();
+        }
       });
     })
     .catch(function (err) { if (window.console) console.warn("madoguchi widget:", err); });

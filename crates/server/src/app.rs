@@ -13,8 +13,10 @@ use madoguchi_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::clock::{Clock, SystemClock};
 use crate::hub::Hub;
 use crate::metrics::Metrics;
+use crate::notify::{Notifier, NotifierError};
 use crate::rate_limit::RateLimiter;
 use crate::routes;
 use crate::settings::Settings;
@@ -32,6 +34,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Changes once, when the server starts shutting down.
     pub shutdown: watch::Receiver<bool>,
+    pub clock: Arc<dyn Clock>,
+    pub notifier: Arc<Notifier>,
 }
 
 pub struct Limits {
@@ -40,8 +44,20 @@ pub struct Limits {
 }
 
 impl AppState {
-    /// State for a server; the returned sender starts the shutdown of WebSockets.
-    pub fn new(store: Store, settings: Settings) -> (Self, watch::Sender<bool>) {
+    /// State for a server on the system clock; the returned sender starts the shutdown.
+    pub fn new(
+        store: Store,
+        settings: Settings,
+    ) -> Result<(Self, watch::Sender<bool>), NotifierError> {
+        Self::with_clock(store, settings, Arc::new(SystemClock))
+    }
+
+    /// State for a server whose time is `clock` (tests step a [`crate::clock::ManualClock`]).
+    pub fn with_clock(
+        store: Store,
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Self, watch::Sender<bool>), NotifierError> {
         let (shutdown_tx, shutdown) = watch::channel(false);
         let minute = Duration::from_secs(60);
         let limits = Limits {
@@ -51,6 +67,7 @@ impl AppState {
                 minute,
             ),
         };
+        let notifier = Arc::new(Notifier::new(&settings)?);
         let state = AppState {
             store,
             hub: Hub::default(),
@@ -58,8 +75,10 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             limits: Arc::new(limits),
             shutdown,
+            clock,
+            notifier,
         };
-        (state, shutdown_tx)
+        Ok((state, shutdown_tx))
     }
 }
 

@@ -170,7 +170,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.bind))?;
     println!("listening on http://{}", listener.local_addr()?);
-    let (state, shutdown_tx) = AppState::new(store.clone(), settings);
+    let (state, shutdown_tx) = AppState::new(store.clone(), settings)?;
+    crate::jobs::spawn_runner(state.clone());
     launch(listener, state, shutdown_tx, shutdown_signal()).await?;
     store.close().await;
     Ok(())

@@ -5,7 +5,8 @@
 //! `{"type": "message.created", "conversation_id", "seq", "message": {…}}` and
 //! `{"type": "conversation.updated", "conversation_id", "seq", "conversation": {…}}`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use madoguchi_store::conversations::Conversation;
 use madoguchi_store::messages::Message;
@@ -34,17 +35,62 @@ pub const HUB_CAPACITY: usize = 4096;
 #[derive(Clone)]
 pub struct Hub {
     sender: broadcast::Sender<Arc<Event>>,
+    /// Open visitor sockets per contact on this node (who would see a reply live).
+    online: Arc<Mutex<HashMap<String, usize>>>,
 }
 
 impl Default for Hub {
     fn default() -> Self {
         Self {
             sender: broadcast::channel(HUB_CAPACITY).0,
+            online: Arc::default(),
+        }
+    }
+}
+
+/// Counts a visitor as online while it lives.
+pub struct Presence {
+    online: Arc<Mutex<HashMap<String, usize>>>,
+    contact_id: String,
+}
+
+impl Drop for Presence {
+    fn drop(&mut self) {
+        let mut online = self
+            .online
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = online.get_mut(&self.contact_id) {
+            *count -= 1;
+            if *count == 0 {
+                online.remove(&self.contact_id);
+            }
         }
     }
 }
 
 impl Hub {
+    /// Marks a visitor online until the returned guard is dropped.
+    pub fn visitor_online(&self, contact_id: &str) -> Presence {
+        let mut online = self
+            .online
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *online.entry(contact_id.to_owned()).or_default() += 1;
+        Presence {
+            online: self.online.clone(),
+            contact_id: contact_id.to_owned(),
+        }
+    }
+
+    pub fn is_visitor_online(&self, contact_id: &str) -> bool {
+        let online = self
+            .online
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        online.contains_key(contact_id)
+    }
+
     pub fn publish(&self, event: Event) {
         // No subscriber is not an error: nobody is watching.
         let _ = self.sender.send(Arc::new(event));

@@ -10,22 +10,29 @@
 //! - [`messaging`]: commit a message, then publish it — the one write path for messages.
 //! - [`hub`]: in-process fan-out of committed events; [`ws`]: WebSocket sessions with replay.
 //! - [`views`]: what each audience sees of stored things; [`error`]: the JSON error type.
+//! - [`autoreply`]: greeting, expectation and away messages; [`notify`]: reply notifications by
+//!   e-mail and SMS with signed links; [`jobs`]: runs the durable jobs; [`clock`]: time.
 //! - [`rate_limit`], [`metrics`], [`bootstrap`] (first-start workspace).
 //!
 //! # Tasks
 //! `launch` runs the axum server; each WebSocket runs in its own task, which ends when the
-//! client leaves, lags behind the hub, or the shutdown signal fires.
+//! client leaves, lags behind the hub, or the shutdown signal fires. `serve` also runs the job
+//! runner, which stops with the same shutdown signal.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod app;
 pub mod auth;
+pub mod autoreply;
 pub mod bootstrap;
 pub mod cli;
+pub mod clock;
 mod cors;
 pub mod error;
 pub mod hub;
+pub mod jobs;
 pub mod messaging;
 pub mod metrics;
+pub mod notify;
 pub mod rate_limit;
 mod routes;
 pub mod settings;

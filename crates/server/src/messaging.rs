@@ -1,12 +1,16 @@
-//! Writing messages: commit in the store, then count and publish on the hub. Every route that
-//! writes a message goes through here, so nothing is published before it is committed.
+//! Writing messages: commit in the store, then count, publish on the hub, and run automation
+//! (auto-replies, notifications). Every route that writes a message goes through here, so
+//! nothing is published before it is committed.
 
 use std::sync::atomic::Ordering;
 
 use madoguchi_store::conversations::{NewConversation, Started};
 use madoguchi_store::messages::{Appended, NewMessage};
 
+use madoguchi_core::message::SenderKind;
+
 use crate::app::AppState;
+use crate::autoreply;
 use crate::error::ApiResult;
 
 pub async fn start_conversation(state: &AppState, new: NewConversation<'_>) -> ApiResult<Started> {
@@ -24,11 +28,40 @@ pub async fn start_conversation(state: &AppState, new: NewConversation<'_>) -> A
         state
             .hub
             .message_created(&started.conversation, &started.message);
+        automate(autoreply::after_customer_message(state, &started.conversation, true).await);
     }
     Ok(started)
 }
 
+/// Automation runs after the message is committed and acknowledged either way: its failure is
+/// logged, never turned into a failed send.
+fn automate(result: ApiResult<()>) {
+    if let Err(err) = result {
+        tracing::error!(error = %err.message, "automation after a message failed");
+    }
+}
+
+/// Appends a message, publishes it, and runs the automation a customer message or a human
+/// reply calls for.
 pub async fn append_message(state: &AppState, new: &NewMessage<'_>) -> ApiResult<Appended> {
+    let appended = append_automatic(state, new).await?;
+    if appended.created {
+        let conversation = &appended.conversation;
+        match (new.sender_kind, new.private) {
+            (SenderKind::Contact, _) => {
+                automate(autoreply::after_customer_message(state, conversation, false).await)
+            }
+            (SenderKind::Agent, false) => {
+                automate(autoreply::after_human_reply(state, conversation).await)
+            }
+            _ => {}
+        }
+    }
+    Ok(appended)
+}
+
+/// Appends and publishes a message without running automation: for automatic messages.
+pub async fn append_automatic(state: &AppState, new: &NewMessage<'_>) -> ApiResult<Appended> {
     let appended = state.store.append_message(new).await?;
     if appended.created {
         state

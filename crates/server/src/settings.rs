@@ -23,6 +23,41 @@ pub struct Settings {
     /// Base of links in e-mails and SMS; `http://{bind}` when unset.
     pub public_url: Option<String>,
     pub rate_limits: RateLimits,
+    pub smtp: Smtp,
+    pub sms: Sms,
+}
+
+/// Outgoing e-mail for reply notifications; off while `url` is unset.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Smtp {
+    /// `smtp://host:port` (plain), `smtp://host:port?tls=required` (STARTTLS) or `smtps://…`.
+    pub url: Option<String>,
+    pub from: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Self {
+            url: None,
+            from: "noreply@localhost".into(),
+            user: None,
+            password: None,
+        }
+    }
+}
+
+/// An HTTP SMS provider taking a form POST of `To`, `From`, `Body` (Twilio-style); off while
+/// `url` is unset.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sms {
+    pub url: Option<String>,
+    pub from: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -51,6 +86,8 @@ impl Default for Settings {
             database_url: None,
             public_url: None,
             rate_limits: RateLimits::default(),
+            smtp: Smtp::default(),
+            sms: Sms::default(),
         }
     }
 }
@@ -142,6 +179,14 @@ impl Settings {
         }
     }
 
+    /// Base of links sent to customers, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+
     /// The effective settings as TOML, with secrets masked.
     pub fn to_masked_toml(&self) -> String {
         let mut out = format!(
@@ -159,6 +204,21 @@ impl Settings {
             "\n[rate_limits]\nlogins_per_minute = {}\nvisitor_sessions_per_minute = {}\n",
             self.rate_limits.logins_per_minute, self.rate_limits.visitor_sessions_per_minute
         ));
+        let optional = |key: &str, value: &Option<String>, secret: bool| match value {
+            Some(_) if secret => format!("{key} = \"***\"\n"),
+            Some(v) => format!("{key} = {:?}\n", mask_url_password(v)),
+            None => String::new(),
+        };
+        out.push_str("\n[smtp]\n");
+        out.push_str(&optional("url", &self.smtp.url, false));
+        out.push_str(&format!("from = {:?}\n", self.smtp.from));
+        out.push_str(&optional("user", &self.smtp.user, false));
+        out.push_str(&optional("password", &self.smtp.password, true));
+        out.push_str("\n[sms]\n");
+        out.push_str(&optional("url", &self.sms.url, false));
+        out.push_str(&format!("from = {:?}\n", self.sms.from));
+        out.push_str(&optional("user", &self.sms.user, false));
+        out.push_str(&optional("password", &self.sms.password, true));
         out
     }
 }
@@ -284,18 +344,31 @@ mod tests {
     fn printed_settings_mask_the_database_password() {
         let settings = Settings::load(
             None,
-            env(&[(
-                "MADOGUCHI_DATABASE_URL",
-                "postgres://app:s3cret@db:5432/mdg",
-            )]),
+            env(&[
+                (
+                    "MADOGUCHI_DATABASE_URL",
+                    "postgres://app:s3cret@db:5432/mdg",
+                ),
+                (
+                    "MADOGUCHI_SMTP__URL",
+                    "smtps://mailer:m41lpw@mail.example.jp:465",
+                ),
+                ("MADOGUCHI_SMTP__PASSWORD", "smtp-secret"),
+                ("MADOGUCHI_SMS__PASSWORD", "sms-secret"),
+            ]),
         )
         .unwrap();
+        assert_eq!(settings.smtp.password.as_deref(), Some("smtp-secret"));
         let printed = settings.to_masked_toml();
         assert!(
             printed.contains("postgres://app:***@db:5432/mdg"),
             "{printed}"
         );
         assert!(!printed.contains("s3cret"));
+        for secret in ["m41lpw", "smtp-secret", "sms-secret"] {
+            assert!(!printed.contains(secret), "{secret} printed: {printed}");
+        }
+        assert!(printed.contains("smtps://mailer:***@mail.example.jp:465"));
         assert!(!format!("{:?}", mask_url_password("postgres://u:p@h/d")).contains(":p@"));
         assert_eq!(mask_url_password("sqlite://x.db"), "sqlite://x.db");
     }

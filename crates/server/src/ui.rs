@@ -35,6 +35,39 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(|| async { page("login", "login.js") }))
         .route("/inbox", get(|| async { page("inbox", "inbox.js") }))
         .route("/admin", get(|| async { page("admin", "admin.js") }))
+        .route("/chat/{channel_key}", get(chat_page))
+}
+
+/// A page of our own that shows only the widget, opened: where links in notifications lead.
+async fn chat_page(Path(channel_key): Path<String>) -> Result<Response, AppError> {
+    let well_formed = channel_key.len() == 35
+        && channel_key.starts_with("ch_")
+        && channel_key[3..].chars().all(|c| c.is_ascii_hexdigit());
+    if !well_formed {
+        return Err(AppError::not_found("channel"));
+    }
+    let html = format!(
+        "<!doctype html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Madoguchi</title><link rel=\"stylesheet\" href=\"/assets/ui.css\"></head>\
+         <body class=\"page-chat\"><script src=\"/widget.js\" data-channel=\"{channel_key}\" data-open=\"auto\" async></script>\
+         </body></html>\n"
+    );
+    Ok(html_response(html))
+}
+
+fn html_response(html: String) -> Response {
+    let mut response = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PAGE_CSP),
+    );
+    response
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {

@@ -119,6 +119,10 @@ async fn run(
     mut events: broadcast::Receiver<Arc<Event>>,
 ) {
     state.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
+    let _presence = match &viewer {
+        Viewer::Visitor { contact_id, .. } => Some(state.hub.visitor_online(contact_id)),
+        Viewer::Agent { .. } => None,
+    };
     let mut shutdown = state.shutdown.clone();
     let (sink, mut stream) = socket.split();
     let mut conn = Connection {

@@ -4,11 +4,13 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use madoguchi_core::agent::{check_password, Email, Role};
+use madoguchi_core::automation::Automation;
 use madoguchi_core::message::MessageBody;
 use madoguchi_core::widget::WidgetSettings;
 use madoguchi_core::InvalidValue;
 use madoguchi_store::agents::NewAgent;
 use madoguchi_store::audit::AuditEntry;
+use madoguchi_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -16,6 +18,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::{hash_password, AdminAuth, AgentAuth};
+use crate::autoreply::channel_automation;
 use crate::error::{check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, Path};
 use crate::views::{views, widget_settings, AgentView, ChannelView, TagView, TemplateView};
 
@@ -24,6 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_agents, create_agent))
         .routes(routes!(list_channels, create_channel))
         .routes(routes!(update_channel))
+        .routes(routes!(get_automation, put_automation))
         .routes(routes!(list_templates, create_template))
         .routes(routes!(delete_template))
         .routes(routes!(list_tags, create_tag))
@@ -156,13 +160,10 @@ async fn update_channel(
     Json(update): Json<ChannelUpdate>,
 ) -> ApiResult<Json<ChannelView>> {
     check_id(&id, "channel")?;
-    let channel = state
-        .store
-        .channels(&admin.workspace_id)
-        .await?
-        .into_iter()
-        .find(|c| c.id == id)
-        .ok_or_else(|| AppError::not_found("channel"))?;
+    let channel = match state.store.channel(&admin.workspace_id, &id).await {
+        Err(StoreError::NotFound) => return Err(AppError::not_found("channel")),
+        other => other?,
+    };
     let name = match &update.name {
         Some(name) => parse_name(name)?,
         None => channel.name.clone(),
@@ -284,4 +285,45 @@ async fn delete_tag(
     check_id(&id, "tag")?;
     state.store.delete_tag(&admin.workspace_id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A channel's business hours, auto-replies and notification settings.
+#[utoipa::path(get, path = "/api/v1/channels/{id}/automation", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+async fn get_automation(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Automation>> {
+    check_id(&id, "channel")?;
+    let channel = match state.store.channel(&auth.agent.workspace_id, &id).await {
+        Err(StoreError::NotFound) => return Err(AppError::not_found("channel")),
+        other => other?,
+    };
+    Ok(Json(channel_automation(&channel)))
+}
+
+/// Replace a channel's business hours, auto-replies and notification settings (fields left
+/// out take their defaults).
+#[utoipa::path(put, path = "/api/v1/channels/{id}/automation", tag = "admin", params(("id" = String, Path)),
+    request_body = Object,
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_automation(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+    Json(automation): Json<Automation>,
+) -> ApiResult<Json<Automation>> {
+    check_id(&id, "channel")?;
+    automation.validate()?;
+    let text = serde_json::to_string(&automation)
+        .map_err(|err| AppError::new(ErrorCode::Internal, err.to_string()))?;
+    match state
+        .store
+        .update_channel_automation(&admin.workspace_id, &id, &text)
+        .await
+    {
+        Err(StoreError::NotFound) => Err(AppError::not_found("channel")),
+        other => Ok(Json(channel_automation(&other?))),
+    }
 }

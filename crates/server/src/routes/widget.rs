@@ -21,8 +21,9 @@ use super::contacts::ContactRequest;
 use super::DEFAULT_LIMIT;
 use crate::app::AppState;
 use crate::auth::{hash_token, new_visitor_token, resolve_visitor, VisitorAuth, VISITOR_COOKIE};
-use crate::error::{check_id, ApiResult, AppError, ErrorBody, Json, Path, Query};
+use crate::error::{check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, Path, Query};
 use crate::messaging;
+use crate::notify::{link_key, verify};
 use crate::views::{
     views, widget_settings, ContactView, VisitorConversationView, VisitorMessageView,
 };
@@ -36,6 +37,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(update_contact))
         .routes(routes!(socket))
         .routes(routes!(channel_config))
+        .routes(routes!(resume_link))
+        .routes(routes!(unsubscribe))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -363,4 +366,125 @@ async fn socket(
         contact_id: visitor.contact.id,
     };
     Ok(ws::upgrade(upgrade, state, viewer, params))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ResumeQuery {
+    workspace: String,
+    conversation: String,
+    contact: String,
+    /// Unix milliseconds after which the link no longer works.
+    expires: i64,
+    signature: String,
+}
+
+/// Opens a conversation from the link in a reply notification: checks the signature and expiry,
+/// gives this browser a visitor token for the contact, and shows the conversation in the widget.
+#[utoipa::path(get, path = "/widget/v1/resume", tag = "widget", params(ResumeQuery),
+    responses((status = 303, description = "Redirect to the conversation"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn resume_link(
+    State(state): State<AppState>,
+    Query(query): Query<ResumeQuery>,
+) -> ApiResult<Response> {
+    let key = link_key(&state).await?;
+    let expires = query.expires.to_string();
+    let parts = [
+        "resume",
+        &query.workspace,
+        &query.conversation,
+        &query.contact,
+        &expires,
+    ];
+    if !verify(&key, &parts, &query.signature) {
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "this link is not valid",
+        ));
+    }
+    if query.expires < state.clock.now_ms() {
+        return Err(AppError::new(ErrorCode::Forbidden, "this link has expired"));
+    }
+    let conversation = match state
+        .store
+        .conversation(&query.workspace, &query.conversation)
+        .await
+    {
+        Err(StoreError::NotFound) => return Err(AppError::not_found("conversation")),
+        other => other?,
+    };
+    if conversation.contact_id != query.contact {
+        return Err(AppError::not_found("conversation"));
+    }
+    let channel = state
+        .store
+        .channel(&conversation.workspace_id, &conversation.channel_id)
+        .await?;
+    let token = new_visitor_token(&channel.public_key);
+    state
+        .store
+        .add_visitor_identity(
+            &conversation.workspace_id,
+            &conversation.contact_id,
+            &hash_token(&token),
+        )
+        .await?;
+    // Readable by the widget on the hosted chat page, which keeps it like any other token.
+    let cookie = format!(
+        "mdg_visitor_{}={token}; Path=/; Max-Age={VISITOR_COOKIE_MAX_AGE}; SameSite=Lax",
+        channel.public_key
+    );
+    let location = format!(
+        "/chat/{}?conversation={}",
+        channel.public_key, conversation.id
+    );
+    Ok((
+        StatusCode::SEE_OTHER,
+        [(header::SET_COOKIE, cookie), (header::LOCATION, location)],
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UnsubscribeQuery {
+    workspace: String,
+    contact: String,
+    signature: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Unsubscribed {
+    unsubscribed: bool,
+}
+
+/// Stops reply notifications to the contact named by a signed link.
+#[utoipa::path(get, path = "/widget/v1/unsubscribe", tag = "widget", params(UnsubscribeQuery),
+    responses((status = 200, body = Unsubscribed), (status = 403, body = ErrorBody)))]
+async fn unsubscribe(
+    State(state): State<AppState>,
+    Query(query): Query<UnsubscribeQuery>,
+) -> ApiResult<Json<Unsubscribed>> {
+    let key = link_key(&state).await?;
+    if !verify(
+        &key,
+        &["unsubscribe", &query.workspace, &query.contact],
+        &query.signature,
+    ) {
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "this link is not valid",
+        ));
+    }
+    match state
+        .store
+        .unsubscribe_contact(&query.workspace, &query.contact)
+        .await
+    {
+        Err(StoreError::NotFound) => Err(AppError::not_found("contact")),
+        other => {
+            other?;
+            Ok(Json(Unsubscribed { unsubscribed: true }))
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests over real HTTP and WebSocket, against SQLite and PostgreSQL.
 
 mod authz;
+mod automation;
 mod bad_input;
 mod browser;
 mod core_loop;

@@ -1,6 +1,7 @@
 //! A server on port 0 over a fresh database, and clients for visitors and agents.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -8,6 +9,7 @@ use madoguchi_core::agent::{Email, Role};
 use madoguchi_server::app::{launch, AppState};
 use madoguchi_server::auth::hash_password;
 use madoguchi_server::bootstrap::ensure_default_workspace;
+use madoguchi_server::clock::ManualClock;
 use madoguchi_server::settings::Settings;
 use madoguchi_store::agents::NewAgent;
 use madoguchi_store::testing::TestDatabase;
@@ -38,9 +40,22 @@ macro_rules! both_backends {
 }
 pub(crate) use both_backends;
 
+/// A Thursday morning in Tokyo: open by the default business hours.
+pub const IN_HOURS: &str = "2026-11-26T10:00:00";
+
+/// Unix milliseconds of a Tokyo local time `YYYY-MM-DDTHH:MM:SS`.
+pub fn tokyo_ms(local: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(&format!("{local}+09:00"))
+        .unwrap()
+        .timestamp_millis()
+}
+
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 pub struct TestApp {
+    pub state: AppState,
+    /// The server's clock; it starts at [`IN_HOURS`] and moves only when a test moves it.
+    pub clock: Arc<ManualClock>,
     pub url: String,
     pub addr: SocketAddr,
     pub store: Store,
@@ -67,18 +82,25 @@ impl TestApp {
         Self::spawn_with(backend, Settings::default()).await
     }
 
-    pub async fn spawn_with(backend: Backend, settings: Settings) -> Option<Self> {
+    pub async fn spawn_with(backend: Backend, mut settings: Settings) -> Option<Self> {
         let db = TestDatabase::create(backend).await?;
         let store = db.store().await;
         let boot = ensure_default_workspace(&store).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (state, shutdown_tx) = AppState::new(store.clone(), settings);
+        settings
+            .public_url
+            .get_or_insert_with(|| format!("http://{addr}"));
+        let clock = Arc::new(ManualClock::new(tokyo_ms(IN_HOURS)));
+        let (state, shutdown_tx) =
+            AppState::with_clock(store.clone(), settings, clock.clone()).unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(launch(listener, state, shutdown_tx, async move {
+        tokio::spawn(launch(listener, state.clone(), shutdown_tx, async move {
             let _ = stopped.await;
         }));
         Some(TestApp {
+            state,
+            clock,
             url: format!("http://{addr}"),
             addr,
             store,
@@ -210,6 +232,27 @@ impl TestApp {
         .json()
         .await
         .unwrap()
+    }
+
+    /// Runs the jobs due at the clock's time, as the background runner would.
+    pub async fn run_jobs(&self) -> usize {
+        madoguchi_server::jobs::run_due_jobs(&self.state)
+            .await
+            .unwrap()
+    }
+
+    /// Messages of a conversation as its visitor sees them.
+    pub async fn visitor_messages(&self, visitor: &Visitor, conversation: &str) -> Vec<Value> {
+        let list: Value = self
+            .get(&format!("/widget/v1/conversations/{conversation}/messages"))
+            .header("x-visitor-token", &visitor.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        list["messages"].as_array().unwrap().clone()
     }
 
     pub async fn ws(&self, path_and_query: &str) -> Ws {

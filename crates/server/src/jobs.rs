@@ -1,0 +1,106 @@
+//! Runs the store's durable jobs: a background loop in `serve`, and [`run_due_jobs`] for tests
+//! that step a manual clock. Handlers are idempotent; a failure is retried with exponential
+//! backoff (5 s, 10 s, 20 s … at most an hour) up to [`MAX_ATTEMPTS`] times.
+
+use std::time::Duration;
+
+use madoguchi_store::jobs::Job;
+
+use crate::app::AppState;
+use crate::autoreply::{self, ExpectationJob, EXPECTATION_JOB, NOTIFY_JOB};
+use crate::notify::{self, NotifyJob};
+
+pub const MAX_ATTEMPTS: i64 = 10;
+/// A claimed job is someone else's to retry if its worker has not finished within this time.
+const LEASE_MS: i64 = 120_000;
+const BATCH: i64 = 20;
+
+/// Delay before attempt `attempts + 1`.
+pub fn backoff_ms(attempts: i64) -> i64 {
+    let exponent = attempts.clamp(1, 20) - 1;
+    (5_000_i64 << exponent).min(3_600_000)
+}
+
+async fn handle(state: &AppState, job: &Job) -> Result<&'static str, String> {
+    match job.kind.as_str() {
+        EXPECTATION_JOB => {
+            let payload: ExpectationJob =
+                serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            autoreply::send_expectation(state, &payload)
+                .await
+                .map_err(|e| e.message)
+        }
+        NOTIFY_JOB => {
+            let payload: NotifyJob =
+                serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            notify::deliver(state, &payload).await
+        }
+        _ => Ok("unknown job kind"),
+    }
+}
+
+/// Runs every job due at the clock's current time; returns how many ran.
+pub async fn run_due_jobs(state: &AppState) -> Result<usize, madoguchi_store::StoreError> {
+    let mut ran = 0;
+    loop {
+        let now = state.clock.now_ms();
+        let jobs = state.store.claim_due_jobs(now, BATCH, LEASE_MS).await?;
+        if jobs.is_empty() {
+            return Ok(ran);
+        }
+        for job in &jobs {
+            ran += 1;
+            let now = state.clock.now_ms();
+            match handle(state, job).await {
+                Ok(outcome) => {
+                    state
+                        .store
+                        .finish_job(&job.id, now, (outcome != "sent").then_some(outcome))
+                        .await?
+                }
+                Err(error) if job.attempts >= MAX_ATTEMPTS => {
+                    tracing::warn!(kind = %job.kind, %error, "job failed for good");
+                    state.store.finish_job(&job.id, now, Some(&error)).await?;
+                }
+                Err(error) => {
+                    tracing::info!(kind = %job.kind, %error, attempts = job.attempts, "job failed; will retry");
+                    state
+                        .store
+                        .retry_job(&job.id, now + backoff_ms(job.attempts), &error)
+                        .await?;
+                }
+            }
+        }
+    }
+}
+
+/// The background runner: checks for due jobs every second until shutdown.
+pub fn spawn_runner(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut shutdown = state.shutdown.clone();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    if let Err(err) = run_due_jobs(&state).await {
+                        tracing::error!(%err, "job runner");
+                    }
+                }
+                _ = shutdown.changed() => return,
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_ms;
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        assert_eq!(backoff_ms(1), 5_000);
+        assert_eq!(backoff_ms(2), 10_000);
+        assert_eq!(backoff_ms(4), 40_000);
+        assert_eq!(backoff_ms(30), 3_600_000);
+    }
+}
