@@ -78,6 +78,10 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/api/v1/tags", "post"),
         ("/api/v1/tags/{id}", "delete"),
         ("/widget/v1/channels/{key}", "get"),
+        ("/widget/v1/resume", "get"),
+        ("/widget/v1/unsubscribe", "get"),
+        ("/api/v1/channels/{id}/automation", "get"),
+        ("/api/v1/channels/{id}/automation", "put"),
         ("/healthz", "get"),
         ("/metrics", "get"),
     ];
