@@ -64,9 +64,25 @@ pub struct Sms {
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimits {
     /// Login attempts per client IP and minute.
+    #[serde(deserialize_with = "number")]
     pub logins_per_minute: u32,
     /// New visitor sessions per client IP and minute.
+    #[serde(deserialize_with = "number")]
     pub visitor_sessions_per_minute: u32,
+}
+
+/// A number from the TOML file, or from an environment variable (always a string).
+fn number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(u32),
+        Text(String),
+    }
+    match Raw::deserialize(deserializer)? {
+        Raw::Number(n) => Ok(n),
+        Raw::Text(text) => text.trim().parse().map_err(serde::de::Error::custom),
+    }
 }
 
 impl Default for RateLimits {
@@ -134,7 +150,7 @@ impl Settings {
                 continue;
             };
             let path: Vec<String> = key.to_lowercase().split("__").map(str::to_owned).collect();
-            insert_path(&mut table, &path, env_value(&value));
+            insert_path(&mut table, &path, toml::Value::String(value));
         }
         let settings = Settings::deserialize(toml::Value::Table(table)).map_err(|err| {
             SettingsError::Invalid {
@@ -229,18 +245,6 @@ impl std::fmt::Debug for Settings {
     }
 }
 
-/// Environment values are strings; numbers and booleans are recognised so they fit typed keys.
-fn env_value(raw: &str) -> toml::Value {
-    if let Ok(n) = raw.parse::<i64>() {
-        return toml::Value::Integer(n);
-    }
-    match raw {
-        "true" => toml::Value::Boolean(true),
-        "false" => toml::Value::Boolean(false),
-        _ => toml::Value::String(raw.to_owned()),
-    }
-}
-
 fn insert_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
     match path {
         [] => {}
@@ -318,10 +322,15 @@ mod tests {
                 ("MADOGUCHI_BIND", "127.0.0.1:9100"),
                 ("MADOGUCHI_RATE_LIMITS__LOGINS_PER_MINUTE", "7"),
                 ("MADOGUCHI_TEST_POSTGRES_URL", "ignored"),
+                ("MADOGUCHI_SMS__FROM", "+81300000000"),
                 ("OTHER", "ignored"),
             ]),
         )
         .unwrap();
+        assert_eq!(
+            from_env.sms.from, "+81300000000",
+            "a phone number stays text"
+        );
         assert_eq!(
             (
                 from_env.bind.as_str(),
@@ -337,6 +346,11 @@ mod tests {
         let err = Settings::load(None, env(&[("MADOGUCHI_NO_SUCH_KEY", "1")])).unwrap_err();
         assert!(err.to_string().contains("no_such_key"), "{err}");
         assert!(Settings::load(None, env(&[("MADOGUCHI_BIND", "nowhere")])).is_err());
+        assert!(Settings::load(
+            None,
+            env(&[("MADOGUCHI_RATE_LIMITS__LOGINS_PER_MINUTE", "many")])
+        )
+        .is_err());
         assert!(Settings::load(None, env(&[("MADOGUCHI_DATABASE_URL", "mysql://x")])).is_err());
     }
 

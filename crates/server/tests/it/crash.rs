@@ -1,58 +1,14 @@
 //! Crash safety: the real binary is SIGKILLed while clients send; every message that got a 2xx
 //! is there after a restart.
 
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use madoguchi_store::testing::TestDatabase;
 use madoguchi_store::Backend;
+
+use crate::support::start_server;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-struct Server {
-    child: Child,
-    url: String,
-    channel_key: Option<String>,
-}
-
-/// Starts `madoguchi serve` on a free port and waits until it listens.
-async fn start_server(db: &TestDatabase) -> Server {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_madoguchi"));
-    command
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(db.dir());
-    if db.backend == Backend::Postgres {
-        command.args(["--database-url", &db.url]);
-    }
-    let mut child = command
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut channel_key = None;
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(key) = line.strip_prefix("widget channel key: ") {
-                channel_key = Some(key.to_owned());
-            }
-            if let Some(url) = line.strip_prefix("listening on ") {
-                return url.to_owned();
-            }
-        }
-        panic!("server exited before listening");
-    })
-    .await
-    .expect("server did not start within 30 s");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Server {
-        child,
-        url,
-        channel_key,
-    }
-}
 
 macro_rules! crash_test {
     ($name:ident, $backend:expr) => {
@@ -74,7 +30,7 @@ crash_test!(
 );
 
 async fn acknowledged_messages_survive_sigkill(db: TestDatabase) {
-    let mut server = start_server(&db).await;
+    let mut server = start_server(&db, &[]).await;
     let http = reqwest::Client::new();
     let channel_key = server
         .channel_key
@@ -149,7 +105,7 @@ async fn acknowledged_messages_survive_sigkill(db: TestDatabase) {
         acknowledged.len()
     );
 
-    let restarted = start_server(&db).await;
+    let restarted = start_server(&db, &[]).await;
     let messages: Value = http
         .get(format!(
             "{}/widget/v1/conversations/{conversation}/messages?limit=1000",

@@ -1,6 +1,7 @@
 //! A server on port 0 over a fresh database, and clients for visitors and agents.
 
 use std::net::SocketAddr;
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +16,9 @@ use madoguchi_store::agents::NewAgent;
 use madoguchi_store::testing::TestDatabase;
 use madoguchi_store::{Backend, Store};
 use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -273,6 +276,52 @@ impl TestApp {
             visitor.token
         ))
         .await
+    }
+}
+
+/// `madoguchi serve`, the real binary, as a child process.
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    /// Printed on the first start of an empty database.
+    pub channel_key: Option<String>,
+}
+
+/// Starts `madoguchi serve` on a free port and waits until it listens.
+pub async fn start_server(db: &TestDatabase, env: &[(&str, &str)]) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_madoguchi"));
+    command
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(db.dir());
+    if db.backend == Backend::Postgres {
+        command.args(["--database-url", &db.url]);
+    }
+    command.envs(env.iter().copied());
+    let mut child = command
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut channel_key = None;
+    let url = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(key) = line.strip_prefix("widget channel key: ") {
+                channel_key = Some(key.to_owned());
+            }
+            if let Some(url) = line.strip_prefix("listening on ") {
+                return url.to_owned();
+            }
+        }
+        panic!("server exited before listening");
+    })
+    .await
+    .expect("server did not start within 30 s");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Server {
+        child,
+        url,
+        channel_key,
     }
 }
 
