@@ -47,6 +47,29 @@ enum Command {
     Agent(AgentCommand),
     /// Print the effective settings (secrets masked).
     Config,
+    /// Measure the bot's retrieval.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum EvalCommand {
+    /// FAQ retrieval quality and speed on a LocalgovFAQ-format data set.
+    Faq {
+        #[arg(long)]
+        corpus: PathBuf,
+        #[arg(long)]
+        queries: PathBuf,
+        #[arg(long)]
+        qrels: PathBuf,
+        /// Fusion weights `question_words,question_bigrams,answer_words` (for tuning on the
+        /// development half; the defaults are what the bot uses).
+        #[arg(long, value_delimiter = ',')]
+        weights: Option<Vec<f32>>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +160,28 @@ pub async fn run() -> anyhow::Result<()> {
                 agent.role, agent.email, agent.id, workspace_id
             );
             Ok(())
+        }
+        Command::Eval(EvalCommand::Faq {
+            corpus,
+            queries,
+            qrels,
+            weights,
+            json,
+        }) => {
+            let weights = match weights.as_deref() {
+                None => None,
+                Some(&[question_words, question_bigrams, answer_words]) => {
+                    Some(madoguchi_text::faq::Weights {
+                        question_words,
+                        question_bigrams,
+                        answer_words,
+                    })
+                }
+                Some(_) => anyhow::bail!(
+                    "--weights takes three numbers: question_words,question_bigrams,answer_words"
+                ),
+            };
+            crate::eval::run(corpus, queries, qrels, weights, *json)
         }
         Command::Config => {
             print!("{}", cli.settings(None)?.to_masked_toml());

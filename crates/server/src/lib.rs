@@ -12,6 +12,7 @@
 //! - [`views`]: what each audience sees of stored things; [`error`]: the JSON error type.
 //! - [`autoreply`]: greeting, expectation and away messages; [`notify`]: reply notifications by
 //!   e-mail and SMS with signed links; [`jobs`]: runs the durable jobs; [`clock`]: time.
+//! - [`eval`]: `madoguchi eval faq`, the retrieval benchmark.
 //! - [`rate_limit`], [`metrics`], [`bootstrap`] (first-start workspace).
 //!
 //! # Tasks
@@ -28,6 +29,7 @@ pub mod cli;
 pub mod clock;
 mod cors;
 pub mod error;
+mod eval;
 pub mod hub;
 pub mod jobs;
 pub mod messaging;

@@ -6,6 +6,7 @@ mod bad_input;
 mod browser;
 mod core_loop;
 mod crash;
+mod eval;
 mod notifications;
 mod support;
 mod system;

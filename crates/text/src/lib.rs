@@ -1,0 +1,30 @@
+//! Text analysis and retrieval for Japanese and English, shared by the help-center search, the
+//! support bot and (later) classifiers.
+//!
+//! # Layout
+//! - [`normalize`]: NFKC (full/half width), case, katakana → hiragana, long-vowel marks.
+//! - [`analyzer`]: morphological analysis with IPADIC compiled into the binary (lindera), content
+//!   word lemmas, English stemming, character bigrams, per-workspace synonyms.
+//! - [`bm25`]: an in-memory BM25 index of one field.
+//! - [`faq`]: FAQ retrieval over question, alternative questions and answer, fused, with a
+//!   confidence for the bot's "answer or hand over" decision.
+//! - [`metrics`]: nDCG@10, Recall@10, MRR@10, P@1 for the evaluation command.
+//!
+//! # Tasks
+//! None: everything here is synchronous and pure; build an [`analyzer::Analyzer`] once and share it.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod analyzer;
+pub mod bm25;
+pub mod faq;
+pub mod metrics;
+pub mod normalize;
+
+pub use analyzer::{Analyzer, Synonyms};
+pub use faq::{FaqDoc, FaqIndex, Hit};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TextError {
+    #[error("cannot load the Japanese dictionary: {0}")]
+    Dictionary(String),
+}
