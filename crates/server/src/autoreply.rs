@@ -65,6 +65,7 @@ async fn post(
             body: &body,
             private: false,
             client_id: Some(&client_id),
+            meta: None,
         },
     )
     .await?;

@@ -146,6 +146,7 @@ impl Store {
             body: new.body,
             private: false,
             client_id: new.client_id,
+            meta: None,
         };
         match Self::insert_message(&mut w, &message, now).await {
             Ok(inserted) => {

@@ -30,20 +30,24 @@ impl Backend {
     }
 
     fn migrations(self) -> &'static [(i64, &'static str)] {
-        match self {
-            Backend::Sqlite => &[
-                (1, include_str!("../migrations/sqlite/0001_core.sql")),
-                (2, include_str!("../migrations/sqlite/0002_templates.sql")),
-                (3, include_str!("../migrations/sqlite/0003_automation.sql")),
-            ],
-            Backend::Postgres => &[
-                (1, include_str!("../migrations/postgres/0001_core.sql")),
-                (2, include_str!("../migrations/postgres/0002_templates.sql")),
+        /// The numbered migrations of both backends, from their folders.
+        macro_rules! migrations {
+            ($($n:literal => $file:literal),* $(,)?) => {
                 (
-                    3,
-                    include_str!("../migrations/postgres/0003_automation.sql"),
-                ),
-            ],
+                    &[$(($n, include_str!(concat!("../migrations/sqlite/", $file)))),*],
+                    &[$(($n, include_str!(concat!("../migrations/postgres/", $file)))),*],
+                )
+            };
+        }
+        const ALL: (&[(i64, &str)], &[(i64, &str)]) = migrations!(
+            1 => "0001_core.sql",
+            2 => "0002_templates.sql",
+            3 => "0003_automation.sql",
+            4 => "0004_knowledge.sql",
+        );
+        match self {
+            Backend::Sqlite => ALL.0,
+            Backend::Postgres => ALL.1,
         }
     }
 }

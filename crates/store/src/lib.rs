@@ -13,6 +13,7 @@
 //! - [`messages`]: appending messages (idempotent on `client_id`) and reading them by `seq`.
 //! - [`templates`]: canned replies and the tag list.
 //! - [`audit`]: the hash-chained audit log.
+//! - [`knowledge`]: knowledge-base articles, synonyms, and the bot's turns.
 //! - [`jobs`]: the durable job queue (auto-replies, notifications) and server secrets.
 //! - [`testing`] (feature `testing`): fresh databases for tests on both backends.
 //!
@@ -27,6 +28,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod db;
 pub mod jobs;
+pub mod knowledge;
 pub mod messages;
 pub mod templates;
 #[cfg(feature = "testing")]

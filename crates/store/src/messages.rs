@@ -20,6 +20,8 @@ pub struct Message {
     /// A private note: agents only, never shown to the contact.
     pub private: bool,
     pub client_id: Option<String>,
+    /// Structured content as JSON (bot buttons, article references), if any.
+    pub meta: Option<String>,
     pub created_at: i64,
 }
 
@@ -34,13 +36,14 @@ impl Message {
             body: row.try_get("body")?,
             private: row.try_get::<i64, _>("private")? != 0,
             client_id: row.try_get("client_id")?,
+            meta: row.try_get("meta")?,
             created_at: row.try_get("created_at")?,
         })
     }
 }
 
 const MESSAGE_COLUMNS: &str =
-    "id, conversation_id, seq, sender_kind, sender_id, body, private, client_id, created_at";
+    "id, conversation_id, seq, sender_kind, sender_id, body, private, client_id, meta, created_at";
 
 pub struct NewMessage<'a> {
     pub workspace_id: &'a str,
@@ -50,6 +53,7 @@ pub struct NewMessage<'a> {
     pub body: &'a MessageBody,
     pub private: bool,
     pub client_id: Option<&'a ClientId>,
+    pub meta: Option<&'a str>,
 }
 
 /// The result of appending: `created` is false when the `client_id` had been seen before and
@@ -176,7 +180,7 @@ impl Store {
         }
         let inserted = sqlx::query(&format!(
             "INSERT INTO messages (id, conversation_id, seq, sender_kind, sender_id, body, private, \
-             client_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {MESSAGE_COLUMNS}"
+             client_id, meta, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {MESSAGE_COLUMNS}"
         ))
         .bind(new_id())
         .bind(new.conversation_id)
@@ -186,6 +190,7 @@ impl Store {
         .bind(new.body.as_str())
         .bind(i64::from(new.private))
         .bind(new.client_id.map(ClientId::as_str))
+        .bind(new.meta)
         .bind(now)
         .fetch_one(&mut *w.tx)
         .await;

@@ -51,6 +51,7 @@ contract!(
     job_queue_dedupes_leases_and_retries,
     concurrent_claimers_never_share_a_job,
     waiting_and_notification_state,
+    knowledge_base_and_bot_turns,
 );
 
 struct Fixture {
@@ -128,6 +129,7 @@ fn message<'a>(
         body: text,
         private: false,
         client_id: None,
+        meta: None,
     }
 }
 
@@ -360,6 +362,7 @@ async fn client_id_makes_sending_idempotent(store: Store, _db: &TestDatabase) {
                 body: &text,
                 private: false,
                 client_id: Some(&racing_id),
+                meta: None,
             };
             store.append_message(&new).await.unwrap().message.id
         }));
@@ -406,6 +409,7 @@ async fn concurrent_appends_get_distinct_seq(store: Store, _db: &TestDatabase) {
                 body: &text,
                 private: false,
                 client_id: None,
+                meta: None,
             };
             store.append_message(&new).await.unwrap().message.seq
         }));
@@ -988,4 +992,105 @@ async fn waiting_and_notification_state(store: Store, _db: &TestDatabase) {
             .automation,
         r#"{"locale":"en"}"#
     );
+}
+
+async fn knowledge_base_and_bot_turns(store: Store, _db: &TestDatabase) {
+    use madoguchi_store::knowledge::ArticleFields;
+    let f = fixture(&store).await;
+    let fields = ArticleFields {
+        category: "配送".into(),
+        locale: "ja".into(),
+        status: "draft".into(),
+        title: "送料はいくらですか".into(),
+        body: "全国一律 **500円** です。".into(),
+        alternatives: vec!["配送料金".into()],
+    };
+    let article = store.create_article(&f.workspace, &fields).await.unwrap();
+    assert!(
+        store.articles(&f.workspace, true).await.unwrap().is_empty(),
+        "drafts are not published"
+    );
+    let published = ArticleFields {
+        status: "published".into(),
+        alternatives: vec!["配送料金".into(), "送料無料".into()],
+        ..fields
+    };
+    let updated = store
+        .update_article(&f.workspace, &article.id, &published)
+        .await
+        .unwrap();
+    assert_eq!(updated.alternatives, vec!["配送料金", "送料無料"]);
+    assert_eq!(
+        store.articles(&f.workspace, true).await.unwrap(),
+        vec![updated.clone()]
+    );
+    let other = store.create_workspace("Other").await.unwrap();
+    assert!(matches!(
+        store.article(&other.id, &article.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .update_article(&other.id, &article.id, &published)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    store
+        .set_synonym_groups(&f.workspace, &[vec!["返品".into(), "返却".into()]])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.synonym_groups(&f.workspace).await.unwrap(),
+        vec![vec!["返品".to_string(), "返却".to_string()]]
+    );
+
+    let conv = start(&store, &f, "送料は？").await;
+    let turn = store
+        .record_bot_turn(&f.workspace, &conv, "送料は？", "[]", 870, "answered")
+        .await
+        .unwrap();
+    store
+        .set_bot_outcome(&f.workspace, &turn.id, "resolved")
+        .await
+        .unwrap();
+    store
+        .review_bot_turn(&f.workspace, &turn.id, "correct")
+        .await
+        .unwrap();
+    let second = store
+        .record_bot_turn(&f.workspace, &conv, "返品", "[]", 100, "answered")
+        .await
+        .unwrap();
+    store
+        .set_bot_outcome(&f.workspace, &second.id, "not_resolved")
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.review_bot_turn(&other.id, &second.id, "wrong").await,
+        Err(StoreError::NotFound)
+    ));
+    let turns = store.bot_turns(&f.workspace, 10).await.unwrap();
+    assert_eq!(turns.len(), 2);
+    let counts = store
+        .bot_day_counts(&f.workspace, 0, i64::MAX)
+        .await
+        .unwrap();
+    let total = counts.iter().fold((0, 0, 0, 0), |a, d| {
+        (
+            a.0 + d.reviewed,
+            a.1 + d.correct,
+            a.2 + d.asked,
+            a.3 + d.resolved,
+        )
+    });
+    assert_eq!(total, (1, 1, 2, 1));
+    store
+        .delete_article(&f.workspace, &article.id)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.delete_article(&f.workspace, &article.id).await,
+        Err(StoreError::NotFound)
+    ));
 }

@@ -291,6 +291,7 @@ async fn send_message(
             body: &body,
             private: request.private,
             client_id: client_id.as_ref(),
+            meta: None,
         },
     )
     .await?;

@@ -317,6 +317,7 @@ async fn send_message(
             body: &body,
             private: false,
             client_id: client_id.as_ref(),
+            meta: None,
         },
     )
     .await?;

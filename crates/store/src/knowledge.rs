@@ -1,0 +1,360 @@
+//! The knowledge base (articles with alternative questions, draft or published, ja or en), the
+//! workspace's synonym groups, and bot turns: every answer the bot gave, what it showed, how it
+//! ended, and staff's review of it — the data behind accuracy, resolution and satisfaction.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{new_id, now_ms, Result, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Article {
+    pub id: String,
+    pub workspace_id: String,
+    pub category: String,
+    /// `ja` or `en`.
+    pub locale: String,
+    /// `draft` or `published`.
+    pub status: String,
+    /// The question the article answers.
+    pub title: String,
+    /// Markdown.
+    pub body: String,
+    /// Other ways customers ask the same question.
+    pub alternatives: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Article {
+    fn from_row(row: &AnyRow) -> Result<Self> {
+        let alternatives: String = row.try_get("alternatives")?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            workspace_id: row.try_get("workspace_id")?,
+            category: row.try_get("category")?,
+            locale: row.try_get("locale")?,
+            status: row.try_get("status")?,
+            title: row.try_get("title")?,
+            body: row.try_get("body")?,
+            alternatives: serde_json::from_str(&alternatives)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+}
+
+const ARTICLE_COLUMNS: &str =
+    "id, workspace_id, category, locale, status, title, body, alternatives, created_at, updated_at";
+
+/// The editable fields of an article.
+#[derive(Debug, Clone)]
+pub struct ArticleFields {
+    pub category: String,
+    pub locale: String,
+    pub status: String,
+    pub title: String,
+    pub body: String,
+    pub alternatives: Vec<String>,
+}
+
+/// One answer attempt of the bot.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BotTurn {
+    pub id: String,
+    pub conversation_id: String,
+    pub query: String,
+    /// JSON `[{"article_id", "title", "score"}]`.
+    pub shown: String,
+    /// Confidence of the best article, in thousandths.
+    pub confidence: i64,
+    /// `answered`, `candidates`, `handover`, `resolved` or `not_resolved`.
+    pub outcome: String,
+    /// `correct` or `wrong` once staff reviewed it.
+    pub review: Option<String>,
+    pub created_at: i64,
+}
+
+impl BotTurn {
+    fn from_row(row: &AnyRow) -> Result<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            conversation_id: row.try_get("conversation_id")?,
+            query: row.try_get("query")?,
+            shown: row.try_get("shown")?,
+            confidence: row.try_get("confidence")?,
+            outcome: row.try_get("outcome")?,
+            review: row.try_get("review")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+}
+
+const TURN_COLUMNS: &str =
+    "id, conversation_id, query, shown, confidence, outcome, review, created_at";
+
+/// Counts of one day (UTC) for the three rates.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DayCounts {
+    /// Days since the Unix epoch.
+    pub day: i64,
+    pub reviewed: i64,
+    pub correct: i64,
+    pub asked: i64,
+    pub resolved: i64,
+}
+
+fn alternatives_json(alternatives: &[String]) -> Result<String> {
+    serde_json::to_string(alternatives).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl Store {
+    pub async fn create_article(
+        &self,
+        workspace_id: &str,
+        fields: &ArticleFields,
+    ) -> Result<Article> {
+        let now = now_ms();
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO articles (id, workspace_id, category, locale, status, title, body, alternatives, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {ARTICLE_COLUMNS}"
+        ))
+        .bind(new_id())
+        .bind(workspace_id)
+        .bind(&fields.category)
+        .bind(&fields.locale)
+        .bind(&fields.status)
+        .bind(&fields.title)
+        .bind(&fields.body)
+        .bind(alternatives_json(&fields.alternatives)?)
+        .bind(now)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        w.commit().await?;
+        Article::from_row(&row)
+    }
+
+    pub async fn update_article(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        fields: &ArticleFields,
+    ) -> Result<Article> {
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "UPDATE articles SET category = $3, locale = $4, status = $5, title = $6, body = $7, alternatives = $8, \
+             updated_at = $9 WHERE id = $1 AND workspace_id = $2 RETURNING {ARTICLE_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(workspace_id)
+        .bind(&fields.category)
+        .bind(&fields.locale)
+        .bind(&fields.status)
+        .bind(&fields.title)
+        .bind(&fields.body)
+        .bind(alternatives_json(&fields.alternatives)?)
+        .bind(now_ms())
+        .fetch_one(&mut *w.tx)
+        .await?;
+        w.commit().await?;
+        Article::from_row(&row)
+    }
+
+    pub async fn article(&self, workspace_id: &str, id: &str) -> Result<Article> {
+        let row = sqlx::query(&format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = $1 AND workspace_id = $2"
+        ))
+        .bind(id)
+        .bind(workspace_id)
+        .fetch_one(self.pool())
+        .await?;
+        Article::from_row(&row)
+    }
+
+    /// Articles of a workspace by category and title; only published ones when `published_only`.
+    pub async fn articles(&self, workspace_id: &str, published_only: bool) -> Result<Vec<Article>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE workspace_id = $1 AND (status = 'published' OR $2 = 0) \
+             ORDER BY category, title, id"
+        ))
+        .bind(workspace_id)
+        .bind(i64::from(published_only))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(Article::from_row).collect()
+    }
+
+    pub async fn delete_article(&self, workspace_id: &str, id: &str) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        let done = sqlx::query("DELETE FROM articles WHERE id = $1 AND workspace_id = $2")
+            .bind(id)
+            .bind(workspace_id)
+            .execute(&mut *w.tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        w.commit().await
+    }
+
+    /// The workspace's synonym groups, each a list of words.
+    pub async fn synonym_groups(&self, workspace_id: &str) -> Result<Vec<Vec<String>>> {
+        let rows =
+            sqlx::query("SELECT words FROM synonym_groups WHERE workspace_id = $1 ORDER BY id")
+                .bind(workspace_id)
+                .fetch_all(self.pool())
+                .await?;
+        rows.iter()
+            .map(|row| {
+                let words: String = row.try_get("words")?;
+                Ok(words
+                    .split(',')
+                    .map(|w| w.trim().to_owned())
+                    .filter(|w| !w.is_empty())
+                    .collect())
+            })
+            .collect()
+    }
+
+    /// Replaces the workspace's synonym groups.
+    pub async fn set_synonym_groups(
+        &self,
+        workspace_id: &str,
+        groups: &[Vec<String>],
+    ) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        sqlx::query("DELETE FROM synonym_groups WHERE workspace_id = $1")
+            .bind(workspace_id)
+            .execute(&mut *w.tx)
+            .await?;
+        for group in groups {
+            sqlx::query("INSERT INTO synonym_groups (id, workspace_id, words) VALUES ($1, $2, $3)")
+                .bind(new_id())
+                .bind(workspace_id)
+                .bind(group.join(","))
+                .execute(&mut *w.tx)
+                .await?;
+        }
+        w.commit().await
+    }
+
+    pub async fn record_bot_turn(
+        &self,
+        workspace_id: &str,
+        conversation_id: &str,
+        query: &str,
+        shown: &str,
+        confidence: i64,
+        outcome: &str,
+    ) -> Result<BotTurn> {
+        let now = now_ms();
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO bot_turns (id, workspace_id, conversation_id, query, shown, confidence, outcome, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {TURN_COLUMNS}"
+        ))
+        .bind(new_id())
+        .bind(workspace_id)
+        .bind(conversation_id)
+        .bind(query)
+        .bind(shown)
+        .bind(confidence)
+        .bind(outcome)
+        .bind(now)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        w.commit().await?;
+        BotTurn::from_row(&row)
+    }
+
+    pub async fn bot_turn(&self, workspace_id: &str, id: &str) -> Result<BotTurn> {
+        let row = sqlx::query(&format!(
+            "SELECT {TURN_COLUMNS} FROM bot_turns WHERE id = $1 AND workspace_id = $2"
+        ))
+        .bind(id)
+        .bind(workspace_id)
+        .fetch_one(self.pool())
+        .await?;
+        BotTurn::from_row(&row)
+    }
+
+    /// Sets a turn's outcome (the visitor's answer to "did this solve it?").
+    pub async fn set_bot_outcome(&self, workspace_id: &str, id: &str, outcome: &str) -> Result<()> {
+        self.update_turn(workspace_id, id, "outcome", outcome).await
+    }
+
+    /// Staff's verdict on a turn: `correct` or `wrong`.
+    pub async fn review_bot_turn(&self, workspace_id: &str, id: &str, review: &str) -> Result<()> {
+        self.update_turn(workspace_id, id, "review", review).await
+    }
+
+    async fn update_turn(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        column: &'static str,
+        value: &str,
+    ) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        let done = sqlx::query(&format!("UPDATE bot_turns SET {column} = $3, updated_at = $4 WHERE id = $1 AND workspace_id = $2"))
+            .bind(id)
+            .bind(workspace_id)
+            .bind(value)
+            .bind(now_ms())
+            .execute(&mut *w.tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        w.commit().await
+    }
+
+    /// The newest turns, for review.
+    pub async fn bot_turns(&self, workspace_id: &str, limit: i64) -> Result<Vec<BotTurn>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TURN_COLUMNS} FROM bot_turns WHERE workspace_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+        ))
+        .bind(workspace_id)
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(BotTurn::from_row).collect()
+    }
+
+    /// Per-day counts between `from` and `to` (Unix ms): reviewed / correct turns (accuracy),
+    /// turns that asked "did this solve it?" / answered yes (resolution).
+    pub async fn bot_day_counts(
+        &self,
+        workspace_id: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<DayCounts>> {
+        let rows = sqlx::query(
+            "SELECT created_at / 86400000 AS day, \
+             SUM(CASE WHEN review IS NOT NULL THEN 1 ELSE 0 END) AS reviewed, \
+             SUM(CASE WHEN review = 'correct' THEN 1 ELSE 0 END) AS correct, \
+             SUM(CASE WHEN outcome IN ('resolved', 'not_resolved') THEN 1 ELSE 0 END) AS asked, \
+             SUM(CASE WHEN outcome = 'resolved' THEN 1 ELSE 0 END) AS resolved \
+             FROM bot_turns WHERE workspace_id = $1 AND created_at >= $2 AND created_at < $3 \
+             GROUP BY created_at / 86400000 ORDER BY day",
+        )
+        .bind(workspace_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DayCounts {
+                    day: row.try_get("day")?,
+                    reviewed: row.try_get("reviewed")?,
+                    correct: row.try_get("correct")?,
+                    asked: row.try_get("asked")?,
+                    resolved: row.try_get("resolved")?,
+                })
+            })
+            .collect()
+    }
+}
