@@ -29,7 +29,7 @@ impl Backend {
         }
     }
 
-    fn migrations(self) -> &'static [(i64, &'static str)] {
+    fn migrations(self) -> Migrations {
         /// The numbered migrations of both backends, from their folders.
         macro_rules! migrations {
             ($($n:literal => $file:literal),* $(,)?) => {
@@ -39,7 +39,7 @@ impl Backend {
                 )
             };
         }
-        const ALL: (&[(i64, &str)], &[(i64, &str)]) = migrations!(
+        const ALL: (Migrations, Migrations) = migrations!(
             1 => "0001_core.sql",
             2 => "0002_templates.sql",
             3 => "0003_automation.sql",
@@ -51,6 +51,9 @@ impl Backend {
         }
     }
 }
+
+/// Numbered SQL scripts, applied in order.
+type Migrations = &'static [(i64, &'static str)];
 
 /// A cheap-to-clone handle on the database.
 #[derive(Clone)]
