@@ -45,6 +45,8 @@ pub struct Automation {
     pub expectation: ReplyText,
     /// Out of hours, at once.
     pub away: ReplyText,
+    /// Let the support bot answer from published knowledge-base articles first.
+    pub bot: bool,
     /// Send agent replies by e-mail / SMS when the visitor has left.
     pub notify_email: bool,
     pub notify_sms: bool,
@@ -71,6 +73,7 @@ impl Default for Automation {
                 "ただいま営業時間外です。{{next_open}}以降、1営業日以内に担当者よりご返信します。",
                 "We are closed right now. We will reply within one business day after {{next_open}}.",
             ),
+            bot: true,
             notify_email: true,
             notify_sms: false,
             notify_after_secs: 60,

@@ -193,6 +193,117 @@
     load();
   }
 
+  /* Knowledge base: articles with alternative questions, draft or published. */
+  function knowledge() {
+    var s = section("articles", t("admin.articles"));
+    var table = el("table");
+    s.appendChild(table);
+    var form = el("form", { id: "article-form" });
+    var id = null;
+    var title = field(form, t("admin.article_title"), el("input", { required: "", size: "50" }));
+    var category = field(form, t("admin.category"), el("input"));
+    var locale = field(form, t("admin.locale"), el("select"));
+    ["ja", "en"].forEach(function (l) { locale.appendChild(el("option", { value: l }, l)); });
+    var statusSelect = field(form, t("admin.status"), el("select"));
+    ["draft", "published"].forEach(function (v) { statusSelect.appendChild(el("option", { value: v }, t("admin.status." + v))); });
+    var alternatives = field(form, t("admin.alternatives"), el("textarea", { rows: "3", cols: "50" }));
+    var body = field(form, t("admin.article_body"), el("textarea", { rows: "8", cols: "70", required: "" }));
+    form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
+    var msg = el("p", { role: "status" });
+    s.appendChild(form);
+    s.appendChild(msg);
+    function edit(a) {
+      id = a ? a.id : null;
+      title.value = a ? a.title : ""; category.value = a ? a.category : ""; locale.value = a ? a.locale : "ja";
+      statusSelect.value = a ? a.status : "draft"; alternatives.value = a ? a.alternatives.join("\n") : ""; body.value = a ? a.body : "";
+      title.focus();
+    }
+    function load() {
+      api("GET", "/api/v1/articles").then(function (d) {
+        table.textContent = "";
+        d.articles.forEach(function (a) {
+          var tr = el("tr");
+          [a.category, a.title, t("admin.status." + a.status)].forEach(function (v) { tr.appendChild(el("td", {}, v)); });
+          var td = el("td");
+          td.appendChild(el("button", { type: "button", on: { click: function () { edit(a); } } }, t("admin.edit")));
+          td.appendChild(el("button", { type: "button", on: { click: function () { api("DELETE", "/api/v1/articles/" + a.id).then(load); } } }, t("admin.delete")));
+          tr.appendChild(td);
+          table.appendChild(tr);
+        });
+      });
+    }
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var payload = { title: title.value, category: category.value, locale: locale.value, status: statusSelect.value, body: body.value,
+        alternatives: alternatives.value.split("\n").map(function (x) { return x.trim(); }).filter(Boolean) };
+      (id ? api("PUT", "/api/v1/articles/" + id, payload) : api("POST", "/api/v1/articles", payload))
+        .then(function () { edit(null); status(msg, t("admin.saved")); load(); }, function (err) { status(msg, err.message); });
+    });
+    load();
+  }
+
+  /* The bot's quality loop: review answers, teach wordings, watch the rates. */
+  function review() {
+    var s = section("bot-review", t("admin.bot_review"));
+    var rates = el("div", { class: "rates" });
+    var table = el("table");
+    s.appendChild(rates);
+    s.appendChild(table);
+    function pct(v) { return v === null || v === undefined ? "—" : Math.round(v * 100) + "%"; }
+    function load() {
+      api("GET", "/api/v1/bot/rates?days=30").then(function (r) {
+        rates.textContent = "";
+        rates.appendChild(el("p", {}, t("admin.accuracy") + " " + pct(r.accuracy) + " · " + t("admin.resolution") + " " + pct(r.resolution)));
+        var chart = el("div", { class: "chart", role: "img", "aria-label": t("admin.resolution") });
+        r.days.forEach(function (d) {
+          var bar = el("span", { class: "bar", title: d.date + " " + pct(d.resolution) });
+          bar.style.height = Math.round((d.resolution || 0) * 60 + 2) + "px";
+          chart.appendChild(bar);
+        });
+        rates.appendChild(chart);
+      });
+      Promise.all([api("GET", "/api/v1/bot/turns"), api("GET", "/api/v1/articles")]).then(function (res) {
+        var articles = res[1].articles;
+        table.textContent = "";
+        res[0].turns.forEach(function (turn) {
+          var tr = el("tr");
+          var shown = (turn.shown[0] || {}).title || "—";
+          [M.time(turn.created_at), turn.query, shown, turn.outcome, turn.review || ""].forEach(function (v) { tr.appendChild(el("td", {}, v)); });
+          var td = el("td");
+          td.appendChild(el("button", { type: "button", on: { click: function () { api("PATCH", "/api/v1/bot/turns/" + turn.id, { review: "correct" }).then(load); } } }, t("admin.correct")));
+          var pick = el("select", { "aria-label": t("admin.right_article") });
+          pick.appendChild(el("option", { value: "" }, t("admin.wrong") + "…"));
+          articles.forEach(function (a) { pick.appendChild(el("option", { value: a.id }, a.title)); });
+          pick.addEventListener("change", function () {
+            var body = { review: "wrong" };
+            if (pick.value) body.correct_article_id = pick.value;
+            api("PATCH", "/api/v1/bot/turns/" + turn.id, body).then(load);
+          });
+          td.appendChild(pick);
+          tr.appendChild(td);
+          table.appendChild(tr);
+        });
+      });
+    }
+    load();
+  }
+
+  function synonyms() {
+    var s = section("synonyms", t("admin.synonyms"));
+    var form = el("form");
+    var text = field(form, t("admin.synonyms_help"), el("textarea", { rows: "5", cols: "50" }));
+    form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
+    var msg = el("p", { role: "status" });
+    s.appendChild(form);
+    s.appendChild(msg);
+    api("GET", "/api/v1/synonyms").then(function (d) { text.value = d.groups.map(function (g) { return g.join(", "); }).join("\n"); });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var groups = text.value.split("\n").map(function (l) { return l.split(/[,、]/).map(function (w) { return w.trim(); }).filter(Boolean); }).filter(function (g) { return g.length > 1; });
+      api("PUT", "/api/v1/synonyms", { groups: groups }).then(function () { status(msg, t("admin.saved")); }, function (err) { status(msg, err.message); });
+    });
+  }
+
   api("GET", "/api/v1/me").then(function (me) { return M.loadStrings(me.locale); }).then(function () {
     app = document.getElementById("app");
     app.removeAttribute("aria-busy");
@@ -208,5 +319,8 @@
     var body = el("textarea", { rows: "3", cols: "50", required: "" });
     simpleList("templates", t("admin.templates"), "/api/v1/templates", "templates", function (x) { return [x.name, x.body]; },
       [["name", t("admin.name"), el("input", { required: "" })], ["body", t("admin.body"), body]]);
+    knowledge();
+    synonyms();
+    review();
   });
 })();

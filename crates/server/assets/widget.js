@@ -12,7 +12,7 @@
   var storeKey = "mdg_visitor_" + key;
   var outboxKey = "mdg_outbox_" + key;
   var T = {};
-  var state = { token: null, conversations: [], current: null, messages: {}, lastSeq: {}, unread: 0, open: false, ws: null, retry: 0 };
+  var state = { answered: {}, token: null, conversations: [], current: null, messages: {}, lastSeq: {}, unread: 0, open: false, ws: null, retry: 0 };
 
   function t(name) { return T["widget." + name] || name; }
   function el(tag, attrs, text) {
@@ -26,6 +26,7 @@
     if (state.token) headers["X-Visitor-Token"] = state.token;
     return fetch(base + path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined })
       .then(function (r) {
+        if (r.status === 204) return null;
         return r.json().then(function (data) { if (!r.ok) { var e = new Error(r.status); e.status = r.status; e.data = data; throw e; } return data; });
       });
   }
@@ -62,6 +63,7 @@
     ".msg.contact{margin-left:auto;color:#fff}.msg.agent,.msg.bot,.msg.system{background:#f0f2f5}.msg.pending{opacity:.6}.who{display:block;font-size:11px;opacity:.75;margin-bottom:2px}" +
     "form.composer{display:flex;gap:6px;border-top:1px solid #d0d7de;padding:8px}textarea{flex:1;resize:none;height:44px;border:1px solid #d0d7de;border-radius:8px;padding:8px;font-size:14px}" +
     ".notify{border-top:1px solid #d0d7de;padding:8px 12px;font-size:12px}.notify summary{cursor:pointer}.notify input{width:100%;margin:4px 0;padding:6px;border:1px solid #d0d7de;border-radius:6px}" +
+    ".article{display:block;margin-top:6px;color:inherit;font-weight:600}.choices{display:flex;gap:6px;margin-top:8px}.choice{border:1px solid #8c959f;background:#fff;border-radius:14px;padding:4px 12px;cursor:pointer;font-size:13px}" +
     ".past{font-size:13px;margin:14px 0 8px}.none{font-size:13px}.offline{background:#fff8c5;font-size:12px;padding:6px 12px;margin:0}.offline[hidden]{display:none}.back{background:none;border:0;color:inherit;cursor:pointer;font-size:13px;padding:0 0 8px}";
   if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === "function" && CSSStyleSheet.prototype.replaceSync) {
     var sheet = new CSSStyleSheet();
@@ -153,7 +155,28 @@
     div.appendChild(el("span", { class: "who" }, pending ? who + " · " + t("pending") : who));
     div.appendChild(document.createTextNode(m.body));
     if (m.seq) div.setAttribute("data-seq", String(m.seq));
+    if (m.meta) botExtras(div, m);
     return div;
+  }
+  /* Article links and answer buttons of a bot message. */
+  function botExtras(div, m) {
+    (m.meta.articles || []).forEach(function (a) {
+      var link = el("a", { href: a.url, target: "_blank", rel: "noopener", class: "article" }, a.title);
+      div.appendChild(link);
+    });
+    if (!m.meta.turn_id || state.answered[m.meta.turn_id]) return;
+    var row = el("div", { class: "choices" });
+    (m.meta.buttons || []).forEach(function (b) {
+      var button = el("button", { type: "button", class: "choice", "data-value": b.value }, b.label);
+      button.addEventListener("click", function () {
+        state.answered[m.meta.turn_id] = true;
+        row.remove();
+        api("POST", "/widget/v1/conversations/" + m.conversation_id + "/bot-feedback", { turn_id: m.meta.turn_id, resolved: b.value === "yes" })
+          .catch(function () { state.answered[m.meta.turn_id] = false; });
+      });
+      row.appendChild(button);
+    });
+    div.appendChild(row);
   }
   function renderThread() {
     body.textContent = "";

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 
 use crate::clock::{Clock, SystemClock};
 use crate::hub::Hub;
+use crate::kb::KnowledgeBase;
 use crate::metrics::Metrics;
 use crate::notify::{Notifier, NotifierError};
 use crate::rate_limit::RateLimiter;
@@ -36,6 +37,7 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     pub clock: Arc<dyn Clock>,
     pub notifier: Arc<Notifier>,
+    pub kb: Arc<KnowledgeBase>,
 }
 
 pub struct Limits {
@@ -77,6 +79,7 @@ impl AppState {
             shutdown,
             clock,
             notifier,
+            kb: Arc::default(),
         };
         Ok((state, shutdown_tx))
     }
@@ -88,6 +91,7 @@ pub fn router(state: AppState) -> Router {
     let openapi = Arc::new(openapi);
     router
         .merge(crate::ui::routes())
+        .merge(crate::help::routes())
         .route(
             "/api/openapi.json",
             axum::routing::get(move || {

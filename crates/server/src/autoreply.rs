@@ -9,13 +9,14 @@ use chrono::DateTime;
 use chrono_tz::Tz;
 use madoguchi_core::automation::{Automation, WaitingReply};
 use madoguchi_core::hours::{format_local, parse_time_zone};
-use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
+use madoguchi_core::message::SenderKind;
 use madoguchi_store::conversations::Conversation;
-use madoguchi_store::messages::NewMessage;
+use madoguchi_store::messages::Message;
 use madoguchi_store::workspaces::{Channel, Workspace};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
+use crate::bot;
 use crate::error::ApiResult;
 use crate::messaging;
 use crate::notify::NotifyJob;
@@ -46,32 +47,6 @@ fn expectation_key(conversation_id: &str) -> String {
     format!("expect:{conversation_id}")
 }
 
-/// Posts an automatic message (sender `system`) once per `client_id`.
-async fn post(
-    state: &AppState,
-    conversation: &Conversation,
-    client_id: &str,
-    text: String,
-) -> ApiResult<()> {
-    let body = MessageBody::parse(&text)?;
-    let client_id = ClientId::parse(client_id)?;
-    messaging::append_automatic(
-        state,
-        &NewMessage {
-            workspace_id: &conversation.workspace_id,
-            conversation_id: &conversation.id,
-            sender_kind: SenderKind::System,
-            sender_id: &conversation.id,
-            body: &body,
-            private: false,
-            client_id: Some(&client_id),
-            meta: None,
-        },
-    )
-    .await?;
-    Ok(())
-}
-
 async fn settings_of(state: &AppState, conversation: &Conversation) -> ApiResult<(Automation, Tz)> {
     let channel = state
         .store
@@ -84,20 +59,48 @@ async fn settings_of(state: &AppState, conversation: &Conversation) -> ApiResult
     ))
 }
 
-/// After a customer message was committed: greeting, then expectation (later) or away (now).
+/// After a customer message was committed: greeting; then the bot, if it can answer; else the
+/// wait for a human (expectation later in hours, away message now out of hours).
 pub async fn after_customer_message(
     state: &AppState,
     conversation: &Conversation,
+    message: &Message,
     first_message: bool,
 ) -> ApiResult<()> {
     let (automation, tz) = settings_of(state, conversation).await?;
-    let now_ms = state.clock.now_ms();
-    let now = DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
     if first_message {
         if let Some(text) = automation.greeting.render(&automation.locale, "") {
-            post(state, conversation, "greeting", text).await?;
+            messaging::post_automatic(
+                state,
+                conversation,
+                SenderKind::System,
+                "greeting",
+                text,
+                None,
+            )
+            .await?;
         }
     }
+    if automation.bot && bot::answer(state, conversation, message, &automation).await? {
+        return Ok(());
+    }
+    wait_for_human(state, conversation, &automation, tz).await
+}
+
+/// The customer now waits for a person (after the bot could not help, for instance).
+pub async fn hand_over(state: &AppState, conversation: &Conversation) -> ApiResult<()> {
+    let (automation, tz) = settings_of(state, conversation).await?;
+    wait_for_human(state, conversation, &automation, tz).await
+}
+
+async fn wait_for_human(
+    state: &AppState,
+    conversation: &Conversation,
+    automation: &Automation,
+    tz: Tz,
+) -> ApiResult<()> {
+    let now_ms = state.clock.now_ms();
+    let now = DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
     let Some(waiting_since) = state.store.waiting_since(&conversation.id).await? else {
         return Ok(());
     };
@@ -123,7 +126,16 @@ pub async fn after_customer_message(
                 .map(|at| format_local(tz, at, &automation.locale))
                 .unwrap_or_default();
             if let Some(text) = automation.away.render(&automation.locale, &next_open) {
-                post(state, conversation, &format!("away-{waiting_since}"), text).await?;
+                let client_id = format!("away-{waiting_since}");
+                messaging::post_automatic(
+                    state,
+                    conversation,
+                    SenderKind::System,
+                    &client_id,
+                    text,
+                    None,
+                )
+                .await?;
             }
         }
         WaitingReply::Nothing => {}
@@ -167,11 +179,14 @@ pub async fn send_expectation(state: &AppState, job: &ExpectationJob) -> ApiResu
     let (automation, _) = settings_of(state, &conversation).await?;
     match automation.expectation.render(&automation.locale, "") {
         Some(text) => {
-            post(
+            let client_id = format!("expect-{}", job.waiting_since);
+            messaging::post_automatic(
                 state,
                 &conversation,
-                &format!("expect-{}", job.waiting_since),
+                SenderKind::System,
+                &client_id,
                 text,
+                None,
             )
             .await?;
             Ok("sent")

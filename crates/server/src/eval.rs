@@ -14,6 +14,8 @@ use madoguchi_text::metrics::{mean, score_query, Scores};
 use madoguchi_text::{Analyzer, FaqDoc, FaqIndex, Synonyms};
 use serde_json::json;
 
+use crate::bot::ANSWER_THRESHOLD;
+
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -72,12 +74,17 @@ pub fn run(
     qids.sort_by_key(|q| q.parse::<u64>().unwrap_or(u64::MAX));
     let (mut all, mut test, mut dev) = (Vec::new(), Vec::new(), Vec::new());
     let mut latencies = Vec::with_capacity(qids.len());
+    // P@1 of the queries the bot would answer directly (confidence over its threshold).
+    let mut answered = Vec::new();
     for qid in qids {
         let started = Instant::now();
-        let hits = index.search(&analyzer, &queries[qid], 10);
+        let found = index.search(&analyzer, &queries[qid], 10);
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
-        let ranked: Vec<String> = hits.iter().map(|h| ids[h.doc].clone()).collect();
+        let ranked: Vec<String> = found.hits.iter().map(|h| ids[h.doc].clone()).collect();
         let scores = score_query(&ranked, &qrels[qid]);
+        if found.confidence >= ANSWER_THRESHOLD {
+            answered.push(scores.p1);
+        }
         all.push(scores);
         if qid.parse::<u64>().unwrap_or(0) % 2 == 1 {
             test.push(scores)
@@ -94,6 +101,11 @@ pub fn run(
             "test": scores_json(&m_test, test.len()),
             "dev": scores_json(&m_dev, dev.len()),
             "latency_ms": {"p50": p50, "p99": p99},
+            "bot": {
+                "threshold": ANSWER_THRESHOLD,
+                "answered_share": answered.len() as f64 / all.len().max(1) as f64,
+                "answered_p@1": answered.iter().sum::<f64>() / answered.len().max(1) as f64,
+            },
             "index_build_ms": build_ms,
         });
         println!("{report}");
@@ -117,6 +129,11 @@ pub fn run(
             );
         }
         println!("latency per query: p50 {p50:.2} ms, p99 {p99:.2} ms");
+        println!(
+            "bot (confidence >= {ANSWER_THRESHOLD}): answers {:.1}% of queries directly, P@1 {:.3} on those",
+            100.0 * answered.len() as f64 / all.len().max(1) as f64,
+            answered.iter().sum::<f64>() / answered.len().max(1) as f64
+        );
     }
     Ok(())
 }

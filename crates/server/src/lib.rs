@@ -12,6 +12,8 @@
 //! - [`views`]: what each audience sees of stored things; [`error`]: the JSON error type.
 //! - [`autoreply`]: greeting, expectation and away messages; [`notify`]: reply notifications by
 //!   e-mail and SMS with signed links; [`jobs`]: runs the durable jobs; [`clock`]: time.
+//! - [`kb`]: the knowledge base's per-workspace search index; [`bot`]: the support bot that
+//!   answers from it; [`help`]: the public help center pages.
 //! - [`eval`]: `madoguchi eval faq`, the retrieval benchmark.
 //! - [`rate_limit`], [`metrics`], [`bootstrap`] (first-start workspace).
 //!
@@ -25,13 +27,16 @@ pub mod app;
 pub mod auth;
 pub mod autoreply;
 pub mod bootstrap;
+pub mod bot;
 pub mod cli;
 pub mod clock;
 mod cors;
 pub mod error;
 mod eval;
+mod help;
 pub mod hub;
 pub mod jobs;
+pub mod kb;
 pub mod messaging;
 pub mod metrics;
 pub mod notify;

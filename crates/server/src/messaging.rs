@@ -4,10 +4,10 @@
 
 use std::sync::atomic::Ordering;
 
-use madoguchi_store::conversations::{NewConversation, Started};
+use madoguchi_store::conversations::{Conversation, NewConversation, Started};
 use madoguchi_store::messages::{Appended, NewMessage};
 
-use madoguchi_core::message::SenderKind;
+use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 
 use crate::app::AppState;
 use crate::autoreply;
@@ -28,7 +28,10 @@ pub async fn start_conversation(state: &AppState, new: NewConversation<'_>) -> A
         state
             .hub
             .message_created(&started.conversation, &started.message);
-        automate(autoreply::after_customer_message(state, &started.conversation, true).await);
+        automate(
+            autoreply::after_customer_message(state, &started.conversation, &started.message, true)
+                .await,
+        );
     }
     Ok(started)
 }
@@ -48,9 +51,10 @@ pub async fn append_message(state: &AppState, new: &NewMessage<'_>) -> ApiResult
     if appended.created {
         let conversation = &appended.conversation;
         match (new.sender_kind, new.private) {
-            (SenderKind::Contact, _) => {
-                automate(autoreply::after_customer_message(state, conversation, false).await)
-            }
+            (SenderKind::Contact, _) => automate(
+                autoreply::after_customer_message(state, conversation, &appended.message, false)
+                    .await,
+            ),
             (SenderKind::Agent, false) => {
                 automate(autoreply::after_human_reply(state, conversation).await)
             }
@@ -76,4 +80,33 @@ pub async fn append_automatic(state: &AppState, new: &NewMessage<'_>) -> ApiResu
         }
     }
     Ok(appended)
+}
+
+/// Posts an automatic message (sender `system` or `bot`, speaking for the conversation) once
+/// per `client_id`: retries and duplicate jobs cannot send it twice.
+pub async fn post_automatic(
+    state: &AppState,
+    conversation: &Conversation,
+    sender_kind: SenderKind,
+    client_id: &str,
+    text: String,
+    meta: Option<&serde_json::Value>,
+) -> ApiResult<Appended> {
+    let body = MessageBody::parse(&text)?;
+    let client_id = ClientId::parse(client_id)?;
+    let meta = meta.map(|m| m.to_string());
+    append_automatic(
+        state,
+        &NewMessage {
+            workspace_id: &conversation.workspace_id,
+            conversation_id: &conversation.id,
+            sender_kind,
+            sender_id: &conversation.id,
+            body: &body,
+            private: false,
+            client_id: Some(&client_id),
+            meta: meta.as_deref(),
+        },
+    )
+    .await
 }

@@ -56,7 +56,7 @@ async fn chat_page(Path(channel_key): Path<String>) -> Result<Response, AppError
     Ok(html_response(html))
 }
 
-fn html_response(html: String) -> Response {
+pub fn html_response(html: String) -> Response {
     let mut response = (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],

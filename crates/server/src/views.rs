@@ -6,6 +6,7 @@ use madoguchi_core::widget::WidgetSettings;
 use madoguchi_store::agents::Agent;
 use madoguchi_store::contacts::{Contact, Identity};
 use madoguchi_store::conversations::Conversation;
+use madoguchi_store::knowledge::{Article, BotTurn};
 use madoguchi_store::messages::Message;
 use madoguchi_store::templates::{Tag, Template};
 use madoguchi_store::workspaces::Channel;
@@ -62,7 +63,17 @@ pub struct MessageView {
     pub body: String,
     pub private: bool,
     pub client_id: Option<String>,
+    /// Structured content (bot buttons, article links).
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<serde_json::Value>,
     pub created_at: i64,
+}
+
+/// A message's structured content as JSON.
+fn meta_of(m: &Message) -> Option<serde_json::Value> {
+    m.meta
+        .as_deref()
+        .and_then(|meta| serde_json::from_str(meta).ok())
 }
 
 impl From<&Message> for MessageView {
@@ -76,6 +87,7 @@ impl From<&Message> for MessageView {
             body: m.body.clone(),
             private: m.private,
             client_id: m.client_id.clone(),
+            meta: meta_of(m),
             created_at: m.created_at,
         }
     }
@@ -113,6 +125,9 @@ pub struct VisitorMessageView {
     pub sender_kind: String,
     pub body: String,
     pub client_id: Option<String>,
+    /// Bot buttons and article links.
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<serde_json::Value>,
     pub created_at: i64,
 }
 
@@ -128,6 +143,7 @@ impl From<&Message> for VisitorMessageView {
                 .client_id
                 .clone()
                 .filter(|_| m.sender_kind == SenderKind::Contact),
+            meta: meta_of(m),
             created_at: m.created_at,
         }
     }
@@ -266,4 +282,60 @@ impl From<&Channel> for ChannelView {
 /// Maps a slice of stored things to their views.
 pub fn views<'a, S: 'a, V: From<&'a S>>(items: &'a [S]) -> Vec<V> {
     items.iter().map(V::from).collect()
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ArticleView {
+    pub id: String,
+    pub category: String,
+    pub locale: String,
+    pub status: String,
+    pub title: String,
+    pub body: String,
+    pub alternatives: Vec<String>,
+    pub updated_at: i64,
+}
+
+impl From<&Article> for ArticleView {
+    fn from(a: &Article) -> Self {
+        Self {
+            id: a.id.clone(),
+            category: a.category.clone(),
+            locale: a.locale.clone(),
+            status: a.status.clone(),
+            title: a.title.clone(),
+            body: a.body.clone(),
+            alternatives: a.alternatives.clone(),
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BotTurnView {
+    pub id: String,
+    pub conversation_id: String,
+    pub query: String,
+    /// `[{"article_id", "title", "score"}]`
+    #[schema(value_type = Object)]
+    pub shown: serde_json::Value,
+    pub confidence: f64,
+    pub outcome: String,
+    pub review: Option<String>,
+    pub created_at: i64,
+}
+
+impl From<&BotTurn> for BotTurnView {
+    fn from(t: &BotTurn) -> Self {
+        Self {
+            id: t.id.clone(),
+            conversation_id: t.conversation_id.clone(),
+            query: t.query.clone(),
+            shown: serde_json::from_str(&t.shown).unwrap_or_default(),
+            confidence: t.confidence as f64 / 1000.0,
+            outcome: t.outcome.clone(),
+            review: t.review.clone(),
+            created_at: t.created_at,
+        }
+    }
 }

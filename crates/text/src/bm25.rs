@@ -51,9 +51,18 @@ impl FieldIndex {
         self.lengths.is_empty()
     }
 
+    /// Inverse document frequency of a term (terms never seen get the highest).
+    pub fn idf(&self, term: &str) -> f32 {
+        let n = self.lengths.len() as f32;
+        let df = self
+            .postings
+            .get(term)
+            .map_or(0.0, |list| list.len() as f32);
+        ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
+    }
+
     /// Adds `weight` × BM25 of each document for the query's distinct terms into `scores`.
     pub fn score_into(&self, query: &[String], weight: f32, scores: &mut [f32]) {
-        let n = self.lengths.len() as f32;
         let mut seen: Vec<&str> = Vec::new();
         for term in query {
             if seen.contains(&term.as_str()) {
@@ -63,8 +72,7 @@ impl FieldIndex {
             let Some(list) = self.postings.get(term) else {
                 continue;
             };
-            let df = list.len() as f32;
-            let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+            let idf = self.idf(term);
             for &(doc, tf) in list {
                 let tf = tf as f32;
                 let norm =

@@ -21,7 +21,7 @@ pub mod metrics;
 pub mod normalize;
 
 pub use analyzer::{Analyzer, Synonyms};
-pub use faq::{FaqDoc, FaqIndex, Hit};
+pub use faq::{FaqDoc, FaqIndex, Hit, Ranked};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TextError {

@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod contacts;
 mod conversations;
+mod knowledge;
 mod system;
 mod widget;
 
@@ -33,6 +34,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(auth::routes())
         .merge(conversations::routes())
         .merge(contacts::routes())
+        .merge(knowledge::routes())
         .merge(admin::routes())
         .merge(system::routes())
 }

@@ -39,6 +39,36 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(channel_config))
         .routes(routes!(resume_link))
         .routes(routes!(unsubscribe))
+        .routes(routes!(bot_feedback))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BotFeedback {
+    turn_id: String,
+    /// true for 「はい」 (solved); false for 「いいえ」 or "talk to a person".
+    resolved: bool,
+}
+
+/// The visitor's answer to the bot's 「解決しましたか？」.
+#[utoipa::path(post, path = "/widget/v1/conversations/{id}/bot-feedback", tag = "widget", params(("id" = String, Path)),
+    request_body = BotFeedback, responses((status = 204, description = "Recorded"), (status = 404, body = ErrorBody)))]
+async fn bot_feedback(
+    State(state): State<AppState>,
+    visitor: VisitorAuth,
+    Path(id): Path<String>,
+    Json(feedback): Json<BotFeedback>,
+) -> ApiResult<StatusCode> {
+    own_conversation(&state, &visitor, &id).await?;
+    check_id(&feedback.turn_id, "bot turn")?;
+    let conversation = state
+        .store
+        .conversation(&visitor.contact.workspace_id, &id)
+        .await?;
+    match crate::bot::feedback(&state, &conversation, &feedback.turn_id, feedback.resolved).await {
+        Err(err) if err.code == ErrorCode::NotFound => Err(AppError::not_found("bot turn")),
+        other => other.map(|()| StatusCode::NO_CONTENT),
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -7,6 +7,7 @@ mod browser;
 mod core_loop;
 mod crash;
 mod eval;
+mod knowledge;
 mod notifications;
 mod support;
 mod system;

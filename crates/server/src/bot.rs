@@ -1,0 +1,281 @@
+//! The support bot: it answers a customer's free text from the knowledge base — only with the
+//! shop's own articles, never invented text — and asks 「解決しましたか？」. When it is sure
+//! enough it answers and keeps the conversation `pending` (handled by the bot); when it is not,
+//! it offers a few candidate articles and the customer waits for a person. 「いいえ」 hands over:
+//! the conversation opens for agents with the usual in-hours expectation or out-of-hours promise.
+//! Every turn is logged with the query, the articles and scores shown, and the outcome.
+
+use madoguchi_core::automation::Automation;
+use madoguchi_core::conversation::ConversationStatus;
+use madoguchi_core::message::SenderKind;
+use madoguchi_store::conversations::{Conversation, ConversationPatch};
+use madoguchi_store::knowledge::Article;
+use madoguchi_store::messages::Message;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::autoreply;
+use crate::error::{ApiResult, AppError, ErrorCode};
+use crate::messaging;
+
+/// Confidence from which the bot answers with its best article (tuned on the development half
+/// of LocalgovFAQ: see `madoguchi eval faq`).
+pub const ANSWER_THRESHOLD: f32 = 0.35;
+/// Articles offered when the bot is not sure.
+const CANDIDATES: usize = 3;
+
+struct Lines {
+    intro: &'static str,
+    ask: &'static str,
+    yes: &'static str,
+    no: &'static str,
+    candidates: &'static str,
+    human: &'static str,
+    thanks: &'static str,
+    handover: &'static str,
+}
+
+fn lines(locale: &str) -> Lines {
+    if locale == "en" {
+        Lines {
+            intro: "This article may answer your question:",
+            ask: "Did this solve it?",
+            yes: "Yes",
+            no: "No",
+            candidates: "These articles may help. A member of staff will also read your message.",
+            human: "Talk to a person",
+            thanks: "Glad it helped! Write again any time.",
+            handover: "Let us connect you with a member of staff.",
+        }
+    } else {
+        Lines {
+            intro: "こちらの記事がお役に立つかもしれません。",
+            ask: "解決しましたか？",
+            yes: "はい",
+            no: "いいえ",
+            candidates: "こちらの記事もご参照ください。担当者もメッセージを確認します。",
+            human: "担当者と話す",
+            thanks: "解決してよかったです。またいつでもご連絡ください。",
+            handover: "担当者におつなぎします。",
+        }
+    }
+}
+
+/// The first characters of an article's Markdown as plain text.
+fn excerpt(markdown: &str, chars: usize) -> String {
+    let plain: String = markdown
+        .chars()
+        .filter(|c| !matches!(c, '#' | '*' | '_' | '`' | '>' | '[' | ']'))
+        .collect();
+    let plain = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out: String = plain.chars().take(chars).collect();
+    if plain.chars().count() > chars {
+        out.push('…');
+    }
+    out
+}
+
+fn article_refs(base: &str, channel_key: &str, articles: &[&Article]) -> serde_json::Value {
+    articles
+        .iter()
+        .map(|a| json!({"id": a.id, "title": a.title, "url": format!("{base}/help/{channel_key}/articles/{}", a.id)}))
+        .collect()
+}
+
+async fn set_status(
+    state: &AppState,
+    conversation: &Conversation,
+    status: ConversationStatus,
+) -> ApiResult<()> {
+    let patch = ConversationPatch {
+        status: Some(status),
+        ..Default::default()
+    };
+    let updated = state
+        .store
+        .update_conversation(&conversation.workspace_id, &conversation.id, &patch, "bot")
+        .await?;
+    state.hub.conversation_updated(&updated);
+    Ok(())
+}
+
+/// Tries to answer `message`; true when the bot answered (the customer is not waiting for a
+/// person now).
+pub async fn answer(
+    state: &AppState,
+    conversation: &Conversation,
+    message: &Message,
+    automation: &Automation,
+) -> ApiResult<bool> {
+    let found = state
+        .kb
+        .search(
+            &state.store,
+            &conversation.workspace_id,
+            &message.body,
+            CANDIDATES,
+        )
+        .await?;
+    let shown: Vec<serde_json::Value> = found
+        .hits
+        .iter()
+        .map(|(a, score)| json!({"article_id": a.id, "title": a.title, "score": score}))
+        .collect();
+    let confidence = (found.confidence * 1000.0).round() as i64;
+    let ws = &conversation.workspace_id;
+    let Some((best, _)) = found.hits.first() else {
+        state
+            .store
+            .record_bot_turn(ws, &conversation.id, &message.body, "[]", 0, "handover")
+            .await?;
+        return Ok(false);
+    };
+    let channel = state.store.channel(ws, &conversation.channel_id).await?;
+    let base = state.settings.public_url();
+    let text = lines(&automation.locale);
+    let client_id = format!("bot-{}", message.seq);
+    let shown_json = serde_json::Value::Array(shown).to_string();
+    if found.confidence >= ANSWER_THRESHOLD {
+        let turn = state
+            .store
+            .record_bot_turn(
+                ws,
+                &conversation.id,
+                &message.body,
+                &shown_json,
+                confidence,
+                "answered",
+            )
+            .await?;
+        let body = format!(
+            "{}\n\n【{}】\n{}\n\n{}",
+            text.intro,
+            best.title,
+            excerpt(&best.body, 240),
+            text.ask
+        );
+        let meta = json!({
+            "kind": "answer",
+            "turn_id": turn.id,
+            "articles": article_refs(&base, &channel.public_key, &[best]),
+            "buttons": [{"label": text.yes, "value": "yes"}, {"label": text.no, "value": "no"}],
+        });
+        messaging::post_automatic(
+            state,
+            conversation,
+            SenderKind::Bot,
+            &client_id,
+            body,
+            Some(&meta),
+        )
+        .await?;
+        set_status(state, conversation, ConversationStatus::Pending).await?;
+        return Ok(true);
+    }
+    let turn = state
+        .store
+        .record_bot_turn(
+            ws,
+            &conversation.id,
+            &message.body,
+            &shown_json,
+            confidence,
+            "candidates",
+        )
+        .await?;
+    let articles: Vec<&Article> = found.hits.iter().map(|(a, _)| a).collect();
+    let titles: Vec<String> = articles.iter().map(|a| format!("・{}", a.title)).collect();
+    let body = format!("{}\n{}", text.candidates, titles.join("\n"));
+    let meta = json!({
+        "kind": "candidates",
+        "turn_id": turn.id,
+        "articles": article_refs(&base, &channel.public_key, &articles),
+        "buttons": [{"label": text.human, "value": "no"}],
+    });
+    messaging::post_automatic(
+        state,
+        conversation,
+        SenderKind::Bot,
+        &client_id,
+        body,
+        Some(&meta),
+    )
+    .await?;
+    Ok(false)
+}
+
+/// The customer's answer to 「解決しましたか？」 (or "talk to a person"). Answering twice changes
+/// nothing.
+pub async fn feedback(
+    state: &AppState,
+    conversation: &Conversation,
+    turn_id: &str,
+    resolved: bool,
+) -> ApiResult<()> {
+    let ws = &conversation.workspace_id;
+    let turn = state.store.bot_turn(ws, turn_id).await?;
+    if turn.conversation_id != conversation.id {
+        return Err(AppError::not_found("bot turn"));
+    }
+    if matches!(turn.outcome.as_str(), "resolved" | "not_resolved") {
+        return Ok(());
+    }
+    let channel = state.store.channel(ws, &conversation.channel_id).await?;
+    let locale = autoreply::channel_automation(&channel).locale;
+    let text = lines(&locale);
+    let client_id = format!("bot-feedback-{turn_id}");
+    if resolved {
+        state.store.set_bot_outcome(ws, turn_id, "resolved").await?;
+        messaging::post_automatic(
+            state,
+            conversation,
+            SenderKind::Bot,
+            &client_id,
+            text.thanks.into(),
+            None,
+        )
+        .await?;
+        set_status(state, conversation, ConversationStatus::Resolved).await
+    } else {
+        state
+            .store
+            .set_bot_outcome(ws, turn_id, "not_resolved")
+            .await?;
+        messaging::post_automatic(
+            state,
+            conversation,
+            SenderKind::Bot,
+            &client_id,
+            text.handover.into(),
+            None,
+        )
+        .await?;
+        set_status(state, conversation, ConversationStatus::Open).await?;
+        autoreply::hand_over(state, conversation).await
+    }
+}
+
+/// Checks a review verdict.
+pub fn parse_review(review: &str) -> ApiResult<&str> {
+    match review {
+        "correct" | "wrong" => Ok(review),
+        _ => Err(AppError::new(
+            ErrorCode::InvalidBody,
+            "review: must be correct or wrong",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::excerpt;
+
+    #[test]
+    fn excerpts_are_plain_and_short() {
+        assert_eq!(
+            excerpt("## 送料\n**全国一律** 500円です。", 100),
+            "送料 全国一律 500円です。"
+        );
+        assert_eq!(excerpt("あいうえお", 3), "あいう…");
+    }
+}

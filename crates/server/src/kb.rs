@@ -1,0 +1,117 @@
+//! The knowledge base at run time: one search index per workspace over its published articles
+//! (question, alternative questions, answer), built on first use and rebuilt when articles or
+//! synonyms change — detected from the store, so every node sees edits made on any node. The
+//! help center's search and the bot use this same retrieval.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use madoguchi_store::knowledge::Article;
+use madoguchi_store::Store;
+use madoguchi_text::{Analyzer, FaqDoc, FaqIndex, Synonyms};
+use tokio::sync::OnceCell;
+
+use crate::error::{ApiResult, AppError, ErrorCode};
+
+/// Published articles and their index, as of `version`.
+pub struct WorkspaceIndex {
+    version: (usize, i64, Vec<Vec<String>>),
+    index: FaqIndex,
+    pub articles: Vec<Article>,
+}
+
+/// The articles that best answer a query, with the bot's confidence in the first.
+pub struct Found {
+    pub hits: Vec<(Article, f32)>,
+    pub confidence: f32,
+}
+
+#[derive(Default)]
+pub struct KnowledgeBase {
+    analyzer: OnceCell<Arc<Analyzer>>,
+    indexes: Mutex<HashMap<String, Arc<WorkspaceIndex>>>,
+}
+
+fn internal(err: impl std::fmt::Display) -> AppError {
+    AppError::new(ErrorCode::Internal, err.to_string())
+}
+
+impl KnowledgeBase {
+    /// The shared analyzer; the embedded dictionary is loaded once, off the async threads.
+    pub async fn analyzer(&self) -> ApiResult<Arc<Analyzer>> {
+        self.analyzer
+            .get_or_try_init(|| async {
+                let analyzer = tokio::task::spawn_blocking(Analyzer::new)
+                    .await
+                    .map_err(internal)?
+                    .map_err(internal)?;
+                Ok::<_, AppError>(Arc::new(analyzer))
+            })
+            .await
+            .cloned()
+    }
+
+    async fn index(&self, store: &Store, workspace_id: &str) -> ApiResult<Arc<WorkspaceIndex>> {
+        let articles = store.articles(workspace_id, true).await?;
+        let synonyms = store.synonym_groups(workspace_id).await?;
+        let version = (
+            articles.len(),
+            articles.iter().map(|a| a.updated_at).max().unwrap_or(0),
+            synonyms,
+        );
+        let cached = self
+            .indexes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(workspace_id)
+            .cloned();
+        if let Some(index) = cached.filter(|i| i.version == version) {
+            return Ok(index);
+        }
+        let analyzer = self.analyzer().await?;
+        let built = tokio::task::spawn_blocking(move || {
+            let docs: Vec<FaqDoc> = articles
+                .iter()
+                .map(|a| FaqDoc {
+                    question: a.title.clone(),
+                    alternatives: a.alternatives.clone(),
+                    answer: a.body.clone(),
+                })
+                .collect();
+            let index = FaqIndex::build(&analyzer, &docs, Synonyms::new(version.2.clone()));
+            WorkspaceIndex {
+                version,
+                index,
+                articles,
+            }
+        })
+        .await
+        .map_err(internal)?;
+        let built = Arc::new(built);
+        self.indexes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(workspace_id.to_owned(), built.clone());
+        Ok(built)
+    }
+
+    /// The `k` published articles that best answer `query`, optionally in one locale.
+    pub async fn search(
+        &self,
+        store: &Store,
+        workspace_id: &str,
+        query: &str,
+        k: usize,
+    ) -> ApiResult<Found> {
+        let index = self.index(store, workspace_id).await?;
+        let analyzer = self.analyzer().await?;
+        let ranked = index.index.search(&analyzer, query, k);
+        let confidence = ranked.confidence;
+        let hits = ranked
+            .hits
+            .iter()
+            .filter_map(|h| index.articles.get(h.doc).map(|a| (a.clone(), h.score)))
+            .collect();
+        Ok(Found { hits, confidence })
+    }
+}

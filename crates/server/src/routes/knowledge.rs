@@ -1,0 +1,427 @@
+//! The knowledge base API (articles, search, synonyms) and the bot's quality loop: the review
+//! of bot turns (正答率), resolution (解決率) and satisfaction rates per day.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use madoguchi_core::InvalidValue;
+use madoguchi_store::knowledge::ArticleFields;
+use madoguchi_store::StoreError;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::auth::{AdminAuth, AgentAuth};
+use crate::bot::parse_review;
+use crate::error::{check_id, ApiResult, AppError, ErrorBody, Json, Path, Query};
+use crate::views::{views, ArticleView, BotTurnView};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_articles, create_article))
+        .routes(routes!(get_article, update_article, delete_article))
+        .routes(routes!(search_articles))
+        .routes(routes!(get_synonyms, put_synonyms))
+        .routes(routes!(list_turns))
+        .routes(routes!(review_turn))
+        .routes(routes!(bot_rates))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleRequest {
+    #[serde(default)]
+    category: String,
+    /// ja (default) or en
+    #[serde(default = "default_locale")]
+    locale: String,
+    /// draft (default) or published
+    #[serde(default = "default_status")]
+    status: String,
+    /// The question the article answers.
+    title: String,
+    /// Markdown.
+    body: String,
+    /// Other wordings of the question.
+    #[serde(default)]
+    alternatives: Vec<String>,
+}
+
+fn default_locale() -> String {
+    "ja".into()
+}
+
+fn default_status() -> String {
+    "draft".into()
+}
+
+impl ArticleRequest {
+    fn parse(self) -> Result<ArticleFields, InvalidValue> {
+        if !matches!(self.locale.as_str(), "ja" | "en") {
+            return Err(InvalidValue::new("locale", "must be ja or en"));
+        }
+        if !matches!(self.status.as_str(), "draft" | "published") {
+            return Err(InvalidValue::new("status", "must be draft or published"));
+        }
+        let title = self.title.trim().to_owned();
+        if title.is_empty() || title.chars().count() > 200 {
+            return Err(InvalidValue::new("title", "must be 1-200 characters"));
+        }
+        if self.body.chars().count() > 50_000 || self.category.chars().count() > 100 {
+            return Err(InvalidValue::new(
+                "body",
+                "body at most 50,000 characters, category at most 100",
+            ));
+        }
+        let alternatives: Vec<String> = self
+            .alternatives
+            .iter()
+            .map(|a| a.trim().to_owned())
+            .filter(|a| !a.is_empty())
+            .collect();
+        if alternatives.len() > 100 || alternatives.iter().any(|a| a.chars().count() > 200) {
+            return Err(InvalidValue::new(
+                "alternatives",
+                "at most 100 of at most 200 characters",
+            ));
+        }
+        Ok(ArticleFields {
+            category: self.category.trim().to_owned(),
+            locale: self.locale,
+            status: self.status,
+            title,
+            body: self.body,
+            alternatives,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArticleList {
+    articles: Vec<ArticleView>,
+}
+
+/// All articles of the workspace, drafts included.
+#[utoipa::path(get, path = "/api/v1/articles", tag = "agent", responses((status = 200, body = ArticleList), (status = 401, body = ErrorBody)))]
+async fn list_articles(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+) -> ApiResult<Json<ArticleList>> {
+    let articles = state
+        .store
+        .articles(&auth.agent.workspace_id, false)
+        .await?;
+    Ok(Json(ArticleList {
+        articles: views(&articles),
+    }))
+}
+
+/// Write an article.
+#[utoipa::path(post, path = "/api/v1/articles", tag = "admin", request_body = ArticleRequest,
+    responses((status = 201, body = ArticleView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_article(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Json(request): Json<ArticleRequest>,
+) -> ApiResult<(StatusCode, Json<ArticleView>)> {
+    let article = state
+        .store
+        .create_article(&admin.workspace_id, &request.parse()?)
+        .await?;
+    Ok((StatusCode::CREATED, Json((&article).into())))
+}
+
+fn missing_article(err: StoreError) -> AppError {
+    match err {
+        StoreError::NotFound => AppError::not_found("article"),
+        other => other.into(),
+    }
+}
+
+/// One article.
+#[utoipa::path(get, path = "/api/v1/articles/{id}", tag = "agent", params(("id" = String, Path)),
+    responses((status = 200, body = ArticleView), (status = 404, body = ErrorBody)))]
+async fn get_article(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ArticleView>> {
+    check_id(&id, "article")?;
+    let article = state
+        .store
+        .article(&auth.agent.workspace_id, &id)
+        .await
+        .map_err(missing_article)?;
+    Ok(Json((&article).into()))
+}
+
+/// Replace an article.
+#[utoipa::path(put, path = "/api/v1/articles/{id}", tag = "admin", params(("id" = String, Path)), request_body = ArticleRequest,
+    responses((status = 200, body = ArticleView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_article(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+    Json(request): Json<ArticleRequest>,
+) -> ApiResult<Json<ArticleView>> {
+    check_id(&id, "article")?;
+    let article = state
+        .store
+        .update_article(&admin.workspace_id, &id, &request.parse()?)
+        .await
+        .map_err(missing_article)?;
+    Ok(Json((&article).into()))
+}
+
+/// Delete an article.
+#[utoipa::path(delete, path = "/api/v1/articles/{id}", tag = "admin", params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
+async fn delete_article(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    check_id(&id, "article")?;
+    state
+        .store
+        .delete_article(&admin.workspace_id, &id)
+        .await
+        .map_err(missing_article)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    q: String,
+    limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchHit {
+    article: ArticleView,
+    score: f32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResults {
+    hits: Vec<SearchHit>,
+    /// The bot's confidence in the first hit (0-1).
+    confidence: f32,
+}
+
+/// Search the published articles with the bot's retrieval (Japanese and English).
+#[utoipa::path(get, path = "/api/v1/articles/search", tag = "agent", params(SearchQuery),
+    responses((status = 200, body = SearchResults), (status = 401, body = ErrorBody)))]
+async fn search_articles(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Query(query): Query<SearchQuery>,
+) -> ApiResult<Json<SearchResults>> {
+    let found = state
+        .kb
+        .search(
+            &state.store,
+            &auth.agent.workspace_id,
+            &query.q,
+            query.limit.unwrap_or(10).clamp(1, 50),
+        )
+        .await?;
+    let hits = found
+        .hits
+        .iter()
+        .map(|(a, score)| SearchHit {
+            article: a.into(),
+            score: *score,
+        })
+        .collect();
+    Ok(Json(SearchResults {
+        hits,
+        confidence: found.confidence,
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SynonymList {
+    /// Groups of interchangeable words, e.g. `[["返品", "返却"]]`.
+    groups: Vec<Vec<String>>,
+}
+
+/// The workspace's synonym groups.
+#[utoipa::path(get, path = "/api/v1/synonyms", tag = "agent", responses((status = 200, body = SynonymList)))]
+async fn get_synonyms(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+) -> ApiResult<Json<SynonymList>> {
+    Ok(Json(SynonymList {
+        groups: state.store.synonym_groups(&auth.agent.workspace_id).await?,
+    }))
+}
+
+/// Replace the synonym groups.
+#[utoipa::path(put, path = "/api/v1/synonyms", tag = "admin", request_body = SynonymList,
+    responses((status = 200, body = SynonymList), (status = 422, body = ErrorBody)))]
+async fn put_synonyms(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Json(list): Json<SynonymList>,
+) -> ApiResult<Json<SynonymList>> {
+    let groups: Vec<Vec<String>> = list
+        .groups
+        .into_iter()
+        .map(|g| {
+            g.into_iter()
+                .map(|w| w.trim().replace(',', ""))
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .filter(|g| g.len() > 1)
+        .collect();
+    if groups.len() > 1000 {
+        return Err(InvalidValue::new("groups", "at most 1000 groups").into());
+    }
+    state
+        .store
+        .set_synonym_groups(&admin.workspace_id, &groups)
+        .await?;
+    Ok(Json(SynonymList { groups }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TurnList {
+    turns: Vec<BotTurnView>,
+}
+
+/// The bot's latest turns, for review.
+#[utoipa::path(get, path = "/api/v1/bot/turns", tag = "agent", responses((status = 200, body = TurnList)))]
+async fn list_turns(State(state): State<AppState>, auth: AgentAuth) -> ApiResult<Json<TurnList>> {
+    let turns = state.store.bot_turns(&auth.agent.workspace_id, 200).await?;
+    Ok(Json(TurnList {
+        turns: views(&turns),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TurnReview {
+    /// correct or wrong
+    review: String,
+    /// For a wrong answer: the article that answers it; the customer's wording becomes one of
+    /// its alternative questions.
+    correct_article_id: Option<String>,
+}
+
+/// Mark a bot answer correct or wrong (and teach the right article the customer's wording).
+#[utoipa::path(patch, path = "/api/v1/bot/turns/{id}", tag = "agent", params(("id" = String, Path)), request_body = TurnReview,
+    responses((status = 200, body = BotTurnView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn review_turn(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+    Json(review): Json<TurnReview>,
+) -> ApiResult<Json<BotTurnView>> {
+    check_id(&id, "bot turn")?;
+    let ws = &auth.agent.workspace_id;
+    let verdict = parse_review(&review.review)?;
+    let turn = state
+        .store
+        .bot_turn(ws, &id)
+        .await
+        .map_err(|_| AppError::not_found("bot turn"))?;
+    if let Some(article_id) = &review.correct_article_id {
+        check_id(article_id, "article")?;
+        let article = state
+            .store
+            .article(ws, article_id)
+            .await
+            .map_err(missing_article)?;
+        let mut alternatives = article.alternatives.clone();
+        if !alternatives.contains(&turn.query) && turn.query != article.title {
+            alternatives.push(turn.query.clone());
+        }
+        let fields = ArticleFields {
+            category: article.category,
+            locale: article.locale,
+            status: article.status,
+            title: article.title,
+            body: article.body,
+            alternatives,
+        };
+        state.store.update_article(ws, article_id, &fields).await?;
+    }
+    state.store.review_bot_turn(ws, &id, verdict).await?;
+    let turn = state.store.bot_turn(ws, &id).await?;
+    Ok(Json((&turn).into()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RatesQuery {
+    /// Days back from today (default 30).
+    days: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DayRates {
+    /// YYYY-MM-DD (UTC)
+    date: String,
+    /// 正答率: correct / reviewed
+    accuracy: Option<f64>,
+    /// 解決率: resolved / asked
+    resolution: Option<f64>,
+    reviewed: i64,
+    asked: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Rates {
+    days: Vec<DayRates>,
+    accuracy: Option<f64>,
+    resolution: Option<f64>,
+}
+
+fn ratio(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// Answer accuracy and resolution rate per day.
+#[utoipa::path(get, path = "/api/v1/bot/rates", tag = "agent", params(RatesQuery), responses((status = 200, body = Rates)))]
+async fn bot_rates(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Query(query): Query<RatesQuery>,
+) -> ApiResult<Json<Rates>> {
+    let now = state.clock.now_ms();
+    let days = query.days.unwrap_or(30).clamp(1, 366);
+    let counts = state
+        .store
+        .bot_day_counts(&auth.agent.workspace_id, now - days * 86_400_000, now + 1)
+        .await?;
+    let total = counts.iter().fold((0, 0, 0, 0), |a, d| {
+        (
+            a.0 + d.reviewed,
+            a.1 + d.correct,
+            a.2 + d.asked,
+            a.3 + d.resolved,
+        )
+    });
+    let days = counts
+        .iter()
+        .map(|d| DayRates {
+            date: chrono::DateTime::from_timestamp(d.day * 86_400, 0)
+                .map(|t| t.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+            accuracy: ratio(d.correct, d.reviewed),
+            resolution: ratio(d.resolved, d.asked),
+            reviewed: d.reviewed,
+            asked: d.asked,
+        })
+        .collect();
+    Ok(Json(Rates {
+        days,
+        accuracy: ratio(total.1, total.0),
+        resolution: ratio(total.3, total.2),
+    }))
+}

@@ -1,0 +1,381 @@
+//! The knowledge base, the help center, and the support bot over HTTP.
+
+use madoguchi_core::agent::Role;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::{both_backends, Agent, TestApp, Visitor};
+
+both_backends!(
+    articles_search_and_help_center,
+    bot_answers_hands_over_and_learns
+);
+
+async fn article(app: &TestApp, admin: &Agent, title: &str, body: &str, status: &str) -> String {
+    let created: Value = app
+        .post(
+            "/api/v1/articles",
+            &json!({"title": title, "body": body, "status": status, "category": "ご注文"}),
+        )
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    created["id"].as_str().unwrap().to_owned()
+}
+
+async fn shop_articles(app: &TestApp, admin: &Agent) -> (String, String, String) {
+    let returns = article(
+        app,
+        admin,
+        "返品したい",
+        "商品到着から**7日以内**なら返品できます。<script>alert(1)</script>",
+        "published",
+    )
+    .await;
+    let shipping = article(
+        app,
+        admin,
+        "送料はいくらですか",
+        "全国一律500円です。5,000円以上のご注文で送料無料です。",
+        "published",
+    )
+    .await;
+    let draft = article(app, admin, "社内向け下書き", "まだ公開しない", "draft").await;
+    (returns, shipping, draft)
+}
+
+async fn articles_search_and_help_center(app: TestApp) {
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "admin@example.jp", Role::Admin)
+        .await;
+    let agent = app.agent("agent@example.jp").await;
+    let refused = app
+        .post("/api/v1/articles", &json!({"title": "x", "body": "y"}))
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let bad = app
+        .post("/api/v1/articles", &json!({"title": " ", "body": "y"}))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (returns, shipping, draft) = shop_articles(&app, &admin).await;
+
+    let found: Value = app
+        .get("/api/v1/articles/search?q=配送料はいくら？")
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["hits"][0]["article"]["id"], shipping.as_str());
+    let found: Value = app
+        .get("/api/v1/articles/search?q=ﾍﾝﾋﾟﾝ 方法")
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        found["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["article"]["id"] != draft.as_str()),
+        "drafts are not searchable"
+    );
+    let synonyms = json!({"groups": [["返品", "返却"]]});
+    app.http
+        .put(format!("{}/api/v1/synonyms", app.url))
+        .bearer_auth(&admin.token)
+        .json(&synonyms)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let found: Value = app
+        .get("/api/v1/articles/search?q=返却できますか")
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        found["hits"][0]["article"]["id"],
+        returns.as_str(),
+        "synonyms apply at once"
+    );
+
+    let help = app
+        .get(&format!("/help/{}", app.channel_key))
+        .send()
+        .await
+        .unwrap();
+    assert!(help.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("script-src 'self'"));
+    let html = help.text().await.unwrap();
+    assert!(
+        html.contains("<title>ヘルプセンター | Default</title>")
+            && html.contains("返品したい")
+            && !html.contains("社内向け下書き"),
+        "{html}"
+    );
+    let results = app
+        .get(&format!("/help/{}?q=送料", app.channel_key))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        results.contains(&format!("/help/{}/articles/{shipping}", app.channel_key)),
+        "{results}"
+    );
+    let page = app
+        .get(&format!("/help/{}/articles/{returns}", app.channel_key))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<strong>7日以内</strong>")
+            && page.contains("&lt;script&gt;")
+            && !page.contains("<script>alert"),
+        "{page}"
+    );
+    assert_eq!(
+        app.get(&format!("/help/{}/articles/{draft}", app.channel_key))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let (_, other_key) = app.other_workspace().await;
+    assert_eq!(
+        app.get(&format!("/help/{other_key}/articles/{returns}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+async fn bot_messages(app: &TestApp, visitor: &Visitor, conversation: &str) -> Vec<Value> {
+    app.visitor_messages(visitor, conversation)
+        .await
+        .into_iter()
+        .filter(|m| m["sender_kind"] == "bot")
+        .collect()
+}
+
+async fn status_of(app: &TestApp, agent: &Agent, conversation: &str) -> String {
+    let c: Value = app
+        .get(&format!("/api/v1/conversations/{conversation}"))
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    c["status"].as_str().unwrap().to_owned()
+}
+
+async fn feedback(
+    app: &TestApp,
+    visitor: &Visitor,
+    conversation: &str,
+    turn: &str,
+    resolved: bool,
+) -> StatusCode {
+    app.post(
+        &format!("/widget/v1/conversations/{conversation}/bot-feedback"),
+        &json!({"turn_id": turn, "resolved": resolved}),
+    )
+    .header("x-visitor-token", &visitor.token)
+    .send()
+    .await
+    .unwrap()
+    .status()
+}
+
+async fn bot_answers_hands_over_and_learns(app: TestApp) {
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "admin@example.jp", Role::Admin)
+        .await;
+    let (returns, shipping, _) = shop_articles(&app, &admin).await;
+
+    // A question the knowledge base answers: the bot replies with the article and asks.
+    let visitor = app.visitor().await;
+    let conversation = app.start(&visitor, "送料はいくらかかりますか？").await;
+    let answers = bot_messages(&app, &visitor, &conversation).await;
+    assert_eq!(answers.len(), 1);
+    let meta = &answers[0]["meta"];
+    assert_eq!(meta["kind"], "answer");
+    assert_eq!(meta["articles"][0]["id"], shipping.as_str());
+    assert!(answers[0]["body"]
+        .as_str()
+        .unwrap()
+        .contains("解決しましたか？"));
+    assert_eq!(
+        status_of(&app, &admin, &conversation).await,
+        "pending",
+        "handled by the bot"
+    );
+    assert!(
+        app.state.store.pending_jobs().await.unwrap().is_empty(),
+        "no human expectation while the bot handles it"
+    );
+
+    // 「いいえ」: handed over to a person, with the in-hours expectation planned.
+    let turn = meta["turn_id"].as_str().unwrap();
+    let stranger = app.visitor().await;
+    assert_eq!(
+        feedback(&app, &stranger, &conversation, turn, false).await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        feedback(&app, &visitor, &conversation, turn, false).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(status_of(&app, &admin, &conversation).await, "open");
+    assert_eq!(bot_messages(&app, &visitor, &conversation).await.len(), 2);
+    assert_eq!(app.state.store.pending_jobs().await.unwrap().len(), 1);
+    assert_eq!(
+        feedback(&app, &visitor, &conversation, turn, true).await,
+        StatusCode::NO_CONTENT,
+        "a second answer changes nothing"
+    );
+    assert_eq!(status_of(&app, &admin, &conversation).await, "open");
+
+    // 「はい」: resolved by the bot.
+    let second = app.start(&visitor, "返品したいのですが").await;
+    let answer = bot_messages(&app, &visitor, &second).await.remove(0);
+    assert_eq!(answer["meta"]["articles"][0]["id"], returns.as_str());
+    feedback(
+        &app,
+        &visitor,
+        &second,
+        answer["meta"]["turn_id"].as_str().unwrap(),
+        true,
+    )
+    .await;
+    assert_eq!(status_of(&app, &admin, &second).await, "resolved");
+
+    // Nothing relevant: no bot answer, a person takes it; the turn is still logged.
+    let third = app.start(&visitor, "こんにちは").await;
+    assert!(bot_messages(&app, &visitor, &third).await.is_empty());
+    assert_eq!(status_of(&app, &admin, &third).await, "open");
+
+    // The quality loop: review, teach a wording, rates.
+    let turns: Value = app
+        .get("/api/v1/bot/turns")
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let turns = turns["turns"].as_array().unwrap().clone();
+    assert_eq!(turns.len(), 3);
+    let outcomes: Vec<&str> = turns
+        .iter()
+        .map(|t| t["outcome"].as_str().unwrap())
+        .collect();
+    assert!(
+        outcomes.contains(&"resolved")
+            && outcomes.contains(&"not_resolved")
+            && outcomes.contains(&"handover"),
+        "{outcomes:?}"
+    );
+    let unanswered = turns.iter().find(|t| t["outcome"] == "handover").unwrap();
+    let review = json!({"review": "wrong", "correct_article_id": returns});
+    let reviewed: Value = app
+        .patch(
+            &format!("/api/v1/bot/turns/{}", unanswered["id"].as_str().unwrap()),
+            &review,
+        )
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reviewed["review"], "wrong");
+    let taught: Value = app
+        .get(&format!("/api/v1/articles/{returns}"))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        taught["alternatives"],
+        json!(["こんにちは"]),
+        "the customer's wording became an alternative question"
+    );
+    let correct = turns.iter().find(|t| t["outcome"] == "resolved").unwrap();
+    app.patch(
+        &format!("/api/v1/bot/turns/{}", correct["id"].as_str().unwrap()),
+        &json!({"review": "correct"}),
+    )
+    .bearer_auth(&admin.token)
+    .send()
+    .await
+    .unwrap()
+    .error_for_status()
+    .unwrap();
+    let bad = app
+        .patch(
+            &format!("/api/v1/bot/turns/{}", correct["id"].as_str().unwrap()),
+            &json!({"review": "maybe"}),
+        )
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    app.clock.set(madoguchi_store::now_ms());
+    let rates: Value = app
+        .get("/api/v1/bot/rates?days=7")
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rates["accuracy"], 0.5, "{rates}");
+    assert_eq!(rates["resolution"], 0.5, "{rates}");
+    assert_eq!(rates["days"].as_array().unwrap().len(), 1);
+}
