@@ -272,7 +272,7 @@
       var isNew = addMessage(frame.conversation_id, m);
       if (!isNew) return;
       if (state.open && state.current === frame.conversation_id) renderThread();
-      else if (m.sender_kind !== "contact") setUnread(state.unread + 1);
+      else if (!state.open && m.sender_kind !== "contact") setUnread(state.unread + 1);
     };
     ws.onclose = function () {
       state.ws = null;

@@ -484,3 +484,132 @@ async fn widget_and_inbox_in_a_real_browser() {
     visitor.close().await.unwrap();
     std::fs::remove_dir_all(&profiles).ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bot_answers_in_the_widget_and_hands_over_to_the_inbox() {
+    let Some(driver) = start_chromedriver().await else {
+        return;
+    };
+    let app = TestApp::spawn(madoguchi_store::Backend::Sqlite)
+        .await
+        .unwrap();
+    let workspace = app.workspace_id.clone();
+    let admin = app.agent_in(&workspace, "kb@example.jp", Role::Admin).await;
+    for (title, body) in [
+        (
+            "返品・交換について",
+            "商品到着から7日以内でしたら、マイページの注文履歴から返品を申し込めます。",
+        ),
+        (
+            "送料はいくらですか",
+            "全国一律500円です。5,000円以上のご注文で送料無料になります。",
+        ),
+    ] {
+        let article = json!({"title": title, "body": body, "status": "published"});
+        app.post("/api/v1/articles", &article)
+            .bearer_auth(&admin.token)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+    }
+    let shop = shop_site(&app).await;
+    let profiles = std::env::temp_dir().join(format!("mdg-bot-{}", std::process::id()));
+    let visitor = browser(&driver, &profiles.join("visitor")).await;
+    visitor.goto(&shop).await.unwrap();
+    click_widget(&visitor, "button.launcher").await;
+    click_widget(&visitor, "button.new").await;
+    widget(&visitor, "textarea")
+        .await
+        .unwrap()
+        .send_keys("返品したいのですが、どうすればいいですか")
+        .await
+        .unwrap();
+    widget(&visitor, "button.send")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the bot shows the right article", || async {
+        let text = widget_text(&visitor).await;
+        text.contains("返品・交換について") && text.contains("解決しましたか？")
+    })
+    .await;
+    std::fs::write(
+        screenshot_dir().join("bot.png"),
+        visitor.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    click_widget(&visitor, "button.choice[data-value='no']").await;
+    eventually("the bot hands over", || async {
+        widget_text(&visitor)
+            .await
+            .contains("担当者におつなぎします")
+    })
+    .await;
+
+    // The conversation now waits for a person in the inbox.
+    let agent = browser(&driver, &profiles.join("agent")).await;
+    agent.goto(&format!("{}/login", app.url)).await.unwrap();
+    agent
+        .wait()
+        .for_element(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys("kb@example.jp")
+        .await
+        .unwrap();
+    agent
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys("password-123")
+        .await
+        .unwrap();
+    agent
+        .find(Locator::Css("#login-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        "the handed-over conversation is in the open list",
+        || async {
+            page_text(&agent, "#conversation-list .item")
+                .await
+                .contains("対応中")
+        },
+    )
+    .await;
+    agent
+        .find(Locator::Css("#conversation-list .item"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        "the agent sees the question and the bot's answer",
+        || async {
+            let text = page_text(&agent, "#messages").await;
+            text.contains("返品したいのですが") && text.contains("担当者におつなぎします")
+        },
+    )
+    .await;
+    let turns: Value = app
+        .get("/api/v1/bot/turns")
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(turns["turns"][0]["outcome"], "not_resolved");
+    agent.close().await.unwrap();
+    visitor.close().await.unwrap();
+    std::fs::remove_dir_all(&profiles).ok();
+}
