@@ -253,7 +253,7 @@
     function load() {
       api("GET", "/api/v1/bot/rates?days=30").then(function (r) {
         rates.textContent = "";
-        rates.appendChild(el("p", {}, t("admin.accuracy") + " " + pct(r.accuracy) + " · " + t("admin.resolution") + " " + pct(r.resolution)));
+        rates.appendChild(el("p", {}, t("admin.accuracy") + " " + pct(r.accuracy) + " · " + t("admin.resolution") + " " + pct(r.resolution) + " · " + t("admin.satisfaction") + " " + pct(r.satisfaction)));
         var chart = el("div", { class: "chart", role: "img", "aria-label": t("admin.resolution") });
         r.days.forEach(function (d) {
           var bar = el("span", { class: "bar", title: d.date + " " + pct(d.resolution) });

@@ -164,15 +164,19 @@
       var link = el("a", { href: a.url, target: "_blank", rel: "noopener", class: "article" }, a.title);
       div.appendChild(link);
     });
-    if (!m.meta.turn_id || state.answered[m.meta.turn_id]) return;
+    var key = m.meta.turn_id || (m.meta.kind === "rating" ? "rating-" + m.id : null);
+    if (!key || state.answered[key]) return;
     var row = el("div", { class: "choices" });
     (m.meta.buttons || []).forEach(function (b) {
       var button = el("button", { type: "button", class: "choice", "data-value": b.value }, b.label);
       button.addEventListener("click", function () {
-        state.answered[m.meta.turn_id] = true;
+        state.answered[key] = true;
         row.remove();
-        api("POST", "/widget/v1/conversations/" + m.conversation_id + "/bot-feedback", { turn_id: m.meta.turn_id, resolved: b.value === "yes" })
-          .catch(function () { state.answered[m.meta.turn_id] = false; });
+        var path = "/widget/v1/conversations/" + m.conversation_id;
+        var sent = m.meta.kind === "rating"
+          ? api("POST", path + "/rating", { score: Number(b.value) })
+          : api("POST", path + "/bot-feedback", { turn_id: m.meta.turn_id, resolved: b.value === "yes" });
+        sent.catch(function () { state.answered[key] = false; });
       });
       row.appendChild(button);
     });

@@ -194,3 +194,34 @@ pub async fn send_expectation(state: &AppState, job: &ExpectationJob) -> ApiResu
         None => Ok("switched off"),
     }
 }
+
+/// After a conversation is resolved: ask the customer how satisfied they are (1–5), once per
+/// resolution.
+pub async fn ask_rating(state: &AppState, conversation: &Conversation) -> ApiResult<()> {
+    let (automation, _) = settings_of(state, conversation).await?;
+    let text = if automation.locale == "en" {
+        "How did we do? Please rate this conversation."
+    } else {
+        "ご対応はいかがでしたか？ 満足度をお選びください。"
+    };
+    let buttons: Vec<serde_json::Value> = (1..=5)
+        .map(|n| serde_json::json!({"label": "★".repeat(n), "value": n.to_string()}))
+        .collect();
+    let meta = serde_json::json!({"kind": "rating", "buttons": buttons});
+    let client_id = format!(
+        "rating-{}",
+        conversation
+            .resolved_at
+            .unwrap_or(conversation.last_activity_at)
+    );
+    messaging::post_automatic(
+        state,
+        conversation,
+        SenderKind::System,
+        &client_id,
+        text.into(),
+        Some(&meta),
+    )
+    .await?;
+    Ok(())
+}

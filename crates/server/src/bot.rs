@@ -86,7 +86,7 @@ async fn set_status(
     state: &AppState,
     conversation: &Conversation,
     status: ConversationStatus,
-) -> ApiResult<()> {
+) -> ApiResult<Conversation> {
     let patch = ConversationPatch {
         status: Some(status),
         ..Default::default()
@@ -96,7 +96,7 @@ async fn set_status(
         .update_conversation(&conversation.workspace_id, &conversation.id, &patch, "bot")
         .await?;
     state.hub.conversation_updated(&updated);
-    Ok(())
+    Ok(updated)
 }
 
 /// Tries to answer `message`; true when the bot answered (the customer is not waiting for a
@@ -235,7 +235,8 @@ pub async fn feedback(
             None,
         )
         .await?;
-        set_status(state, conversation, ConversationStatus::Resolved).await
+        let resolved = set_status(state, conversation, ConversationStatus::Resolved).await?;
+        autoreply::ask_rating(state, &resolved).await
     } else {
         state
             .store

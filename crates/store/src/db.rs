@@ -44,6 +44,7 @@ impl Backend {
             2 => "0002_templates.sql",
             3 => "0003_automation.sql",
             4 => "0004_knowledge.sql",
+            5 => "0005_ratings.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

@@ -103,6 +103,9 @@ pub struct DayCounts {
     pub correct: i64,
     pub asked: i64,
     pub resolved: i64,
+    /// Conversations rated that day, and those rated 4 or 5.
+    pub rated: i64,
+    pub satisfied: i64,
 }
 
 fn alternatives_json(alternatives: &[String]) -> Result<String> {
@@ -345,7 +348,8 @@ impl Store {
         .bind(to)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
+        let mut days = rows
+            .iter()
             .map(|row| {
                 Ok(DayCounts {
                     day: row.try_get("day")?,
@@ -353,8 +357,61 @@ impl Store {
                     correct: row.try_get("correct")?,
                     asked: row.try_get("asked")?,
                     resolved: row.try_get("resolved")?,
+                    rated: 0,
+                    satisfied: 0,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        let ratings = sqlx::query(
+            "SELECT created_at / 86400000 AS day, COUNT(*) AS rated, \
+             SUM(CASE WHEN score >= 4 THEN 1 ELSE 0 END) AS satisfied \
+             FROM ratings WHERE workspace_id = $1 AND created_at >= $2 AND created_at < $3 \
+             GROUP BY created_at / 86400000",
+        )
+        .bind(workspace_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?;
+        for row in &ratings {
+            let day: i64 = row.try_get("day")?;
+            let index = match days.iter().position(|d| d.day == day) {
+                Some(index) => index,
+                None => {
+                    days.push(DayCounts {
+                        day,
+                        ..Default::default()
+                    });
+                    days.len() - 1
+                }
+            };
+            days[index].rated = row.try_get("rated")?;
+            days[index].satisfied = row.try_get("satisfied")?;
+        }
+        days.sort_by_key(|d| d.day);
+        Ok(days)
+    }
+
+    /// Records (or replaces) a conversation's satisfaction rating, 1–5.
+    pub async fn rate_conversation(
+        &self,
+        workspace_id: &str,
+        conversation_id: &str,
+        score: i64,
+        comment: Option<&str>,
+    ) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO ratings (conversation_id, workspace_id, score, comment, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (conversation_id) DO UPDATE SET score = $3, comment = $4, created_at = $5",
+        )
+        .bind(conversation_id)
+        .bind(workspace_id)
+        .bind(score)
+        .bind(comment)
+        .bind(now_ms())
+        .execute(&mut *w.tx)
+        .await?;
+        w.commit().await
     }
 }

@@ -1086,6 +1086,22 @@ async fn knowledge_base_and_bot_turns(store: Store, _db: &TestDatabase) {
     });
     assert_eq!(total, (1, 1, 2, 1));
     store
+        .rate_conversation(&f.workspace, &conv, 2, None)
+        .await
+        .unwrap();
+    store
+        .rate_conversation(&f.workspace, &conv, 5, Some("丁寧でした"))
+        .await
+        .unwrap();
+    let counts = store
+        .bot_day_counts(&f.workspace, 0, i64::MAX)
+        .await
+        .unwrap();
+    let rated: (i64, i64) = counts
+        .iter()
+        .fold((0, 0), |a, d| (a.0 + d.rated, a.1 + d.satisfied));
+    assert_eq!(rated, (1, 1), "the latest rating of a conversation counts");
+    store
         .delete_article(&f.workspace, &article.id)
         .await
         .unwrap();

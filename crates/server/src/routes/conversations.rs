@@ -18,6 +18,7 @@ use utoipa_axum::routes;
 use super::DEFAULT_LIMIT;
 use crate::app::AppState;
 use crate::auth::AgentAuth;
+use crate::autoreply;
 use crate::error::{check_id, ApiResult, AppError, ErrorBody, Json, Path, Query};
 use crate::messaging;
 use crate::views::{views, ConversationView, MessageView};
@@ -199,7 +200,7 @@ async fn update_conversation(
     Path(id): Path<String>,
     Json(update): Json<ConversationUpdate>,
 ) -> ApiResult<Json<ConversationView>> {
-    workspace_conversation(&state, &auth, &id).await?;
+    let before = workspace_conversation(&state, &auth, &id).await?;
     let patch = update.parse()?;
     let actor = format!("agent:{}", auth.agent.id);
     let conversation = state
@@ -207,6 +208,13 @@ async fn update_conversation(
         .update_conversation(&auth.agent.workspace_id, &id, &patch, &actor)
         .await?;
     state.hub.conversation_updated(&conversation);
+    if before.status != ConversationStatus::Resolved
+        && conversation.status == ConversationStatus::Resolved
+    {
+        if let Err(err) = autoreply::ask_rating(&state, &conversation).await {
+            tracing::error!(error = %err.message, "asking for a rating failed");
+        }
+    }
     Ok(Json((&conversation).into()))
 }
 

@@ -371,8 +371,11 @@ pub struct DayRates {
     accuracy: Option<f64>,
     /// 解決率: resolved / asked
     resolution: Option<f64>,
+    /// 満足率: ratings of 4 or 5 / ratings
+    satisfaction: Option<f64>,
     reviewed: i64,
     asked: i64,
+    rated: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -380,13 +383,14 @@ pub struct Rates {
     days: Vec<DayRates>,
     accuracy: Option<f64>,
     resolution: Option<f64>,
+    satisfaction: Option<f64>,
 }
 
 fn ratio(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
-/// Answer accuracy and resolution rate per day.
+/// Answer accuracy (正答率), resolution (解決率) and satisfaction (満足率) per day.
 #[utoipa::path(get, path = "/api/v1/bot/rates", tag = "agent", params(RatesQuery), responses((status = 200, body = Rates)))]
 async fn bot_rates(
     State(state): State<AppState>,
@@ -399,14 +403,8 @@ async fn bot_rates(
         .store
         .bot_day_counts(&auth.agent.workspace_id, now - days * 86_400_000, now + 1)
         .await?;
-    let total = counts.iter().fold((0, 0, 0, 0), |a, d| {
-        (
-            a.0 + d.reviewed,
-            a.1 + d.correct,
-            a.2 + d.asked,
-            a.3 + d.resolved,
-        )
-    });
+    let sum =
+        |f: fn(&madoguchi_store::knowledge::DayCounts) -> i64| counts.iter().map(f).sum::<i64>();
     let days = counts
         .iter()
         .map(|d| DayRates {
@@ -415,13 +413,16 @@ async fn bot_rates(
                 .unwrap_or_default(),
             accuracy: ratio(d.correct, d.reviewed),
             resolution: ratio(d.resolved, d.asked),
+            satisfaction: ratio(d.satisfied, d.rated),
             reviewed: d.reviewed,
             asked: d.asked,
+            rated: d.rated,
         })
         .collect();
     Ok(Json(Rates {
         days,
-        accuracy: ratio(total.1, total.0),
-        resolution: ratio(total.3, total.2),
+        accuracy: ratio(sum(|d| d.correct), sum(|d| d.reviewed)),
+        resolution: ratio(sum(|d| d.resolved), sum(|d| d.asked)),
+        satisfaction: ratio(sum(|d| d.satisfied), sum(|d| d.rated)),
     }))
 }

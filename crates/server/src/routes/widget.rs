@@ -40,6 +40,43 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(resume_link))
         .routes(routes!(unsubscribe))
         .routes(routes!(bot_feedback))
+        .routes(routes!(rate_conversation))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RatingRequest {
+    /// 1 (poor) to 5 (excellent).
+    score: i64,
+    comment: Option<String>,
+}
+
+/// The visitor's satisfaction with a conversation (満足率).
+#[utoipa::path(post, path = "/widget/v1/conversations/{id}/rating", tag = "widget", params(("id" = String, Path)),
+    request_body = RatingRequest, responses((status = 204, description = "Recorded"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn rate_conversation(
+    State(state): State<AppState>,
+    visitor: VisitorAuth,
+    Path(id): Path<String>,
+    Json(rating): Json<RatingRequest>,
+) -> ApiResult<StatusCode> {
+    own_conversation(&state, &visitor, &id).await?;
+    if !(1..=5).contains(&rating.score) {
+        return Err(InvalidValue::new("score", "must be 1-5").into());
+    }
+    let comment = rating
+        .comment
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    if comment.is_some_and(|c| c.chars().count() > 2000) {
+        return Err(InvalidValue::new("comment", "must be at most 2000 characters").into());
+    }
+    state
+        .store
+        .rate_conversation(&visitor.contact.workspace_id, &id, rating.score, comment)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -287,6 +287,40 @@ async fn bot_answers_hands_over_and_learns(app: TestApp) {
     )
     .await;
     assert_eq!(status_of(&app, &admin, &second).await, "resolved");
+    let rating = app
+        .visitor_messages(&visitor, &second)
+        .await
+        .into_iter()
+        .find(|m| m["meta"]["kind"] == "rating")
+        .expect("a resolved conversation asks for a rating");
+    assert_eq!(rating["meta"]["buttons"].as_array().unwrap().len(), 5);
+    let rate = |score: i64| {
+        app.post(
+            &format!("/widget/v1/conversations/{second}/rating"),
+            &json!({"score": score, "comment": "早くて助かりました"}),
+        )
+        .header("x-visitor-token", &visitor.token)
+        .send()
+    };
+    assert_eq!(
+        rate(6).await.unwrap().status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(rate(5).await.unwrap().status(), StatusCode::NO_CONTENT);
+    let other = app
+        .post(
+            &format!("/widget/v1/conversations/{second}/rating"),
+            &json!({"score": 1}),
+        )
+        .header("x-visitor-token", &stranger.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        other.status(),
+        StatusCode::NOT_FOUND,
+        "only the conversation's visitor rates it"
+    );
 
     // Nothing relevant: no bot answer, a person takes it; the turn is still logged.
     let third = app.start(&visitor, "こんにちは").await;
@@ -377,5 +411,6 @@ async fn bot_answers_hands_over_and_learns(app: TestApp) {
         .unwrap();
     assert_eq!(rates["accuracy"], 0.5, "{rates}");
     assert_eq!(rates["resolution"], 0.5, "{rates}");
+    assert_eq!(rates["satisfaction"], 1.0, "{rates}");
     assert_eq!(rates["days"].as_array().unwrap().len(), 1);
 }

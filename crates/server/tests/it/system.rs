@@ -83,6 +83,7 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/api/v1/channels/{id}/automation", "get"),
         ("/api/v1/channels/{id}/automation", "put"),
         ("/widget/v1/conversations/{id}/bot-feedback", "post"),
+        ("/widget/v1/conversations/{id}/rating", "post"),
         ("/api/v1/articles", "get"),
         ("/api/v1/articles", "post"),
         ("/api/v1/articles/{id}", "get"),
