@@ -9,6 +9,7 @@
 //! - [`agent`]: agent roles and e-mail addresses.
 //! - [`widget`]: widget settings and per-page display rules.
 //! - [`hours`]: business hours ("open now?", "next opening"); [`holidays`]: Japanese holidays.
+//! - [`scenario`]: the bot's button trees.
 //! - [`automation`]: per-channel auto-replies and reply notifications, and their timing rules.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -18,6 +19,7 @@ pub mod conversation;
 pub mod holidays;
 pub mod hours;
 pub mod message;
+pub mod scenario;
 pub mod widget;
 
 /// A value from outside failed validation; `field` names what was wrong.

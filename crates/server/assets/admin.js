@@ -83,6 +83,32 @@
     parent.appendChild(form);
     parent.appendChild(msg);
     automationForm(parent, c);
+    scenarioForm(parent, c);
+  }
+
+  /* The bot's button tree as JSON, with clicks per node. */
+  function scenarioForm(parent, c) {
+    var box = el("details", { class: "scenario" });
+    box.appendChild(el("summary", {}, t("admin.scenario")));
+    parent.appendChild(box);
+    var form = el("form", { "data-scenario": c.id });
+    var text = field(form, t("admin.scenario_help"), el("textarea", { rows: "12", cols: "80", spellcheck: "false" }));
+    form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
+    var msg = el("p", { role: "status" });
+    var clicks = el("table");
+    box.appendChild(form);
+    box.appendChild(msg);
+    box.appendChild(clicks);
+    api("GET", "/api/v1/channels/" + c.id + "/scenario").then(function (sc) { text.value = JSON.stringify(sc, null, 2); });
+    api("GET", "/api/v1/channels/" + c.id + "/scenario/clicks").then(function (rows) {
+      rows.forEach(function (r) { var tr = el("tr"); tr.appendChild(el("td", {}, r.node_id)); tr.appendChild(el("td", {}, String(r.clicks))); clicks.appendChild(tr); });
+    });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var parsed;
+      try { parsed = JSON.parse(text.value); } catch (err) { status(msg, err.message); return; }
+      api("PUT", "/api/v1/channels/" + c.id + "/scenario", parsed).then(function () { status(msg, t("admin.saved")); }, function (err) { status(msg, err.message); });
+    });
   }
 
   /* Business hours, auto-replies and notifications of a channel. */

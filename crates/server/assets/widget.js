@@ -12,7 +12,7 @@
   var storeKey = "mdg_visitor_" + key;
   var outboxKey = "mdg_outbox_" + key;
   var T = {};
-  var state = { answered: {}, token: null, conversations: [], current: null, messages: {}, lastSeq: {}, unread: 0, open: false, ws: null, retry: 0 };
+  var state = { scenario: [], node: null, answered: {}, token: null, conversations: [], current: null, messages: {}, lastSeq: {}, unread: 0, open: false, ws: null, retry: 0 };
 
   function t(name) { return T["widget." + name] || name; }
   function el(tag, attrs, text) {
@@ -188,6 +188,7 @@
     back.addEventListener("click", function () { refreshList().then(renderList); });
     body.appendChild(back);
     var thread = el("div", { class: "thread" });
+    if (!state.current && state.scenario.length) thread.appendChild(scenarioNode());
     (state.messages[state.current] || []).forEach(function (m) { thread.appendChild(bubble(m, false)); });
     outbox().forEach(function (item) {
       if (item.conversation === state.current) thread.appendChild(bubble({ sender_kind: "contact", body: item.body }, true));
@@ -195,6 +196,27 @@
     body.appendChild(thread);
     composer.removeAttribute("hidden");
     body.scrollTop = body.scrollHeight;
+  }
+  /* The bot's button tree, shown while a new conversation has no message yet. */
+  function scenarioNode() {
+    var node = state.scenario.filter(function (n) { return n.id === state.node; })[0] || state.scenario[0];
+    var div = el("div", { class: "msg bot scenario", "data-node": node.id });
+    div.appendChild(el("span", { class: "who" }, t("bot")));
+    div.appendChild(document.createTextNode(node.text));
+    if (node.article) div.appendChild(el("a", { href: node.article.url, target: "_blank", rel: "noopener", class: "article" }, node.article.title));
+    if (node.ask_email) notify.setAttribute("open", "");
+    var row = el("div", { class: "choices" });
+    node.choices.forEach(function (c) {
+      var b = el("button", { type: "button", class: "choice", "data-next": c.next }, c.label);
+      b.addEventListener("click", function () {
+        state.node = c.next;
+        fetch(base + "/widget/v1/channels/" + encodeURIComponent(key) + "/scenario/" + encodeURIComponent(c.next), { method: "POST" });
+        renderThread();
+      });
+      row.appendChild(b);
+    });
+    div.appendChild(row);
+    return div;
   }
   function addMessage(conversationId, m) {
     var list = state.messages[conversationId] || (state.messages[conversationId] = []);
@@ -323,6 +345,7 @@
     .then(function (config) {
       if (!config.show) return;
       T = config.strings;
+      state.scenario = config.scenario || [];
       applySettings(config.settings);
       document.body.appendChild(host);
       return api("POST", "/widget/v1/session", { channel_key: key, visitor_token: loadToken() || undefined }).then(function (session) {

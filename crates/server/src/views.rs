@@ -2,6 +2,7 @@
 //! workspace; visitors see their own conversations without notes or internal fields).
 
 use madoguchi_core::message::SenderKind;
+use madoguchi_core::scenario::Scenario;
 use madoguchi_core::widget::WidgetSettings;
 use madoguchi_store::agents::Agent;
 use madoguchi_store::contacts::{Contact, Identity};
@@ -225,6 +226,11 @@ pub struct ChannelView {
     #[schema(value_type = Object)]
     pub settings: WidgetSettings,
     pub created_at: i64,
+}
+
+/// A channel's bot scenario; an unreadable one counts as none.
+pub fn channel_scenario(channel: &Channel) -> Scenario {
+    serde_json::from_str(&channel.scenario).unwrap_or_default()
 }
 
 /// A channel's widget settings; stored settings that no longer parse fall back to defaults.

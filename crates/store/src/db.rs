@@ -45,6 +45,7 @@ impl Backend {
             3 => "0003_automation.sql",
             4 => "0004_knowledge.sql",
             5 => "0005_ratings.sql",
+            6 => "0006_scenarios.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

@@ -37,6 +37,8 @@ pub struct Channel {
     pub settings: String,
     /// Business hours, auto-replies and notifications as a JSON object.
     pub automation: String,
+    /// The bot's button scenario as JSON.
+    pub scenario: String,
     pub created_at: i64,
 }
 
@@ -50,13 +52,14 @@ impl Channel {
             public_key: row.try_get("public_key")?,
             settings: row.try_get("settings")?,
             automation: row.try_get("automation")?,
+            scenario: row.try_get("scenario")?,
             created_at: row.try_get("created_at")?,
         })
     }
 }
 
 const CHANNEL_COLUMNS: &str =
-    "id, workspace_id, kind, name, public_key, settings, automation, created_at";
+    "id, workspace_id, kind, name, public_key, settings, automation, scenario, created_at";
 
 impl Store {
     pub async fn create_workspace(&self, name: &str) -> Result<Workspace> {
@@ -166,6 +169,53 @@ impl Store {
         .await?;
         w.commit().await?;
         Channel::from_row(&row)
+    }
+
+    /// Replaces a channel's bot scenario (JSON).
+    pub async fn update_channel_scenario(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        scenario: &str,
+    ) -> Result<Channel> {
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "UPDATE channels SET scenario = $3 WHERE id = $1 AND workspace_id = $2 RETURNING {CHANNEL_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(workspace_id)
+        .bind(scenario)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        w.commit().await?;
+        Channel::from_row(&row)
+    }
+
+    /// Counts a click on a scenario node.
+    pub async fn count_scenario_click(&self, channel_id: &str, node_id: &str) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO scenario_clicks (channel_id, node_id, clicks) VALUES ($1, $2, 1) \
+             ON CONFLICT (channel_id, node_id) DO UPDATE SET clicks = scenario_clicks.clicks + 1",
+        )
+        .bind(channel_id)
+        .bind(node_id)
+        .execute(&mut *w.tx)
+        .await?;
+        w.commit().await
+    }
+
+    /// Clicks per scenario node of a channel.
+    pub async fn scenario_clicks(&self, channel_id: &str) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT node_id, clicks FROM scenario_clicks WHERE channel_id = $1 ORDER BY node_id",
+        )
+        .bind(channel_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("node_id")?, row.try_get("clicks")?)))
+            .collect()
     }
 
     /// A channel of `workspace_id`.

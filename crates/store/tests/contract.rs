@@ -979,6 +979,27 @@ async fn waiting_and_notification_state(store: Store, _db: &TestDatabase) {
         .unwrap();
     assert_eq!(found.id, f.contact);
 
+    let with_scenario = store
+        .update_channel_scenario(&f.workspace, &f.channel, r#"{"nodes":[]}"#)
+        .await
+        .unwrap();
+    assert_eq!(with_scenario.scenario, r#"{"nodes":[]}"#);
+    store
+        .count_scenario_click(&f.channel, "root")
+        .await
+        .unwrap();
+    store
+        .count_scenario_click(&f.channel, "root")
+        .await
+        .unwrap();
+    store
+        .count_scenario_click(&f.channel, "human")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.scenario_clicks(&f.channel).await.unwrap(),
+        vec![("human".to_string(), 1), ("root".to_string(), 2)]
+    );
     let automation = store
         .update_channel_automation(&f.workspace, &f.channel, r#"{"locale":"en"}"#)
         .await

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use madoguchi_core::agent::{check_password, Email, Role};
 use madoguchi_core::automation::Automation;
 use madoguchi_core::message::MessageBody;
+use madoguchi_core::scenario::Scenario;
 use madoguchi_core::widget::WidgetSettings;
 use madoguchi_core::InvalidValue;
 use madoguchi_store::agents::NewAgent;
@@ -20,7 +21,9 @@ use crate::app::AppState;
 use crate::auth::{hash_password, AdminAuth, AgentAuth};
 use crate::autoreply::channel_automation;
 use crate::error::{check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, Path};
-use crate::views::{views, widget_settings, AgentView, ChannelView, TagView, TemplateView};
+use crate::views::{
+    channel_scenario, views, widget_settings, AgentView, ChannelView, TagView, TemplateView,
+};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -28,6 +31,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_channels, create_channel))
         .routes(routes!(update_channel))
         .routes(routes!(get_automation, put_automation))
+        .routes(routes!(get_scenario, put_scenario))
+        .routes(routes!(scenario_clicks))
         .routes(routes!(list_templates, create_template))
         .routes(routes!(delete_template))
         .routes(routes!(list_tags, create_tag))
@@ -326,4 +331,73 @@ async fn put_automation(
         Err(StoreError::NotFound) => Err(AppError::not_found("channel")),
         other => Ok(Json(channel_automation(&other?))),
     }
+}
+
+/// A channel's bot scenario (button tree).
+#[utoipa::path(get, path = "/api/v1/channels/{id}/scenario", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+async fn get_scenario(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Scenario>> {
+    check_id(&id, "channel")?;
+    let channel = state
+        .store
+        .channel(&auth.agent.workspace_id, &id)
+        .await
+        .map_err(|_| AppError::not_found("channel"))?;
+    Ok(Json(channel_scenario(&channel)))
+}
+
+/// Replace a channel's bot scenario.
+#[utoipa::path(put, path = "/api/v1/channels/{id}/scenario", tag = "admin", params(("id" = String, Path)), request_body = Object,
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_scenario(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+    Json(scenario): Json<Scenario>,
+) -> ApiResult<Json<Scenario>> {
+    check_id(&id, "channel")?;
+    scenario.validate()?;
+    let text = serde_json::to_string(&scenario)
+        .map_err(|err| AppError::new(ErrorCode::Internal, err.to_string()))?;
+    match state
+        .store
+        .update_channel_scenario(&admin.workspace_id, &id, &text)
+        .await
+    {
+        Err(StoreError::NotFound) => Err(AppError::not_found("channel")),
+        other => Ok(Json(channel_scenario(&other?))),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NodeClicks {
+    node_id: String,
+    clicks: i64,
+}
+
+/// How often visitors reached each node of the channel's scenario.
+#[utoipa::path(get, path = "/api/v1/channels/{id}/scenario/clicks", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<NodeClicks>), (status = 404, body = ErrorBody)))]
+async fn scenario_clicks(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<NodeClicks>>> {
+    check_id(&id, "channel")?;
+    let channel = state
+        .store
+        .channel(&auth.agent.workspace_id, &id)
+        .await
+        .map_err(|_| AppError::not_found("channel"))?;
+    let clicks = state.store.scenario_clicks(&channel.id).await?;
+    Ok(Json(
+        clicks
+            .into_iter()
+            .map(|(node_id, clicks)| NodeClicks { node_id, clicks })
+            .collect(),
+    ))
 }

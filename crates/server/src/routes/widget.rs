@@ -11,6 +11,7 @@ use madoguchi_core::widget::WidgetSettings;
 use madoguchi_core::InvalidValue;
 use madoguchi_store::conversations::{ConversationFilter, NewConversation};
 use madoguchi_store::messages::NewMessage;
+use madoguchi_store::workspaces::Channel;
 use madoguchi_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -25,7 +26,8 @@ use crate::error::{check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, Pa
 use crate::messaging;
 use crate::notify::{link_key, verify};
 use crate::views::{
-    views, widget_settings, ContactView, VisitorConversationView, VisitorMessageView,
+    channel_scenario, views, widget_settings, ContactView, VisitorConversationView,
+    VisitorMessageView,
 };
 use crate::ws::{self, SocketParams, Viewer};
 
@@ -41,6 +43,67 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(unsubscribe))
         .routes(routes!(bot_feedback))
         .routes(routes!(rate_conversation))
+        .routes(routes!(scenario_click))
+}
+
+/// The scenario's nodes with texts in `locale` (Japanese when a translation is missing) and
+/// links to their articles in the help center.
+async fn localized_scenario(
+    state: &AppState,
+    channel: &Channel,
+    locale: &str,
+) -> ApiResult<Vec<serde_json::Value>> {
+    let scenario = channel_scenario(channel);
+    let base = state.settings.public_url();
+    let pick = |ja: &str, en: &str| {
+        if locale == "en" && !en.is_empty() {
+            en.to_owned()
+        } else {
+            ja.to_owned()
+        }
+    };
+    let mut nodes = Vec::with_capacity(scenario.nodes.len());
+    for node in &scenario.nodes {
+        let article = match &node.article_id {
+            Some(id) => state.store.article(&channel.workspace_id, id).await.ok().filter(|a| a.status == "published").map(|a| {
+                serde_json::json!({"title": a.title, "url": format!("{base}/help/{}/articles/{}", channel.public_key, a.id)})
+            }),
+            None => None,
+        };
+        let choices: Vec<serde_json::Value> = node
+            .choices
+            .iter()
+            .map(|c| serde_json::json!({"label": pick(&c.label_ja, &c.label_en), "next": c.next}))
+            .collect();
+        nodes.push(serde_json::json!({
+            "id": node.id,
+            "text": pick(&node.text_ja, &node.text_en),
+            "article": article,
+            "ask_email": node.ask_email,
+            "handover": node.handover,
+            "choices": choices,
+        }));
+    }
+    Ok(nodes)
+}
+
+/// Counts a visitor's step to a scenario node.
+#[utoipa::path(post, path = "/widget/v1/channels/{key}/scenario/{node}", tag = "widget", params(("key" = String, Path), ("node" = String, Path)),
+    responses((status = 204, description = "Counted"), (status = 404, body = ErrorBody)))]
+async fn scenario_click(
+    State(state): State<AppState>,
+    Path((key, node)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let channel = state
+        .store
+        .channel_by_key(&key)
+        .await
+        .map_err(|_| AppError::not_found("channel"))?;
+    if channel_scenario(&channel).node(&node).is_none() {
+        return Err(AppError::not_found("scenario node"));
+    }
+    state.store.count_scenario_click(&channel.id, &node).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -126,6 +189,9 @@ pub struct WidgetConfig {
     /// UI strings of the locale.
     #[schema(value_type = Object)]
     strings: serde_json::Map<String, serde_json::Value>,
+    /// The bot's button scenario in the locale: `[{id, text, article?, ask_email, handover, choices: [{label, next}]}]`.
+    #[schema(value_type = Object)]
+    scenario: Vec<serde_json::Value>,
 }
 
 /// Public widget configuration of a channel: settings, display decision, UI strings.
@@ -143,10 +209,13 @@ async fn channel_config(
     let settings = widget_settings(&channel);
     let show = settings.shows_on(query.path.as_deref().unwrap_or("/"));
     let strings = crate::ui::strings(query.locale.as_deref().unwrap_or("ja"), "widget.");
+    let locale = query.locale.as_deref().unwrap_or("ja");
+    let scenario = localized_scenario(&state, &channel, locale).await?;
     Ok(Json(WidgetConfig {
         show,
         settings,
         strings,
+        scenario,
     }))
 }
 

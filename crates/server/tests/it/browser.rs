@@ -514,12 +514,49 @@ async fn bot_answers_in_the_widget_and_hands_over_to_the_inbox() {
             .error_for_status()
             .unwrap();
     }
+    let channels: Value = app
+        .get("/api/v1/channels")
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let scenario = json!({"nodes": [
+        {"id": "root", "text_ja": "ご用件をお選びください", "choices": [{"label_ja": "注文について", "next": "orders"}]},
+        {"id": "orders", "text_ja": "ご質問をご入力ください。記事からお答えします。", "handover": true}
+    ]});
+    app.http
+        .put(format!(
+            "{}/api/v1/channels/{}/scenario",
+            app.url,
+            channels["channels"][0]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&admin.token)
+        .json(&scenario)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
     let shop = shop_site(&app).await;
     let profiles = std::env::temp_dir().join(format!("mdg-bot-{}", std::process::id()));
     let visitor = browser(&driver, &profiles.join("visitor")).await;
     visitor.goto(&shop).await.unwrap();
     click_widget(&visitor, "button.launcher").await;
     click_widget(&visitor, "button.new").await;
+    eventually("the scenario's first question", || async {
+        widget_text(&visitor)
+            .await
+            .contains("ご用件をお選びください")
+    })
+    .await;
+    click_widget(&visitor, "button.choice[data-next='orders']").await;
+    eventually("the chosen branch", || async {
+        widget_text(&visitor).await.contains("記事からお答えします")
+    })
+    .await;
     widget(&visitor, "textarea")
         .await
         .unwrap()

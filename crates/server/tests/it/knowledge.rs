@@ -8,7 +8,8 @@ use crate::support::{both_backends, Agent, TestApp, Visitor};
 
 both_backends!(
     articles_search_and_help_center,
-    bot_answers_hands_over_and_learns
+    bot_answers_hands_over_and_learns,
+    scenarios_are_edited_served_and_counted
 );
 
 async fn article(app: &TestApp, admin: &Agent, title: &str, body: &str, status: &str) -> String {
@@ -413,4 +414,114 @@ async fn bot_answers_hands_over_and_learns(app: TestApp) {
     assert_eq!(rates["resolution"], 0.5, "{rates}");
     assert_eq!(rates["satisfaction"], 1.0, "{rates}");
     assert_eq!(rates["days"].as_array().unwrap().len(), 1);
+}
+
+async fn scenarios_are_edited_served_and_counted(app: TestApp) {
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "admin@example.jp", Role::Admin)
+        .await;
+    let agent = app.agent("agent@example.jp").await;
+    let (returns, _, _) = shop_articles(&app, &admin).await;
+    let channels: Value = app
+        .get("/api/v1/channels")
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let path = format!(
+        "/api/v1/channels/{}/scenario",
+        channels["channels"][0]["id"].as_str().unwrap()
+    );
+    let scenario = json!({"nodes": [
+        {"id": "root", "text_ja": "ご用件をお選びください", "text_en": "How can we help?",
+         "choices": [{"label_ja": "返品・交換", "label_en": "Returns", "next": "returns"}, {"label_ja": "その他", "next": "other"}]},
+        {"id": "returns", "text_ja": "返品はこちらをご覧ください", "article_id": returns,
+         "choices": [{"label_ja": "担当者と話す", "next": "human"}]},
+        {"id": "other", "text_ja": "メールアドレスを残していただければご連絡します", "ask_email": true},
+        {"id": "human", "text_ja": "メッセージをどうぞ。担当者がお返事します。", "handover": true}
+    ]});
+    let url = format!("{}{path}", app.url);
+    let put = |token: &str, body: &Value| {
+        app.http
+            .put(&url)
+            .bearer_auth(token.to_owned())
+            .json(body)
+            .send()
+    };
+    assert_eq!(
+        put(&agent.token, &scenario).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let dangling = json!({"nodes": [{"id": "root", "text_ja": "x", "choices": [{"label_ja": "y", "next": "nowhere"}]}]});
+    assert_eq!(
+        put(&admin.token, &dangling).await.unwrap().status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        put(&admin.token, &scenario).await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    let config: Value = app
+        .get(&format!(
+            "/widget/v1/channels/{}?locale=en",
+            app.channel_key
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let nodes = config["scenario"].as_array().unwrap();
+    assert_eq!(nodes[0]["text"], "How can we help?");
+    assert_eq!(
+        nodes[0]["choices"][1]["label"], "その他",
+        "Japanese when no translation"
+    );
+    assert!(nodes[1]["article"]["url"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/articles/{returns}")));
+    assert_eq!(nodes[3]["handover"], true);
+
+    for node in ["returns", "returns", "human"] {
+        let click = app
+            .http
+            .post(format!(
+                "{}/widget/v1/channels/{}/scenario/{node}",
+                app.url, app.channel_key
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(click.status(), StatusCode::NO_CONTENT);
+    }
+    let unknown = app
+        .http
+        .post(format!(
+            "{}/widget/v1/channels/{}/scenario/nowhere",
+            app.url, app.channel_key
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let clicks: Value = app
+        .get(&format!("{path}/clicks"))
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        clicks,
+        json!([{"node_id": "human", "clicks": 1}, {"node_id": "returns", "clicks": 2}])
+    );
 }
