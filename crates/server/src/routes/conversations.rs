@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::DEFAULT_LIMIT;
+use super::{AfterSeq, DEFAULT_LIMIT};
 use crate::app::AppState;
 use crate::auth::AgentAuth;
 use crate::autoreply;
@@ -218,27 +218,19 @@ async fn update_conversation(
     Ok(Json((&conversation).into()))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct MessagesQuery {
-    /// Only messages with a greater `seq`.
-    after_seq: Option<i64>,
-    limit: Option<i64>,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MessageList {
     messages: Vec<MessageView>,
 }
 
 /// Messages and private notes of a conversation, in `seq` order.
-#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "agent", params(("id" = String, Path), MessagesQuery),
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "agent", params(("id" = String, Path), AfterSeq),
     responses((status = 200, body = MessageList), (status = 404, body = ErrorBody)))]
 async fn list_messages(
     State(state): State<AppState>,
     auth: AgentAuth,
     Path(id): Path<String>,
-    Query(query): Query<MessagesQuery>,
+    Query(query): Query<AfterSeq>,
 ) -> ApiResult<Json<MessageList>> {
     workspace_conversation(&state, &auth, &id).await?;
     let messages = state

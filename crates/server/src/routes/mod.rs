@@ -39,5 +39,15 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(system::routes())
 }
 
+/// Paging through a conversation's messages by `seq`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AfterSeq {
+    /// Only messages with a greater `seq`.
+    after_seq: Option<i64>,
+    /// At most this many (default 500, at most 1000).
+    limit: Option<i64>,
+}
+
 /// Most items a list returns when the client does not say.
 const DEFAULT_LIMIT: i64 = 100;

@@ -19,7 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::contacts::ContactRequest;
-use super::DEFAULT_LIMIT;
+use super::{AfterSeq, DEFAULT_LIMIT};
 use crate::app::AppState;
 use crate::auth::{hash_token, new_visitor_token, resolve_visitor, VisitorAuth, VISITOR_COOKIE};
 use crate::error::{check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, Path, Query};
@@ -369,14 +369,6 @@ async fn start_conversation(
         message: (&started.message).into(),
     };
     Ok((status, Json(view)))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct AfterSeq {
-    /// Only messages with a greater `seq`.
-    after_seq: Option<i64>,
-    limit: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

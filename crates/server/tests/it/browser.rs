@@ -184,6 +184,33 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
+/// Logs an agent in through the login page (password of the test harness).
+async fn log_in(client: &Client, app: &TestApp, email: &str) {
+    client.goto(&format!("{}/login", app.url)).await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys("password-123")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#login-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 /// A shop's page that embeds the widget, served from another origin than Madoguchi.
 async fn shop_site(app: &TestApp) -> String {
     let page = format!(
@@ -226,29 +253,7 @@ async fn widget_and_inbox_in_a_real_browser() {
 
     // The agent logs in and keeps the inbox open.
     let agent = browser(&driver, &profiles.join("agent")).await;
-    agent.goto(&format!("{}/login", app.url)).await.unwrap();
-    agent
-        .wait()
-        .for_element(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("tanaka@example.jp")
-        .await
-        .unwrap();
-    agent
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys("password-123")
-        .await
-        .unwrap();
-    agent
-        .find(Locator::Css("#login-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    log_in(&agent, &app, "tanaka@example.jp").await;
     agent
         .wait()
         .for_element(Locator::Css("#conversation-list"))
@@ -589,29 +594,7 @@ async fn bot_answers_in_the_widget_and_hands_over_to_the_inbox() {
 
     // The conversation now waits for a person in the inbox.
     let agent = browser(&driver, &profiles.join("agent")).await;
-    agent.goto(&format!("{}/login", app.url)).await.unwrap();
-    agent
-        .wait()
-        .for_element(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("kb@example.jp")
-        .await
-        .unwrap();
-    agent
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys("password-123")
-        .await
-        .unwrap();
-    agent
-        .find(Locator::Css("#login-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    log_in(&agent, &app, "kb@example.jp").await;
     eventually(
         "the handed-over conversation is in the open list",
         || async {
