@@ -18,7 +18,7 @@ use crate::hub::Hub;
 use crate::kb::KnowledgeBase;
 use crate::metrics::Metrics;
 use crate::notify::{Notifier, NotifierError};
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::{ConnectionLimit, RateLimiter};
 use crate::routes;
 use crate::settings::Settings;
 
@@ -43,6 +43,7 @@ pub struct AppState {
 pub struct Limits {
     pub login: RateLimiter,
     pub visitor_session: RateLimiter,
+    pub websockets: ConnectionLimit,
 }
 
 impl AppState {
@@ -68,6 +69,7 @@ impl AppState {
                 settings.rate_limits.visitor_sessions_per_minute,
                 minute,
             ),
+            websockets: ConnectionLimit::new(settings.rate_limits.websockets_per_ip),
         };
         let notifier = Arc::new(Notifier::new(&settings)?);
         let state = AppState {

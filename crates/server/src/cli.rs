@@ -50,6 +50,42 @@ enum Command {
     /// Measure the bot's retrieval.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Measure speed (prints figures).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Durable single-message commits per second of the store.
+    Store {
+        #[arg(long, default_value_t = 5)]
+        duration: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Visitor and agent WebSockets under a fixed message rate, against a server of its own.
+    Realtime {
+        #[arg(long, default_value_t = 1000)]
+        visitors: usize,
+        #[arg(long, default_value_t = 20)]
+        agents: usize,
+        /// Messages per second.
+        #[arg(long, default_value_t = 500)]
+        rate: u64,
+        /// Seconds of sending.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        /// A running server instead of one started here (needs --channel-key and --token).
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long)]
+        channel_key: Option<String>,
+        #[arg(long)]
+        token: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,6 +218,32 @@ pub async fn run() -> anyhow::Result<()> {
                 ),
             };
             crate::eval::run(corpus, queries, qrels, weights, *json)
+        }
+        Command::Bench(BenchCommand::Store { duration, json }) => {
+            crate::bench::store(cli.database_url.clone(), *duration, *json).await
+        }
+        Command::Bench(BenchCommand::Realtime {
+            visitors,
+            agents,
+            rate,
+            duration,
+            url,
+            channel_key,
+            token,
+            json,
+        }) => {
+            crate::bench::realtime(crate::bench::RealtimeOptions {
+                visitors: *visitors,
+                agents: *agents,
+                rate: *rate,
+                duration: *duration,
+                url: url.clone(),
+                channel_key: channel_key.clone(),
+                token: token.clone(),
+                database_url: cli.database_url.clone(),
+                as_json: *json,
+            })
+            .await
         }
         Command::Config => {
             print!("{}", cli.settings(None)?.to_masked_toml());

@@ -14,7 +14,7 @@
 //!   e-mail and SMS with signed links; [`jobs`]: runs the durable jobs; [`clock`]: time.
 //! - [`kb`]: the knowledge base's per-workspace search index; [`bot`]: the support bot that
 //!   answers from it; [`help`]: the public help center pages.
-//! - [`eval`]: `madoguchi eval faq`, the retrieval benchmark.
+//! - [`eval`]: `madoguchi eval faq`, the retrieval benchmark; [`bench`]: `madoguchi bench store|realtime`.
 //! - [`rate_limit`], [`metrics`], [`bootstrap`] (first-start workspace).
 //!
 //! # Tasks
@@ -26,6 +26,7 @@
 pub mod app;
 pub mod auth;
 pub mod autoreply;
+mod bench;
 pub mod bootstrap;
 pub mod bot;
 pub mod cli;

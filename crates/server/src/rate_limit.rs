@@ -1,7 +1,9 @@
-//! Fixed-window rate limits kept in memory, keyed by a string (an IP address, an e-mail…).
+//! Fixed-window rate limits kept in memory, keyed by a string (an IP address, an e-mail…), and
+//! limits on open connections per client IP.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::error::{AppError, ErrorCode};
@@ -63,5 +65,78 @@ mod tests {
         assert!(limiter.check("b").is_ok());
         std::thread::sleep(Duration::from_millis(60));
         assert!(limiter.check("a").is_ok());
+    }
+}
+
+/// At most `limit` open connections per client IP; a [`ConnectionSlot`] holds one until dropped.
+pub struct ConnectionLimit {
+    limit: usize,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+pub struct ConnectionSlot {
+    ip: IpAddr,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl ConnectionLimit {
+    pub fn new(limit: u32) -> Self {
+        Self {
+            limit: limit as usize,
+            open: Arc::default(),
+        }
+    }
+
+    /// Takes a slot for `ip`, or refuses with `429 rate_limited` when it has `limit` open.
+    pub fn acquire(&self, ip: IpAddr) -> Result<ConnectionSlot, AppError> {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = open.entry(ip).or_default();
+        if *count >= self.limit {
+            return Err(AppError::new(
+                ErrorCode::RateLimited,
+                "too many open connections from this address",
+            ));
+        }
+        *count += 1;
+        Ok(ConnectionSlot {
+            ip,
+            open: self.open.clone(),
+        })
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod connection_tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_limited_per_ip_and_freed_on_drop() {
+        let limit = ConnectionLimit::new(2);
+        let ip: IpAddr = [127, 0, 0, 1].into();
+        let other: IpAddr = [127, 0, 0, 2].into();
+        let a = limit.acquire(ip).unwrap();
+        let _b = limit.acquire(ip).unwrap();
+        assert!(limit.acquire(ip).is_err());
+        assert!(limit.acquire(other).is_ok());
+        drop(a);
+        assert!(limit.acquire(ip).is_ok());
     }
 }

@@ -69,6 +69,9 @@ pub struct RateLimits {
     /// New visitor sessions per client IP and minute.
     #[serde(deserialize_with = "number")]
     pub visitor_sessions_per_minute: u32,
+    /// Open WebSockets per client IP.
+    #[serde(deserialize_with = "number")]
+    pub websockets_per_ip: u32,
 }
 
 /// A number from the TOML file, or from an environment variable (always a string).
@@ -90,6 +93,7 @@ impl Default for RateLimits {
         Self {
             logins_per_minute: 10,
             visitor_sessions_per_minute: 60,
+            websockets_per_ip: 1000,
         }
     }
 }
@@ -217,8 +221,9 @@ impl Settings {
             out.push_str(&format!("public_url = {url:?}\n"));
         }
         out.push_str(&format!(
-            "\n[rate_limits]\nlogins_per_minute = {}\nvisitor_sessions_per_minute = {}\n",
-            self.rate_limits.logins_per_minute, self.rate_limits.visitor_sessions_per_minute
+            "\n[rate_limits]\nlogins_per_minute = {}\nvisitor_sessions_per_minute = {}\nwebsockets_per_ip = {}\n",
+            self.rate_limits.logins_per_minute, self.rate_limits.visitor_sessions_per_minute,
+            self.rate_limits.websockets_per_ip
         ));
         let optional = |key: &str, value: &Option<String>, secret: bool| match value {
             Some(_) if secret => format!("{key} = \"***\"\n"),

@@ -2,6 +2,10 @@
 //! client missed (`{"type": "resume", "conversation_id", "after_seq"}`, or the same two as query
 //! parameters on connect). Each connection remembers the last `seq` it sent per conversation,
 //! drops duplicates and fills gaps from the store, so a client sees messages in order.
+//!
+//! Hygiene: connections per client IP are limited; the server pings every 30 s and drops a
+//! client silent for 75 s; a client too slow for the hub's bounded queue is closed with 1013 and
+//! resumes with `after_seq`, so one slow client never slows the others or grows memory.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -12,12 +16,16 @@ use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use madoguchi_store::StoreError;
 use serde::Deserialize;
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::app::AppState;
+use crate::error::AppError;
 use crate::hub::{agent_message_frame, error_frame, visitor_message_frame, Event};
+use crate::rate_limit::ConnectionSlot;
 
 /// Who is on the other end, and so which events they may see.
 #[derive(Debug, Clone)]
@@ -84,6 +92,11 @@ enum ClientFrame {
     },
 }
 
+/// How often the server pings; a client that answers nothing (not even a pong) for
+/// [`IDLE_TIMEOUT`] is disconnected.
+const PING_EVERY: Duration = Duration::from_secs(30);
+const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+
 /// Largest frame a client may send.
 const MAX_CLIENT_FRAME: usize = 16 * 1024;
 /// Messages fetched per query while replaying.
@@ -96,10 +109,13 @@ pub fn upgrade(
     state: AppState,
     viewer: Viewer,
     params: SocketParams,
-) -> Response {
+    peer: IpAddr,
+) -> Result<Response, AppError> {
+    let slot = state.limits.websockets.acquire(peer)?;
     let events = state.hub.subscribe();
-    ws.max_message_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| run(socket, state, viewer, params, events))
+    Ok(ws
+        .max_message_size(MAX_CLIENT_FRAME)
+        .on_upgrade(move |socket| run(socket, state, viewer, params, events, slot)))
 }
 
 type Sink = SplitSink<WebSocket, WsMessage>;
@@ -117,8 +133,11 @@ async fn run(
     viewer: Viewer,
     params: SocketParams,
     mut events: broadcast::Receiver<Arc<Event>>,
+    _slot: ConnectionSlot,
 ) {
     state.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
+    let mut heartbeat = tokio::time::interval(PING_EVERY);
+    let mut last_heard = Instant::now();
     let _presence = match &viewer {
         Viewer::Visitor { contact_id, .. } => Some(state.hub.visitor_online(contact_id)),
         Viewer::Agent { .. } => None,
@@ -140,11 +159,22 @@ async fn run(
     };
     while ok {
         ok = tokio::select! {
-            incoming = stream.next() => match incoming {
+            incoming = stream.next() => {
+                last_heard = Instant::now();
+                match incoming {
                 Some(Ok(WsMessage::Text(text))) => conn.handle_client_frame(&text).await.is_ok(),
                 Some(Ok(WsMessage::Binary(_))) => conn.send(error_frame("bad_request", "frames must be JSON text")).await.is_ok(),
                 Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => true,
                 Some(Ok(WsMessage::Close(_)) | Err(_)) | None => false,
+                }
+            },
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > IDLE_TIMEOUT {
+                    conn.close(1001, "idle").await;
+                    false
+                } else {
+                    conn.sink.send(WsMessage::Ping(Default::default())).await.is_ok()
+                }
             },
             event = events.recv() => match event {
                 Ok(event) => conn.deliver(&event).await.is_ok(),

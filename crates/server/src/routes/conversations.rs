@@ -1,7 +1,9 @@
 //! The agent API for conversations: the filtered list with counts, one conversation, changing
 //! it, its messages and notes, and the workspace WebSocket.
 
-use axum::extract::{State, WebSocketUpgrade};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::Response;
 use madoguchi_core::conversation::{ConversationStatus, Priority};
@@ -314,6 +316,7 @@ async fn socket(
     State(state): State<AppState>,
     auth: AgentAuth,
     Query(params): Query<SocketParams>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     upgrade: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     if let Some(id) = &params.conversation_id {
@@ -322,5 +325,5 @@ async fn socket(
     let viewer = Viewer::Agent {
         workspace_id: auth.agent.workspace_id.clone(),
     };
-    Ok(ws::upgrade(upgrade, state, viewer, params))
+    ws::upgrade(upgrade, state, viewer, params, peer.ip())
 }

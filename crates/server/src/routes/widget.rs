@@ -485,6 +485,7 @@ async fn socket(
     State(state): State<AppState>,
     visitor: VisitorAuth,
     Query(params): Query<SocketParams>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     upgrade: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     if let Some(id) = &params.conversation_id {
@@ -494,7 +495,7 @@ async fn socket(
         workspace_id: visitor.contact.workspace_id,
         contact_id: visitor.contact.id,
     };
-    Ok(ws::upgrade(upgrade, state, viewer, params))
+    ws::upgrade(upgrade, state, viewer, params, peer.ip())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

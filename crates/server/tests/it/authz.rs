@@ -439,3 +439,33 @@ async fn logins_are_rate_limited(app: TestApp) {
             >= 9
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websockets_are_limited_per_client_ip() {
+    let mut settings = madoguchi_server::settings::Settings::default();
+    settings.rate_limits.websockets_per_ip = 2;
+    let app = TestApp::spawn_with(madoguchi_store::Backend::Sqlite, settings)
+        .await
+        .unwrap();
+    let visitor = app.visitor().await;
+    let first = app.visitor_ws(&visitor, "").await;
+    let _second = app.visitor_ws(&visitor, "").await;
+    let path = format!("/widget/v1/ws?visitor_token={}", visitor.token);
+    assert_eq!(ws_refusal(&app, &path, &[]).await, 429);
+    drop(first);
+    // The slot is freed when the first socket's task ends.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let request = format!("ws://{}{path}", app.addr)
+            .into_client_request()
+            .unwrap();
+        if tokio_tungstenite::connect_async(request).await.is_ok() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slot was never freed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

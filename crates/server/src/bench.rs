@@ -1,0 +1,502 @@
+//! `madoguchi bench store` and `madoguchi bench realtime`: figures, not tests.
+//!
+//! `store` measures durable single-message commits per second of the store itself (the limit to
+//! compare the server against). `realtime` is a load generator in its own process: it starts a
+//! server (or targets `--url`), opens visitor and agent WebSockets, sends visitor messages at a
+//! fixed rate (and one agent reply for every ten) over HTTP, and measures how long each takes to
+//! reach an agent socket (visitor → agent) or the visitor's socket (agent → visitor). Loopback
+//! only, bounded in time.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use futures_util::StreamExt;
+use madoguchi_core::message::{MessageBody, SenderKind};
+use madoguchi_store::conversations::NewConversation;
+use madoguchi_store::messages::NewMessage;
+use madoguchi_store::Store;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// Raises the open-file limit to its hard maximum; returns the limit in force.
+fn raise_fd_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write the struct we pass, nothing else.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        }
+    }
+    limit.rlim_cur
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn temp_dir(name: &str) -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "madoguchi-bench-{name}-{}",
+        madoguchi_store::new_id()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Sequential durable commits of one message each, for `duration` seconds.
+pub async fn store(
+    database_url: Option<String>,
+    duration: u64,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let dir = temp_dir("store")?;
+    let url = database_url
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()));
+    let store = Store::connect(&url).await?;
+    let workspace = store.create_workspace("bench").await?;
+    let channel = store
+        .create_channel(&workspace.id, "widget", "bench")
+        .await?;
+    let contact = store
+        .create_visitor_contact(&workspace.id, &madoguchi_store::new_id())
+        .await?;
+    let body = MessageBody::parse("ベンチマーク")?;
+    let conversation = store
+        .start_conversation(NewConversation {
+            workspace_id: &workspace.id,
+            channel_id: &channel.id,
+            contact_id: &contact.id,
+            body: &body,
+            client_id: None,
+        })
+        .await?
+        .conversation;
+    let mut latencies = Vec::new();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(duration) {
+        let one = Instant::now();
+        store
+            .append_message(&NewMessage {
+                workspace_id: &workspace.id,
+                conversation_id: &conversation.id,
+                sender_kind: SenderKind::Contact,
+                sender_id: &contact.id,
+                body: &body,
+                private: false,
+                client_id: None,
+                meta: None,
+            })
+            .await?;
+        latencies.push(one.elapsed().as_secs_f64() * 1000.0);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let rate = latencies.len() as f64 / seconds;
+    let (p50, p99) = (percentile(&latencies, 50.0), percentile(&latencies, 99.0));
+    if as_json {
+        println!(
+            "{}",
+            json!({"backend": format!("{:?}", store.backend()), "commits": latencies.len(), "duration_s": seconds,
+            "commits_per_s": rate, "latency_ms": {"p50": p50, "p99": p99}})
+        );
+    } else {
+        println!("store {:?}: {} durable commits in {seconds:.1} s = {rate:.0}/s (p50 {p50:.2} ms, p99 {p99:.2} ms)", store.backend(), latencies.len());
+    }
+    store.close().await;
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}
+
+pub struct RealtimeOptions {
+    pub visitors: usize,
+    pub agents: usize,
+    pub rate: u64,
+    pub duration: u64,
+    pub url: Option<String>,
+    pub channel_key: Option<String>,
+    pub token: Option<String>,
+    pub database_url: Option<String>,
+    pub as_json: bool,
+}
+
+/// A `serve` child process and what it printed.
+struct Server {
+    child: tokio::process::Child,
+    url: String,
+    channel_key: String,
+    data_dir: PathBuf,
+}
+
+async fn start_server(database_url: Option<&str>, visitors: usize) -> anyhow::Result<Server> {
+    let data_dir = temp_dir("server")?;
+    let exe = std::env::current_exe()?;
+    let mut command = tokio::process::Command::new(&exe);
+    command
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(&data_dir);
+    if let Some(url) = database_url {
+        command.args(["--database-url", url]);
+    }
+    let limit = (visitors * 2 + 1000).to_string();
+    command
+        .env("MADOGUCHI_RATE_LIMITS__VISITOR_SESSIONS_PER_MINUTE", &limit)
+        .env("MADOGUCHI_RATE_LIMITS__WEBSOCKETS_PER_IP", &limit)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().context("no stdout")?).lines();
+    let (mut url, mut channel_key) = (None, None);
+    while let Some(line) =
+        tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await??
+    {
+        if let Some(key) = line.strip_prefix("widget channel key: ") {
+            channel_key = Some(key.to_owned());
+        }
+        if let Some(found) = line.strip_prefix("listening on ") {
+            url = Some(found.to_owned());
+            break;
+        }
+    }
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let (Some(url), Some(channel_key)) = (url, channel_key) else {
+        bail!("the server did not start on an empty database")
+    };
+    let created = tokio::process::Command::new(&exe)
+        .args([
+            "agent",
+            "create",
+            "--email",
+            "bench@example.jp",
+            "--password",
+            "bench-password",
+            "--role",
+            "admin",
+            "--data-dir",
+        ])
+        .arg(&data_dir)
+        .args(
+            database_url
+                .map(|u| vec!["--database-url".to_owned(), u.to_owned()])
+                .unwrap_or_default(),
+        )
+        .output()
+        .await?;
+    if !created.status.success() {
+        bail!(
+            "agent create failed: {}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+    }
+    Ok(Server {
+        child,
+        url,
+        channel_key,
+        data_dir,
+    })
+}
+
+/// RSS (MB) and CPU seconds used so far by a process, from /proc.
+fn process_usage(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rss_kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // SAFETY: sysconf only reads a configuration value.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (rss_kb / 1024.0, (ticks(11) + ticks(12)) / hz.max(1.0))
+}
+
+type Pending = Arc<Mutex<HashMap<String, Instant>>>;
+
+/// Reads a socket until it closes, recording the latency of every bench message it sees first.
+fn read_socket(
+    mut socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    pending: Pending,
+    latencies: Arc<Mutex<Vec<f64>>>,
+    prefix: &'static str,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(Ok(message)) = socket.next().await {
+            let tokio_tungstenite::tungstenite::Message::Text(text) = message else {
+                continue;
+            };
+            let Ok(frame) = serde_json::from_str::<Value>(&text) else {
+                continue;
+            };
+            let Some(body) = frame["message"]["body"]
+                .as_str()
+                .filter(|b| b.starts_with(prefix))
+            else {
+                continue;
+            };
+            let sent = pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(body);
+            if let Some(sent) = sent {
+                latencies
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(sent.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+    })
+}
+
+pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
+    let fd_limit = raise_fd_limit();
+    let needed = (options.visitors + options.agents) as u64 + 200;
+    if fd_limit < needed {
+        eprintln!("note: the open-file limit is {fd_limit}, below the {needed} sockets asked for: it limits this run");
+    }
+    let mut server = match &options.url {
+        Some(_) => None,
+        None => Some(start_server(options.database_url.as_deref(), options.visitors).await?),
+    };
+    let base = options
+        .url
+        .clone()
+        .or_else(|| server.as_ref().map(|s| s.url.clone()))
+        .context("no server")?;
+    let channel_key = options
+        .channel_key
+        .clone()
+        .or_else(|| server.as_ref().map(|s| s.channel_key.clone()))
+        .context("--url needs --channel-key")?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+    let token = match &options.token {
+        Some(token) => token.clone(),
+        None => {
+            let login: Value = http
+                .post(format!("{base}/api/v1/auth/login"))
+                .json(&json!({"email": "bench@example.jp", "password": "bench-password"}))
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            login["token"].as_str().context("no token")?.to_owned()
+        }
+    };
+    let ws_base = base.replacen("http", "ws", 1);
+    let pending: Pending = Arc::default();
+    let to_agents = Arc::new(Mutex::new(Vec::new()));
+    let to_visitors = Arc::new(Mutex::new(Vec::new()));
+    let errors = Arc::new(AtomicU64::new(0));
+    let mut readers = Vec::new();
+    for _ in 0..options.agents {
+        let (socket, _) =
+            tokio_tungstenite::connect_async(format!("{ws_base}/api/v1/ws?access_token={token}"))
+                .await?;
+        readers.push(read_socket(socket, pending.clone(), to_agents.clone(), "v"));
+    }
+    // Visitors: a session, a conversation and a socket each.
+    let mut conversations = Vec::with_capacity(options.visitors);
+    let setup = Instant::now();
+    let mut visitors = futures_util::stream::iter(0..options.visitors)
+        .map(|i| {
+            let (http, base, channel_key, ws_base) = (
+                http.clone(),
+                base.clone(),
+                channel_key.clone(),
+                ws_base.clone(),
+            );
+            async move {
+                let session: Value = http
+                    .post(format!("{base}/widget/v1/session"))
+                    .json(&json!({"channel_key": channel_key}))
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .json()
+                    .await?;
+                let visitor = session["visitor_token"]
+                    .as_str()
+                    .context("no visitor token")?
+                    .to_owned();
+                let started: Value = http
+                    .post(format!("{base}/widget/v1/conversations"))
+                    .header("x-visitor-token", &visitor)
+                    .json(&json!({"body": format!("hello {i}")}))
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .json()
+                    .await?;
+                let conversation = started["conversation"]["id"]
+                    .as_str()
+                    .context("no conversation")?
+                    .to_owned();
+                let (socket, _) = tokio_tungstenite::connect_async(format!(
+                    "{ws_base}/widget/v1/ws?visitor_token={visitor}"
+                ))
+                .await?;
+                anyhow::Ok((visitor, conversation, socket))
+            }
+        })
+        .buffer_unordered(64);
+    while let Some(visitor) = visitors.next().await {
+        let (visitor, conversation, socket) = visitor?;
+        readers.push(read_socket(
+            socket,
+            pending.clone(),
+            to_visitors.clone(),
+            "r",
+        ));
+        conversations.push((visitor, conversation));
+    }
+    let setup_s = setup.elapsed().as_secs_f64();
+    let conversations = Arc::new(conversations);
+    let pid = server.as_ref().and_then(|s| s.child.id());
+    let cpu_before = pid.map(|p| process_usage(p).1).unwrap_or(0.0);
+
+    // Send at a fixed rate; every tenth send is an agent reply.
+    let interval = Duration::from_secs_f64(1.0 / options.rate.max(1) as f64);
+    let total = options.rate * options.duration;
+    let started = Instant::now();
+    let mut sends = Vec::with_capacity(total as usize);
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(512));
+    for n in 0..total {
+        let due = started + interval * n as u32;
+        tokio::time::sleep_until(due.into()).await;
+        let (http, base, token, conversations, pending, errors, in_flight) = (
+            http.clone(),
+            base.clone(),
+            token.clone(),
+            conversations.clone(),
+            pending.clone(),
+            errors.clone(),
+            in_flight.clone(),
+        );
+        sends.push(tokio::spawn(async move {
+            let Ok(_permit) = in_flight.acquire().await else {
+                return;
+            };
+            let (visitor, conversation) = &conversations[(n as usize * 7919) % conversations.len()];
+            let reply = n % 10 == 9;
+            let body = format!("{}{n}", if reply { "r" } else { "v" });
+            pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(body.clone(), Instant::now());
+            let path = format!(
+                "{base}/{}/conversations/{conversation}/messages",
+                if reply { "api/v1" } else { "widget/v1" }
+            );
+            let request = http.post(path).json(&json!({"body": body}));
+            let request = if reply {
+                request.bearer_auth(&token)
+            } else {
+                request.header("x-visitor-token", visitor)
+            };
+            match request.send().await {
+                Ok(response) if response.status().is_success() => {}
+                _ => {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    pending
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&body);
+                }
+            }
+        }));
+    }
+    for send in sends {
+        send.await.ok();
+    }
+    let send_s = started.elapsed().as_secs_f64();
+    let drain = Instant::now();
+    while !pending.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
+        && drain.elapsed() < Duration::from_secs(10)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (rss_mb, cpu_after) = pid.map(process_usage).unwrap_or((0.0, 0.0));
+    let cpu_pct = 100.0 * (cpu_after - cpu_before) / send_s.max(0.001);
+    let undelivered = pending.lock().unwrap_or_else(|p| p.into_inner()).len() as u64;
+    let mut agent_latencies = to_agents.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut visitor_latencies = to_visitors
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    agent_latencies.sort_by(f64::total_cmp);
+    visitor_latencies.sort_by(f64::total_cmp);
+    let delivered = (agent_latencies.len() + visitor_latencies.len()) as u64;
+    let errors = errors.load(Ordering::Relaxed) + undelivered;
+    let throughput = delivered as f64 / send_s;
+    let summary = |l: &[f64]| json!({"p50": percentile(l, 50.0), "p90": percentile(l, 90.0), "p99": percentile(l, 99.0), "max": l.last().copied().unwrap_or(0.0)});
+    if options.as_json {
+        println!(
+            "{}",
+            json!({
+                "sent": total, "delivered": delivered, "errors": errors, "duration_s": send_s,
+                "throughput_msgs_per_s": throughput, "latency_ms": summary(&agent_latencies),
+                "agent_to_visitor_latency_ms": summary(&visitor_latencies),
+                "server_rss_mb": rss_mb, "server_cpu_pct": cpu_pct,
+                "visitors": options.visitors, "agents": options.agents, "setup_s": setup_s, "fd_limit": fd_limit,
+            })
+        );
+    } else {
+        println!(
+            "visitors {} (+{} agent sockets), set up in {setup_s:.1} s; fd limit {fd_limit}",
+            options.visitors, options.agents
+        );
+        println!("sent {total} in {send_s:.1} s, delivered {delivered}, errors {errors}: {throughput:.0} msg/s");
+        for (name, l) in [
+            ("visitor → agent", &agent_latencies),
+            ("agent → visitor", &visitor_latencies),
+        ] {
+            println!(
+                "{name}: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} messages)",
+                percentile(l, 50.0),
+                percentile(l, 90.0),
+                percentile(l, 99.0),
+                l.last().copied().unwrap_or(0.0),
+                l.len()
+            );
+        }
+        println!("server: RSS {rss_mb:.0} MB, CPU {cpu_pct:.0}% of one core while sending");
+    }
+    for reader in readers {
+        reader.abort();
+    }
+    if let Some(server) = server.as_mut() {
+        server.child.start_kill().ok();
+        server.child.wait().await.ok();
+        std::fs::remove_dir_all(&server.data_dir).ok();
+    }
+    Ok(())
+}
