@@ -251,13 +251,15 @@ fn read_socket(
             let tokio_tungstenite::tungstenite::Message::Text(text) = message else {
                 continue;
             };
-            let Ok(frame) = serde_json::from_str::<Value>(&text) else {
+            // A substring search, not a JSON parse: the generator must not be the bottleneck.
+            let marker = format!("\"body\":\"{prefix}");
+            let Some(start) = text
+                .find(&marker)
+                .map(|at| at + marker.len() - prefix.len())
+            else {
                 continue;
             };
-            let Some(body) = frame["message"]["body"]
-                .as_str()
-                .filter(|b| b.starts_with(prefix))
-            else {
+            let Some(body) = text[start..].split('"').next() else {
                 continue;
             };
             let sent = pending

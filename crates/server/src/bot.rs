@@ -116,6 +116,9 @@ pub async fn answer(
             CANDIDATES,
         )
         .await?;
+    if found.empty {
+        return Ok(false);
+    }
     let shown: Vec<serde_json::Value> = found
         .hits
         .iter()

@@ -29,75 +29,72 @@ pub struct Event {
     pub visitor_frame: Option<String>,
 }
 
-/// Events queued per subscriber before it counts as lagging (and is told to resume).
+/// Events queued per subscriber before it counts as lagging (and is told to resume): a
+/// workspace's agents see every event of the workspace; a visitor only their own.
 pub const HUB_CAPACITY: usize = 4096;
+const CONTACT_CAPACITY: usize = 64;
 
-#[derive(Clone)]
+/// Topics: one per workspace (its agents) and one per contact (their visitor sockets), so an
+/// event wakes only the connections that may see it.
+#[derive(Clone, Default)]
 pub struct Hub {
-    sender: broadcast::Sender<Arc<Event>>,
-    /// Open visitor sockets per contact on this node (who would see a reply live).
-    online: Arc<Mutex<HashMap<String, usize>>>,
+    topics: Arc<Mutex<HashMap<String, broadcast::Sender<Arc<Event>>>>>,
 }
 
-impl Default for Hub {
-    fn default() -> Self {
-        Self {
-            sender: broadcast::channel(HUB_CAPACITY).0,
-            online: Arc::default(),
-        }
-    }
+fn workspace_topic(workspace_id: &str) -> String {
+    format!("workspace:{workspace_id}")
 }
 
-/// Counts a visitor as online while it lives.
-pub struct Presence {
-    online: Arc<Mutex<HashMap<String, usize>>>,
-    contact_id: String,
-}
-
-impl Drop for Presence {
-    fn drop(&mut self) {
-        let mut online = self
-            .online
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(count) = online.get_mut(&self.contact_id) {
-            *count -= 1;
-            if *count == 0 {
-                online.remove(&self.contact_id);
-            }
-        }
-    }
+fn contact_topic(contact_id: &str) -> String {
+    format!("contact:{contact_id}")
 }
 
 impl Hub {
-    /// Marks a visitor online until the returned guard is dropped.
-    pub fn visitor_online(&self, contact_id: &str) -> Presence {
-        let mut online = self
-            .online
+    fn topics(&self) -> std::sync::MutexGuard<'_, HashMap<String, broadcast::Sender<Arc<Event>>>> {
+        self.topics
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *online.entry(contact_id.to_owned()).or_default() += 1;
-        Presence {
-            online: self.online.clone(),
-            contact_id: contact_id.to_owned(),
-        }
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn subscribe(&self, topic: String, capacity: usize) -> broadcast::Receiver<Arc<Event>> {
+        self.topics()
+            .entry(topic)
+            .or_insert_with(|| broadcast::channel(capacity).0)
+            .subscribe()
+    }
+
+    /// Every event of a workspace (agents).
+    pub fn subscribe_workspace(&self, workspace_id: &str) -> broadcast::Receiver<Arc<Event>> {
+        self.subscribe(workspace_topic(workspace_id), HUB_CAPACITY)
+    }
+
+    /// The events of one contact's conversations (their visitor sockets).
+    pub fn subscribe_contact(&self, contact_id: &str) -> broadcast::Receiver<Arc<Event>> {
+        self.subscribe(contact_topic(contact_id), CONTACT_CAPACITY)
+    }
+
+    /// Whether the contact has a widget open on this node (and would see a reply live).
     pub fn is_visitor_online(&self, contact_id: &str) -> bool {
-        let online = self
-            .online
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        online.contains_key(contact_id)
+        self.topics()
+            .get(&contact_topic(contact_id))
+            .is_some_and(|t| t.receiver_count() > 0)
     }
 
     pub fn publish(&self, event: Event) {
-        // No subscriber is not an error: nobody is watching.
-        let _ = self.sender.send(Arc::new(event));
-    }
-
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
-        self.sender.subscribe()
+        let event = Arc::new(event);
+        let mut topics = self.topics();
+        let mut keys = vec![workspace_topic(&event.workspace_id)];
+        if event.visitor_frame.is_some() {
+            keys.push(contact_topic(&event.contact_id));
+        }
+        for key in keys {
+            if let Some(topic) = topics.get(&key) {
+                // No receiver left: forget the topic (nobody is watching).
+                if topic.send(event.clone()).is_err() {
+                    topics.remove(&key);
+                }
+            }
+        }
     }
 
     pub fn message_created(&self, conversation: &Conversation, message: &Message) {

@@ -24,6 +24,8 @@ pub struct WorkspaceIndex {
 pub struct Found {
     pub hits: Vec<(Article, f32)>,
     pub confidence: f32,
+    /// The workspace has no published article at all.
+    pub empty: bool,
 }
 
 #[derive(Default)]
@@ -52,13 +54,10 @@ impl KnowledgeBase {
     }
 
     async fn index(&self, store: &Store, workspace_id: &str) -> ApiResult<Arc<WorkspaceIndex>> {
-        let articles = store.articles(workspace_id, true).await?;
+        // A cheap check of what changed; articles are loaded only to rebuild.
+        let (count, newest) = store.published_articles_version(workspace_id).await?;
         let synonyms = store.synonym_groups(workspace_id).await?;
-        let version = (
-            articles.len(),
-            articles.iter().map(|a| a.updated_at).max().unwrap_or(0),
-            synonyms,
-        );
+        let version = (count as usize, newest, synonyms);
         let cached = self
             .indexes
             .lock()
@@ -68,6 +67,7 @@ impl KnowledgeBase {
         if let Some(index) = cached.filter(|i| i.version == version) {
             return Ok(index);
         }
+        let articles = store.articles(workspace_id, true).await?;
         let analyzer = self.analyzer().await?;
         let built = tokio::task::spawn_blocking(move || {
             let docs: Vec<FaqDoc> = articles
@@ -112,6 +112,10 @@ impl KnowledgeBase {
             .iter()
             .filter_map(|h| index.articles.get(h.doc).map(|a| (a.clone(), h.score)))
             .collect();
-        Ok(Found { hits, confidence })
+        Ok(Found {
+            hits,
+            confidence,
+            empty: index.articles.is_empty(),
+        })
     }
 }

@@ -97,6 +97,9 @@ enum ClientFrame {
 const PING_EVERY: Duration = Duration::from_secs(30);
 const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 
+/// Read and write buffers per socket: small, so ten thousand idle widgets stay cheap.
+const SOCKET_BUFFER: usize = 8 * 1024;
+
 /// Largest frame a client may send.
 const MAX_CLIENT_FRAME: usize = 16 * 1024;
 /// Messages fetched per query while replaying.
@@ -112,9 +115,14 @@ pub fn upgrade(
     peer: IpAddr,
 ) -> Result<Response, AppError> {
     let slot = state.limits.websockets.acquire(peer)?;
-    let events = state.hub.subscribe();
+    let events = match &viewer {
+        Viewer::Agent { workspace_id } => state.hub.subscribe_workspace(workspace_id),
+        Viewer::Visitor { contact_id, .. } => state.hub.subscribe_contact(contact_id),
+    };
     Ok(ws
         .max_message_size(MAX_CLIENT_FRAME)
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
         .on_upgrade(move |socket| run(socket, state, viewer, params, events, slot)))
 }
 
@@ -138,10 +146,6 @@ async fn run(
     state.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
     let mut heartbeat = tokio::time::interval(PING_EVERY);
     let mut last_heard = Instant::now();
-    let _presence = match &viewer {
-        Viewer::Visitor { contact_id, .. } => Some(state.hub.visitor_online(contact_id)),
-        Viewer::Agent { .. } => None,
-    };
     let mut shutdown = state.shutdown.clone();
     let (sink, mut stream) = socket.split();
     let mut conn = Connection {

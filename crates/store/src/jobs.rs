@@ -46,6 +46,17 @@ impl Store {
         dedupe_key: Option<&str>,
         now: i64,
     ) -> Result<bool> {
+        if let Some(key) = dedupe_key {
+            // Most enqueues of a keyed job find it pending: answer from a read, no write.
+            let pending =
+                sqlx::query("SELECT 1 AS one FROM jobs WHERE dedupe_key = $1 AND done_at IS NULL")
+                    .bind(key)
+                    .fetch_optional(self.pool())
+                    .await?;
+            if pending.is_some() {
+                return Ok(false);
+            }
+        }
         let mut w = self.begin_write().await?;
         let done = sqlx::query(
             "INSERT INTO jobs (id, kind, payload, due_at, created_at, dedupe_key) VALUES ($1, $2, $3, $4, $5, $6) \

@@ -189,6 +189,19 @@ impl Store {
         rows.iter().map(Article::from_row).collect()
     }
 
+    /// How many articles are published and when the newest change was: changes when any
+    /// published article does (an unpublished or deleted one lowers the count or the time).
+    pub async fn published_articles_version(&self, workspace_id: &str) -> Result<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS newest FROM articles \
+             WHERE workspace_id = $1 AND status = 'published'",
+        )
+        .bind(workspace_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok((row.try_get("n")?, row.try_get("newest")?))
+    }
+
     pub async fn delete_article(&self, workspace_id: &str, id: &str) -> Result<()> {
         let mut w = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM articles WHERE id = $1 AND workspace_id = $2")
