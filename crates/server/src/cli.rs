@@ -41,6 +41,9 @@ enum Command {
         /// Listen address (default 127.0.0.1:8080; port 0 picks a free port).
         #[arg(long)]
         bind: Option<String>,
+        /// Share events with other nodes through NATS (use with PostgreSQL).
+        #[arg(long)]
+        nats_url: Option<String>,
     },
     /// Manage agents.
     #[command(subcommand)]
@@ -157,7 +160,13 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 pub async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match &cli.command {
-        Command::Serve { bind } => serve(cli.settings(bind.as_ref())?).await,
+        Command::Serve { bind, nats_url } => {
+            let mut settings = cli.settings(bind.as_ref())?;
+            if let Some(url) = nats_url {
+                settings.nats_url = Some(url.clone());
+            }
+            serve(settings).await
+        }
         Command::Agent(AgentCommand::Create {
             email,
             password,
@@ -277,7 +286,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.bind))?;
     println!("listening on http://{}", listener.local_addr()?);
-    let (state, shutdown_tx) = AppState::new(store.clone(), settings)?;
+    let nats_url = settings.nats_url.clone();
+    let (mut state, shutdown_tx) = AppState::new(store.clone(), settings)?;
+    if let Some(url) = nats_url {
+        state.hub = crate::hub::Hub::with_nats(&url)
+            .await
+            .context("cannot connect to NATS")?;
+        println!("sharing events with other nodes through NATS");
+    }
     crate::jobs::spawn_runner(state.clone());
     launch(listener, state, shutdown_tx, shutdown_signal()).await?;
     store.close().await;

@@ -8,15 +8,16 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use futures_util::StreamExt;
 use madoguchi_store::conversations::Conversation;
 use madoguchi_store::messages::Message;
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::views::{ConversationView, MessageView, VisitorConversationView, VisitorMessageView};
 
 /// One thing that happened to a conversation.
-#[derive(Debug)]
+#[derive(Debug, Serialize, serde::Deserialize)]
 pub struct Event {
     pub workspace_id: String,
     pub contact_id: String,
@@ -39,6 +40,20 @@ const CONTACT_CAPACITY: usize = 64;
 #[derive(Clone, Default)]
 pub struct Hub {
     topics: Arc<Mutex<HashMap<String, broadcast::Sender<Arc<Event>>>>>,
+    /// With several nodes: events to send to the others over NATS.
+    bridge: Option<mpsc::Sender<Arc<Event>>>,
+}
+
+/// The NATS subject every node publishes its events on.
+const SUBJECT: &str = "madoguchi.events";
+/// Events waiting for NATS before new ones are dropped (clients then fill gaps from the store).
+const BRIDGE_QUEUE: usize = 65_536;
+
+/// An event on the wire between nodes.
+#[derive(Serialize, serde::Deserialize)]
+struct Wire {
+    node: String,
+    event: Event,
 }
 
 fn workspace_topic(workspace_id: &str) -> String {
@@ -80,8 +95,57 @@ impl Hub {
             .is_some_and(|t| t.receiver_count() > 0)
     }
 
+    /// A hub shared with the other nodes through NATS: what is published here reaches their
+    /// sockets, and theirs reach ours. Events are at most once over NATS; a client that misses
+    /// one sees the gap in `seq` and fills it from the store.
+    pub async fn with_nats(url: &str) -> Result<Self, async_nats::ConnectError> {
+        let client = async_nats::connect(url).await?;
+        let node = uuid::Uuid::new_v4().to_string();
+        let (bridge, mut outgoing) = mpsc::channel::<Arc<Event>>(BRIDGE_QUEUE);
+        let hub = Hub {
+            topics: Arc::default(),
+            bridge: Some(bridge),
+        };
+        let publisher = client.clone();
+        let me = node.clone();
+        tokio::spawn(async move {
+            while let Some(event) = outgoing.recv().await {
+                let wire = serde_json::json!({"node": me, "event": &*event}).to_string();
+                if let Err(err) = publisher.publish(SUBJECT, wire.into()).await {
+                    tracing::warn!(%err, "publishing an event to NATS failed");
+                }
+            }
+        });
+        let mut incoming = client.subscribe(SUBJECT).await.map_err(|err| {
+            async_nats::ConnectError::with_source(async_nats::ConnectErrorKind::Io, err)
+        })?;
+        let local = hub.clone();
+        tokio::spawn(async move {
+            while let Some(message) = incoming.next().await {
+                match serde_json::from_slice::<Wire>(&message.payload) {
+                    Ok(wire) if wire.node != node => local.fan_out(Arc::new(wire.event)),
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(%err, "unreadable event from NATS"),
+                }
+            }
+        });
+        Ok(hub)
+    }
+
     pub fn publish(&self, event: Event) {
         let event = Arc::new(event);
+        if let Some(bridge) = &self.bridge {
+            if bridge.try_send(event.clone()).is_err() {
+                tracing::warn!(
+                    "NATS queue full: an event reaches other nodes' clients only on resume"
+                );
+            }
+        }
+        self.fan_out(event);
+    }
+
+    /// Sends an event to this node's sockets that may see it.
+    fn fan_out(&self, event: Arc<Event>) {
         let mut topics = self.topics();
         let mut keys = vec![workspace_topic(&event.workspace_id)];
         if event.visitor_frame.is_some() {

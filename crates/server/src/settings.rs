@@ -22,6 +22,8 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// Base of links in e-mails and SMS; `http://{bind}` when unset.
     pub public_url: Option<String>,
+    /// `nats://127.0.0.1:4222` to share events with other nodes (with PostgreSQL).
+    pub nats_url: Option<String>,
     pub rate_limits: RateLimits,
     pub smtp: Smtp,
     pub sms: Sms,
@@ -105,6 +107,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("./madoguchi-data"),
             database_url: None,
             public_url: None,
+            nats_url: None,
             rate_limits: RateLimits::default(),
             smtp: Smtp::default(),
             sms: Sms::default(),
@@ -219,6 +222,9 @@ impl Settings {
         }
         if let Some(url) = &self.public_url {
             out.push_str(&format!("public_url = {url:?}\n"));
+        }
+        if let Some(url) = &self.nats_url {
+            out.push_str(&format!("nats_url = {:?}\n", mask_url_password(url)));
         }
         out.push_str(&format!(
             "\n[rate_limits]\nlogins_per_minute = {}\nvisitor_sessions_per_minute = {}\nwebsockets_per_ip = {}\n",

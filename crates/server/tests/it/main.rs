@@ -4,6 +4,7 @@ mod authz;
 mod automation;
 mod bad_input;
 mod browser;
+mod cluster;
 mod core_loop;
 mod crash;
 mod eval;

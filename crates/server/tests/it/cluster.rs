@@ -1,0 +1,155 @@
+//! Two real server processes on one PostgreSQL database, sharing events through NATS: a visitor
+//! on node A and an agent on node B see each other's messages; a restarted node loses nothing.
+//! Runs when both `MADOGUCHI_TEST_POSTGRES_URL` and `MADOGUCHI_TEST_NATS_URL` are set (CI sets
+//! them); otherwise it is skipped with a note.
+
+use std::process::Command;
+
+use madoguchi_store::testing::TestDatabase;
+use madoguchi_store::Backend;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::support::{next_message, start_server, Ws};
+
+async fn socket(url: &str) -> Ws {
+    let request = url.replacen("http", "ws", 1).into_client_request().unwrap();
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+/// The next message frame carrying `body`, skipping others (a visitor also sees their own).
+async fn message_with(ws: &mut Ws, body: &str) -> Value {
+    loop {
+        let frame = next_message(ws).await;
+        if frame["message"]["body"] == body {
+            return frame;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_events_over_nats() {
+    let Ok(nats) = std::env::var("MADOGUCHI_TEST_NATS_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must set MADOGUCHI_TEST_NATS_URL"
+        );
+        eprintln!("skipped: MADOGUCHI_TEST_NATS_URL is not set");
+        return;
+    };
+    let Some(db) = TestDatabase::create(Backend::Postgres).await else {
+        return;
+    };
+    let env = [("MADOGUCHI_NATS_URL", nats.as_str())];
+    let mut node_a = start_server(&db, &env).await;
+    let node_b = start_server(&db, &env).await;
+    let channel_key = node_a
+        .channel_key
+        .clone()
+        .expect("the first node creates the workspace");
+    let created = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .args([
+            "agent",
+            "create",
+            "--email",
+            "nodes@example.jp",
+            "--password",
+            "password-123",
+            "--role",
+            "agent",
+            "--database-url",
+            &db.url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{}/api/v1/auth/login", node_b.url))
+        .json(&json!({"email": "nodes@example.jp", "password": "password-123"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+
+    // The agent listens on node B; the visitor writes on node A.
+    let mut agent_ws = socket(&format!("{}/api/v1/ws?access_token={token}", node_b.url)).await;
+    let session: Value = http
+        .post(format!("{}/widget/v1/session", node_a.url))
+        .json(&json!({"channel_key": channel_key}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let visitor = session["visitor_token"].as_str().unwrap().to_owned();
+    let mut visitor_ws = socket(&format!(
+        "{}/widget/v1/ws?visitor_token={visitor}",
+        node_a.url
+    ))
+    .await;
+    let started: Value = http
+        .post(format!("{}/widget/v1/conversations", node_a.url))
+        .header("x-visitor-token", &visitor)
+        .json(&json!({"body": "ノードAから"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let conversation = started["conversation"]["id"].as_str().unwrap().to_owned();
+    let seen = next_message(&mut agent_ws).await;
+    assert_eq!(seen["message"]["body"], "ノードAから");
+
+    // The agent replies on node B; the visitor's socket on node A gets it.
+    let reply = |body: &'static str| {
+        http.post(format!(
+            "{}/api/v1/conversations/{conversation}/messages",
+            node_b.url
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"body": body}))
+        .send()
+    };
+    reply("ノードBから返信")
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let got = message_with(&mut visitor_ws, "ノードBから返信").await;
+    let last_seq = got["seq"].as_i64().unwrap();
+
+    // Node A goes down; replies continue on B; the visitor comes back to a restarted A.
+    node_a.child.start_kill().unwrap();
+    node_a.child.wait().await.unwrap();
+    drop(visitor_ws);
+    reply("一通目").await.unwrap().error_for_status().unwrap();
+    reply("二通目").await.unwrap().error_for_status().unwrap();
+    let restarted = start_server(&db, &env).await;
+    let mut resumed = socket(&format!("{}/widget/v1/ws?visitor_token={visitor}&conversation_id={conversation}&after_seq={last_seq}", restarted.url)).await;
+    let first = next_message(&mut resumed).await;
+    let second = next_message(&mut resumed).await;
+    assert_eq!(
+        (
+            first["message"]["body"].as_str(),
+            second["message"]["body"].as_str()
+        ),
+        (Some("一通目"), Some("二通目"))
+    );
+    assert!(second["seq"].as_i64() > first["seq"].as_i64());
+    // And live events from B keep reaching the restarted A.
+    reply("再開後").await.unwrap().error_for_status().unwrap();
+    assert_eq!(
+        next_message(&mut resumed).await["message"]["body"],
+        "再開後"
+    );
+}
