@@ -130,6 +130,9 @@ pub struct RealtimeOptions {
     pub channel_key: Option<String>,
     pub token: Option<String>,
     pub database_url: Option<String>,
+    /// 2: visitors on one server process, agents on another, sharing events over NATS.
+    pub nodes: usize,
+    pub nats_url: String,
     pub as_json: bool,
 }
 
@@ -137,11 +140,15 @@ pub struct RealtimeOptions {
 struct Server {
     child: tokio::process::Child,
     url: String,
-    channel_key: String,
+    channel_key: Option<String>,
     data_dir: PathBuf,
 }
 
-async fn start_server(database_url: Option<&str>, visitors: usize) -> anyhow::Result<Server> {
+async fn start_server(
+    database_url: Option<&str>,
+    visitors: usize,
+    nats_url: Option<&str>,
+) -> anyhow::Result<Server> {
     let data_dir = temp_dir("server")?;
     let exe = std::env::current_exe()?;
     let mut command = tokio::process::Command::new(&exe);
@@ -150,6 +157,9 @@ async fn start_server(database_url: Option<&str>, visitors: usize) -> anyhow::Re
         .arg(&data_dir);
     if let Some(url) = database_url {
         command.args(["--database-url", url]);
+    }
+    if let Some(url) = nats_url {
+        command.args(["--nats-url", url]);
     }
     let limit = (visitors * 2 + 1000).to_string();
     command
@@ -173,9 +183,18 @@ async fn start_server(database_url: Option<&str>, visitors: usize) -> anyhow::Re
         }
     }
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let (Some(url), Some(channel_key)) = (url, channel_key) else {
-        bail!("the server did not start on an empty database")
+    let Some(url) = url else {
+        bail!("the server did not start")
     };
+    if channel_key.is_none() {
+        // Another node created the workspace (and the agent) already.
+        return Ok(Server {
+            child,
+            url,
+            channel_key,
+            data_dir,
+        });
+    }
     let created = tokio::process::Command::new(&exe)
         .args([
             "agent",
@@ -282,19 +301,33 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
     if fd_limit < needed {
         eprintln!("note: the open-file limit is {fd_limit}, below the {needed} sockets asked for: it limits this run");
     }
-    let mut server = match &options.url {
-        Some(_) => None,
-        None => Some(start_server(options.database_url.as_deref(), options.visitors).await?),
-    };
+    if options.nodes > 1
+        && !options
+            .database_url
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("postgres")
+    {
+        bail!("--nodes 2 needs --database-url postgres://… (the nodes share the database)");
+    }
+    let nats = (options.nodes > 1).then_some(options.nats_url.as_str());
+    let mut servers = Vec::new();
+    if options.url.is_none() {
+        for _ in 0..options.nodes.max(1) {
+            servers
+                .push(start_server(options.database_url.as_deref(), options.visitors, nats).await?);
+        }
+    }
+    let server = servers.first();
     let base = options
         .url
         .clone()
-        .or_else(|| server.as_ref().map(|s| s.url.clone()))
+        .or_else(|| server.map(|s| s.url.clone()))
         .context("no server")?;
     let channel_key = options
         .channel_key
         .clone()
-        .or_else(|| server.as_ref().map(|s| s.channel_key.clone()))
+        .or_else(|| server.and_then(|s| s.channel_key.clone()))
         .context("--url needs --channel-key")?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
@@ -314,15 +347,19 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
         }
     };
     let ws_base = base.replacen("http", "ws", 1);
+    // With two nodes, agents connect to and reply through the second.
+    let agent_base = servers.get(1).map_or(base.clone(), |s| s.url.clone());
+    let agent_ws_base = agent_base.replacen("http", "ws", 1);
     let pending: Pending = Arc::default();
     let to_agents = Arc::new(Mutex::new(Vec::new()));
     let to_visitors = Arc::new(Mutex::new(Vec::new()));
     let errors = Arc::new(AtomicU64::new(0));
     let mut readers = Vec::new();
     for _ in 0..options.agents {
-        let (socket, _) =
-            tokio_tungstenite::connect_async(format!("{ws_base}/api/v1/ws?access_token={token}"))
-                .await?;
+        let (socket, _) = tokio_tungstenite::connect_async(format!(
+            "{agent_ws_base}/api/v1/ws?access_token={token}"
+        ))
+        .await?;
         readers.push(read_socket(socket, pending.clone(), to_agents.clone(), "v"));
     }
     // Visitors: a session, a conversation and a socket each.
@@ -382,8 +419,13 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
     }
     let setup_s = setup.elapsed().as_secs_f64();
     let conversations = Arc::new(conversations);
-    let pid = server.as_ref().and_then(|s| s.child.id());
-    let cpu_before = pid.map(|p| process_usage(p).1).unwrap_or(0.0);
+    let pids: Vec<u32> = servers.iter().filter_map(|s| s.child.id()).collect();
+    let usage = |pids: &[u32]| {
+        pids.iter()
+            .map(|p| process_usage(*p))
+            .fold((0.0, 0.0), |a, u| (a.0 + u.0, a.1 + u.1))
+    };
+    let cpu_before = usage(&pids).1;
 
     // Send at a fixed rate; every tenth send is an agent reply.
     let interval = Duration::from_secs_f64(1.0 / options.rate.max(1) as f64);
@@ -394,9 +436,10 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
     for n in 0..total {
         let due = started + interval * n as u32;
         tokio::time::sleep_until(due.into()).await;
-        let (http, base, token, conversations, pending, errors, in_flight) = (
+        let (http, base, agent_base, token, conversations, pending, errors, in_flight) = (
             http.clone(),
             base.clone(),
+            agent_base.clone(),
             token.clone(),
             conversations.clone(),
             pending.clone(),
@@ -415,7 +458,8 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(body.clone(), Instant::now());
             let path = format!(
-                "{base}/{}/conversations/{conversation}/messages",
+                "{}/{}/conversations/{conversation}/messages",
+                if reply { &agent_base } else { &base },
                 if reply { "api/v1" } else { "widget/v1" }
             );
             let request = http.post(path).json(&json!({"body": body}));
@@ -446,7 +490,7 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
     {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let (rss_mb, cpu_after) = pid.map(process_usage).unwrap_or((0.0, 0.0));
+    let (rss_mb, cpu_after) = usage(&pids);
     let cpu_pct = 100.0 * (cpu_after - cpu_before) / send_s.max(0.001);
     let undelivered = pending.lock().unwrap_or_else(|p| p.into_inner()).len() as u64;
     let mut agent_latencies = to_agents.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -495,7 +539,7 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
     for reader in readers {
         reader.abort();
     }
-    if let Some(server) = server.as_mut() {
+    for server in servers.iter_mut() {
         server.child.start_kill().ok();
         server.child.wait().await.ok();
         std::fs::remove_dir_all(&server.data_dir).ok();

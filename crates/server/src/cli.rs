@@ -86,6 +86,12 @@ enum BenchCommand {
         channel_key: Option<String>,
         #[arg(long)]
         token: Option<String>,
+        /// 2 runs two server processes on one PostgreSQL database sharing events over NATS:
+        /// visitors on the first, agents on the second.
+        #[arg(long, default_value_t = 1)]
+        nodes: usize,
+        #[arg(long, default_value = "nats://127.0.0.1:4222")]
+        nats_url: String,
         #[arg(long)]
         json: bool,
     },
@@ -239,6 +245,8 @@ pub async fn run() -> anyhow::Result<()> {
             url,
             channel_key,
             token,
+            nodes,
+            nats_url,
             json,
         }) => {
             crate::bench::realtime(crate::bench::RealtimeOptions {
@@ -250,6 +258,8 @@ pub async fn run() -> anyhow::Result<()> {
                 channel_key: channel_key.clone(),
                 token: token.clone(),
                 database_url: cli.database_url.clone(),
+                nodes: *nodes,
+                nats_url: nats_url.clone(),
                 as_json: *json,
             })
             .await
