@@ -469,3 +469,61 @@ async fn websockets_are_limited_per_client_ip() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// A visitor socket that never reads: the server must not buffer for it without bound nor slow
+/// anyone else down; once it falls behind its bounded queue it is told to resume (close 1013).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_client_is_cut_off_without_slowing_others() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+    let app = TestApp::spawn(madoguchi_store::Backend::Sqlite)
+        .await
+        .unwrap();
+    let agent = app.agent("fast@example.jp").await;
+    let slow = app.visitor().await;
+    let slow_conversation = app.start(&slow, "slow").await;
+    let mut slow_ws = app.visitor_ws(&slow, "").await; // never read until the end
+    let other = app.visitor().await;
+    let other_conversation = app.start(&other, "other").await;
+    let mut other_ws = app.visitor_ws(&other, "").await;
+
+    // Large replies fill the slow socket's TCP buffers, then its 64-event queue.
+    let big = "あ".repeat(9_000);
+    for _ in 0..400 {
+        app.reply(&agent, &slow_conversation, &big, false).await;
+    }
+    // Someone else is served at once meanwhile.
+    let started = std::time::Instant::now();
+    app.reply(&agent, &other_conversation, "すぐ届く", false)
+        .await;
+    loop {
+        let frame = crate::support::next_message(&mut other_ws).await;
+        if frame["message"]["body"] == "すぐ届く" {
+            break;
+        }
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "the fast client waited for the slow one"
+    );
+
+    // Draining the slow socket now ends with the server's "lagging; resume" close.
+    let mut closed_with = None;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), slow_ws.next()).await {
+            Ok(Some(Ok(WsMessage::Close(frame)))) => {
+                closed_with = frame.map(|f| u16::from(f.code));
+                break;
+            }
+            Ok(Some(Ok(_))) => continue,
+            _ => break,
+        }
+    }
+    assert_eq!(
+        closed_with,
+        Some(1013),
+        "a lagging client is told to reconnect and resume"
+    );
+}
