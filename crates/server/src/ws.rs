@@ -96,6 +96,8 @@ enum ClientFrame {
 /// [`IDLE_TIMEOUT`] is disconnected.
 const PING_EVERY: Duration = Duration::from_secs(30);
 const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+/// How long a closed connection waits for the client's close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
 
 /// Read and write buffers per socket: small, so ten thousand idle widgets stay cheap.
 const SOCKET_BUFFER: usize = 8 * 1024;
@@ -133,6 +135,8 @@ struct Connection {
     viewer: Viewer,
     last_sent: HashMap<String, i64>,
     sink: Sink,
+    /// We sent a close frame and wait for the client's.
+    closing: bool,
 }
 
 async fn run(
@@ -153,6 +157,7 @@ async fn run(
         viewer,
         last_sent: HashMap::new(),
         sink,
+        closing: false,
     };
     let mut ok = match (params.conversation_id, params.after_seq) {
         (Some(conversation_id), after_seq) => conn
@@ -195,6 +200,18 @@ async fn run(
             }
         };
     }
+    if conn.closing {
+        // Finish the closing handshake: wait (briefly) for the client's close, so that what we
+        // sent, the close frame last, is read before the connection goes away.
+        let _ = tokio::time::timeout(CLOSE_GRACE, async {
+            while let Some(Ok(message)) = stream.next().await {
+                if matches!(message, WsMessage::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
     state.metrics.ws_connections.fetch_sub(1, Ordering::Relaxed);
 }
 
@@ -206,6 +223,7 @@ impl Connection {
     }
 
     async fn close(&mut self, code: u16, reason: &'static str) {
+        self.closing = true;
         let frame = CloseFrame {
             code,
             reason: Utf8Bytes::from_static(reason),
