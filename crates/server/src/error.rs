@@ -163,9 +163,50 @@ pub struct Query<T>(pub T);
 
 pub type ApiResult<T> = Result<T, AppError>;
 
+/// Names the missing resource of a store result; every other store error stays an error (a
+/// database failure never turns into a 404).
+pub trait OrNotFound<T> {
+    fn or_not_found(self, what: &str) -> ApiResult<T>;
+}
+
+impl<T> OrNotFound<T> for Result<T, StoreError> {
+    fn or_not_found(self, what: &str) -> ApiResult<T> {
+        self.map_err(|err| match err {
+            StoreError::NotFound => AppError::not_found(what),
+            other => other.into(),
+        })
+    }
+}
+
 /// Ids are UUIDs; anything else cannot name a resource, so it is simply not found.
 pub fn check_id(id: &str, what: &str) -> ApiResult<()> {
     uuid::Uuid::try_parse(id)
         .map(|_| ())
         .map_err(|_| AppError::not_found(what))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_missing_row_becomes_not_found() {
+        let missing: Result<(), StoreError> = Err(StoreError::NotFound);
+        let err = missing.or_not_found("article").unwrap_err();
+        assert_eq!(
+            (err.code, err.message.as_str()),
+            (ErrorCode::NotFound, "article not found")
+        );
+        let broken: Result<(), StoreError> = Err(StoreError::Corrupt("bad row".into()));
+        assert_eq!(
+            broken.or_not_found("article").unwrap_err().code,
+            ErrorCode::Internal
+        );
+        let taken: Result<(), StoreError> = Err(StoreError::Conflict("taken".into()));
+        assert_eq!(
+            taken.or_not_found("article").unwrap_err().code,
+            ErrorCode::Conflict
+        );
+        assert!(Ok::<_, StoreError>(1).or_not_found("x").is_ok());
+    }
 }

@@ -11,7 +11,7 @@ use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag};
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::error::{check_id, ApiResult, AppError, Path, Query};
+use crate::error::{check_id, ApiResult, AppError, OrNotFound, Path, Query};
 use crate::ui::{html_response, strings};
 
 pub fn routes() -> Router<AppState> {
@@ -134,7 +134,7 @@ async fn index_page(
         .store
         .channel_by_key(&key)
         .await
-        .map_err(|_| AppError::not_found("help center"))?;
+        .or_not_found("help center")?;
     let workspace = state.store.workspace(&channel.workspace_id).await?;
     let lang = if query.locale.as_deref() == Some("en") {
         "en"
@@ -207,12 +207,12 @@ async fn article_page(
         .store
         .channel_by_key(&key)
         .await
-        .map_err(|_| AppError::not_found("help center"))?;
+        .or_not_found("help center")?;
     let article = state
         .store
         .article(&channel.workspace_id, &id)
         .await
-        .map_err(|_| AppError::not_found("article"))?;
+        .or_not_found("article")?;
     if article.status != "published" {
         return Err(AppError::not_found("article"));
     }

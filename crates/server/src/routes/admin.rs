@@ -11,7 +11,6 @@ use madoguchi_core::widget::WidgetSettings;
 use madoguchi_core::InvalidValue;
 use madoguchi_store::agents::NewAgent;
 use madoguchi_store::audit::AuditEntry;
-use madoguchi_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -20,7 +19,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::auth::{hash_password, AdminAuth, AgentAuth};
 use crate::autoreply::channel_automation;
-use crate::error::{check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, Path};
+use crate::error::{check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path};
 use crate::views::{
     channel_scenario, views, widget_settings, AgentView, ChannelView, TagView, TemplateView,
 };
@@ -165,10 +164,11 @@ async fn update_channel(
     Json(update): Json<ChannelUpdate>,
 ) -> ApiResult<Json<ChannelView>> {
     check_id(&id, "channel")?;
-    let channel = match state.store.channel(&admin.workspace_id, &id).await {
-        Err(StoreError::NotFound) => return Err(AppError::not_found("channel")),
-        other => other?,
-    };
+    let channel = state
+        .store
+        .channel(&admin.workspace_id, &id)
+        .await
+        .or_not_found("channel")?;
     let name = match &update.name {
         Some(name) => parse_name(name)?,
         None => channel.name.clone(),
@@ -301,10 +301,11 @@ async fn get_automation(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Automation>> {
     check_id(&id, "channel")?;
-    let channel = match state.store.channel(&auth.agent.workspace_id, &id).await {
-        Err(StoreError::NotFound) => return Err(AppError::not_found("channel")),
-        other => other?,
-    };
+    let channel = state
+        .store
+        .channel(&auth.agent.workspace_id, &id)
+        .await
+        .or_not_found("channel")?;
     Ok(Json(channel_automation(&channel)))
 }
 
@@ -323,13 +324,13 @@ async fn put_automation(
     automation.validate()?;
     let text = serde_json::to_string(&automation)
         .map_err(|err| AppError::new(ErrorCode::Internal, err.to_string()))?;
-    match state
-        .store
-        .update_channel_automation(&admin.workspace_id, &id, &text)
-        .await
     {
-        Err(StoreError::NotFound) => Err(AppError::not_found("channel")),
-        other => Ok(Json(channel_automation(&other?))),
+        let updated = state
+            .store
+            .update_channel_automation(&admin.workspace_id, &id, &text)
+            .await
+            .or_not_found("channel")?;
+        Ok(Json(channel_automation(&updated)))
     }
 }
 
@@ -346,7 +347,7 @@ async fn get_scenario(
         .store
         .channel(&auth.agent.workspace_id, &id)
         .await
-        .map_err(|_| AppError::not_found("channel"))?;
+        .or_not_found("channel")?;
     Ok(Json(channel_scenario(&channel)))
 }
 
@@ -363,13 +364,13 @@ async fn put_scenario(
     scenario.validate()?;
     let text = serde_json::to_string(&scenario)
         .map_err(|err| AppError::new(ErrorCode::Internal, err.to_string()))?;
-    match state
-        .store
-        .update_channel_scenario(&admin.workspace_id, &id, &text)
-        .await
     {
-        Err(StoreError::NotFound) => Err(AppError::not_found("channel")),
-        other => Ok(Json(channel_scenario(&other?))),
+        let updated = state
+            .store
+            .update_channel_scenario(&admin.workspace_id, &id, &text)
+            .await
+            .or_not_found("channel")?;
+        Ok(Json(channel_scenario(&updated)))
     }
 }
 
@@ -392,7 +393,7 @@ async fn scenario_clicks(
         .store
         .channel(&auth.agent.workspace_id, &id)
         .await
-        .map_err(|_| AppError::not_found("channel"))?;
+        .or_not_found("channel")?;
     let clicks = state.store.scenario_clicks(&channel.id).await?;
     Ok(Json(
         clicks

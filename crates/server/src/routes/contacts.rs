@@ -6,7 +6,6 @@ use madoguchi_core::agent::Email;
 use madoguchi_core::InvalidValue;
 use madoguchi_store::contacts::ContactPatch;
 use madoguchi_store::conversations::ConversationFilter;
-use madoguchi_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -15,7 +14,7 @@ use utoipa_axum::routes;
 use super::admin::parse_name;
 use crate::app::AppState;
 use crate::auth::AgentAuth;
-use crate::error::{check_id, ApiResult, AppError, ErrorBody, Json, Path};
+use crate::error::{check_id, ApiResult, ErrorBody, Json, OrNotFound, Path};
 use crate::views::{views, ContactView, ConversationView, IdentityView};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -43,10 +42,11 @@ async fn get_contact(
 ) -> ApiResult<Json<ContactProfile>> {
     check_id(&id, "contact")?;
     let workspace = &auth.agent.workspace_id;
-    let contact = match state.store.contact(workspace, &id).await {
-        Err(StoreError::NotFound) => return Err(AppError::not_found("contact")),
-        other => other?,
-    };
+    let contact = state
+        .store
+        .contact(workspace, &id)
+        .await
+        .or_not_found("contact")?;
     let identities = state.store.contact_identities(workspace, &id).await?;
     let filter = ConversationFilter {
         contact_id: Some(id.clone()),
@@ -117,14 +117,11 @@ async fn update_contact(
 ) -> ApiResult<Json<ContactView>> {
     check_id(&id, "contact")?;
     let patch = request.parse()?;
-    let contact = match state
+    let contact = state
         .store
         .update_contact(&auth.agent.workspace_id, &id, &patch)
         .await
-    {
-        Err(StoreError::NotFound) => return Err(AppError::not_found("contact")),
-        other => other?,
-    };
+        .or_not_found("contact")?;
     Ok(Json((&contact).into()))
 }
 

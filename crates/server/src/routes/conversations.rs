@@ -11,7 +11,6 @@ use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use madoguchi_core::InvalidValue;
 use madoguchi_store::conversations::{AssigneeFilter, ConversationFilter, ConversationPatch};
 use madoguchi_store::messages::NewMessage;
-use madoguchi_store::StoreError;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -21,7 +20,7 @@ use super::{AfterSeq, DEFAULT_LIMIT};
 use crate::app::AppState;
 use crate::auth::AgentAuth;
 use crate::autoreply;
-use crate::error::{check_id, ApiResult, AppError, ErrorBody, Json, Path, Query};
+use crate::error::{check_id, ApiResult, ErrorBody, Json, OrNotFound, Path, Query};
 use crate::messaging;
 use crate::views::{views, ConversationView, MessageView};
 use crate::ws::{self, SocketParams, Viewer};
@@ -126,10 +125,11 @@ async fn workspace_conversation(
     id: &str,
 ) -> ApiResult<madoguchi_store::conversations::Conversation> {
     check_id(id, "conversation")?;
-    match state.store.conversation(&auth.agent.workspace_id, id).await {
-        Err(StoreError::NotFound) => Err(AppError::not_found("conversation")),
-        other => Ok(other?),
-    }
+    state
+        .store
+        .conversation(&auth.agent.workspace_id, id)
+        .await
+        .or_not_found("conversation")
 }
 
 /// One conversation.

@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use madoguchi_core::InvalidValue;
 use madoguchi_store::knowledge::ArticleFields;
-use madoguchi_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -14,7 +13,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::auth::{AdminAuth, AgentAuth};
 use crate::bot::parse_review;
-use crate::error::{check_id, ApiResult, AppError, ErrorBody, Json, Path, Query};
+use crate::error::{check_id, ApiResult, ErrorBody, Json, OrNotFound, Path, Query};
 use crate::views::{views, ArticleView, BotTurnView};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -132,13 +131,6 @@ async fn create_article(
     Ok((StatusCode::CREATED, Json((&article).into())))
 }
 
-fn missing_article(err: StoreError) -> AppError {
-    match err {
-        StoreError::NotFound => AppError::not_found("article"),
-        other => other.into(),
-    }
-}
-
 /// One article.
 #[utoipa::path(get, path = "/api/v1/articles/{id}", tag = "agent", params(("id" = String, Path)),
     responses((status = 200, body = ArticleView), (status = 404, body = ErrorBody)))]
@@ -152,7 +144,7 @@ async fn get_article(
         .store
         .article(&auth.agent.workspace_id, &id)
         .await
-        .map_err(missing_article)?;
+        .or_not_found("article")?;
     Ok(Json((&article).into()))
 }
 
@@ -170,7 +162,7 @@ async fn update_article(
         .store
         .update_article(&admin.workspace_id, &id, &request.parse()?)
         .await
-        .map_err(missing_article)?;
+        .or_not_found("article")?;
     Ok(Json((&article).into()))
 }
 
@@ -187,7 +179,7 @@ async fn delete_article(
         .store
         .delete_article(&admin.workspace_id, &id)
         .await
-        .map_err(missing_article)?;
+        .or_not_found("article")?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -329,14 +321,14 @@ async fn review_turn(
         .store
         .bot_turn(ws, &id)
         .await
-        .map_err(|_| AppError::not_found("bot turn"))?;
+        .or_not_found("bot turn")?;
     if let Some(article_id) = &review.correct_article_id {
         check_id(article_id, "article")?;
         let article = state
             .store
             .article(ws, article_id)
             .await
-            .map_err(missing_article)?;
+            .or_not_found("article")?;
         let mut alternatives = article.alternatives.clone();
         if !alternatives.contains(&turn.query) && turn.query != article.title {
             alternatives.push(turn.query.clone());

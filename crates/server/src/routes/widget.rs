@@ -12,7 +12,6 @@ use madoguchi_core::InvalidValue;
 use madoguchi_store::conversations::{ConversationFilter, NewConversation};
 use madoguchi_store::messages::NewMessage;
 use madoguchi_store::workspaces::Channel;
-use madoguchi_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -22,7 +21,9 @@ use super::contacts::ContactRequest;
 use super::{AfterSeq, DEFAULT_LIMIT};
 use crate::app::AppState;
 use crate::auth::{hash_token, new_visitor_token, resolve_visitor, VisitorAuth, VISITOR_COOKIE};
-use crate::error::{check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, Path, Query};
+use crate::error::{
+    check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path, Query,
+};
 use crate::messaging;
 use crate::notify::{link_key, verify};
 use crate::views::{
@@ -65,9 +66,14 @@ async fn localized_scenario(
     let mut nodes = Vec::with_capacity(scenario.nodes.len());
     for node in &scenario.nodes {
         let article = match &node.article_id {
-            Some(id) => state.store.article(&channel.workspace_id, id).await.ok().filter(|a| a.status == "published").map(|a| {
-                serde_json::json!({"title": a.title, "url": format!("{base}/help/{}/articles/{}", channel.public_key, a.id)})
-            }),
+            // A deleted or unpublished article drops the link; a database error is an error.
+            Some(id) => match state.store.article(&channel.workspace_id, id).await {
+                Ok(a) if a.status == "published" => Some(
+                    serde_json::json!({"title": a.title, "url": format!("{base}/help/{}/articles/{}", channel.public_key, a.id)}),
+                ),
+                Ok(_) | Err(madoguchi_store::StoreError::NotFound) => None,
+                Err(err) => return Err(err.into()),
+            },
             None => None,
         };
         let choices: Vec<serde_json::Value> = node
@@ -98,7 +104,7 @@ async fn scenario_click(
         .store
         .channel_by_key(&key)
         .await
-        .map_err(|_| AppError::not_found("channel"))?;
+        .or_not_found("channel")?;
     if channel_scenario(&channel).node(&node).is_none() {
         return Err(AppError::not_found("scenario node"));
     }
@@ -202,10 +208,11 @@ async fn channel_config(
     Path(key): Path<String>,
     Query(query): Query<ConfigQuery>,
 ) -> ApiResult<Json<WidgetConfig>> {
-    let channel = match state.store.channel_by_key(&key).await {
-        Err(StoreError::NotFound) => return Err(AppError::not_found("channel")),
-        other => other?,
-    };
+    let channel = state
+        .store
+        .channel_by_key(&key)
+        .await
+        .or_not_found("channel")?;
     let settings = widget_settings(&channel);
     let show = settings.shows_on(query.path.as_deref().unwrap_or("/"));
     let strings = crate::ui::strings(query.locale.as_deref().unwrap_or("ja"), "widget.");
@@ -246,10 +253,11 @@ async fn create_session(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(request): Json<SessionRequest>,
 ) -> ApiResult<Response> {
-    let channel = match state.store.channel_by_key(&request.channel_key).await {
-        Err(StoreError::NotFound) => return Err(AppError::not_found("channel")),
-        other => other?,
-    };
+    let channel = state
+        .store
+        .channel_by_key(&request.channel_key)
+        .await
+        .or_not_found("channel")?;
     let restored = match &request.visitor_token {
         Some(token) => resolve_visitor(&state, token)
             .await?
@@ -379,14 +387,11 @@ pub struct VisitorMessageList {
 /// Checks that the conversation is the visitor's own; anyone else's is simply not found.
 async fn own_conversation(state: &AppState, visitor: &VisitorAuth, id: &str) -> ApiResult<()> {
     check_id(id, "conversation")?;
-    let conversation = match state
+    let conversation = state
         .store
         .conversation(&visitor.contact.workspace_id, id)
         .await
-    {
-        Err(StoreError::NotFound) => return Err(AppError::not_found("conversation")),
-        other => other?,
-    };
+        .or_not_found("conversation")?;
     if conversation.contact_id != visitor.contact.id {
         return Err(AppError::not_found("conversation"));
     }
@@ -535,14 +540,11 @@ async fn resume_link(
     if query.expires < state.clock.now_ms() {
         return Err(AppError::new(ErrorCode::Forbidden, "this link has expired"));
     }
-    let conversation = match state
+    let conversation = state
         .store
         .conversation(&query.workspace, &query.conversation)
         .await
-    {
-        Err(StoreError::NotFound) => return Err(AppError::not_found("conversation")),
-        other => other?,
-    };
+        .or_not_found("conversation")?;
     if conversation.contact_id != query.contact {
         return Err(AppError::not_found("conversation"));
     }
@@ -606,15 +608,10 @@ async fn unsubscribe(
             "this link is not valid",
         ));
     }
-    match state
+    state
         .store
         .unsubscribe_contact(&query.workspace, &query.contact)
         .await
-    {
-        Err(StoreError::NotFound) => Err(AppError::not_found("contact")),
-        other => {
-            other?;
-            Ok(Json(Unsubscribed { unsubscribed: true }))
-        }
-    }
+        .or_not_found("contact")?;
+    Ok(Json(Unsubscribed { unsubscribed: true }))
 }
