@@ -1,12 +1,12 @@
 //! The knowledge base at run time: one search index per workspace over its published articles
 //! (question, alternative questions, answer), built on first use and rebuilt when articles or
-//! synonyms change — detected from the store, so every node sees edits made on any node. The
-//! help center's search and the bot use this same retrieval.
+//! synonyms change — detected from the store, so every node sees edits made on any node (within
+//! the store's cache TTL, 2 s). The help center's search and the bot use this same retrieval.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use madoguchi_store::knowledge::Article;
+use madoguchi_store::knowledge::{Article, KnowledgeVersion};
 use madoguchi_store::Store;
 use madoguchi_text::{Analyzer, FaqDoc, FaqIndex, Synonyms};
 use tokio::sync::OnceCell;
@@ -15,7 +15,7 @@ use crate::error::{ApiResult, AppError, ErrorCode};
 
 /// Published articles and their index, as of `version`.
 pub struct WorkspaceIndex {
-    version: (usize, i64, Vec<Vec<String>>),
+    version: KnowledgeVersion,
     index: FaqIndex,
     pub articles: Vec<Article>,
 }
@@ -55,9 +55,7 @@ impl KnowledgeBase {
 
     async fn index(&self, store: &Store, workspace_id: &str) -> ApiResult<Arc<WorkspaceIndex>> {
         // A cheap check of what changed; articles are loaded only to rebuild.
-        let (count, newest) = store.published_articles_version(workspace_id).await?;
-        let synonyms = store.synonym_groups(workspace_id).await?;
-        let version = (count as usize, newest, synonyms);
+        let version = store.knowledge_version(workspace_id).await?;
         let cached = self
             .indexes
             .lock()
@@ -78,7 +76,7 @@ impl KnowledgeBase {
                     answer: a.body.clone(),
                 })
                 .collect();
-            let index = FaqIndex::build(&analyzer, &docs, Synonyms::new(version.2.clone()));
+            let index = FaqIndex::build(&analyzer, &docs, Synonyms::new(version.synonyms.clone()));
             WorkspaceIndex {
                 version,
                 index,

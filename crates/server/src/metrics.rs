@@ -3,6 +3,8 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+use madoguchi_store::group_commit::CommitStats;
+
 #[derive(Debug, Default)]
 pub struct Metrics {
     pub messages_created: AtomicU64,
@@ -12,9 +14,10 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn render(&self) -> String {
+    /// The counters, with the store's group-commit figures when it has them (SQLite).
+    pub fn render(&self, commits: Option<&CommitStats>) -> String {
         let mut out = String::new();
-        let counters: [(&str, &str, &str, i64); 4] = [
+        let mut counters: Vec<(&str, &str, &str, i64)> = vec![
             (
                 "madoguchi_messages_created_total",
                 "counter",
@@ -40,6 +43,20 @@ impl Metrics {
                 self.ws_connections.load(Ordering::Relaxed),
             ),
         ];
+        if let Some(commits) = commits {
+            counters.push((
+                "madoguchi_store_commits_total",
+                "counter",
+                "Transactions the group committer committed.",
+                commits.batches.load(Ordering::Relaxed) as i64,
+            ));
+            counters.push((
+                "madoguchi_store_grouped_writes_total",
+                "counter",
+                "Writes committed by the group committer (writes / commits = mean batch size).",
+                commits.writes.load(Ordering::Relaxed) as i64,
+            ));
+        }
         for (name, kind, help, value) in counters {
             let _ = writeln!(
                 out,

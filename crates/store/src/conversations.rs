@@ -4,10 +4,11 @@
 use madoguchi_core::conversation::{ConversationStatus, Priority};
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::{Any, Row};
+use sqlx::{Any, AnyConnection, Row};
 
 use crate::audit::AuditEntry;
-use crate::messages::{Message, NewMessage};
+use crate::group_commit::{BoxFuture, WriteOp};
+use crate::messages::{Inserted, Message, MessageDraft};
 use crate::{new_id, now_ms, Result, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -101,6 +102,50 @@ pub struct NewConversation<'a> {
     pub client_id: Option<&'a ClientId>,
 }
 
+/// A [`NewConversation`] that owns its parts, so that it can wait in the group-commit queue.
+struct ConversationDraft {
+    workspace_id: String,
+    channel_id: String,
+    contact_id: String,
+    body: MessageBody,
+    client_id: Option<ClientId>,
+}
+
+impl WriteOp for ConversationDraft {
+    type Output = Inserted;
+
+    fn run<'a>(&'a self, conn: &'a mut AnyConnection) -> BoxFuture<'a, Result<Inserted>> {
+        Box::pin(async move {
+            let now = now_ms();
+            let row = sqlx::query(&format!(
+                "INSERT INTO conversations (id, workspace_id, channel_id, contact_id, status, priority, \
+                 last_seq, created_at, last_activity_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) \
+                 RETURNING {CONVERSATION_COLUMNS}"
+            ))
+            .bind(new_id())
+            .bind(&self.workspace_id)
+            .bind(&self.channel_id)
+            .bind(&self.contact_id)
+            .bind(ConversationStatus::Open.as_str())
+            .bind(Priority::Normal.as_str())
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await?;
+            let message = MessageDraft {
+                workspace_id: self.workspace_id.clone(),
+                conversation_id: row.try_get("id")?,
+                sender_kind: SenderKind::Contact,
+                sender_id: self.contact_id.clone(),
+                body: self.body.clone(),
+                private: false,
+                client_id: self.client_id.clone(),
+                meta: None,
+            };
+            Store::insert_message(conn, &message, now).await
+        })
+    }
+}
+
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
 fn like_pattern(words: &str) -> String {
     let mut pattern = String::from("%");
@@ -121,45 +166,21 @@ impl Store {
         if let Some(found) = self.started_with(&new).await? {
             return Ok(found);
         }
-        let now = now_ms();
-        let mut w = self.begin_write().await?;
-        let row = sqlx::query(&format!(
-            "INSERT INTO conversations (id, workspace_id, channel_id, contact_id, status, priority, \
-             last_seq, created_at, last_activity_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) \
-             RETURNING {CONVERSATION_COLUMNS}"
-        ))
-        .bind(new_id())
-        .bind(new.workspace_id)
-        .bind(new.channel_id)
-        .bind(new.contact_id)
-        .bind(ConversationStatus::Open.as_str())
-        .bind(Priority::Normal.as_str())
-        .bind(now)
-        .fetch_one(&mut *w.tx)
-        .await?;
-        let conversation_id: String = row.try_get("id")?;
-        let message = NewMessage {
-            workspace_id: new.workspace_id,
-            conversation_id: &conversation_id,
-            sender_kind: SenderKind::Contact,
-            sender_id: new.contact_id,
-            body: new.body,
-            private: false,
-            client_id: new.client_id,
-            meta: None,
+        let draft = ConversationDraft {
+            workspace_id: new.workspace_id.to_owned(),
+            channel_id: new.channel_id.to_owned(),
+            contact_id: new.contact_id.to_owned(),
+            body: new.body.clone(),
+            client_id: new.client_id.cloned(),
         };
-        match Self::insert_message(&mut w, &message, now).await {
-            Ok(inserted) => {
-                w.commit().await?;
-                Ok(Started {
-                    conversation: inserted.conversation,
-                    message: inserted.message,
-                    created: true,
-                })
-            }
+        match self.write(draft).await {
+            Ok(inserted) => Ok(Started {
+                conversation: inserted.conversation,
+                message: inserted.message,
+                created: true,
+            }),
             // The same client id raced in from another request: answer with its result.
             Err(StoreError::Conflict(_)) if new.client_id.is_some() => {
-                drop(w);
                 self.started_with(&new).await?.ok_or(StoreError::NotFound)
             }
             Err(err) => Err(err),

@@ -7,6 +7,8 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::cache::Caches;
+use crate::group_commit::{self, CommitStats, GroupCommit, WriteOp};
 use crate::{Result, StoreError};
 
 /// Which database engine a [`Store`] talks to, chosen from the URL scheme.
@@ -64,6 +66,9 @@ pub struct Store {
     backend: Backend,
     /// SQLite allows one writer; queueing writers here avoids `SQLITE_BUSY` inside transactions.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// SQLite: short writes committed together (see [`group_commit`]).
+    group_commit: Option<GroupCommit>,
+    pub(crate) caches: Arc<Caches>,
 }
 
 /// A write transaction; on SQLite it also holds the writer lock until commit or drop.
@@ -104,10 +109,16 @@ impl Store {
             }
             Backend::Postgres => options.max_connections(16).connect(url).await?,
         };
+        let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let group_commit = write_lock
+            .as_ref()
+            .map(|lock| GroupCommit::start(pool.clone(), lock.clone()));
         let store = Store {
             pool,
             backend,
-            write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            write_lock,
+            group_commit,
+            caches: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -131,6 +142,19 @@ impl Store {
             tx,
             _writer: writer,
         })
+    }
+
+    /// Runs a short write and commits it, sharing the transaction with concurrent ones on SQLite.
+    pub(crate) async fn write<O: WriteOp>(&self, op: O) -> Result<O::Output> {
+        match &self.group_commit {
+            Some(group) => group.write(op).await,
+            None => group_commit::write_alone(&self.pool, op).await,
+        }
+    }
+
+    /// Group-commit figures so far (SQLite; `None` on PostgreSQL).
+    pub fn commit_stats(&self) -> Option<&CommitStats> {
+        self.group_commit.as_ref().map(|group| group.stats.as_ref())
     }
 
     /// Applies the migrations this database has not seen yet, each in its own transaction.

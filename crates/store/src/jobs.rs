@@ -5,8 +5,9 @@
 //! does nothing, and cancelling by key drops the pending one.
 
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
+use crate::group_commit::{BoxFuture, WriteOp};
 use crate::{new_id, Backend, Result, Store};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +37,60 @@ impl Job {
 
 const JOB_COLUMNS: &str = "id, kind, payload, due_at, attempts, dedupe_key";
 
+/// Queueing a job (a group-commit write): true when it was queued.
+struct NewJob {
+    kind: String,
+    payload: String,
+    due_at: i64,
+    dedupe_key: Option<String>,
+    now: i64,
+}
+
+impl WriteOp for NewJob {
+    type Output = bool;
+
+    fn run<'a>(&'a self, conn: &'a mut AnyConnection) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "INSERT INTO jobs (id, kind, payload, due_at, created_at, dedupe_key) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (dedupe_key) WHERE done_at IS NULL DO NOTHING",
+            )
+            .bind(new_id())
+            .bind(&self.kind)
+            .bind(&self.payload)
+            .bind(self.due_at)
+            .bind(self.now)
+            .bind(self.dedupe_key.as_deref())
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+}
+
+/// Dropping the pending job with a key (a group-commit write): true when one was pending.
+struct CancelJob {
+    dedupe_key: String,
+    now: i64,
+}
+
+impl WriteOp for CancelJob {
+    type Output = bool;
+
+    fn run<'a>(&'a self, conn: &'a mut AnyConnection) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "UPDATE jobs SET done_at = $2, last_error = 'cancelled' WHERE dedupe_key = $1 AND done_at IS NULL",
+            )
+            .bind(&self.dedupe_key)
+            .bind(self.now)
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+}
+
 impl Store {
     /// Queues a job; returns false when a pending job with the same `dedupe_key` exists.
     pub async fn enqueue_job(
@@ -57,21 +112,14 @@ impl Store {
                 return Ok(false);
             }
         }
-        let mut w = self.begin_write().await?;
-        let done = sqlx::query(
-            "INSERT INTO jobs (id, kind, payload, due_at, created_at, dedupe_key) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (dedupe_key) WHERE done_at IS NULL DO NOTHING",
-        )
-        .bind(new_id())
-        .bind(kind)
-        .bind(payload)
-        .bind(due_at)
-        .bind(now)
-        .bind(dedupe_key)
-        .execute(&mut *w.tx)
-        .await?;
-        w.commit().await?;
-        Ok(done.rows_affected() == 1)
+        self.write(NewJob {
+            kind: kind.to_owned(),
+            payload: payload.to_owned(),
+            due_at,
+            dedupe_key: dedupe_key.map(str::to_owned),
+            now,
+        })
+        .await
     }
 
     /// Claims up to `limit` due jobs for `lease_ms`, counting an attempt for each.
@@ -128,14 +176,11 @@ impl Store {
 
     /// Drops the pending job with this key, if any; returns whether one was pending.
     pub async fn cancel_job(&self, dedupe_key: &str, now: i64) -> Result<bool> {
-        let mut w = self.begin_write().await?;
-        let done = sqlx::query("UPDATE jobs SET done_at = $2, last_error = 'cancelled' WHERE dedupe_key = $1 AND done_at IS NULL")
-            .bind(dedupe_key)
-            .bind(now)
-            .execute(&mut *w.tx)
-            .await?;
-        w.commit().await?;
-        Ok(done.rows_affected() > 0)
+        self.write(CancelJob {
+            dedupe_key: dedupe_key.to_owned(),
+            now,
+        })
+        .await
     }
 
     /// Jobs not yet done (for tests and operators).

@@ -108,6 +108,16 @@ pub struct DayCounts {
     pub satisfied: i64,
 }
 
+/// What a workspace's search index is built from, short of the articles themselves: it changes
+/// when any published article does (an unpublished or deleted one lowers the count or the
+/// time) or when the synonyms do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnowledgeVersion {
+    pub published: i64,
+    pub newest: i64,
+    pub synonyms: Vec<Vec<String>>,
+}
+
 fn alternatives_json(alternatives: &[String]) -> Result<String> {
     serde_json::to_string(alternatives).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -136,6 +146,7 @@ impl Store {
         .fetch_one(&mut *w.tx)
         .await?;
         w.commit().await?;
+        self.caches.knowledge.clear();
         Article::from_row(&row)
     }
 
@@ -162,6 +173,7 @@ impl Store {
         .fetch_one(&mut *w.tx)
         .await?;
         w.commit().await?;
+        self.caches.knowledge.clear();
         Article::from_row(&row)
     }
 
@@ -189,17 +201,25 @@ impl Store {
         rows.iter().map(Article::from_row).collect()
     }
 
-    /// How many articles are published and when the newest change was: changes when any
-    /// published article does (an unpublished or deleted one lowers the count or the time).
-    pub async fn published_articles_version(&self, workspace_id: &str) -> Result<(i64, i64)> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS newest FROM articles \
-             WHERE workspace_id = $1 AND status = 'published'",
-        )
-        .bind(workspace_id)
-        .fetch_one(self.pool())
-        .await?;
-        Ok((row.try_get("n")?, row.try_get("newest")?))
+    /// What the knowledge base's search index depends on; cached (see [`crate::cache`]).
+    pub async fn knowledge_version(&self, workspace_id: &str) -> Result<KnowledgeVersion> {
+        self.caches
+            .knowledge
+            .get_or_load(workspace_id, || async {
+                let row = sqlx::query(
+                    "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS newest FROM articles \
+                     WHERE workspace_id = $1 AND status = 'published'",
+                )
+                .bind(workspace_id)
+                .fetch_one(self.pool())
+                .await?;
+                Ok(KnowledgeVersion {
+                    published: row.try_get("n")?,
+                    newest: row.try_get("newest")?,
+                    synonyms: self.synonym_groups(workspace_id).await?,
+                })
+            })
+            .await
     }
 
     pub async fn delete_article(&self, workspace_id: &str, id: &str) -> Result<()> {
@@ -212,7 +232,9 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        w.commit().await
+        w.commit().await?;
+        self.caches.knowledge.clear();
+        Ok(())
     }
 
     /// The workspace's synonym groups, each a list of words.
@@ -253,7 +275,9 @@ impl Store {
                 .execute(&mut *w.tx)
                 .await?;
         }
-        w.commit().await
+        w.commit().await?;
+        self.caches.knowledge.clear();
+        Ok(())
     }
 
     pub async fn record_bot_turn(

@@ -5,7 +5,9 @@
 //! `RETURNING`, `ON CONFLICT`); times are Unix milliseconds, ids UUIDv7 strings.
 //!
 //! # Layout
+//! - [`cache`]: read caches for channels, workspaces and the knowledge base's version.
 //! - [`db`]: the [`Store`] handle, connection set-up, write transactions, migrations.
+//! - [`group_commit`]: concurrent short writes (messages, jobs) sharing one commit on SQLite.
 //! - [`workspaces`]: workspaces and channels.
 //! - [`agents`]: agents and their session / API tokens (stored hashed).
 //! - [`contacts`]: contacts and their identities (visitor token hash, e-mail, phone, external ids).
@@ -18,15 +20,18 @@
 //! - [`testing`] (feature `testing`): fresh databases for tests on both backends.
 //!
 //! # Tasks
-//! The store spawns no task; callers own concurrency. On SQLite, writers queue on one in-process
-//! lock so that a transaction never meets `SQLITE_BUSY` half-way.
+//! On SQLite the store spawns one task, the group committer, when it connects (so
+//! [`Store::connect`] needs a Tokio runtime); writers queue on one in-process lock so that a
+//! transaction never meets `SQLITE_BUSY` half-way.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod agents;
 pub mod audit;
+pub mod cache;
 pub mod contacts;
 pub mod conversations;
 pub mod db;
+pub mod group_commit;
 pub mod jobs;
 pub mod knowledge;
 pub mod messages;

@@ -3,10 +3,10 @@
 
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use crate::conversations::{Conversation, CONVERSATION_COLUMNS};
-use crate::db::WriteTx;
+use crate::group_commit::{BoxFuture, WriteOp};
 use crate::{is_unique_violation, new_id, now_ms, Result, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -74,20 +74,54 @@ pub(crate) struct Inserted {
     pub(crate) status_changed: bool,
 }
 
+/// A [`NewMessage`] that owns its parts, so that it can wait in the group-commit queue.
+#[derive(Debug, Clone)]
+pub(crate) struct MessageDraft {
+    pub(crate) workspace_id: String,
+    pub(crate) conversation_id: String,
+    pub(crate) sender_kind: SenderKind,
+    pub(crate) sender_id: String,
+    pub(crate) body: MessageBody,
+    pub(crate) private: bool,
+    pub(crate) client_id: Option<ClientId>,
+    pub(crate) meta: Option<String>,
+}
+
+impl From<&NewMessage<'_>> for MessageDraft {
+    fn from(new: &NewMessage<'_>) -> Self {
+        Self {
+            workspace_id: new.workspace_id.to_owned(),
+            conversation_id: new.conversation_id.to_owned(),
+            sender_kind: new.sender_kind,
+            sender_id: new.sender_id.to_owned(),
+            body: new.body.clone(),
+            private: new.private,
+            client_id: new.client_id.cloned(),
+            meta: new.meta.map(str::to_owned),
+        }
+    }
+}
+
+impl WriteOp for MessageDraft {
+    type Output = Inserted;
+
+    fn run<'a>(&'a self, conn: &'a mut AnyConnection) -> BoxFuture<'a, Result<Inserted>> {
+        Box::pin(Store::insert_message(conn, self, now_ms()))
+    }
+}
+
 impl Store {
     /// Appends a message to a conversation of `new.workspace_id` and commits it.
     pub async fn append_message(&self, new: &NewMessage<'_>) -> Result<Appended> {
         if let Some(found) = self.replay_client_id(new).await? {
             return Ok(found);
         }
-        let mut w = self.begin_write().await?;
-        match Self::insert_message(&mut w, new, now_ms()).await {
+        match self.write(MessageDraft::from(new)).await {
             Ok(Inserted {
                 mut conversation,
                 message,
                 status_changed,
             }) => {
-                w.commit().await?;
                 self.load_tags(std::slice::from_mut(&mut conversation))
                     .await?;
                 Ok(Appended {
@@ -97,12 +131,10 @@ impl Store {
                     status_changed,
                 })
             }
-            Err(StoreError::Conflict(_)) if new.client_id.is_some() => {
-                drop(w);
-                self.replay_client_id(new)
-                    .await?
-                    .ok_or(StoreError::NotFound)
-            }
+            Err(StoreError::Conflict(_)) if new.client_id.is_some() => self
+                .replay_client_id(new)
+                .await?
+                .ok_or(StoreError::NotFound),
             Err(err) => Err(err),
         }
     }
@@ -137,18 +169,18 @@ impl Store {
     /// Inside a write transaction: takes the next `seq`, applies the status rules and inserts.
     /// A `client_id` seen before is a [`StoreError::Conflict`] (the transaction is then spent).
     pub(crate) async fn insert_message(
-        w: &mut WriteTx,
-        new: &NewMessage<'_>,
+        conn: &mut AnyConnection,
+        new: &MessageDraft,
         now: i64,
     ) -> Result<Inserted> {
         let row = sqlx::query(&format!(
             "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $3 \
              WHERE id = $1 AND workspace_id = $2 RETURNING {CONVERSATION_COLUMNS}"
         ))
-        .bind(new.conversation_id)
-        .bind(new.workspace_id)
+        .bind(&new.conversation_id)
+        .bind(&new.workspace_id)
         .bind(now)
-        .fetch_one(&mut *w.tx)
+        .fetch_one(&mut *conn)
         .await?;
         let mut conversation = Conversation::from_row(&row)?;
         let mut status_changed = false;
@@ -159,9 +191,9 @@ impl Store {
                 sqlx::query(
                     "UPDATE conversations SET status = $2, resolved_at = NULL WHERE id = $1",
                 )
-                .bind(new.conversation_id)
+                .bind(&new.conversation_id)
                 .bind(status.as_str())
-                .execute(&mut *w.tx)
+                .execute(&mut *conn)
                 .await?;
                 conversation.status = status;
                 conversation.resolved_at = None;
@@ -172,9 +204,9 @@ impl Store {
             && conversation.first_agent_response_at.is_none()
         {
             sqlx::query("UPDATE conversations SET first_agent_response_at = $2 WHERE id = $1")
-                .bind(new.conversation_id)
+                .bind(&new.conversation_id)
                 .bind(now)
-                .execute(&mut *w.tx)
+                .execute(&mut *conn)
                 .await?;
             conversation.first_agent_response_at = Some(now);
         }
@@ -183,16 +215,16 @@ impl Store {
              client_id, meta, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {MESSAGE_COLUMNS}"
         ))
         .bind(new_id())
-        .bind(new.conversation_id)
+        .bind(&new.conversation_id)
         .bind(conversation.last_seq)
         .bind(new.sender_kind.as_str())
-        .bind(new.sender_id)
+        .bind(&new.sender_id)
         .bind(new.body.as_str())
         .bind(i64::from(new.private))
-        .bind(new.client_id.map(ClientId::as_str))
-        .bind(new.meta)
+        .bind(new.client_id.as_ref().map(ClientId::as_str))
+        .bind(new.meta.as_deref())
         .bind(now)
-        .fetch_one(&mut *w.tx)
+        .fetch_one(&mut *conn)
         .await;
         match inserted {
             Ok(row) => Ok(Inserted {

@@ -77,13 +77,20 @@ impl Store {
         Workspace::from_row(&row)
     }
 
+    /// A workspace; cached (see [`crate::cache`]).
     pub async fn workspace(&self, id: &str) -> Result<Workspace> {
-        let row =
-            sqlx::query("SELECT id, name, time_zone, created_at FROM workspaces WHERE id = $1")
+        self.caches
+            .workspaces
+            .get_or_load(id, || async {
+                let row = sqlx::query(
+                    "SELECT id, name, time_zone, created_at FROM workspaces WHERE id = $1",
+                )
                 .bind(id)
                 .fetch_one(self.pool())
                 .await?;
-        Workspace::from_row(&row)
+                Workspace::from_row(&row)
+            })
+            .await
     }
 
     /// The oldest workspace, if any (the one `serve` creates on an empty database).
@@ -119,14 +126,20 @@ impl Store {
         Channel::from_row(&row)
     }
 
+    /// The channel with this public key; cached (see [`crate::cache`]).
     pub async fn channel_by_key(&self, public_key: &str) -> Result<Channel> {
-        let row = sqlx::query(&format!(
-            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE public_key = $1"
-        ))
-        .bind(public_key)
-        .fetch_one(self.pool())
-        .await?;
-        Channel::from_row(&row)
+        self.caches
+            .channels
+            .get_or_load(public_key, || async {
+                let row = sqlx::query(&format!(
+                    "SELECT {CHANNEL_COLUMNS} FROM channels WHERE public_key = $1"
+                ))
+                .bind(public_key)
+                .fetch_one(self.pool())
+                .await?;
+                Channel::from_row(&row)
+            })
+            .await
     }
 
     /// Renames a channel of `workspace_id` and replaces its settings (a JSON object as text).
@@ -148,6 +161,7 @@ impl Store {
         .fetch_one(&mut *w.tx)
         .await?;
         w.commit().await?;
+        self.caches.channels.clear();
         Channel::from_row(&row)
     }
 
@@ -168,6 +182,7 @@ impl Store {
         .fetch_one(&mut *w.tx)
         .await?;
         w.commit().await?;
+        self.caches.channels.clear();
         Channel::from_row(&row)
     }
 
@@ -188,6 +203,7 @@ impl Store {
         .fetch_one(&mut *w.tx)
         .await?;
         w.commit().await?;
+        self.caches.channels.clear();
         Channel::from_row(&row)
     }
 
@@ -218,16 +234,21 @@ impl Store {
             .collect()
     }
 
-    /// A channel of `workspace_id`.
+    /// A channel of `workspace_id`; cached (see [`crate::cache`]).
     pub async fn channel(&self, workspace_id: &str, id: &str) -> Result<Channel> {
-        let row = sqlx::query(&format!(
-            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1 AND workspace_id = $2"
-        ))
-        .bind(id)
-        .bind(workspace_id)
-        .fetch_one(self.pool())
-        .await?;
-        Channel::from_row(&row)
+        self.caches
+            .channels
+            .get_or_load(&format!("{workspace_id}/{id}"), || async {
+                let row = sqlx::query(&format!(
+                    "SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1 AND workspace_id = $2"
+                ))
+                .bind(id)
+                .bind(workspace_id)
+                .fetch_one(self.pool())
+                .await?;
+                Channel::from_row(&row)
+            })
+            .await
     }
 
     pub async fn channels(&self, workspace_id: &str) -> Result<Vec<Channel>> {

@@ -39,6 +39,6 @@ async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        state.metrics.render(state.store.commit_stats()),
     )
 }

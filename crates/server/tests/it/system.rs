@@ -1,5 +1,6 @@
 //! Health, metrics, and the OpenAPI document.
 
+use madoguchi_store::Backend;
 use serde_json::Value;
 
 use crate::support::{both_backends, TestApp};
@@ -35,6 +36,16 @@ async fn health_metrics_and_openapi(app: TestApp) {
         metrics.contains("madoguchi_messages_created_total 1\n"),
         "{metrics}"
     );
+    // SQLite's group committer reports its figures: the conversation and its first message
+    // were one grouped write at least.
+    let grouped = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("madoguchi_store_grouped_writes_total "))
+        .map(|v| v.parse::<u64>().unwrap());
+    match app.store.backend() {
+        Backend::Sqlite => assert!(grouped.unwrap() >= 1, "{metrics}"),
+        Backend::Postgres => assert_eq!(grouped, None, "{metrics}"),
+    }
 
     let openapi: Value = app
         .get("/api/openapi.json")
