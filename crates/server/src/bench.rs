@@ -266,12 +266,12 @@ fn read_socket(
     prefix: &'static str,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        // A substring search, not a JSON parse: the generator must not be the bottleneck.
+        let marker = format!("\"body\":\"{prefix}");
         while let Some(Ok(message)) = socket.next().await {
             let tokio_tungstenite::tungstenite::Message::Text(text) = message else {
                 continue;
             };
-            // A substring search, not a JSON parse: the generator must not be the bottleneck.
-            let marker = format!("\"body\":\"{prefix}");
             let Some(start) = text
                 .find(&marker)
                 .map(|at| at + marker.len() - prefix.len())

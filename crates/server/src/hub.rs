@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use axum::extract::ws::Utf8Bytes;
 use futures_util::StreamExt;
 use madoguchi_store::conversations::Conversation;
 use madoguchi_store::messages::Message;
@@ -25,9 +26,41 @@ pub struct Event {
     pub seq: i64,
     /// A new message (as opposed to a change of the conversation itself).
     pub is_message: bool,
-    pub agent_frame: String,
+    /// Frames are shared text: every socket sends the same bytes without copying them.
+    #[serde(with = "shared_text")]
+    pub agent_frame: Utf8Bytes,
     /// `None` when the visitor must not see it (a private note).
-    pub visitor_frame: Option<String>,
+    #[serde(with = "shared_text::optional")]
+    pub visitor_frame: Option<Utf8Bytes>,
+}
+
+/// Frames on the NATS wire are plain JSON strings.
+mod shared_text {
+    use axum::extract::ws::Utf8Bytes;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(text: &Utf8Bytes, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(text.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Utf8Bytes, D::Error> {
+        String::deserialize(d).map(Utf8Bytes::from)
+    }
+
+    pub mod optional {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(text: &Option<Utf8Bytes>, s: S) -> Result<S::Ok, S::Error> {
+            match text {
+                Some(text) => s.serialize_some(text.as_str()),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Utf8Bytes>, D::Error> {
+            Option::<String>::deserialize(d).map(|text| text.map(Utf8Bytes::from))
+        }
+    }
 }
 
 /// Events queued per subscriber before it counts as lagging (and is told to resume): a
@@ -168,8 +201,8 @@ impl Hub {
             conversation_id: conversation.id.clone(),
             seq: message.seq,
             is_message: true,
-            agent_frame: agent_message_frame(message),
-            visitor_frame: (!message.private).then(|| visitor_message_frame(message)),
+            agent_frame: agent_message_frame(message).into(),
+            visitor_frame: (!message.private).then(|| visitor_message_frame(message).into()),
         });
     }
 
@@ -185,13 +218,17 @@ impl Hub {
                 conversation,
                 "conversation",
                 &ConversationView::from(conversation),
+            )
+            .into(),
+            visitor_frame: Some(
+                frame(
+                    "conversation.updated",
+                    conversation,
+                    "conversation",
+                    &VisitorConversationView::from(conversation),
+                )
+                .into(),
             ),
-            visitor_frame: Some(frame(
-                "conversation.updated",
-                conversation,
-                "conversation",
-                &VisitorConversationView::from(conversation),
-            )),
         });
     }
 }

@@ -1,7 +1,8 @@
 //! WebSocket sessions for agents and visitors: live events they may see, and replay of what a
 //! client missed (`{"type": "resume", "conversation_id", "after_seq"}`, or the same two as query
-//! parameters on connect). Each connection remembers the last `seq` it sent per conversation,
-//! drops duplicates and fills gaps from the store, so a client sees messages in order.
+//! parameters on connect). For each conversation it resumed, a connection remembers the last
+//! `seq` it sent, drops duplicates and fills gaps from the store, so a client sees messages in
+//! order. Frames waiting in the hub are written together: one flush per wake-up.
 //!
 //! Hygiene: connections per client IP are limited; the server pings every 30 s and drops a
 //! client silent for 75 s; a client too slow for the hub's bounded queue is closed with 1013 and
@@ -20,7 +21,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use crate::app::AppState;
 use crate::error::AppError;
@@ -40,13 +41,13 @@ pub enum Viewer {
 }
 
 impl Viewer {
-    fn frame_of<'e>(&self, event: &'e Event) -> Option<&'e str> {
+    fn frame_of<'e>(&self, event: &'e Event) -> Option<&'e Utf8Bytes> {
         match self {
             Viewer::Agent { workspace_id } => {
-                (event.workspace_id == *workspace_id).then_some(event.agent_frame.as_str())
+                (event.workspace_id == *workspace_id).then_some(&event.agent_frame)
             }
             Viewer::Visitor { contact_id, .. } => (event.contact_id == *contact_id)
-                .then_some(event.visitor_frame.as_deref())
+                .then_some(event.visitor_frame.as_ref())
                 .flatten(),
         }
     }
@@ -104,6 +105,11 @@ const SOCKET_BUFFER: usize = 8 * 1024;
 
 /// Largest frame a client may send.
 const MAX_CLIENT_FRAME: usize = 16 * 1024;
+/// Most queued events sent per wake-up before one flush.
+const DRAIN: usize = 64;
+/// Conversations a connection tracks for ordering (those it resumed); past this the oldest
+/// tracked one is forgotten, so an agent resuming conversation after conversation stays small.
+const MAX_TRACKED: usize = 256;
 /// Messages fetched per query while replaying.
 const REPLAY_PAGE: i64 = 500;
 
@@ -130,10 +136,18 @@ pub fn upgrade(
 
 type Sink = SplitSink<WebSocket, WsMessage>;
 
+struct Tracked {
+    seq: i64,
+    since: u64,
+}
+
 struct Connection {
     state: AppState,
     viewer: Viewer,
-    last_sent: HashMap<String, i64>,
+    /// Per resumed conversation, the last `seq` sent.
+    last_sent: HashMap<String, Tracked>,
+    /// Counts conversations tracked so far (their age).
+    tracked: u64,
     sink: Sink,
     /// We sent a close frame and wait for the client's.
     closing: bool,
@@ -156,6 +170,7 @@ async fn run(
         state: state.clone(),
         viewer,
         last_sent: HashMap::new(),
+        tracked: 0,
         sink,
         closing: false,
     };
@@ -186,10 +201,9 @@ async fn run(
                 }
             },
             event = events.recv() => match event {
-                Ok(event) => conn.deliver(&event).await.is_ok(),
+                Ok(event) => conn.deliver_ready(event, &mut events).await,
                 Err(RecvError::Lagged(_)) => {
-                    // Too slow to keep up: the client reconnects and resumes with after_seq.
-                    conn.close(1013, "lagging; reconnect and resume").await;
+                    conn.lagging().await;
                     false
                 }
                 Err(RecvError::Closed) => false,
@@ -199,6 +213,8 @@ async fn run(
                 false
             }
         };
+        // Frames are queued by `send`; one flush per wake-up writes them together.
+        ok = ok && conn.sink.flush().await.is_ok();
     }
     if conn.closing {
         // Finish the closing handshake: wait (briefly) for the client's close, so that what we
@@ -216,10 +232,44 @@ async fn run(
 }
 
 impl Connection {
-    async fn send(&mut self, frame: String) -> Result<(), axum::Error> {
-        self.sink
-            .send(WsMessage::Text(Utf8Bytes::from(frame)))
-            .await
+    /// Queues a frame; the main loop flushes.
+    async fn send(&mut self, frame: impl Into<Utf8Bytes>) -> Result<(), axum::Error> {
+        self.sink.feed(WsMessage::Text(frame.into())).await
+    }
+
+    /// Too slow to keep up: the client reconnects and resumes with `after_seq`.
+    async fn lagging(&mut self) {
+        self.close(1013, "lagging; reconnect and resume").await;
+    }
+
+    /// Sends `first` and whatever else is already waiting (up to [`DRAIN`]), to be flushed
+    /// together; false when the connection is done.
+    async fn deliver_ready(
+        &mut self,
+        first: Arc<Event>,
+        events: &mut broadcast::Receiver<Arc<Event>>,
+    ) -> bool {
+        let mut next = Some(first);
+        let mut sent = 0;
+        while let Some(event) = next.take() {
+            if self.deliver(&event).await.is_err() {
+                return false;
+            }
+            sent += 1;
+            if sent == DRAIN {
+                break;
+            }
+            next = match events.try_recv() {
+                Ok(event) => Some(event),
+                Err(TryRecvError::Lagged(_)) => {
+                    self.lagging().await;
+                    return false;
+                }
+                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Closed) => return false,
+            };
+        }
+        true
     }
 
     async fn close(&mut self, code: u16, reason: &'static str) {
@@ -288,7 +338,7 @@ impl Connection {
                 self.send(frame).await?;
                 after_seq = message.seq;
             }
-            self.last_sent.insert(conversation_id.to_owned(), after_seq);
+            self.track(conversation_id, after_seq);
             if (page.len() as i64) < REPLAY_PAGE {
                 return Ok(());
             }
@@ -300,18 +350,44 @@ impl Connection {
             return Ok(());
         };
         if !event.is_message {
-            return self.send(frame.to_owned()).await;
+            return self.send(frame.clone()).await;
         }
-        match self.last_sent.get(&event.conversation_id).copied() {
+        match self.last_sent.get(&event.conversation_id).map(|t| t.seq) {
             Some(last) if event.seq <= last => Ok(()),
             Some(last) if event.seq > last + 1 => {
                 self.catch_up(&event.conversation_id.clone(), last).await
             }
-            _ => {
-                self.last_sent
-                    .insert(event.conversation_id.clone(), event.seq);
-                self.send(frame.to_owned()).await
+            Some(_) => {
+                self.track(&event.conversation_id, event.seq);
+                self.send(frame.clone()).await
+            }
+            // Not resumed on this connection: passed on as it comes.
+            None => self.send(frame.clone()).await,
+        }
+    }
+
+    fn track(&mut self, conversation_id: &str, seq: i64) {
+        if let Some(last) = self.last_sent.get_mut(conversation_id) {
+            last.seq = seq;
+            return;
+        }
+        if self.last_sent.len() >= MAX_TRACKED {
+            let oldest = self
+                .last_sent
+                .iter()
+                .min_by_key(|(_, tracked)| tracked.since)
+                .map(|(id, _)| id.clone());
+            if let Some(oldest) = oldest {
+                self.last_sent.remove(&oldest);
             }
         }
+        self.tracked += 1;
+        self.last_sent.insert(
+            conversation_id.to_owned(),
+            Tracked {
+                seq,
+                since: self.tracked,
+            },
+        );
     }
 }
