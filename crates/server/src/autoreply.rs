@@ -84,24 +84,28 @@ pub async fn after_customer_message(
     if automation.bot && bot::answer(state, conversation, message, &automation).await? {
         return Ok(());
     }
-    wait_for_human(state, conversation, &automation, tz).await
+    // The conversation as this message left it says since when the customer waits.
+    let waiting_since = conversation.waiting_since;
+    wait_for_human(state, conversation, waiting_since, &automation, tz).await
 }
 
 /// The customer now waits for a person (after the bot could not help, for instance).
 pub async fn hand_over(state: &AppState, conversation: &Conversation) -> ApiResult<()> {
     let (automation, tz) = settings_of(state, conversation).await?;
-    wait_for_human(state, conversation, &automation, tz).await
+    let waiting_since = state.store.waiting_since(&conversation.id).await?;
+    wait_for_human(state, conversation, waiting_since, &automation, tz).await
 }
 
 async fn wait_for_human(
     state: &AppState,
     conversation: &Conversation,
+    waiting_since: Option<i64>,
     automation: &Automation,
     tz: Tz,
 ) -> ApiResult<()> {
     let now_ms = state.clock.now_ms();
     let now = DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
-    let Some(waiting_since) = state.store.waiting_since(&conversation.id).await? else {
+    let Some(waiting_since) = waiting_since else {
         return Ok(());
     };
     match automation.waiting_reply(automation.hours.is_open(tz, now)) {

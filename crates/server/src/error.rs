@@ -178,6 +178,15 @@ impl<T> OrNotFound<T> for Result<T, StoreError> {
     }
 }
 
+impl<T> OrNotFound<T> for ApiResult<T> {
+    fn or_not_found(self, what: &str) -> ApiResult<T> {
+        self.map_err(|err| match err.code {
+            ErrorCode::NotFound => AppError::not_found(what),
+            _ => err,
+        })
+    }
+}
+
 /// Ids are UUIDs; anything else cannot name a resource, so it is simply not found.
 pub fn check_id(id: &str, what: &str) -> ApiResult<()> {
     uuid::Uuid::try_parse(id)

@@ -66,7 +66,7 @@ pub async fn append_message(state: &AppState, new: &NewMessage<'_>) -> ApiResult
 
 /// Appends and publishes a message without running automation: for automatic messages.
 pub async fn append_automatic(state: &AppState, new: &NewMessage<'_>) -> ApiResult<Appended> {
-    let appended = state.store.append_message(new).await?;
+    let mut appended = state.store.append_message(new).await?;
     if appended.created {
         state
             .metrics
@@ -76,6 +76,8 @@ pub async fn append_automatic(state: &AppState, new: &NewMessage<'_>) -> ApiResu
             .hub
             .message_created(&appended.conversation, &appended.message);
         if appended.status_changed {
+            let conversation = std::slice::from_mut(&mut appended.conversation);
+            state.store.load_tags(conversation).await?;
             state.hub.conversation_updated(&appended.conversation);
         }
     }
@@ -91,9 +93,17 @@ pub async fn post_automatic(
     client_id: &str,
     text: String,
     meta: Option<&serde_json::Value>,
-) -> ApiResult<Appended> {
+) -> ApiResult<()> {
     let body = MessageBody::parse(&text)?;
     let client_id = ClientId::parse(client_id)?;
+    // Most repeats (an away message for every line of a waiting customer) stop at this read.
+    let sent = state
+        .store
+        .message_by_client_id(sender_kind, &conversation.id, &client_id)
+        .await?;
+    if sent.is_some() {
+        return Ok(());
+    }
     let meta = meta.map(|m| m.to_string());
     append_automatic(
         state,
@@ -108,5 +118,6 @@ pub async fn post_automatic(
             meta: meta.as_deref(),
         },
     )
-    .await
+    .await?;
+    Ok(())
 }

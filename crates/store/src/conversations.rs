@@ -27,6 +27,8 @@ pub struct Conversation {
     pub first_agent_response_at: Option<i64>,
     pub last_activity_at: i64,
     pub resolved_at: Option<i64>,
+    /// The `seq` of the first customer message still waiting for a human reply, if any.
+    pub waiting_since: Option<i64>,
     pub tags: Vec<String>,
 }
 
@@ -46,6 +48,7 @@ impl Conversation {
             first_agent_response_at: row.try_get("first_agent_response_at")?,
             last_activity_at: row.try_get("last_activity_at")?,
             resolved_at: row.try_get("resolved_at")?,
+            waiting_since: row.try_get("waiting_since")?,
             tags: Vec::new(),
         })
     }
@@ -53,7 +56,7 @@ impl Conversation {
 
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, workspace_id, channel_id, contact_id, status, \
      assignee_id, team_id, priority, last_seq, created_at, first_agent_response_at, \
-     last_activity_at, resolved_at";
+     last_activity_at, resolved_at, waiting_since";
 
 /// Whose conversations to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -324,7 +327,8 @@ impl Store {
             .collect()
     }
 
-    pub(crate) async fn load_tags(&self, conversations: &mut [Conversation]) -> Result<()> {
+    /// Fills in the tags of these conversations.
+    pub async fn load_tags(&self, conversations: &mut [Conversation]) -> Result<()> {
         if conversations.is_empty() {
             return Ok(());
         }

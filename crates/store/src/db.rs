@@ -48,6 +48,7 @@ impl Backend {
             4 => "0004_knowledge.sql",
             5 => "0005_ratings.sql",
             6 => "0006_scenarios.sql",
+            7 => "0007_waiting.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,
@@ -89,7 +90,11 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        // No ping before each acquire: it is a round trip per query (to SQLite's worker thread, or
+        // to PostgreSQL); a broken connection fails its query and the pool drops it.
+        let options = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(30))
+            .test_before_acquire(false);
         let pool = match backend {
             Backend::Sqlite => {
                 options

@@ -57,7 +57,8 @@ pub struct NewMessage<'a> {
 }
 
 /// The result of appending: `created` is false when the `client_id` had been seen before and
-/// the earlier message is returned instead.
+/// the earlier message is returned instead. `conversation.tags` is left empty (most sends do
+/// not need it): see [`Store::load_tags`].
 #[derive(Debug, Clone)]
 pub struct Appended {
     pub message: Message,
@@ -118,19 +119,15 @@ impl Store {
         }
         match self.write(MessageDraft::from(new)).await {
             Ok(Inserted {
-                mut conversation,
+                conversation,
                 message,
                 status_changed,
-            }) => {
-                self.load_tags(std::slice::from_mut(&mut conversation))
-                    .await?;
-                Ok(Appended {
-                    message,
-                    conversation,
-                    created: true,
-                    status_changed,
-                })
-            }
+            }) => Ok(Appended {
+                message,
+                conversation,
+                created: true,
+                status_changed,
+            }),
             Err(StoreError::Conflict(_)) if new.client_id.is_some() => self
                 .replay_client_id(new)
                 .await?
@@ -166,20 +163,28 @@ impl Store {
         }))
     }
 
-    /// Inside a write transaction: takes the next `seq`, applies the status rules and inserts.
-    /// A `client_id` seen before is a [`StoreError::Conflict`] (the transaction is then spent).
+    /// Inside a write transaction: takes the next `seq`, keeps `waiting_since`, applies the
+    /// status rules and inserts. A contact writes only in their own conversations (another's is
+    /// [`StoreError::NotFound`]). A `client_id` seen before is a [`StoreError::Conflict`] (the
+    /// transaction is then spent).
     pub(crate) async fn insert_message(
         conn: &mut AnyConnection,
         new: &MessageDraft,
         now: i64,
     ) -> Result<Inserted> {
         let row = sqlx::query(&format!(
-            "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $3 \
-             WHERE id = $1 AND workspace_id = $2 RETURNING {CONVERSATION_COLUMNS}"
+            "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $3, \
+             waiting_since = CASE WHEN $4 = 'contact' THEN COALESCE(waiting_since, last_seq + 1) \
+             WHEN $4 = 'agent' AND $5 = 0 THEN NULL ELSE waiting_since END \
+             WHERE id = $1 AND workspace_id = $2 AND ($4 <> 'contact' OR contact_id = $6) \
+             RETURNING {CONVERSATION_COLUMNS}"
         ))
         .bind(&new.conversation_id)
         .bind(&new.workspace_id)
         .bind(now)
+        .bind(new.sender_kind.as_str())
+        .bind(i64::from(new.private))
+        .bind(&new.sender_id)
         .fetch_one(&mut *conn)
         .await?;
         let mut conversation = Conversation::from_row(&row)?;
@@ -241,14 +246,11 @@ impl Store {
 
     /// The `seq` of the first customer message still waiting for a human reply, if any.
     pub async fn waiting_since(&self, conversation_id: &str) -> Result<Option<i64>> {
-        let row = sqlx::query(
-            "SELECT MIN(seq) AS seq FROM messages WHERE conversation_id = $1 AND sender_kind = 'contact' AND seq > \
-             COALESCE((SELECT MAX(seq) FROM messages WHERE conversation_id = $1 AND sender_kind = 'agent' AND private = 0), 0)",
-        )
-        .bind(conversation_id)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(row.try_get("seq")?)
+        let row = sqlx::query("SELECT waiting_since FROM conversations WHERE id = $1")
+            .bind(conversation_id)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get("waiting_since")?)
     }
 
     /// Human replies (agent, not notes) that no notification has carried yet.

@@ -922,6 +922,18 @@ async fn waiting_and_notification_state(store: Store, _db: &TestDatabase) {
         Some(1),
         "the wait started with the first"
     );
+    // A contact writes only in their own conversations.
+    let other = store
+        .create_visitor_contact(&f.workspace, "hash-other-contact")
+        .await
+        .unwrap();
+    let intruder = store
+        .append_message(&message(&f, &conv, SenderKind::Contact, &other.id, &two))
+        .await;
+    assert!(
+        matches!(intruder, Err(StoreError::NotFound)),
+        "{intruder:?}"
+    );
     let note_body = body("note");
     let mut note = message(&f, &conv, SenderKind::Agent, &agent_id, &note_body);
     note.private = true;
@@ -943,10 +955,11 @@ async fn waiting_and_notification_state(store: Store, _db: &TestDatabase) {
         .await
         .unwrap();
     assert_eq!(store.waiting_since(&conv).await.unwrap(), None);
-    store
+    let appended = store
         .append_message(&message(&f, &conv, SenderKind::Contact, &f.contact, &two))
         .await
         .unwrap();
+    assert_eq!(appended.conversation.waiting_since, Some(5));
     assert_eq!(store.waiting_since(&conv).await.unwrap(), Some(5));
 
     let replies = store.unnotified_replies(&conv).await.unwrap();

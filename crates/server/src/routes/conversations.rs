@@ -276,7 +276,7 @@ async fn send_message(
     Path(id): Path<String>,
     Json(request): Json<AgentMessageRequest>,
 ) -> ApiResult<(StatusCode, Json<AgentSent>)> {
-    workspace_conversation(&state, &auth, &id).await?;
+    check_id(&id, "conversation")?;
     let body = MessageBody::parse(&request.body)?;
     let client_id = request
         .client_id
@@ -296,15 +296,21 @@ async fn send_message(
             meta: None,
         },
     )
-    .await?;
+    .await
+    .or_not_found("conversation")?;
     let status = if appended.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
+    let mut conversation = appended.conversation;
+    state
+        .store
+        .load_tags(std::slice::from_mut(&mut conversation))
+        .await?;
     let sent = AgentSent {
         message: (&appended.message).into(),
-        conversation: (&appended.conversation).into(),
+        conversation: (&conversation).into(),
     };
     Ok((status, Json(sent)))
 }

@@ -438,7 +438,8 @@ async fn send_message(
     Path(id): Path<String>,
     Json(request): Json<VisitorMessageRequest>,
 ) -> ApiResult<(StatusCode, Json<VisitorSent>)> {
-    own_conversation(&state, &visitor, &id).await?;
+    // The store appends a contact's message only to their own conversation.
+    check_id(&id, "conversation")?;
     let (body, client_id) = request.parse()?;
     let appended = messaging::append_message(
         &state,
@@ -453,7 +454,8 @@ async fn send_message(
             meta: None,
         },
     )
-    .await?;
+    .await
+    .or_not_found("conversation")?;
     let status = if appended.created {
         StatusCode::CREATED
     } else {
