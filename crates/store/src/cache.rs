@@ -1,5 +1,6 @@
 //! Read caches for rows nearly every message needs and that seldom change: channels,
-//! workspaces, and the knowledge base's version and synonyms. A write through this [`Store`]
+//! workspaces, contacts by identity (each widget request), and the knowledge base's version and
+//! synonyms. A write through this [`Store`]
 //! clears the matching cache at once; a write by another process (another node) is seen within
 //! [`TTL`].
 //!
@@ -10,12 +11,15 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::contacts::Contact;
 use crate::knowledge::KnowledgeVersion;
 use crate::workspaces::{Channel, Workspace};
 use crate::Result;
 
 /// How long a cached row is trusted before it is read again.
 pub const TTL: Duration = Duration::from_secs(2);
+/// Entries one cache holds before it drops the stale ones (and, if that is not enough, all).
+const MAX_ENTRIES: usize = 100_000;
 
 /// One cache: values by key, each with the time it was read.
 pub(crate) struct ReadCache<V> {
@@ -63,6 +67,12 @@ impl<V: Clone> ReadCache<V> {
         let value = load().await?;
         let mut entries = self.lock();
         if entries.generation == generation {
+            if entries.values.len() >= MAX_ENTRIES {
+                entries.values.retain(|_, (at, _)| at.elapsed() < TTL);
+                if entries.values.len() >= MAX_ENTRIES {
+                    entries.values.clear();
+                }
+            }
             entries
                 .values
                 .insert(key.to_owned(), (read_at, value.clone()));
@@ -72,8 +82,13 @@ impl<V: Clone> ReadCache<V> {
 
     /// Forgets everything (after a write).
     pub(crate) fn clear(&self) {
+        self.forget(|_| true);
+    }
+
+    /// Forgets the values `stale` picks (after a write that changed them).
+    pub(crate) fn forget(&self, stale: impl Fn(&V) -> bool) {
         let mut entries = self.lock();
-        entries.values.clear();
+        entries.values.retain(|_, (_, value)| !stale(value));
         entries.generation += 1;
     }
 }
@@ -84,6 +99,8 @@ pub(crate) struct Caches {
     /// By public key and by `workspace_id/id`.
     pub(crate) channels: ReadCache<Channel>,
     pub(crate) workspaces: ReadCache<Workspace>,
+    /// By `workspace_id`, identity kind and value.
+    pub(crate) contacts: ReadCache<Contact>,
     /// By workspace id.
     pub(crate) knowledge: ReadCache<KnowledgeVersion>,
 }
@@ -107,10 +124,14 @@ mod tests {
         assert_eq!(reads.load(Ordering::Relaxed), 1);
         cache.clear();
         assert_eq!(cache.get_or_load("a", load).await.unwrap(), "row 2");
+        cache.forget(|row| row == "row 1");
+        assert_eq!(cache.get_or_load("a", load).await.unwrap(), "row 2");
+        cache.forget(|row| row == "row 2");
+        assert_eq!(cache.get_or_load("a", load).await.unwrap(), "row 3");
         // A failed read is not cached.
         let failing = || async { Err(crate::StoreError::NotFound) };
         assert!(cache.get_or_load("b", failing).await.is_err());
-        assert_eq!(cache.get_or_load("b", load).await.unwrap(), "row 3");
+        assert_eq!(cache.get_or_load("b", load).await.unwrap(), "row 4");
     }
 
     #[tokio::test]

@@ -91,22 +91,30 @@ impl Store {
         Ok(contact)
     }
 
+    /// The contact an identity (a visitor token hash, an e-mail address…) belongs to; cached
+    /// (see [`crate::cache`]), as every widget request asks it.
     pub async fn contact_by_identity(
         &self,
         workspace_id: &str,
         kind: &str,
         value: &str,
     ) -> Result<Contact> {
-        let row = sqlx::query(&format!(
-            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = \
-             (SELECT contact_id FROM contact_identities WHERE workspace_id = $1 AND kind = $2 AND value = $3)"
-        ))
-        .bind(workspace_id)
-        .bind(kind)
-        .bind(value)
-        .fetch_one(self.pool())
-        .await?;
-        Contact::from_row(&row)
+        let key = format!("{workspace_id}\u{0}{kind}\u{0}{value}");
+        self.caches
+            .contacts
+            .get_or_load(&key, || async {
+                let row = sqlx::query(&format!(
+                    "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = \
+                     (SELECT contact_id FROM contact_identities WHERE workspace_id = $1 AND kind = $2 AND value = $3)"
+                ))
+                .bind(workspace_id)
+                .bind(kind)
+                .bind(value)
+                .fetch_one(self.pool())
+                .await?;
+                Contact::from_row(&row)
+            })
+            .await
     }
 
     pub async fn contact(&self, workspace_id: &str, id: &str) -> Result<Contact> {
@@ -161,6 +169,7 @@ impl Store {
             .await?;
         }
         w.commit().await?;
+        self.caches.contacts.forget(|contact| contact.id == id);
         Contact::from_row(&row)
     }
 
@@ -199,7 +208,9 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(crate::StoreError::NotFound);
         }
-        w.commit().await
+        w.commit().await?;
+        self.caches.contacts.forget(|contact| contact.id == id);
+        Ok(())
     }
 
     /// A contact's identities, oldest first. Visitor identities carry no value: a token hash is
