@@ -1,5 +1,6 @@
 //! The real-time hub: events are published after their transaction commits and fanned out to
-//! every WebSocket that may see them. Frames are serialised once per audience.
+//! every WebSocket that may see them. Frames are serialised once per audience. With several
+//! nodes, events travel over NATS and a node asks the others whether a visitor is online.
 //!
 //! Wire frames (server → client), the same for live events and replays:
 //! `{"type": "message.created", "conversation_id", "seq", "message": {…}}` and
@@ -7,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use futures_util::StreamExt;
@@ -75,10 +77,16 @@ pub struct Hub {
     topics: Arc<Mutex<HashMap<String, broadcast::Sender<Arc<Event>>>>>,
     /// With several nodes: events to send to the others over NATS.
     bridge: Option<mpsc::Sender<Arc<Event>>>,
+    /// With several nodes: the NATS connection, to ask the others who is online.
+    nats: Option<async_nats::Client>,
 }
 
 /// The NATS subject every node publishes its events on.
 const SUBJECT: &str = "madoguchi.events";
+/// The NATS subject of "is this contact online on your node?" requests.
+const PRESENCE_SUBJECT: &str = "madoguchi.presence";
+/// How long a presence question waits for a node that has the contact online.
+pub const PRESENCE_WAIT: Duration = Duration::from_millis(300);
 /// Events waiting for NATS before new ones are dropped (clients then fill gaps from the store).
 const BRIDGE_QUEUE: usize = 65_536;
 
@@ -121,11 +129,27 @@ impl Hub {
         self.subscribe(contact_topic(contact_id), CONTACT_CAPACITY)
     }
 
-    /// Whether the contact has a widget open on this node (and would see a reply live).
-    pub fn is_visitor_online(&self, contact_id: &str) -> bool {
+    /// Whether the contact has a widget open on this node.
+    fn is_visitor_online_here(&self, contact_id: &str) -> bool {
         self.topics()
             .get(&contact_topic(contact_id))
             .is_some_and(|t| t.receiver_count() > 0)
+    }
+
+    /// Whether the contact has a widget open on any node (and would see a reply live). With
+    /// several nodes the others are asked over NATS; only a node that has the contact online
+    /// answers, so silence for [`PRESENCE_WAIT`] means offline.
+    pub async fn is_visitor_online(&self, contact_id: &str) -> bool {
+        if self.is_visitor_online_here(contact_id) {
+            return true;
+        }
+        let Some(client) = &self.nats else {
+            return false;
+        };
+        let request = async_nats::Request::new()
+            .payload(contact_id.to_owned().into())
+            .timeout(Some(PRESENCE_WAIT));
+        client.send_request(PRESENCE_SUBJECT, request).await.is_ok()
     }
 
     /// A hub shared with the other nodes through NATS: what is published here reaches their
@@ -138,6 +162,7 @@ impl Hub {
         let hub = Hub {
             topics: Arc::default(),
             bridge: Some(bridge),
+            nats: Some(client.clone()),
         };
         let publisher = client.clone();
         let me = node.clone();
@@ -162,6 +187,24 @@ impl Hub {
                 }
             }
         });
+        let mut questions = client.subscribe(PRESENCE_SUBJECT).await.map_err(|err| {
+            async_nats::ConnectError::with_source(async_nats::ConnectErrorKind::Io, err)
+        })?;
+        let (local, answerer) = (hub.clone(), client.clone());
+        tokio::spawn(async move {
+            while let Some(question) = questions.next().await {
+                let contact_id = String::from_utf8_lossy(&question.payload);
+                if let Some(reply) = question.reply {
+                    if local.is_visitor_online_here(&contact_id) {
+                        answerer.publish(reply, "online".into()).await.ok();
+                    }
+                }
+            }
+        });
+        // The subscriptions are in place at the server before this node serves anyone.
+        client.flush().await.map_err(|err| {
+            async_nats::ConnectError::with_source(async_nats::ConnectErrorKind::Io, err)
+        })?;
         Ok(hub)
     }
 

@@ -198,7 +198,7 @@ pub async fn deliver(state: &AppState, job: &NotifyJob) -> Result<&'static str, 
     if contact.unsubscribed_at.is_some() {
         return Ok("unsubscribed");
     }
-    if state.hub.is_visitor_online(&contact.id) {
+    if state.hub.is_visitor_online(&contact.id).await {
         store
             .mark_notified(&conversation.id, last)
             .await

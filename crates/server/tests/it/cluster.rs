@@ -5,6 +5,7 @@
 
 use std::process::Command;
 
+use madoguchi_server::hub::Hub;
 use madoguchi_store::testing::TestDatabase;
 use madoguchi_store::Backend;
 use serde_json::{json, Value};
@@ -27,14 +28,44 @@ async fn message_with(ws: &mut Ws, body: &str) -> Value {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_nodes_share_events_over_nats() {
-    let Ok(nats) = std::env::var("MADOGUCHI_TEST_NATS_URL") else {
+/// The NATS server to test against; `None` (the test is skipped) outside CI when unset.
+fn nats_url() -> Option<String> {
+    let url = std::env::var("MADOGUCHI_TEST_NATS_URL").ok();
+    if url.is_none() {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI must set MADOGUCHI_TEST_NATS_URL"
         );
         eprintln!("skipped: MADOGUCHI_TEST_NATS_URL is not set");
+    }
+    url
+}
+
+/// Reply notifications ask whether the visitor is still on the page: a widget open on another
+/// node counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visitor_presence_is_known_on_every_node() {
+    let Some(nats) = nats_url() else {
+        return;
+    };
+    let node_a = Hub::with_nats(&nats).await.unwrap();
+    let node_b = Hub::with_nats(&nats).await.unwrap();
+    let contact = format!("presence-{}", std::process::id());
+    assert!(!node_b.is_visitor_online(&contact).await);
+    let widget = node_a.subscribe_contact(&contact);
+    assert!(node_a.is_visitor_online(&contact).await);
+    assert!(
+        node_b.is_visitor_online(&contact).await,
+        "node B hears it from node A"
+    );
+    drop(widget);
+    assert!(!node_b.is_visitor_online(&contact).await);
+    assert!(!node_a.is_visitor_online(&contact).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_events_over_nats() {
+    let Some(nats) = nats_url() else {
         return;
     };
     let Some(db) = TestDatabase::create(Backend::Postgres).await else {
