@@ -106,22 +106,30 @@ async fn acknowledged_messages_survive_sigkill(db: TestDatabase) {
     );
 
     let restarted = start_server(&db, &[]).await;
-    let messages: Value = http
-        .get(format!(
-            "{}/widget/v1/conversations/{conversation}/messages?limit=1000",
-            restarted.url
-        ))
-        .header("x-visitor-token", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // Every stored message, page by page.
+    let mut messages: Vec<Value> = Vec::new();
+    loop {
+        let after = messages.last().map_or(0, |m| m["seq"].as_i64().unwrap());
+        let page: Value = http
+            .get(format!(
+                "{}/widget/v1/conversations/{conversation}/messages?after_seq={after}&limit=1000",
+                restarted.url
+            ))
+            .header("x-visitor-token", &token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let page = page["messages"].as_array().unwrap().clone();
+        if page.is_empty() {
+            break;
+        }
+        messages.extend(page);
+    }
     // Auto-replies (out of hours on the real clock) are there too, without a client id.
-    let stored: Vec<&str> = messages["messages"]
-        .as_array()
-        .unwrap()
+    let stored: Vec<&str> = messages
         .iter()
         .filter_map(|m| m["client_id"].as_str())
         .collect();
@@ -133,9 +141,7 @@ async fn acknowledged_messages_survive_sigkill(db: TestDatabase) {
         lost.is_empty(),
         "acknowledged but lost after SIGKILL: {lost:?}"
     );
-    let seqs: Vec<i64> = messages["messages"]
-        .as_array()
-        .unwrap()
+    let seqs: Vec<i64> = messages
         .iter()
         .map(|m| m["seq"].as_i64().unwrap())
         .collect();
