@@ -77,9 +77,10 @@ impl<O: WriteOp> Queued for Pending<O> {
     }
 
     fn reply(self: Box<Self>) {
+        // Every batch runs (or reruns) each of its ops, so a result is always there.
         let result = self
             .result
-            .unwrap_or(Err(StoreError::Conflict("the write was not run".into())));
+            .unwrap_or(Err(StoreError::Database(sqlx::Error::WorkerCrashed)));
         // The caller may have gone away; the write stands either way.
         let _ = self.reply.send(result);
     }
