@@ -3,8 +3,9 @@
 //! ended, and staff's review of it — the data behind accuracy, resolution and satisfaction.
 
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
+use crate::group_commit::{BoxFuture, WriteOp};
 use crate::{new_id, now_ms, Result, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -120,6 +121,39 @@ pub struct KnowledgeVersion {
 
 fn alternatives_json(alternatives: &[String]) -> Result<String> {
     serde_json::to_string(alternatives).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+struct NewBotTurn {
+    workspace_id: String,
+    conversation_id: String,
+    query: String,
+    shown: String,
+    confidence: i64,
+    outcome: String,
+}
+
+impl WriteOp for NewBotTurn {
+    type Output = BotTurn;
+
+    fn run<'a>(&'a self, conn: &'a mut AnyConnection) -> BoxFuture<'a, Result<BotTurn>> {
+        Box::pin(async move {
+            let row = sqlx::query(&format!(
+                "INSERT INTO bot_turns (id, workspace_id, conversation_id, query, shown, confidence, outcome, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {TURN_COLUMNS}"
+            ))
+            .bind(new_id())
+            .bind(&self.workspace_id)
+            .bind(&self.conversation_id)
+            .bind(&self.query)
+            .bind(&self.shown)
+            .bind(self.confidence)
+            .bind(&self.outcome)
+            .bind(now_ms())
+            .fetch_one(&mut *conn)
+            .await?;
+            BotTurn::from_row(&row)
+        })
+    }
 }
 
 impl Store {
@@ -280,6 +314,7 @@ impl Store {
         Ok(())
     }
 
+    /// Logs one bot turn (a group-commit write: the bot may answer every customer line).
     pub async fn record_bot_turn(
         &self,
         workspace_id: &str,
@@ -289,24 +324,15 @@ impl Store {
         confidence: i64,
         outcome: &str,
     ) -> Result<BotTurn> {
-        let now = now_ms();
-        let mut w = self.begin_write().await?;
-        let row = sqlx::query(&format!(
-            "INSERT INTO bot_turns (id, workspace_id, conversation_id, query, shown, confidence, outcome, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {TURN_COLUMNS}"
-        ))
-        .bind(new_id())
-        .bind(workspace_id)
-        .bind(conversation_id)
-        .bind(query)
-        .bind(shown)
-        .bind(confidence)
-        .bind(outcome)
-        .bind(now)
-        .fetch_one(&mut *w.tx)
-        .await?;
-        w.commit().await?;
-        BotTurn::from_row(&row)
+        self.write(NewBotTurn {
+            workspace_id: workspace_id.to_owned(),
+            conversation_id: conversation_id.to_owned(),
+            query: query.to_owned(),
+            shown: shown.to_owned(),
+            confidence,
+            outcome: outcome.to_owned(),
+        })
+        .await
     }
 
     pub async fn bot_turn(&self, workspace_id: &str, id: &str) -> Result<BotTurn> {
