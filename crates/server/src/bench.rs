@@ -133,8 +133,43 @@ pub struct RealtimeOptions {
     /// 2: visitors on one server process, agents on another, sharing events over NATS.
     pub nodes: usize,
     pub nats_url: String,
+    /// Knowledge-base articles to publish first (the bot then searches on every line).
+    pub articles: usize,
     pub as_json: bool,
 }
+
+/// Questions and answers of a small shop, for `--articles`.
+const SHOP_FAQ: [(&str, &str); 8] = [
+    (
+        "送料はいくらですか",
+        "全国一律550円です。5,000円以上のご注文で送料無料になります。",
+    ),
+    (
+        "返品はできますか",
+        "商品到着後8日以内でしたら、未使用品に限り返品を承ります。",
+    ),
+    (
+        "注文をキャンセルしたい",
+        "発送前でしたらマイページの注文履歴からキャンセルできます。",
+    ),
+    (
+        "支払い方法を教えてください",
+        "クレジットカード、コンビニ払い、代金引換がご利用いただけます。",
+    ),
+    (
+        "届くまで何日かかりますか",
+        "ご注文から通常2〜3営業日でお届けします。",
+    ),
+    (
+        "領収書は発行できますか",
+        "マイページの注文詳細から領収書をダウンロードできます。",
+    ),
+    ("ポイントの有効期限は", "最後のご利用から1年間有効です。"),
+    (
+        "サイズ交換はできますか",
+        "在庫がある場合に限り、到着後8日以内に交換を承ります。",
+    ),
+];
 
 /// A `serve` child process and what it printed.
 struct Server {
@@ -346,6 +381,15 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
             login["token"].as_str().context("no token")?.to_owned()
         }
     };
+    for n in 0..options.articles {
+        let (question, answer) = SHOP_FAQ[n % SHOP_FAQ.len()];
+        http.post(format!("{base}/api/v1/articles"))
+            .bearer_auth(&token)
+            .json(&json!({"title": format!("{question}（{n}）"), "body": answer, "status": "published"}))
+            .send()
+            .await?
+            .error_for_status()?;
+    }
     let ws_base = base.replacen("http", "ws", 1);
     // With two nodes, agents connect to and reply through the second.
     let agent_base = servers.get(1).map_or(base.clone(), |s| s.url.clone());
@@ -446,13 +490,18 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
             errors.clone(),
             in_flight.clone(),
         );
+        let articles = options.articles;
         sends.push(tokio::spawn(async move {
             let Ok(_permit) = in_flight.acquire().await else {
                 return;
             };
             let (visitor, conversation) = &conversations[(n as usize * 7919) % conversations.len()];
             let reply = n % 10 == 9;
-            let body = format!("{}{n}", if reply { "r" } else { "v" });
+            let body = match (reply, articles) {
+                (true, _) => format!("r{n}"),
+                (false, 0) => format!("v{n}"),
+                (false, _) => format!("v{n} {}", SHOP_FAQ[n as usize % SHOP_FAQ.len()].0),
+            };
             pending
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())

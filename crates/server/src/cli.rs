@@ -92,6 +92,10 @@ enum BenchCommand {
         nodes: usize,
         #[arg(long, default_value = "nats://127.0.0.1:4222")]
         nats_url: String,
+        /// Publish this many knowledge-base articles first, so that the support bot searches
+        /// (and logs a turn) on every customer line, which then asks a question.
+        #[arg(long, default_value_t = 0)]
+        articles: usize,
         #[arg(long)]
         json: bool,
     },
@@ -247,6 +251,7 @@ pub async fn run() -> anyhow::Result<()> {
             token,
             nodes,
             nats_url,
+            articles,
             json,
         }) => {
             crate::bench::realtime(crate::bench::RealtimeOptions {
@@ -260,6 +265,7 @@ pub async fn run() -> anyhow::Result<()> {
                 database_url: cli.database_url.clone(),
                 nodes: *nodes,
                 nats_url: nats_url.clone(),
+                articles: *articles,
                 as_json: *json,
             })
             .await
