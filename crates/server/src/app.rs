@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use crate::clock::{Clock, SystemClock};
 use crate::hub::Hub;
 use crate::kb::KnowledgeBase;
+use crate::messaging::PostedOnce;
 use crate::metrics::Metrics;
 use crate::notify::{Notifier, NotifierError};
 use crate::rate_limit::{ConnectionLimit, RateLimiter};
@@ -38,6 +39,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub notifier: Arc<Notifier>,
     pub kb: Arc<KnowledgeBase>,
+    /// Automatic messages known to be posted already (see [`crate::messaging::PostedOnce`]).
+    pub posted: Arc<PostedOnce>,
 }
 
 pub struct Limits {
@@ -82,6 +85,7 @@ impl AppState {
             clock,
             notifier,
             kb: Arc::default(),
+            posted: Arc::default(),
         };
         Ok((state, shutdown_tx))
     }

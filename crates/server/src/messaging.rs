@@ -2,7 +2,9 @@
 //! (auto-replies, notifications). Every route that writes a message goes through here, so
 //! nothing is published before it is committed.
 
+use std::collections::HashSet;
 use std::sync::atomic::Ordering;
+use std::sync::Mutex;
 
 use madoguchi_store::conversations::{Conversation, NewConversation, Started};
 use madoguchi_store::messages::{Appended, NewMessage};
@@ -96,12 +98,23 @@ pub async fn post_automatic(
 ) -> ApiResult<()> {
     let body = MessageBody::parse(&text)?;
     let client_id = ClientId::parse(client_id)?;
-    // Most repeats (an away message for every line of a waiting customer) stop at this read.
+    // Most repeats (an away message for every line of a waiting customer) stop here: known on
+    // this node, or found by one read.
+    let key = format!(
+        "{}/{}/{}",
+        sender_kind.as_str(),
+        conversation.id,
+        client_id.as_str()
+    );
+    if state.posted.contains(&key) {
+        return Ok(());
+    }
     let sent = state
         .store
         .message_by_client_id(sender_kind, &conversation.id, &client_id)
         .await?;
     if sent.is_some() {
+        state.posted.insert(key);
         return Ok(());
     }
     let meta = meta.map(|m| m.to_string());
@@ -119,5 +132,52 @@ pub async fn post_automatic(
         },
     )
     .await?;
+    state.posted.insert(key);
     Ok(())
+}
+
+/// Automatic messages (sender kind / conversation id / client id) this node knows are posted: a posted
+/// message never goes away, so a hit needs no read. Bounded: past [`PostedOnce::MAX`] keys it
+/// starts again empty (a miss only costs the read).
+#[derive(Default)]
+pub struct PostedOnce {
+    keys: Mutex<HashSet<String>>,
+}
+
+impl PostedOnce {
+    const MAX: usize = 100_000;
+
+    fn keys(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.keys.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.keys().contains(key)
+    }
+
+    fn insert(&self, key: String) {
+        let mut keys = self.keys();
+        if keys.len() >= Self::MAX {
+            keys.clear();
+        }
+        keys.insert(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PostedOnce;
+
+    #[test]
+    fn posted_keys_are_remembered_and_bounded() {
+        let posted = PostedOnce::default();
+        posted.insert("system/c1/away-1".into());
+        assert!(posted.contains("system/c1/away-1"));
+        assert!(!posted.contains("system/c1/away-2"));
+        for n in 0..PostedOnce::MAX {
+            posted.insert(format!("system/c{n}/greeting"));
+        }
+        assert!(posted.keys().len() <= PostedOnce::MAX);
+        assert!(!posted.contains("system/c1/away-1"), "started again empty");
+    }
 }
