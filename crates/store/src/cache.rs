@@ -1,8 +1,8 @@
 //! Read caches for rows nearly every message needs and that seldom change: channels,
 //! workspaces, contacts by identity (each widget request), and the knowledge base's version and
-//! synonyms. A write through this [`Store`]
-//! clears the matching cache at once; a write by another process (another node) is seen within
-//! [`TTL`].
+//! synonyms. A write through this [`Store`] clears the matching cache at once; a write by
+//! another process (another node) is seen within [`TTL`] ([`CONTACT_TTL`] for contacts, whose
+//! identities never move to another contact; notifications read the contact afresh).
 //!
 //! [`Store`]: crate::Store
 
@@ -18,12 +18,16 @@ use crate::Result;
 
 /// How long a cached row is trusted before it is read again.
 pub const TTL: Duration = Duration::from_secs(2);
+/// The same for contacts: a visitor writes every few seconds at most, so a shorter time would
+/// read them again nearly every time.
+pub const CONTACT_TTL: Duration = Duration::from_secs(60);
 /// Entries one cache holds before it drops the stale ones (and, if that is not enough, all).
 const MAX_ENTRIES: usize = 100_000;
 
 /// One cache: values by key, each with the time it was read.
 pub(crate) struct ReadCache<V> {
     state: Mutex<Entries<V>>,
+    ttl: Duration,
 }
 
 struct Entries<V> {
@@ -34,16 +38,21 @@ struct Entries<V> {
 
 impl<V: Clone> Default for ReadCache<V> {
     fn default() -> Self {
+        Self::with_ttl(TTL)
+    }
+}
+
+impl<V: Clone> ReadCache<V> {
+    pub(crate) fn with_ttl(ttl: Duration) -> Self {
         Self {
             state: Mutex::new(Entries {
                 values: HashMap::new(),
                 generation: 0,
             }),
+            ttl,
         }
     }
-}
 
-impl<V: Clone> ReadCache<V> {
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries<V>> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -57,7 +66,7 @@ impl<V: Clone> ReadCache<V> {
         let generation = {
             let entries = self.lock();
             if let Some((read_at, value)) = entries.values.get(key) {
-                if read_at.elapsed() < TTL {
+                if read_at.elapsed() < self.ttl {
                     return Ok(value.clone());
                 }
             }
@@ -68,7 +77,8 @@ impl<V: Clone> ReadCache<V> {
         let mut entries = self.lock();
         if entries.generation == generation {
             if entries.values.len() >= MAX_ENTRIES {
-                entries.values.retain(|_, (at, _)| at.elapsed() < TTL);
+                let ttl = self.ttl;
+                entries.values.retain(|_, (at, _)| at.elapsed() < ttl);
                 if entries.values.len() >= MAX_ENTRIES {
                     entries.values.clear();
                 }
@@ -94,7 +104,6 @@ impl<V: Clone> ReadCache<V> {
 }
 
 /// The store's caches.
-#[derive(Default)]
 pub(crate) struct Caches {
     /// By public key and by `workspace_id/id`.
     pub(crate) channels: ReadCache<Channel>,
@@ -103,6 +112,17 @@ pub(crate) struct Caches {
     pub(crate) contacts: ReadCache<Contact>,
     /// By workspace id.
     pub(crate) knowledge: ReadCache<KnowledgeVersion>,
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Self {
+            channels: ReadCache::default(),
+            workspaces: ReadCache::default(),
+            contacts: ReadCache::with_ttl(CONTACT_TTL),
+            knowledge: ReadCache::default(),
+        }
+    }
 }
 
 #[cfg(test)]
