@@ -101,14 +101,9 @@ impl Store {
         dedupe_key: Option<&str>,
         now: i64,
     ) -> Result<bool> {
+        // Most enqueues of a keyed job find it pending: answer from a read, no write.
         if let Some(key) = dedupe_key {
-            // Most enqueues of a keyed job find it pending: answer from a read, no write.
-            let pending =
-                sqlx::query("SELECT 1 AS one FROM jobs WHERE dedupe_key = $1 AND done_at IS NULL")
-                    .bind(key)
-                    .fetch_optional(self.pool())
-                    .await?;
-            if pending.is_some() {
+            if self.job_pending(key).await? {
                 return Ok(false);
             }
         }
@@ -176,11 +171,25 @@ impl Store {
 
     /// Drops the pending job with this key, if any; returns whether one was pending.
     pub async fn cancel_job(&self, dedupe_key: &str, now: i64) -> Result<bool> {
+        // Most human replies find nothing to cancel: answer from a read, no write.
+        if !self.job_pending(dedupe_key).await? {
+            return Ok(false);
+        }
         self.write(CancelJob {
             dedupe_key: dedupe_key.to_owned(),
             now,
         })
         .await
+    }
+
+    /// Whether a job with this key is pending.
+    async fn job_pending(&self, dedupe_key: &str) -> Result<bool> {
+        let row =
+            sqlx::query("SELECT 1 AS one FROM jobs WHERE dedupe_key = $1 AND done_at IS NULL")
+                .bind(dedupe_key)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.is_some())
     }
 
     /// Jobs not yet done (for tests and operators).
