@@ -97,6 +97,11 @@ struct Wire {
     event: Event,
 }
 
+/// A NATS failure while setting a node up, as the connection error it amounts to.
+fn nats_error(err: impl std::error::Error + Send + Sync + 'static) -> async_nats::ConnectError {
+    async_nats::ConnectError::with_source(async_nats::ConnectErrorKind::Io, err)
+}
+
 fn workspace_topic(workspace_id: &str) -> String {
     format!("workspace:{workspace_id}")
 }
@@ -174,9 +179,7 @@ impl Hub {
                 }
             }
         });
-        let mut incoming = client.subscribe(SUBJECT).await.map_err(|err| {
-            async_nats::ConnectError::with_source(async_nats::ConnectErrorKind::Io, err)
-        })?;
+        let mut incoming = client.subscribe(SUBJECT).await.map_err(nats_error)?;
         let local = hub.clone();
         tokio::spawn(async move {
             while let Some(message) = incoming.next().await {
@@ -187,9 +190,10 @@ impl Hub {
                 }
             }
         });
-        let mut questions = client.subscribe(PRESENCE_SUBJECT).await.map_err(|err| {
-            async_nats::ConnectError::with_source(async_nats::ConnectErrorKind::Io, err)
-        })?;
+        let mut questions = client
+            .subscribe(PRESENCE_SUBJECT)
+            .await
+            .map_err(nats_error)?;
         let (local, answerer) = (hub.clone(), client.clone());
         tokio::spawn(async move {
             while let Some(question) = questions.next().await {
@@ -202,9 +206,7 @@ impl Hub {
             }
         });
         // The subscriptions are in place at the server before this node serves anyone.
-        client.flush().await.map_err(|err| {
-            async_nats::ConnectError::with_source(async_nats::ConnectErrorKind::Io, err)
-        })?;
+        client.flush().await.map_err(nats_error)?;
         Ok(hub)
     }
 

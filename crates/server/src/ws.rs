@@ -180,7 +180,7 @@ async fn run(
             .await
             .is_ok(),
         _ => true,
-    };
+    } && conn.sink.flush().await.is_ok();
     while ok {
         ok = tokio::select! {
             incoming = stream.next() => {
