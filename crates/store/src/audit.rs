@@ -2,9 +2,8 @@
 //! deleting an event is detectable. Each event's hash covers the previous event's hash.
 
 use sha2::{Digest, Sha256};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
-use crate::db::WriteTx;
 use crate::{now_ms, Result, Store};
 
 pub struct AuditEntry<'a> {
@@ -66,14 +65,14 @@ impl Store {
     /// Records an audit event in its own transaction.
     pub async fn record_audit(&self, entry: &AuditEntry<'_>) -> Result<()> {
         let mut w = self.begin_write().await?;
-        Self::append_audit_in(&mut w, entry, now_ms()).await?;
+        Self::append_audit_in(&mut w.tx, entry, now_ms()).await?;
         w.commit().await
     }
 
     /// Appends an event inside a write transaction. Bumping the workspace's counter first locks
     /// the workspace row on PostgreSQL, so concurrent appends form one chain.
     pub(crate) async fn append_audit_in(
-        w: &mut WriteTx,
+        conn: &mut AnyConnection,
         entry: &AuditEntry<'_>,
         now: i64,
     ) -> Result<()> {
@@ -81,7 +80,7 @@ impl Store {
             "UPDATE workspaces SET audit_seq = audit_seq + 1 WHERE id = $1 RETURNING audit_seq, audit_head",
         )
         .bind(entry.workspace_id)
-        .fetch_one(&mut *w.tx)
+        .fetch_one(&mut *conn)
         .await?;
         let seq: i64 = row.try_get("audit_seq")?;
         let prev: String = row.try_get("audit_head")?;
@@ -108,12 +107,12 @@ impl Store {
         .bind(now)
         .bind(&prev)
         .bind(&hash)
-        .execute(&mut *w.tx)
+        .execute(&mut *conn)
         .await?;
         sqlx::query("UPDATE workspaces SET audit_head = $2 WHERE id = $1")
             .bind(entry.workspace_id)
             .bind(&hash)
-            .execute(&mut *w.tx)
+            .execute(&mut *conn)
             .await?;
         Ok(())
     }

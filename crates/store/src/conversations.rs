@@ -149,6 +149,124 @@ impl WriteOp for ConversationDraft {
     }
 }
 
+/// A [`ConversationPatch`] with its target and actor, to wait in the group-commit queue.
+struct ConversationUpdate {
+    workspace_id: String,
+    id: String,
+    patch: ConversationPatch,
+    actor: String,
+}
+
+impl WriteOp for ConversationUpdate {
+    type Output = ();
+
+    fn run<'a>(&'a self, conn: &'a mut AnyConnection) -> BoxFuture<'a, Result<()>> {
+        let (workspace_id, id, patch, actor) = (
+            self.workspace_id.as_str(),
+            self.id.as_str(),
+            &self.patch,
+            self.actor.as_str(),
+        );
+        Box::pin(async move {
+            let now = now_ms();
+            let row = sqlx::query(&format!(
+                "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1 AND workspace_id = $2"
+            ))
+            .bind(id)
+            .bind(workspace_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            let before = Conversation::from_row(&row)?;
+            if let Some(Some(assignee)) = &patch.assignee_id {
+                let found =
+                    sqlx::query("SELECT id FROM agents WHERE id = $1 AND workspace_id = $2")
+                        .bind(assignee)
+                        .bind(workspace_id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                if found.is_none() {
+                    return Err(StoreError::InvalidReference(format!(
+                        "no agent {assignee} in this workspace"
+                    )));
+                }
+            }
+            let status = patch.status.unwrap_or(before.status);
+            let resolved_at = match (status, before.resolved_at) {
+                (ConversationStatus::Resolved, Some(at))
+                    if before.status == ConversationStatus::Resolved =>
+                {
+                    Some(at)
+                }
+                (ConversationStatus::Resolved, _) => Some(now),
+                _ => None,
+            };
+            let assignee_id = patch
+                .assignee_id
+                .clone()
+                .unwrap_or(before.assignee_id.clone());
+            let priority = patch.priority.unwrap_or(before.priority);
+            sqlx::query(
+                "UPDATE conversations SET status = $2, resolved_at = $3, assignee_id = $4, priority = $5, \
+                 last_activity_at = $6 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(status.as_str())
+            .bind(resolved_at)
+            .bind(assignee_id.as_deref())
+            .bind(priority.as_str())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            if let Some(tags) = &patch.tags {
+                sqlx::query("DELETE FROM conversation_tags WHERE conversation_id = $1")
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                for name in tags {
+                    sqlx::query(
+                        "INSERT INTO tags (id, workspace_id, name) VALUES ($1, $2, $3) \
+                         ON CONFLICT (workspace_id, name) DO NOTHING",
+                    )
+                    .bind(new_id())
+                    .bind(workspace_id)
+                    .bind(name)
+                    .execute(&mut *conn)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO conversation_tags (conversation_id, tag_id) \
+                         SELECT $1, id FROM tags WHERE workspace_id = $2 AND name = $3 \
+                         ON CONFLICT (conversation_id, tag_id) DO NOTHING",
+                    )
+                    .bind(id)
+                    .bind(workspace_id)
+                    .bind(name)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+            }
+            if status != before.status || assignee_id != before.assignee_id {
+                let detail = serde_json::json!({
+                    "status": {"from": before.status, "to": status},
+                    "assignee_id": {"from": before.assignee_id, "to": assignee_id},
+                });
+                Store::append_audit_in(
+                    conn,
+                    &AuditEntry {
+                        workspace_id,
+                        actor,
+                        action: "conversation.updated",
+                        target: id,
+                        detail: &detail,
+                    },
+                    now,
+                )
+                .await?;
+            }
+            Ok(())
+        })
+    }
+}
+
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
 fn like_pattern(words: &str) -> String {
     let mut pattern = String::from("%");
@@ -352,7 +470,8 @@ impl Store {
         Ok(())
     }
 
-    /// Applies a patch in one transaction, with an audit entry for status and assignee changes.
+    /// Applies a patch in one transaction (a group-commit write), with an audit entry for status
+    /// and assignee changes.
     pub async fn update_conversation(
         &self,
         workspace_id: &str,
@@ -360,101 +479,13 @@ impl Store {
         patch: &ConversationPatch,
         actor: &str,
     ) -> Result<Conversation> {
-        let now = now_ms();
-        let mut w = self.begin_write().await?;
-        let row = sqlx::query(&format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1 AND workspace_id = $2"
-        ))
-        .bind(id)
-        .bind(workspace_id)
-        .fetch_one(&mut *w.tx)
+        self.write(ConversationUpdate {
+            workspace_id: workspace_id.to_owned(),
+            id: id.to_owned(),
+            patch: patch.clone(),
+            actor: actor.to_owned(),
+        })
         .await?;
-        let before = Conversation::from_row(&row)?;
-        if let Some(Some(assignee)) = &patch.assignee_id {
-            let found = sqlx::query("SELECT id FROM agents WHERE id = $1 AND workspace_id = $2")
-                .bind(assignee)
-                .bind(workspace_id)
-                .fetch_optional(&mut *w.tx)
-                .await?;
-            if found.is_none() {
-                return Err(StoreError::InvalidReference(format!(
-                    "no agent {assignee} in this workspace"
-                )));
-            }
-        }
-        let status = patch.status.unwrap_or(before.status);
-        let resolved_at = match (status, before.resolved_at) {
-            (ConversationStatus::Resolved, Some(at))
-                if before.status == ConversationStatus::Resolved =>
-            {
-                Some(at)
-            }
-            (ConversationStatus::Resolved, _) => Some(now),
-            _ => None,
-        };
-        let assignee_id = patch
-            .assignee_id
-            .clone()
-            .unwrap_or(before.assignee_id.clone());
-        let priority = patch.priority.unwrap_or(before.priority);
-        sqlx::query(
-            "UPDATE conversations SET status = $2, resolved_at = $3, assignee_id = $4, priority = $5, \
-             last_activity_at = $6 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(status.as_str())
-        .bind(resolved_at)
-        .bind(assignee_id.as_deref())
-        .bind(priority.as_str())
-        .bind(now)
-        .execute(&mut *w.tx)
-        .await?;
-        if let Some(tags) = &patch.tags {
-            sqlx::query("DELETE FROM conversation_tags WHERE conversation_id = $1")
-                .bind(id)
-                .execute(&mut *w.tx)
-                .await?;
-            for name in tags {
-                sqlx::query(
-                    "INSERT INTO tags (id, workspace_id, name) VALUES ($1, $2, $3) \
-                     ON CONFLICT (workspace_id, name) DO NOTHING",
-                )
-                .bind(new_id())
-                .bind(workspace_id)
-                .bind(name)
-                .execute(&mut *w.tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO conversation_tags (conversation_id, tag_id) \
-                     SELECT $1, id FROM tags WHERE workspace_id = $2 AND name = $3 \
-                     ON CONFLICT (conversation_id, tag_id) DO NOTHING",
-                )
-                .bind(id)
-                .bind(workspace_id)
-                .bind(name)
-                .execute(&mut *w.tx)
-                .await?;
-            }
-        }
-        if status != before.status || assignee_id != before.assignee_id {
-            let detail = serde_json::json!({
-                "status": {"from": before.status, "to": status},
-                "assignee_id": {"from": before.assignee_id, "to": assignee_id},
-            });
-            Self::append_audit_in(
-                &mut w,
-                &AuditEntry {
-                    workspace_id,
-                    actor,
-                    action: "conversation.updated",
-                    target: id,
-                    detail: &detail,
-                },
-                now,
-            )
-            .await?;
-        }
-        w.commit().await?;
         self.conversation(workspace_id, id).await
     }
 }

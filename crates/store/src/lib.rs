@@ -7,8 +7,8 @@
 //! # Layout
 //! - [`cache`]: read caches for channels, workspaces and the knowledge base's version.
 //! - [`db`]: the [`Store`] handle, connection set-up, write transactions, migrations.
-//! - [`group_commit`]: concurrent short writes (messages, jobs, bot turns) sharing one commit
-//!   on SQLite.
+//! - [`group_commit`]: concurrent short writes (messages, conversation updates, jobs, bot turns)
+//!   sharing one commit on SQLite.
 //! - [`workspaces`]: workspaces and channels.
 //! - [`agents`]: agents and their session / API tokens (stored hashed).
 //! - [`contacts`]: contacts and their identities (visitor token hash, e-mail, phone, external ids).
