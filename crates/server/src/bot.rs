@@ -9,7 +9,7 @@ use madoguchi_core::automation::Automation;
 use madoguchi_core::conversation::ConversationStatus;
 use madoguchi_core::message::SenderKind;
 use madoguchi_store::conversations::{Conversation, ConversationPatch};
-use madoguchi_store::knowledge::Article;
+use madoguchi_store::knowledge::{Article, NewBotTurn};
 use madoguchi_store::messages::Message;
 use serde_json::json;
 
@@ -126,10 +126,19 @@ pub async fn answer(
         .collect();
     let confidence = (found.confidence * 1000.0).round() as i64;
     let ws = &conversation.workspace_id;
+    let turn = |shown: String, confidence: i64, outcome: &'static str| NewBotTurn {
+        workspace_id: ws.clone(),
+        conversation_id: conversation.id.clone(),
+        query: message.body.clone(),
+        shown,
+        confidence,
+        outcome,
+        at: state.clock.now_ms(),
+    };
     let Some((best, _)) = found.hits.first() else {
         state
             .store
-            .record_bot_turn(ws, &conversation.id, &message.body, "[]", 0, "handover")
+            .record_bot_turn(turn("[]".into(), 0, "handover"))
             .await?;
         return Ok(false);
     };
@@ -141,14 +150,7 @@ pub async fn answer(
     if found.confidence >= ANSWER_THRESHOLD {
         let turn = state
             .store
-            .record_bot_turn(
-                ws,
-                &conversation.id,
-                &message.body,
-                &shown_json,
-                confidence,
-                "answered",
-            )
+            .record_bot_turn(turn(shown_json.clone(), confidence, "answered"))
             .await?;
         let body = format!(
             "{}\n\n【{}】\n{}\n\n{}",
@@ -177,14 +179,7 @@ pub async fn answer(
     }
     let turn = state
         .store
-        .record_bot_turn(
-            ws,
-            &conversation.id,
-            &message.body,
-            &shown_json,
-            confidence,
-            "candidates",
-        )
+        .record_bot_turn(turn(shown_json.clone(), confidence, "candidates"))
         .await?;
     let articles: Vec<&Article> = found.hits.iter().map(|(a, _)| a).collect();
     let titles: Vec<String> = articles.iter().map(|a| format!("・{}", a.title)).collect();

@@ -111,7 +111,7 @@ enum EvalCommand {
         queries: PathBuf,
         #[arg(long)]
         qrels: PathBuf,
-        /// Fusion weights `question_words,question_bigrams,answer_words` (for tuning on the
+        /// Fusion weights `question_words,question_bigrams,question_readings,answer_words` (for tuning on the
         /// development half; the defaults are what the bot uses).
         #[arg(long, value_delimiter = ',')]
         weights: Option<Vec<f32>>,
@@ -225,15 +225,17 @@ pub async fn run() -> anyhow::Result<()> {
         }) => {
             let weights = match weights.as_deref() {
                 None => None,
-                Some(&[question_words, question_bigrams, answer_words]) => {
+                Some(&[question_words, question_bigrams, question_readings, answer_words]) => {
                     Some(madoguchi_text::faq::Weights {
                         question_words,
                         question_bigrams,
+                        question_readings,
                         answer_words,
                     })
                 }
                 Some(_) => anyhow::bail!(
-                    "--weights takes three numbers: question_words,question_bigrams,answer_words"
+                    "--weights takes four numbers: \
+                     question_words,question_bigrams,question_readings,answer_words"
                 ),
             };
             crate::eval::run(corpus, queries, qrels, weights, *json)

@@ -29,7 +29,10 @@ impl RateLimiter {
 
     /// Counts a hit for `key`; refuses it with `429 rate_limited` past the limit.
     pub fn check(&self, key: &str) -> Result<(), AppError> {
-        let now = Instant::now();
+        self.check_at(key, Instant::now())
+    }
+
+    fn check_at(&self, key: &str, now: Instant) -> Result<(), AppError> {
         let mut hits = self
             .hits
             .lock()
@@ -58,13 +61,20 @@ mod tests {
 
     #[test]
     fn refuses_past_the_limit_per_key_and_resets_with_the_window() {
-        let limiter = RateLimiter::new(2, Duration::from_millis(50));
-        assert!(limiter.check("a").is_ok());
-        assert!(limiter.check("a").is_ok());
-        assert_eq!(limiter.check("a").unwrap_err().code, ErrorCode::RateLimited);
-        assert!(limiter.check("b").is_ok());
-        std::thread::sleep(Duration::from_millis(60));
-        assert!(limiter.check("a").is_ok());
+        let limiter = RateLimiter::new(2, Duration::from_secs(60));
+        let start = Instant::now();
+        let at = |secs: u64| start + Duration::from_secs(secs);
+        assert!(limiter.check_at("a", at(0)).is_ok());
+        assert!(limiter.check_at("a", at(1)).is_ok());
+        let refused = limiter.check_at("a", at(59)).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::RateLimited);
+        assert!(
+            limiter.check_at("b", at(59)).is_ok(),
+            "keys are counted apart"
+        );
+        assert!(limiter.check_at("a", at(60)).is_ok(), "a new window");
+        assert!(limiter.check_at("a", at(61)).is_ok());
+        assert!(limiter.check_at("a", at(62)).is_err());
     }
 }
 

@@ -123,13 +123,16 @@ fn alternatives_json(alternatives: &[String]) -> Result<String> {
     serde_json::to_string(alternatives).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-struct NewBotTurn {
-    workspace_id: String,
-    conversation_id: String,
-    query: String,
-    shown: String,
-    confidence: i64,
-    outcome: String,
+/// A bot turn to log: the customer's words, what was shown (JSON), how sure the retrieval was
+/// (per mille), the outcome so far, and when (the caller's clock).
+pub struct NewBotTurn {
+    pub workspace_id: String,
+    pub conversation_id: String,
+    pub query: String,
+    pub shown: String,
+    pub confidence: i64,
+    pub outcome: &'static str,
+    pub at: i64,
 }
 
 impl WriteOp for NewBotTurn {
@@ -147,8 +150,8 @@ impl WriteOp for NewBotTurn {
             .bind(&self.query)
             .bind(&self.shown)
             .bind(self.confidence)
-            .bind(&self.outcome)
-            .bind(now_ms())
+            .bind(self.outcome)
+            .bind(self.at)
             .fetch_one(&mut *conn)
             .await?;
             BotTurn::from_row(&row)
@@ -315,24 +318,8 @@ impl Store {
     }
 
     /// Logs one bot turn (a group-commit write: the bot may answer every customer line).
-    pub async fn record_bot_turn(
-        &self,
-        workspace_id: &str,
-        conversation_id: &str,
-        query: &str,
-        shown: &str,
-        confidence: i64,
-        outcome: &str,
-    ) -> Result<BotTurn> {
-        self.write(NewBotTurn {
-            workspace_id: workspace_id.to_owned(),
-            conversation_id: conversation_id.to_owned(),
-            query: query.to_owned(),
-            shown: shown.to_owned(),
-            confidence,
-            outcome: outcome.to_owned(),
-        })
-        .await
+    pub async fn record_bot_turn(&self, turn: NewBotTurn) -> Result<BotTurn> {
+        self.write(turn).await
     }
 
     pub async fn bot_turn(&self, workspace_id: &str, id: &str) -> Result<BotTurn> {
@@ -455,13 +442,14 @@ impl Store {
         Ok(days)
     }
 
-    /// Records (or replaces) a conversation's satisfaction rating, 1–5.
+    /// Records (or replaces) a conversation's satisfaction rating, 1–5, given at `now`.
     pub async fn rate_conversation(
         &self,
         workspace_id: &str,
         conversation_id: &str,
         score: i64,
         comment: Option<&str>,
+        now: i64,
     ) -> Result<()> {
         let mut w = self.begin_write().await?;
         sqlx::query(
@@ -472,7 +460,7 @@ impl Store {
         .bind(workspace_id)
         .bind(score)
         .bind(comment)
-        .bind(now_ms())
+        .bind(now)
         .execute(&mut *w.tx)
         .await?;
         w.commit().await

@@ -11,9 +11,10 @@ use madoguchi_store::contacts::{ContactPatch, IDENTITY_EMAIL, IDENTITY_VISITOR};
 use madoguchi_store::conversations::{
     AssigneeFilter, ConversationFilter, ConversationPatch, NewConversation,
 };
+use madoguchi_store::knowledge::NewBotTurn;
 use madoguchi_store::messages::NewMessage;
 use madoguchi_store::testing::TestDatabase;
-use madoguchi_store::{Backend, Store, StoreError};
+use madoguchi_store::{now_ms, Backend, Store, StoreError};
 
 /// Runs each named test function once per backend.
 macro_rules! contract {
@@ -1081,7 +1082,15 @@ async fn knowledge_base_and_bot_turns(store: Store, _db: &TestDatabase) {
 
     let conv = start(&store, &f, "送料は？").await;
     let turn = store
-        .record_bot_turn(&f.workspace, &conv, "送料は？", "[]", 870, "answered")
+        .record_bot_turn(NewBotTurn {
+            workspace_id: f.workspace.clone(),
+            conversation_id: conv.clone(),
+            query: "送料は？".into(),
+            shown: "[]".into(),
+            confidence: 870,
+            outcome: "answered",
+            at: now_ms(),
+        })
         .await
         .unwrap();
     store
@@ -1093,7 +1102,15 @@ async fn knowledge_base_and_bot_turns(store: Store, _db: &TestDatabase) {
         .await
         .unwrap();
     let second = store
-        .record_bot_turn(&f.workspace, &conv, "返品", "[]", 100, "answered")
+        .record_bot_turn(NewBotTurn {
+            workspace_id: f.workspace.clone(),
+            conversation_id: conv.clone(),
+            query: "返品".into(),
+            shown: "[]".into(),
+            confidence: 100,
+            outcome: "answered",
+            at: now_ms(),
+        })
         .await
         .unwrap();
     store
@@ -1120,11 +1137,11 @@ async fn knowledge_base_and_bot_turns(store: Store, _db: &TestDatabase) {
     });
     assert_eq!(total, (1, 1, 2, 1));
     store
-        .rate_conversation(&f.workspace, &conv, 2, None)
+        .rate_conversation(&f.workspace, &conv, 2, None, now_ms())
         .await
         .unwrap();
     store
-        .rate_conversation(&f.workspace, &conv, 5, Some("丁寧でした"))
+        .rate_conversation(&f.workspace, &conv, 5, Some("丁寧でした"), now_ms())
         .await
         .unwrap();
     let counts = store

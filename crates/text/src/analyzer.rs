@@ -93,8 +93,17 @@ impl Analyzer {
             return Vec::new();
         };
         let mut words = Vec::new();
+        // Consecutive katakana tokens, joined: IPADIC splits a kanji word typed in kana
+        // (ヘンピン → ヘン + ピン), and the whole run is what meets its reading.
+        let mut katakana_run = (String::new(), 0);
         for token in tokens.iter_mut() {
             let surface = token.text.to_owned();
+            if !surface.is_empty() && surface.chars().all(is_katakana) {
+                katakana_run.0.push_str(&surface);
+                katakana_run.1 += 1;
+            } else {
+                push_run(&mut katakana_run, &mut words, synonyms);
+            }
             if surface.chars().all(|c| c.is_ascii_alphanumeric()) {
                 if surface.chars().any(|c| c.is_ascii_alphabetic()) {
                     words.push(synonyms.map(self.stemmer.stem(&surface).into_owned()));
@@ -108,7 +117,33 @@ impl Analyzer {
                 words.push(synonyms.map(term(&lemma)));
             }
         }
+        push_run(&mut katakana_run, &mut words, synonyms);
         words
+    }
+
+    /// Readings (in hiragana) of the nouns of `text` written with kanji: 返品 → へんぴん, so that a
+    /// customer who types the word in kana (ﾍﾝﾋﾟﾝ, へんぴん) still meets it. For documents only:
+    /// a query's kana words are already terms of [`Analyzer::words`].
+    pub fn kanji_readings(&self, text: &str) -> Vec<String> {
+        let folded = fold(text);
+        let Ok(mut tokens) = self.tokenizer.tokenize(&folded) else {
+            return Vec::new();
+        };
+        let mut readings = Vec::new();
+        for token in tokens.iter_mut() {
+            let surface = token.text.to_owned();
+            if !surface.chars().any(is_kanji) {
+                continue;
+            }
+            let details = token.get_details().unwrap_or_default();
+            let reading = details.get(7).copied().filter(|r| *r != "*");
+            if let (Some(_), Some(reading)) = (content_lemma(&surface, &details), reading) {
+                if details.first() == Some(&"名詞") {
+                    readings.push(term(reading));
+                }
+            }
+        }
+        readings
     }
 
     /// Character bigrams of the folded text, skipping spaces and punctuation.
@@ -119,6 +154,22 @@ impl Analyzer {
             .collect();
         chars.windows(2).map(|pair| pair.iter().collect()).collect()
     }
+}
+
+/// Ends a run of katakana tokens: two or more become one more term.
+fn push_run(run: &mut (String, usize), words: &mut Vec<String>, synonyms: &Synonyms) {
+    let (text, tokens) = std::mem::take(run);
+    if tokens >= 2 {
+        words.push(synonyms.map(term(&text)));
+    }
+}
+
+fn is_katakana(c: char) -> bool {
+    matches!(c, 'ァ'..='ヶ' | 'ー')
+}
+
+fn is_kanji(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '々')
 }
 
 /// The lemma of a content word (noun, independent verb or adjective), or `None`.

@@ -27,6 +27,8 @@ pub struct Hit {
 pub struct Weights {
     pub question_words: f32,
     pub question_bigrams: f32,
+    /// Kana readings of the question's kanji nouns, met by kana words of the query.
+    pub question_readings: f32,
     pub answer_words: f32,
 }
 
@@ -36,6 +38,7 @@ impl Default for Weights {
         Self {
             question_words: 1.0,
             question_bigrams: 0.1,
+            question_readings: 0.5,
             answer_words: 1.2,
         }
     }
@@ -58,6 +61,7 @@ pub struct FaqIndex {
     word_df: HashMap<String, u32>,
     question_words: FieldIndex,
     question_bigrams: FieldIndex,
+    question_readings: FieldIndex,
     answer_words: FieldIndex,
     weights: Weights,
     synonyms: Synonyms,
@@ -89,6 +93,10 @@ impl FaqIndex {
             .collect();
         let question_bigrams: Vec<Vec<String>> =
             questions.iter().map(|q| analyzer.bigrams(q)).collect();
+        let question_readings: Vec<Vec<String>> = questions
+            .iter()
+            .map(|q| analyzer.kanji_readings(q))
+            .collect();
         let answer_words: Vec<Vec<String>> = docs
             .iter()
             .map(|d| analyzer.words(&d.answer, &synonyms))
@@ -96,7 +104,8 @@ impl FaqIndex {
         let doc_words: Vec<HashSet<String>> = question_words
             .iter()
             .zip(&answer_words)
-            .map(|(q, a)| q.iter().chain(a).cloned().collect())
+            .zip(&question_readings)
+            .map(|((q, a), r)| q.iter().chain(a).chain(r).cloned().collect())
             .collect();
         let mut word_df: HashMap<String, u32> = HashMap::new();
         for word in doc_words.iter().flatten() {
@@ -107,6 +116,7 @@ impl FaqIndex {
             word_df,
             question_words: FieldIndex::build(&question_words),
             question_bigrams: FieldIndex::build(&question_bigrams),
+            question_readings: FieldIndex::build(&question_readings),
             answer_words: FieldIndex::build(&answer_words),
             weights,
             synonyms,
@@ -130,6 +140,8 @@ impl FaqIndex {
             .score_into(&words, self.weights.question_words, &mut scores);
         self.question_bigrams
             .score_into(&bigrams, self.weights.question_bigrams, &mut scores);
+        self.question_readings
+            .score_into(&words, self.weights.question_readings, &mut scores);
         self.answer_words
             .score_into(&words, self.weights.answer_words, &mut scores);
         let mut hits: Vec<Hit> = scores
@@ -211,6 +223,7 @@ mod tests {
         assert_eq!(best("商品を返却するには？"), 0, "synonym");
         assert_eq!(best("配送料金について"), 1);
         assert_eq!(best("ｷｬﾝｾﾙ方法"), 2, "half-width katakana");
+        assert_eq!(best("ﾍﾝﾋﾟﾝ 方法"), 0, "a kanji word typed in katakana");
         assert_eq!(best("インボイス"), 3, "alternative question");
         assert!(index.search(&analyzer, "天気", 3).hits.is_empty());
         let sure = index

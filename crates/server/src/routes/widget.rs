@@ -143,7 +143,13 @@ async fn rate_conversation(
     }
     state
         .store
-        .rate_conversation(&visitor.contact.workspace_id, &id, rating.score, comment)
+        .rate_conversation(
+            &visitor.contact.workspace_id,
+            &id,
+            rating.score,
+            comment,
+            state.clock.now_ms(),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

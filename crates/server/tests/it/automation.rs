@@ -225,4 +225,34 @@ async fn automation_settings_api(app: TestApp) {
     assert_eq!(system.len(), 2, "{system:?}");
     assert_eq!(system[0], "ようこそ！");
     assert!(system[1].contains("12月5日(土) 10:00"), "{system:?}");
+
+    // closed_on_holidays: false makes a public holiday an ordinary day (2026-09-22, 国民の休日,
+    // is a Tuesday); with true (the control) the same moment is out of hours.
+    for (closed_on_holidays, expected) in [(false, vec![]), (true, vec!["9月29日(火) 9:00"])] {
+        let tuesdays = json!({"hours": {
+            "weekly": [{"day": "tue", "start": "09:00", "end": "18:00"}],
+            "closed_on_holidays": closed_on_holidays
+        }});
+        app.http
+            .put(format!("{}{path}", app.url))
+            .bearer_auth(&admin.token)
+            .json(&tuesdays)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+        app.clock.set(tokyo_ms("2026-09-22T10:00:00"));
+        let visitor = app.visitor().await;
+        let conversation = app.start(&visitor, "祝日の質問").await;
+        let system = system_messages(&app, &visitor, &conversation).await;
+        assert_eq!(
+            system.len(),
+            expected.len(),
+            "closed_on_holidays {closed_on_holidays}: {system:?}"
+        );
+        for (message, next_open) in system.iter().zip(&expected) {
+            assert!(message.contains(next_open), "{system:?}");
+        }
+    }
 }

@@ -132,6 +132,32 @@ async fn bad_requests_get_clear_json_errors(app: TestApp) {
         .await
         .unwrap();
     expect_error(bad_tags, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await;
+    // The agent API has the same size limits as the widget's.
+    let agent_send = format!("{agent_path}/messages");
+    let oversize = json!({"body": "a".repeat(70 * 1024)});
+    let response = app
+        .post(&agent_send, &oversize)
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap();
+    expect_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    let too_long = json!({"body": "あ".repeat(10_001), "private": true});
+    let response = app
+        .post(&agent_send, &too_long)
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap();
+    expect_error(response, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await;
+    let oversize_tags = json!({"tags": ["a".repeat(70 * 1024)]});
+    let response = app
+        .patch(&agent_path, &oversize_tags)
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap();
+    expect_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
     let bad_query = app
         .get(&format!("{agent_path}/messages?after_seq=abc"))
         .bearer_auth(&agent.token)
@@ -192,6 +218,20 @@ async fn bad_requests_get_clear_json_errors(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(messages["messages"].as_array().unwrap().len(), 1);
+    let inbox: Value = app
+        .get(&format!("{agent_path}/messages"))
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        inbox["messages"].as_array().unwrap().len(),
+        1,
+        "no note or reply was stored either: {inbox}"
+    );
     assert_eq!(
         app.get("/healthz").send().await.unwrap().status(),
         StatusCode::OK

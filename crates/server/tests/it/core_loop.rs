@@ -2,7 +2,9 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{assert_silent, both_backends, next_frame, next_message, send_frame, TestApp};
+use crate::support::{
+    assert_next_message, both_backends, next_frame, next_message, send_frame, TestApp,
+};
 
 both_backends!(
     visitor_and_agent_see_each_other_live,
@@ -82,7 +84,8 @@ async fn visitor_and_agent_see_each_other_live(app: TestApp) {
         .map(|m| m["seq"].as_i64().unwrap())
         .collect();
     assert_eq!(seqs, vec![1, 3]);
-    assert_silent(&mut visitor_ws, 200).await;
+    app.reply(&agent, &conversation, "印", false).await;
+    assert_next_message(&mut visitor_ws, "印").await;
 }
 
 async fn reconnecting_visitor_gets_missed_messages_in_order(app: TestApp) {
@@ -179,6 +182,50 @@ async fn same_client_id_twice_gives_one_message(app: TestApp) {
         .unwrap();
     assert_eq!(messages["messages"].as_array().unwrap().len(), 2);
     assert_eq!(messages["messages"][1]["client_id"], "tab1-0002");
+
+    // The agent API is idempotent the same way: a retried reply is one message, and the
+    // visitor is not notified twice.
+    let agent = app.agent("retry@example.jp").await;
+    let mut visitor_ws = app.visitor_ws(&visitor, "").await;
+    let agent_path = format!("/api/v1/conversations/{conversation}/messages");
+    let reply = json!({"body": "確認します", "client_id": "inbox-0001"});
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let response = app
+            .post(&agent_path, &reply)
+            .bearer_auth(&agent.token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        answers.push((status, body["message"]["id"].clone()));
+    }
+    assert_eq!((answers[0].0, answers[1].0), (201, 200));
+    assert_eq!(
+        answers[0].1, answers[1].1,
+        "the replay returns the same message"
+    );
+    assert!(answers[0].1.is_string());
+    let stored: Value = app
+        .get(&agent_path)
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = stored["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["最初のメッセージ", "二通目", "確認します"]);
+    assert_next_message(&mut visitor_ws, "確認します").await;
+    app.reply(&agent, conversation, "印", false).await;
+    assert_next_message(&mut visitor_ws, "印").await;
 }
 
 async fn returning_visitor_finds_past_conversations(app: TestApp) {

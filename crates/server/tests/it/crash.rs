@@ -1,8 +1,11 @@
 //! Crash safety: the real binary is SIGKILLed while clients send; every message that got a 2xx
 //! is there after a restart.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
 
 use madoguchi_store::testing::TestDatabase;
 use madoguchi_store::Backend;
@@ -62,48 +65,57 @@ async fn acknowledged_messages_survive_sigkill(db: TestDatabase) {
         server.url
     );
 
-    let acknowledged = Arc::new(Mutex::new(vec!["start".to_owned()]));
+    // client_id → the message id the server acknowledged it with.
+    let acknowledged = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let killed = Arc::new(AtomicBool::new(false));
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut senders = Vec::new();
     for writer in 0..4 {
-        let (http, path, token, acknowledged) = (
+        let (http, path, token, acknowledged, killed, failures) = (
             http.clone(),
             path.clone(),
             token.clone(),
             acknowledged.clone(),
+            killed.clone(),
+            failures.clone(),
         );
         senders.push(tokio::spawn(async move {
             for i in 0.. {
                 let client_id = format!("w{writer}-{i}");
-                let sent = http
-                    .post(&path)
-                    .header("x-visitor-token", &token)
-                    .json(
-                        &json!({"body": format!("メッセージ {client_id}"), "client_id": client_id}),
-                    )
-                    .timeout(Duration::from_secs(5))
-                    .send()
-                    .await;
+                let sent = send(&http, &path, &token, &client_id).await;
                 match sent {
-                    Ok(response) if response.status().is_success() => {
-                        acknowledged.lock().unwrap().push(client_id)
+                    Ok((status, id)) if status.is_success() => {
+                        acknowledged.lock().unwrap().push((client_id, id))
                     }
-                    _ => break,
+                    // After the kill every request fails; before it, none may.
+                    _ if killed.load(Ordering::SeqCst) => break,
+                    outcome => {
+                        failures
+                            .lock()
+                            .unwrap()
+                            .push(format!("{client_id}: {outcome:?}"));
+                        break;
+                    }
                 }
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Kill once the writers are well under way (a condition, not a guess at the machine's speed).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acknowledged.lock().unwrap().len() < 200 {
+        assert!(Instant::now() < deadline, "the writers never got going");
+        assert!(failures.lock().unwrap().is_empty(), "{failures:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    killed.store(true, Ordering::SeqCst);
     server.child.start_kill().unwrap(); // SIGKILL: no shutdown, no flush
     server.child.wait().await.unwrap();
     for sender in senders {
         sender.await.unwrap();
     }
+    let failures = failures.lock().unwrap().clone();
+    assert!(failures.is_empty(), "non-2xx before the kill: {failures:?}");
     let acknowledged = acknowledged.lock().unwrap().clone();
-    assert!(
-        acknowledged.len() > 10,
-        "the test must send under load; only {} acknowledged",
-        acknowledged.len()
-    );
 
     let restarted = start_server(&db, &[]).await;
     // Every stored message, page by page.
@@ -133,9 +145,9 @@ async fn acknowledged_messages_survive_sigkill(db: TestDatabase) {
         .iter()
         .filter_map(|m| m["client_id"].as_str())
         .collect();
-    let lost: Vec<&String> = acknowledged
-        .iter()
-        .filter(|id| !stored.contains(&id.as_str()))
+    let lost: Vec<&str> = std::iter::once("start")
+        .chain(acknowledged.iter().map(|(client_id, _)| client_id.as_str()))
+        .filter(|id| !stored.contains(id))
         .collect();
     assert!(
         lost.is_empty(),
@@ -150,4 +162,56 @@ async fn acknowledged_messages_survive_sigkill(db: TestDatabase) {
         (1..=seqs.len() as i64).collect::<Vec<_>>(),
         "seq stays gapless"
     );
+    let distinct: std::collections::HashSet<&str> = stored.iter().copied().collect();
+    assert_eq!(stored.len(), distinct.len(), "one row per client_id");
+
+    // Resending what was acknowledged is a replay: 200, the same message, no new row.
+    let path = path.replace(&server.url, &restarted.url);
+    for (client_id, id) in &acknowledged {
+        let (status, replayed) = send(&http, &path, &token, client_id).await.unwrap();
+        assert_eq!(
+            (status, replayed.as_str()),
+            (StatusCode::OK, id.as_str()),
+            "{client_id}"
+        );
+    }
+    let count: Value = http
+        .get(format!(
+            "{}/widget/v1/conversations/{conversation}/messages?after_seq={}&limit=1000",
+            restarted.url,
+            seqs.len()
+        ))
+        .header("x-visitor-token", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(count["messages"], json!([]), "replays stored nothing new");
+}
+
+/// Sends one visitor message: `(status, message id)`.
+async fn send(
+    http: &reqwest::Client,
+    path: &str,
+    token: &str,
+    client_id: &str,
+) -> reqwest::Result<(StatusCode, String)> {
+    let response = http
+        .post(path)
+        .header("x-visitor-token", token)
+        .json(&json!({"body": format!("メッセージ {client_id}"), "client_id": client_id}))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await?;
+    let status = response.status();
+    let body: Value = response.json().await?;
+    Ok((
+        status,
+        body["message"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    ))
 }

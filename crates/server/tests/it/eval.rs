@@ -10,12 +10,10 @@ fn data_dir() -> Option<PathBuf> {
     if dir.join("corpus.json").exists() {
         return Some(dir);
     }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI runs with ../shared beside the repository: {} is missing",
+    madoguchi_store::testing::skip(&format!(
+        "{} not found (CI runs with ../shared beside the repository)",
         dir.display()
-    );
-    eprintln!("skipped: {} not found", dir.display());
+    ));
     None
 }
 
@@ -37,23 +35,34 @@ fn eval_faq_reports_all_splits_as_json() {
         String::from_utf8_lossy(&output.stderr)
     );
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let metric = |split: &str, name: &str| report[split][name].as_f64().unwrap();
     for split in ["all", "test", "dev"] {
-        for metric in ["ndcg@10", "recall@10", "mrr@10", "p@1"] {
-            let value = report[split][metric].as_f64().unwrap();
-            assert!((0.0..=1.0).contains(&value), "{split} {metric} = {value}");
+        for name in ["ndcg@10", "recall@10", "mrr@10", "p@1"] {
+            let value = metric(split, name);
+            assert!(value > 0.0 && value < 1.0, "{split} {name} = {value}");
         }
+        // P@1 is the share of queries whose first hit is relevant: never above MRR@10.
+        assert!(metric(split, "p@1") <= metric(split, "mrr@10"), "{report}");
     }
     assert_eq!(report["all"]["queries"], 749);
-    assert_eq!(
-        report["test"]["queries"].as_u64().unwrap() + report["dev"]["queries"].as_u64().unwrap(),
-        749
+    let (test, dev) = (
+        report["test"]["queries"].as_f64().unwrap(),
+        report["dev"]["queries"].as_f64().unwrap(),
     );
-    // A regression floor: the published BM25 + Kuromoji baseline is 0.494 nDCG@10 on all queries.
-    assert!(
-        report["all"]["ndcg@10"].as_f64().unwrap() > 0.494,
-        "{report}"
+    assert_eq!((test, dev), (374.0, 375.0), "odd ids are the test half");
+    // "all" is the query-weighted mean of the two halves.
+    let mean = (metric("test", "ndcg@10") * test + metric("dev", "ndcg@10") * dev) / 749.0;
+    assert!((metric("all", "ndcg@10") - mean).abs() < 1e-3, "{report}");
+    // The figures the README claims (nDCG@10 0.530, Recall@10 0.630), within rounding: the
+    // retrieval is deterministic, so a drop below them is a regression.
+    assert!(metric("all", "ndcg@10") >= 0.5295, "{report}");
+    assert!(metric("all", "recall@10") >= 0.6295, "{report}");
+    let latency = &report["latency_ms"];
+    let (p50, p99) = (
+        latency["p50"].as_f64().unwrap(),
+        latency["p99"].as_f64().unwrap(),
     );
-    assert!(report["latency_ms"]["p99"].as_f64().unwrap() > 0.0);
+    assert!(p50 > 0.0 && p50 <= p99 && p99 < 1_000.0, "{latency}");
     assert!(report["index_build_ms"].as_f64().unwrap() > 0.0);
 }
 

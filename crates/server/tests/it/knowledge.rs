@@ -4,11 +4,13 @@ use madoguchi_core::agent::Role;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{both_backends, Agent, TestApp, Visitor};
+use crate::support::{both_backends, tokyo_ms, Agent, TestApp, Visitor};
 
 both_backends!(
     articles_search_and_help_center,
     bot_answers_hands_over_and_learns,
+    handover_out_of_hours_promises_the_next_opening,
+    satisfaction_counts_fours_and_fives_per_day,
     scenarios_are_edited_served_and_counted
 );
 
@@ -72,6 +74,14 @@ async fn articles_search_and_help_center(app: TestApp) {
         .unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let (returns, shipping, draft) = shop_articles(&app, &admin).await;
+    let cancel = article(
+        &app,
+        &admin,
+        "注文をキャンセルしたい",
+        "発送前であればマイページから取り消せます。",
+        "published",
+    )
+    .await;
 
     let found: Value = app
         .get("/api/v1/articles/search?q=配送料はいくら？")
@@ -92,13 +102,29 @@ async fn articles_search_and_help_center(app: TestApp) {
         .json()
         .await
         .unwrap();
+    let hits = found["hits"].as_array().unwrap();
+    assert_eq!(
+        hits.first().map(|h| &h["article"]["id"]),
+        Some(&json!(returns)),
+        "half-width ﾍﾝﾋﾟﾝ finds the returns article: {found}"
+    );
     assert!(
-        found["hits"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|h| h["article"]["id"] != draft.as_str()),
+        hits.iter().all(|h| h["article"]["id"] != draft.as_str()),
         "drafts are not searchable"
+    );
+    let found: Value = app
+        .get("/api/v1/articles/search?q=下書き")
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        found["hits"].as_array().map(Vec::len),
+        Some(0),
+        "a draft's own title does not find it: {found}"
     );
     let synonyms = json!({"groups": [["返品", "返却"]]});
     app.http
@@ -149,9 +175,38 @@ async fn articles_search_and_help_center(app: TestApp) {
         .text()
         .await
         .unwrap();
+    let link = |id: &str| format!("/help/{}/articles/{id}", app.channel_key);
     assert!(
-        results.contains(&format!("/help/{}/articles/{shipping}", app.channel_key)),
-        "{results}"
+        results.contains(&link(&shipping)) && !results.contains(&link(&returns)),
+        "?q=送料 lists shipping and not returns: {results}"
+    );
+    assert!(!results.contains("見つかりませんでした"), "{results}");
+    let half_width = app
+        .get(&format!("/help/{}?q=ｷｬﾝｾﾙ", app.channel_key))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        half_width.contains(&link(&cancel)) && !half_width.contains(&link(&shipping)),
+        "?q=ｷｬﾝｾﾙ finds the cancellation article: {half_width}"
+    );
+    let unknown = app
+        .get(&format!("/help/{}?q=宇宙旅行", app.channel_key))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        unknown.contains("見つかりませんでした。お問い合わせください。")
+            && !unknown.contains(&link(&returns))
+            && !unknown.contains(&link(&shipping))
+            && !unknown.contains(&link(&cancel)),
+        "an unknown word shows the no-results text: {unknown}"
     );
     let page = app
         .get(&format!("/help/{}/articles/{returns}", app.channel_key))
@@ -524,4 +579,103 @@ async fn scenarios_are_edited_served_and_counted(app: TestApp) {
         clicks,
         json!([{"node_id": "human", "clicks": 1}, {"node_id": "returns", "clicks": 2}])
     );
+}
+
+async fn system_messages(app: &TestApp, visitor: &Visitor, conversation: &str) -> Vec<String> {
+    app.visitor_messages(visitor, conversation)
+        .await
+        .into_iter()
+        .filter(|m| m["sender_kind"] == "system")
+        .map(|m| m["body"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Out of hours, 「いいえ」 hands over with the away message at once (no expectation job).
+async fn handover_out_of_hours_promises_the_next_opening(app: TestApp) {
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "admin@example.jp", Role::Admin)
+        .await;
+    shop_articles(&app, &admin).await;
+    app.clock.set(tokyo_ms("2026-11-26T19:00:00")); // Thursday evening: closed
+    let visitor = app.visitor().await;
+    let conversation = app.start(&visitor, "送料はいくらかかりますか？").await;
+    let answer = bot_messages(&app, &visitor, &conversation).await.remove(0);
+    assert!(
+        system_messages(&app, &visitor, &conversation)
+            .await
+            .is_empty(),
+        "no away message while the bot handles it"
+    );
+    let turn = answer["meta"]["turn_id"].as_str().unwrap();
+    assert_eq!(
+        feedback(&app, &visitor, &conversation, turn, false).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(status_of(&app, &admin, &conversation).await, "open");
+    let away = system_messages(&app, &visitor, &conversation).await;
+    assert!(
+        away.len() == 1 && away[0].contains("11月27日(金) 9:00"),
+        "{away:?}"
+    );
+    assert!(
+        app.state.store.pending_jobs().await.unwrap().is_empty(),
+        "out of hours nothing is planned for later"
+    );
+}
+
+/// 満足率 counts ratings of 4 and 5 as satisfied, per day of the (test) clock and overall.
+async fn satisfaction_counts_fours_and_fives_per_day(app: TestApp) {
+    let agent = app.agent("lead@example.jp").await;
+    let visitor = app.visitor().await;
+    let days = [
+        ("2026-11-24T10:00:00", vec![5, 3]),
+        ("2026-11-25T10:00:00", vec![4, 4, 1]),
+    ];
+    for (when, scores) in &days {
+        app.clock.set(tokyo_ms(when));
+        for score in scores {
+            let conversation = app.start(&visitor, "評価のテスト").await;
+            let rated = app
+                .post(
+                    &format!("/widget/v1/conversations/{conversation}/rating"),
+                    &json!({"score": score}),
+                )
+                .header("x-visitor-token", &visitor.token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(rated.status(), StatusCode::NO_CONTENT);
+        }
+    }
+    let rates: Value = app
+        .get("/api/v1/bot/rates?days=7")
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let per_day: Vec<(String, f64, i64)> = rates["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["date"].as_str().unwrap().to_owned(),
+                d["satisfaction"].as_f64().unwrap(),
+                d["rated"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        per_day,
+        [
+            ("2026-11-24".to_owned(), 0.5, 2),
+            ("2026-11-25".to_owned(), 2.0 / 3.0, 3)
+        ],
+        "{rates}"
+    );
+    assert_eq!(rates["satisfaction"], 0.6, "3 of 5 rated 4 or more");
 }

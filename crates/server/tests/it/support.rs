@@ -349,13 +349,15 @@ pub async fn next_message(ws: &mut Ws) -> Value {
     }
 }
 
-/// Asserts that no frame arrives within `ms` milliseconds.
-pub async fn assert_silent(ws: &mut Ws, ms: u64) {
-    if let Ok(Some(Ok(WsMessage::Text(text)))) =
-        tokio::time::timeout(Duration::from_millis(ms), ws.next()).await
-    {
-        panic!("unexpected frame: {text}");
-    }
+/// Asserts that the next `message.created` frame carries `marker`: sent after whatever must not
+/// reach this socket, a marker proves that nothing came before it (no sleep needed, and a closed
+/// or failing socket fails the test).
+pub async fn assert_next_message(ws: &mut Ws, marker: &str) {
+    let frame = next_message(ws).await;
+    assert_eq!(
+        frame["message"]["body"], marker,
+        "a message arrived before the marker: {frame}"
+    );
 }
 
 pub async fn send_frame(ws: &mut Ws, frame: Value) {

@@ -227,15 +227,22 @@ async fn templates_and_tags(app: TestApp) {
         StatusCode::NOT_FOUND
     );
 
-    let tag: Value = app
+    let refused = app
+        .post("/api/v1/tags", &json!({"name": "返品"}))
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(tag_names(&app, &agent).await, Vec::<String>::new());
+    let created = app
         .post("/api/v1/tags", &json!({"name": "返品"}))
         .bearer_auth(&admin.token)
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let tag: Value = created.json().await.unwrap();
     let empty = app
         .post("/api/v1/tags", &json!({"name": " "}))
         .bearer_auth(&admin.token)
@@ -243,27 +250,43 @@ async fn templates_and_tags(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(tag_names(&app, &agent).await, ["返品"]);
+    let path = format!("{}/api/v1/tags/{}", app.url, tag["id"].as_str().unwrap());
+    let delete = |token: &str| app.http.delete(&path).bearer_auth(token).send();
+    assert_eq!(
+        delete(&agent.token).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        tag_names(&app, &agent).await,
+        ["返品"],
+        "refused delete kept it"
+    );
+    assert_eq!(
+        delete(&admin.token).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(tag_names(&app, &agent).await, Vec::<String>::new());
+}
+
+async fn tag_names(app: &TestApp, agent: &crate::support::Agent) -> Vec<String> {
     let tags: Value = app
         .get("/api/v1/tags")
         .bearer_auth(&agent.token)
         .send()
         .await
         .unwrap()
+        .error_for_status()
+        .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(tags["tags"][0]["name"], "返品");
-    let path = format!("{}/api/v1/tags/{}", app.url, tag["id"].as_str().unwrap());
-    assert_eq!(
-        app.http
-            .delete(&path)
-            .bearer_auth(&admin.token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::NO_CONTENT
-    );
+    tags["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 async fn agent_language_and_pages(app: TestApp) {
@@ -327,16 +350,37 @@ async fn agent_language_and_pages(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(locale["inbox.title"], "Inbox");
-    assert_eq!(
-        app.get("/assets/../Cargo.toml")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::NOT_FOUND
-    );
+    for traversal in [
+        "/assets/../Cargo.toml",
+        "/assets/..%2fCargo.toml",
+        "/assets/..%2F..%2FCargo.toml",
+        "/assets/%2e%2e%2fsrc%2flib.rs",
+    ] {
+        let (status, body) = raw_get(&app, traversal).await;
+        assert!(
+            status.starts_with("HTTP/1.1 404") && !body.contains("[package]"),
+            "{traversal}: {status}"
+        );
+    }
     assert_eq!(
         app.get("/assets/secret.txt").send().await.unwrap().status(),
         StatusCode::NOT_FOUND
     );
+}
+
+/// A GET sent byte for byte, so the path reaches the server exactly as written (an HTTP client
+/// would normalise `..` away): `(status line, whole response)`.
+async fn raw_get(app: &TestApp, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        app.addr
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.lines().next().unwrap_or_default().to_owned();
+    (status, response)
 }
