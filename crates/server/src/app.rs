@@ -13,12 +13,12 @@ use madoguchi_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::automation::notifications::{Notifier, NotifierError};
+use crate::bot::knowledge::KnowledgeBase;
 use crate::clock::{Clock, SystemClock};
 use crate::hub::Hub;
-use crate::kb::KnowledgeBase;
-use crate::messaging::PostedOnce;
+use crate::inbox::messages::PostedOnce;
 use crate::metrics::Metrics;
-use crate::notify::{Notifier, NotifierError};
 use crate::rate_limit::{ConnectionLimit, RateLimiter};
 use crate::routes;
 use crate::settings::Settings;
@@ -39,7 +39,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub notifier: Arc<Notifier>,
     pub kb: Arc<KnowledgeBase>,
-    /// Automatic messages known to be posted already (see [`crate::messaging::PostedOnce`]).
+    /// Automatic messages known to be posted already (see [`crate::inbox::messages::PostedOnce`]).
     pub posted: Arc<PostedOnce>,
 }
 

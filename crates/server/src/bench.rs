@@ -18,6 +18,7 @@ use anyhow::{bail, Context};
 use futures_util::StreamExt;
 use madoguchi_core::message::{MessageBody, SenderKind};
 use madoguchi_store::conversations::NewConversation;
+use madoguchi_store::jobs::NO_JOBS;
 use madoguchi_store::messages::NewMessage;
 use madoguchi_store::Store;
 use serde_json::{json, Value};
@@ -77,11 +78,13 @@ pub async fn store(
     let body = MessageBody::parse("ベンチマーク")?;
     let conversation = store
         .start_conversation(NewConversation {
+            id: &madoguchi_store::new_id(),
             workspace_id: &workspace.id,
             channel_id: &channel.id,
             contact_id: &contact.id,
             body: &body,
             client_id: None,
+            jobs: &NO_JOBS,
         })
         .await?
         .conversation;
@@ -99,6 +102,7 @@ pub async fn store(
                 private: false,
                 client_id: None,
                 meta: None,
+                jobs: &NO_JOBS,
             })
             .await?;
         latencies.push(one.elapsed().as_secs_f64() * 1000.0);

@@ -312,7 +312,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             .context("cannot connect to NATS")?;
         println!("sharing events with other nodes through NATS");
     }
-    crate::jobs::spawn_runner(state.clone());
+    crate::automation::jobs::spawn_runner(state.clone());
     launch(listener, state, shutdown_tx, shutdown_signal()).await?;
     store.close().await;
     Ok(())

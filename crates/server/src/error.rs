@@ -25,6 +25,9 @@ pub enum ErrorCode {
     Conflict,
     RateLimited,
     Internal,
+    /// Stored settings that cannot be read (the message names the row); never replaced by
+    /// defaults.
+    CorruptSettings,
     Unavailable,
 }
 
@@ -40,7 +43,7 @@ impl ErrorCode {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal | ErrorCode::CorruptSettings => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }

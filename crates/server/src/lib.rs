@@ -7,13 +7,16 @@
 //! - [`routes`]: HTTP handlers, documented into `/api/openapi.json` as they are registered.
 //! - [`ui`]: widget script, inbox and admin pages, assets and locales; [`cors`] for the widget API.
 //! - [`auth`]: agent and visitor credentials, CSRF rules, password hashing.
-//! - [`messaging`]: commit a message, then publish it — the one write path for messages.
+//! - [`inbox`]: the doors — a message, or a conversation change, is written with the jobs it
+//!   triggers in one transaction, then published.
+//! - [`automation`]: the rules that react — [`automation::intake`] is where customer and agent
+//!   messages enter (plan their jobs, write through the door, react); auto-replies, reply
+//!   notifications by e-mail and SMS, the job runner.
+//! - [`bot`]: the support bot and its per-workspace knowledge index; [`help`]: the public help
+//!   center pages.
 //! - [`hub`]: in-process fan-out of committed events; [`ws`]: WebSocket sessions with replay.
-//! - [`views`]: what each audience sees of stored things; [`error`]: the JSON error type.
-//! - [`autoreply`]: greeting, expectation and away messages; [`notify`]: reply notifications by
-//!   e-mail and SMS with signed links; [`jobs`]: runs the durable jobs; [`clock`]: time.
-//! - [`kb`]: the knowledge base's per-workspace search index; [`bot`]: the support bot that
-//!   answers from it; [`help`]: the public help center pages.
+//! - [`views`]: what each audience sees of stored things; [`error`]: the JSON error type;
+//!   [`clock`]: time.
 //! - [`eval`]: `madoguchi eval faq`, the retrieval benchmark; [`bench`]: `madoguchi bench store|realtime`.
 //! - [`rate_limit`], [`metrics`], [`bootstrap`] (first-start workspace).
 //!
@@ -25,7 +28,7 @@
 
 pub mod app;
 pub mod auth;
-pub mod autoreply;
+pub mod automation;
 mod bench;
 pub mod bootstrap;
 pub mod bot;
@@ -36,11 +39,8 @@ pub mod error;
 mod eval;
 mod help;
 pub mod hub;
-pub mod jobs;
-pub mod kb;
-pub mod messaging;
+pub mod inbox;
 pub mod metrics;
-pub mod notify;
 pub mod rate_limit;
 mod routes;
 pub mod settings;

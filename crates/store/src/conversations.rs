@@ -8,6 +8,7 @@ use sqlx::{Any, AnyConnection, Row};
 
 use crate::audit::AuditEntry;
 use crate::group_commit::{BoxFuture, WriteOp};
+use crate::jobs::JobChanges;
 use crate::messages::{Inserted, Message, MessageDraft};
 use crate::{new_id, now_ms, Result, Store, StoreError};
 
@@ -98,20 +99,27 @@ pub struct Started {
 
 /// Who starts a conversation and with what first message.
 pub struct NewConversation<'a> {
+    /// The new conversation's id (from [`crate::new_id`]), known before the write so that the
+    /// jobs committed with it can name it.
+    pub id: &'a str,
     pub workspace_id: &'a str,
     pub channel_id: &'a str,
     pub contact_id: &'a str,
     pub body: &'a MessageBody,
     pub client_id: Option<&'a ClientId>,
+    /// The jobs the first message triggers, committed with it.
+    pub jobs: &'a JobChanges,
 }
 
 /// A [`NewConversation`] that owns its parts, so that it can wait in the group-commit queue.
 struct ConversationDraft {
+    id: String,
     workspace_id: String,
     channel_id: String,
     contact_id: String,
     body: MessageBody,
     client_id: Option<ClientId>,
+    jobs: JobChanges,
 }
 
 impl WriteOp for ConversationDraft {
@@ -125,7 +133,7 @@ impl WriteOp for ConversationDraft {
                  last_seq, created_at, last_activity_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) \
                  RETURNING {CONVERSATION_COLUMNS}"
             ))
-            .bind(new_id())
+            .bind(&self.id)
             .bind(&self.workspace_id)
             .bind(&self.channel_id)
             .bind(&self.contact_id)
@@ -143,6 +151,7 @@ impl WriteOp for ConversationDraft {
                 private: false,
                 client_id: self.client_id.clone(),
                 meta: None,
+                jobs: self.jobs.clone(),
             };
             Store::insert_message(conn, &message, now).await
         })
@@ -155,6 +164,7 @@ struct ConversationUpdate {
     id: String,
     patch: ConversationPatch,
     actor: String,
+    jobs: JobChanges,
 }
 
 impl WriteOp for ConversationUpdate {
@@ -262,7 +272,7 @@ impl WriteOp for ConversationUpdate {
                 )
                 .await?;
             }
-            Ok(())
+            self.jobs.apply_in(conn, now).await
         })
     }
 }
@@ -288,11 +298,13 @@ impl Store {
             return Ok(found);
         }
         let draft = ConversationDraft {
+            id: new.id.to_owned(),
             workspace_id: new.workspace_id.to_owned(),
             channel_id: new.channel_id.to_owned(),
             contact_id: new.contact_id.to_owned(),
             body: new.body.clone(),
             client_id: new.client_id.cloned(),
+            jobs: new.jobs.clone(),
         };
         match self.write(draft).await {
             Ok(inserted) => Ok(Started {
@@ -471,19 +483,21 @@ impl Store {
     }
 
     /// Applies a patch in one transaction (a group-commit write), with an audit entry for status
-    /// and assignee changes.
+    /// and assignee changes and the jobs the change triggers.
     pub async fn update_conversation(
         &self,
         workspace_id: &str,
         id: &str,
         patch: &ConversationPatch,
         actor: &str,
+        jobs: &JobChanges,
     ) -> Result<Conversation> {
         self.write(ConversationUpdate {
             workspace_id: workspace_id.to_owned(),
             id: id.to_owned(),
             patch: patch.clone(),
             actor: actor.to_owned(),
+            jobs: jobs.clone(),
         })
         .await?;
         self.conversation(workspace_id, id).await

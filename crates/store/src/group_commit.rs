@@ -180,6 +180,7 @@ mod tests {
     use madoguchi_core::message::{MessageBody, SenderKind};
 
     use crate::conversations::NewConversation;
+    use crate::jobs::NO_JOBS;
     use crate::messages::NewMessage;
     use crate::testing::TestDatabase;
     use crate::{Backend, StoreError};
@@ -200,11 +201,13 @@ mod tests {
         let hello = MessageBody::parse("こんにちは").unwrap();
         let started = store
             .start_conversation(NewConversation {
+                id: &crate::new_id(),
                 workspace_id: &workspace.id,
                 channel_id: &channel.id,
                 contact_id: &contact.id,
                 body: &hello,
                 client_id: None,
+                jobs: &NO_JOBS,
             })
             .await
             .unwrap();
@@ -240,6 +243,7 @@ mod tests {
                         private: false,
                         client_id: None,
                         meta: None,
+                        jobs: &NO_JOBS,
                     })
                     .await
             }

@@ -37,12 +37,78 @@ impl Job {
 
 const JOB_COLUMNS: &str = "id, kind, payload, due_at, attempts, dedupe_key";
 
-/// Queueing a job (a group-commit write): true when it was queued.
+/// A job to queue: its kind, JSON payload, due time and optional dedupe key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobSpec {
+    pub kind: String,
+    pub payload: String,
+    pub due_at: i64,
+    pub dedupe_key: Option<String>,
+}
+
+/// The jobs a write triggers, applied in the write's own transaction: queued ones (a pending
+/// job with the same key wins) and keys whose pending job is dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobChanges {
+    pub enqueue: Vec<JobSpec>,
+    pub cancel: Vec<String>,
+}
+
+/// No jobs: for writes that trigger none.
+pub static NO_JOBS: JobChanges = JobChanges {
+    enqueue: Vec::new(),
+    cancel: Vec::new(),
+};
+
+impl JobChanges {
+    pub fn is_empty(&self) -> bool {
+        self.enqueue.is_empty() && self.cancel.is_empty()
+    }
+
+    /// Inside a write transaction: cancels first, then queues.
+    pub(crate) async fn apply_in(&self, conn: &mut AnyConnection, now: i64) -> Result<()> {
+        for key in &self.cancel {
+            cancel_in(conn, key, now).await?;
+        }
+        for job in &self.enqueue {
+            insert_in(conn, job, now).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Queues `job` unless one with its key is pending; true when it was queued.
+async fn insert_in(conn: &mut AnyConnection, job: &JobSpec, now: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO jobs (id, kind, payload, due_at, created_at, dedupe_key) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (dedupe_key) WHERE done_at IS NULL DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(&job.kind)
+    .bind(&job.payload)
+    .bind(job.due_at)
+    .bind(now)
+    .bind(job.dedupe_key.as_deref())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Drops the pending job with `dedupe_key`; true when one was pending.
+async fn cancel_in(conn: &mut AnyConnection, dedupe_key: &str, now: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE jobs SET done_at = $2, last_error = 'cancelled' WHERE dedupe_key = $1 AND done_at IS NULL",
+    )
+    .bind(dedupe_key)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Queueing a job on its own (a group-commit write): true when it was queued.
 struct NewJob {
-    kind: String,
-    payload: String,
-    due_at: i64,
-    dedupe_key: Option<String>,
+    job: JobSpec,
     now: i64,
 }
 
@@ -50,21 +116,7 @@ impl WriteOp for NewJob {
     type Output = bool;
 
     fn run<'a>(&'a self, conn: &'a mut AnyConnection) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(async move {
-            let done = sqlx::query(
-                "INSERT INTO jobs (id, kind, payload, due_at, created_at, dedupe_key) VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (dedupe_key) WHERE done_at IS NULL DO NOTHING",
-            )
-            .bind(new_id())
-            .bind(&self.kind)
-            .bind(&self.payload)
-            .bind(self.due_at)
-            .bind(self.now)
-            .bind(self.dedupe_key.as_deref())
-            .execute(&mut *conn)
-            .await?;
-            Ok(done.rows_affected() == 1)
-        })
+        Box::pin(insert_in(conn, &self.job, self.now))
     }
 }
 
@@ -78,16 +130,7 @@ impl WriteOp for CancelJob {
     type Output = bool;
 
     fn run<'a>(&'a self, conn: &'a mut AnyConnection) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(async move {
-            let done = sqlx::query(
-                "UPDATE jobs SET done_at = $2, last_error = 'cancelled' WHERE dedupe_key = $1 AND done_at IS NULL",
-            )
-            .bind(&self.dedupe_key)
-            .bind(self.now)
-            .execute(&mut *conn)
-            .await?;
-            Ok(done.rows_affected() > 0)
-        })
+        Box::pin(cancel_in(conn, &self.dedupe_key, self.now))
     }
 }
 
@@ -108,10 +151,12 @@ impl Store {
             }
         }
         self.write(NewJob {
-            kind: kind.to_owned(),
-            payload: payload.to_owned(),
-            due_at,
-            dedupe_key: dedupe_key.map(str::to_owned),
+            job: JobSpec {
+                kind: kind.to_owned(),
+                payload: payload.to_owned(),
+                due_at,
+                dedupe_key: dedupe_key.map(str::to_owned),
+            },
             now,
         })
         .await

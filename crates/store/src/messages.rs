@@ -7,6 +7,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::conversations::{Conversation, CONVERSATION_COLUMNS};
 use crate::group_commit::{BoxFuture, WriteOp};
+use crate::jobs::JobChanges;
 use crate::{is_unique_violation, new_id, now_ms, Result, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -54,6 +55,9 @@ pub struct NewMessage<'a> {
     pub private: bool,
     pub client_id: Option<&'a ClientId>,
     pub meta: Option<&'a str>,
+    /// The jobs this message triggers, committed in its transaction (none for a replayed
+    /// `client_id`: they came with the original).
+    pub jobs: &'a JobChanges,
 }
 
 /// The result of appending: `created` is false when the `client_id` had been seen before and
@@ -86,6 +90,7 @@ pub(crate) struct MessageDraft {
     pub(crate) private: bool,
     pub(crate) client_id: Option<ClientId>,
     pub(crate) meta: Option<String>,
+    pub(crate) jobs: JobChanges,
 }
 
 impl From<&NewMessage<'_>> for MessageDraft {
@@ -99,6 +104,7 @@ impl From<&NewMessage<'_>> for MessageDraft {
             private: new.private,
             client_id: new.client_id.cloned(),
             meta: new.meta.map(str::to_owned),
+            jobs: new.jobs.clone(),
         }
     }
 }
@@ -164,7 +170,7 @@ impl Store {
     }
 
     /// Inside a write transaction: takes the next `seq`, keeps `waiting_since`, applies the
-    /// status rules and inserts. A contact writes only in their own conversations (another's is
+    /// status rules, inserts, and applies the message's jobs. A contact writes only in their own conversations (another's is
     /// [`StoreError::NotFound`]). A `client_id` seen before is a [`StoreError::Conflict`] (the
     /// transaction is then spent).
     pub(crate) async fn insert_message(
@@ -232,25 +238,19 @@ impl Store {
         .fetch_one(&mut *conn)
         .await;
         match inserted {
-            Ok(row) => Ok(Inserted {
-                conversation,
-                message: Message::from_row(&row)?,
-                status_changed,
-            }),
+            Ok(row) => {
+                new.jobs.apply_in(conn, now).await?;
+                Ok(Inserted {
+                    conversation,
+                    message: Message::from_row(&row)?,
+                    status_changed,
+                })
+            }
             Err(err) if is_unique_violation(&err) => {
                 Err(StoreError::Conflict("client_id already used".into()))
             }
             Err(err) => Err(err.into()),
         }
-    }
-
-    /// The `seq` of the first customer message still waiting for a human reply, if any.
-    pub async fn waiting_since(&self, conversation_id: &str) -> Result<Option<i64>> {
-        let row = sqlx::query("SELECT waiting_since FROM conversations WHERE id = $1")
-            .bind(conversation_id)
-            .fetch_one(self.pool())
-            .await?;
-        Ok(row.try_get("waiting_since")?)
     }
 
     /// Human replies (agent, not notes) that no notification has carried yet.

@@ -131,4 +131,28 @@ impl Store {
         let row = sqlx::query(sql).fetch_one(self.pool()).await?;
         Ok(row.try_get(0)?)
     }
+
+    /// Makes every insert of a job of `kind` fail (a trigger), to prove that a write and the
+    /// jobs it triggers commit together or not at all.
+    pub async fn refuse_jobs_of_kind(&self, kind: &str) -> crate::Result<()> {
+        let name: String = kind
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let name = format!("refuse_{name}");
+        let kind = kind.replace('\'', "''");
+        let sql = match self.backend() {
+            Backend::Sqlite => format!(
+                "CREATE TRIGGER {name} BEFORE INSERT ON jobs WHEN NEW.kind = '{kind}' \
+                 BEGIN SELECT RAISE(ABORT, 'jobs of this kind are refused'); END;"
+            ),
+            Backend::Postgres => format!(
+                "CREATE FUNCTION {name}() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.kind = '{kind}' THEN RAISE EXCEPTION 'jobs of this kind are refused'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql; \
+                 CREATE TRIGGER {name} BEFORE INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION {name}();"
+            ),
+        };
+        self.execute_unchecked(&sql).await
+    }
 }

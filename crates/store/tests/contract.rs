@@ -11,6 +11,7 @@ use madoguchi_store::contacts::{ContactPatch, IDENTITY_EMAIL, IDENTITY_VISITOR};
 use madoguchi_store::conversations::{
     AssigneeFilter, ConversationFilter, ConversationPatch, NewConversation,
 };
+use madoguchi_store::jobs::{JobChanges, JobSpec, NO_JOBS};
 use madoguchi_store::knowledge::NewBotTurn;
 use madoguchi_store::messages::NewMessage;
 use madoguchi_store::testing::TestDatabase;
@@ -50,6 +51,7 @@ contract!(
     data_survives_reconnect,
     templates_tags_and_channel_settings,
     job_queue_dedupes_leases_and_retries,
+    a_message_and_its_jobs_commit_together,
     concurrent_claimers_never_share_a_job,
     waiting_and_notification_state,
     knowledge_base_and_bot_turns,
@@ -103,11 +105,13 @@ async fn agent(store: &Store, workspace: &str, email: &str) -> String {
 async fn start(store: &Store, f: &Fixture, text: &str) -> String {
     store
         .start_conversation(NewConversation {
+            id: &madoguchi_store::new_id(),
             workspace_id: &f.workspace,
             channel_id: &f.channel,
             contact_id: &f.contact,
             body: &body(text),
             client_id: None,
+            jobs: &NO_JOBS,
         })
         .await
         .unwrap()
@@ -131,6 +135,7 @@ fn message<'a>(
         private: false,
         client_id: None,
         meta: None,
+        jobs: &NO_JOBS,
     }
 }
 
@@ -306,23 +311,28 @@ async fn client_id_makes_sending_idempotent(store: Store, _db: &TestDatabase) {
     let client_id = ClientId::parse("c-1").unwrap();
     let first_body = body("はじめまして");
     let new = NewConversation {
+        id: &madoguchi_store::new_id(),
         workspace_id: &f.workspace,
         channel_id: &f.channel,
         contact_id: &f.contact,
         body: &first_body,
         client_id: Some(&client_id),
+        jobs: &NO_JOBS,
     };
     let first = store.start_conversation(new).await.unwrap();
     let (conv_a, msg_a) = (first.conversation, first.message);
     assert!(first.created);
+    let second_id = madoguchi_store::new_id();
     let again = NewConversation {
         client_id: Some(&client_id),
         ..NewConversation {
+            id: &second_id,
             workspace_id: &f.workspace,
             channel_id: &f.channel,
             contact_id: &f.contact,
             body: &first_body,
             client_id: None,
+            jobs: &NO_JOBS,
         }
     };
     let replay = store.start_conversation(again).await.unwrap();
@@ -364,6 +374,7 @@ async fn client_id_makes_sending_idempotent(store: Store, _db: &TestDatabase) {
                 private: false,
                 client_id: Some(&racing_id),
                 meta: None,
+                jobs: &NO_JOBS,
             };
             store.append_message(&new).await.unwrap().message.id
         }));
@@ -411,6 +422,7 @@ async fn concurrent_appends_get_distinct_seq(store: Store, _db: &TestDatabase) {
                 private: false,
                 client_id: None,
                 meta: None,
+                jobs: &NO_JOBS,
             };
             store.append_message(&new).await.unwrap().message.seq
         }));
@@ -435,6 +447,7 @@ async fn status_rules_on_resolve_and_customer_reply(store: Store, _db: &TestData
                 ..Default::default()
             },
             "system",
+            &NO_JOBS,
         )
         .await
         .unwrap();
@@ -468,11 +481,13 @@ async fn conversation_filters(store: Store, _db: &TestDatabase) {
         .unwrap();
     let third = store
         .start_conversation(NewConversation {
+            id: &madoguchi_store::new_id(),
             workspace_id: &f.workspace,
             channel_id: &web2.id,
             contact_id: &f.contact,
             body: &body("third"),
             client_id: None,
+            jobs: &NO_JOBS,
         })
         .await
         .unwrap()
@@ -485,7 +500,7 @@ async fn conversation_filters(store: Store, _db: &TestDatabase) {
         ..Default::default()
     };
     let patched = store
-        .update_conversation(&f.workspace, &second, &patch, "agent:me")
+        .update_conversation(&f.workspace, &second, &patch, "agent:me", &NO_JOBS)
         .await
         .unwrap();
     assert_eq!(patched.tags, vec!["vip".to_string(), "返品".to_string()]);
@@ -499,6 +514,7 @@ async fn conversation_filters(store: Store, _db: &TestDatabase) {
                 ..Default::default()
             },
             "agent:me",
+            &NO_JOBS,
         )
         .await
         .unwrap();
@@ -614,7 +630,7 @@ async fn patch_rejects_agents_of_other_workspaces(store: Store, _db: &TestDataba
         ..Default::default()
     };
     let result = store
-        .update_conversation(&f.workspace, &conv, &patch, "agent:x")
+        .update_conversation(&f.workspace, &conv, &patch, "agent:x", &NO_JOBS)
         .await;
     assert!(
         matches!(result, Err(StoreError::InvalidReference(_))),
@@ -622,7 +638,13 @@ async fn patch_rejects_agents_of_other_workspaces(store: Store, _db: &TestDataba
     );
     assert!(matches!(
         store
-            .update_conversation(&other.id, &conv, &ConversationPatch::default(), "agent:x")
+            .update_conversation(
+                &other.id,
+                &conv,
+                &ConversationPatch::default(),
+                "agent:x",
+                &NO_JOBS
+            )
             .await,
         Err(StoreError::NotFound)
     ));
@@ -660,6 +682,7 @@ async fn audit_chain_detects_tampering(store: Store, _db: &TestDatabase) {
                 ..Default::default()
             },
             "agent:1",
+            &NO_JOBS,
         )
         .await
         .unwrap();
@@ -758,7 +781,7 @@ async fn templates_tags_and_channel_settings(store: Store, _db: &TestDatabase) {
         ..Default::default()
     };
     store
-        .update_conversation(&f.workspace, &conv, &patch, "agent:x")
+        .update_conversation(&f.workspace, &conv, &patch, "agent:x", &NO_JOBS)
         .await
         .unwrap();
     assert_eq!(store.tags(&f.workspace).await.unwrap()[0].conversations, 1);
@@ -912,14 +935,25 @@ async fn waiting_and_notification_state(store: Store, _db: &TestDatabase) {
     let f = fixture(&store).await;
     let agent_id = agent(&store, &f.workspace, "w@example.jp").await;
     let conv = start(&store, &f, "one").await;
-    assert_eq!(store.waiting_since(&conv).await.unwrap(), Some(1));
+    assert_eq!(
+        store
+            .conversation(&f.workspace, &conv)
+            .await
+            .unwrap()
+            .waiting_since,
+        Some(1)
+    );
     let two = body("two");
     store
         .append_message(&message(&f, &conv, SenderKind::Contact, &f.contact, &two))
         .await
         .unwrap();
     assert_eq!(
-        store.waiting_since(&conv).await.unwrap(),
+        store
+            .conversation(&f.workspace, &conv)
+            .await
+            .unwrap()
+            .waiting_since,
         Some(1),
         "the wait started with the first"
     );
@@ -940,7 +974,11 @@ async fn waiting_and_notification_state(store: Store, _db: &TestDatabase) {
     note.private = true;
     store.append_message(&note).await.unwrap();
     assert_eq!(
-        store.waiting_since(&conv).await.unwrap(),
+        store
+            .conversation(&f.workspace, &conv)
+            .await
+            .unwrap()
+            .waiting_since,
         Some(1),
         "a note is not an answer"
     );
@@ -955,13 +993,27 @@ async fn waiting_and_notification_state(store: Store, _db: &TestDatabase) {
         ))
         .await
         .unwrap();
-    assert_eq!(store.waiting_since(&conv).await.unwrap(), None);
+    assert_eq!(
+        store
+            .conversation(&f.workspace, &conv)
+            .await
+            .unwrap()
+            .waiting_since,
+        None
+    );
     let appended = store
         .append_message(&message(&f, &conv, SenderKind::Contact, &f.contact, &two))
         .await
         .unwrap();
     assert_eq!(appended.conversation.waiting_since, Some(5));
-    assert_eq!(store.waiting_since(&conv).await.unwrap(), Some(5));
+    assert_eq!(
+        store
+            .conversation(&f.workspace, &conv)
+            .await
+            .unwrap()
+            .waiting_since,
+        Some(5)
+    );
 
     let replies = store.unnotified_replies(&conv).await.unwrap();
     assert_eq!(replies.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![4]);
@@ -1160,4 +1212,106 @@ async fn knowledge_base_and_bot_turns(store: Store, _db: &TestDatabase) {
         store.delete_article(&f.workspace, &article.id).await,
         Err(StoreError::NotFound)
     ));
+}
+
+fn job(kind: &str, key: &str) -> JobSpec {
+    JobSpec {
+        kind: kind.into(),
+        payload: "{}".into(),
+        due_at: now_ms() + 60_000,
+        dedupe_key: Some(key.into()),
+    }
+}
+
+async fn pending_kinds(store: &Store) -> Vec<String> {
+    let mut kinds: Vec<String> = store
+        .pending_jobs()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.kind)
+        .collect();
+    kinds.sort();
+    kinds
+}
+
+async fn a_message_and_its_jobs_commit_together(store: Store, _db: &TestDatabase) {
+    let f = fixture(&store).await;
+    let expect = JobChanges {
+        enqueue: vec![job("expect", "expect:x")],
+        cancel: vec![],
+    };
+    let started = store
+        .start_conversation(NewConversation {
+            id: &madoguchi_store::new_id(),
+            workspace_id: &f.workspace,
+            channel_id: &f.channel,
+            contact_id: &f.contact,
+            body: &body("届きません"),
+            client_id: None,
+            jobs: &expect,
+        })
+        .await
+        .unwrap();
+    let conv = started.conversation.id;
+    assert_eq!(pending_kinds(&store).await, ["expect"]);
+
+    // A reply cancels one job and queues another, in its own transaction.
+    let agent_id = agent(&store, &f.workspace, "a@example.jp").await;
+    let reply = JobChanges {
+        enqueue: vec![job("notify", "notify:x")],
+        cancel: vec!["expect:x".into()],
+    };
+    let text = body("確認します");
+    store
+        .append_message(&NewMessage {
+            jobs: &reply,
+            ..message(&f, &conv, SenderKind::Agent, &agent_id, &text)
+        })
+        .await
+        .unwrap();
+    assert_eq!(pending_kinds(&store).await, ["notify"]);
+
+    // A job that cannot be written takes its message down with it, and the reverse.
+    store.refuse_jobs_of_kind("doomed").await.unwrap();
+    let doomed = JobChanges {
+        enqueue: vec![job("doomed", "doomed:x")],
+        cancel: vec!["notify:x".into()],
+    };
+    let lost = body("消える");
+    assert!(store
+        .append_message(&NewMessage {
+            jobs: &doomed,
+            ..message(&f, &conv, SenderKind::Contact, &f.contact, &lost)
+        })
+        .await
+        .is_err());
+    let stored = store.messages_after(&conv, 0, true, 100).await.unwrap();
+    assert_eq!(stored.len(), 2, "the message was rolled back with its job");
+    assert_eq!(
+        store
+            .conversation(&f.workspace, &conv)
+            .await
+            .unwrap()
+            .last_seq,
+        2
+    );
+    assert_eq!(pending_kinds(&store).await, ["notify"], "the cancel too");
+    let patch = ConversationPatch {
+        status: Some(ConversationStatus::Resolved),
+        ..ConversationPatch::default()
+    };
+    assert!(store
+        .update_conversation(&f.workspace, &conv, &patch, "agent:x", &doomed)
+        .await
+        .is_err());
+    assert_eq!(
+        store
+            .conversation(&f.workspace, &conv)
+            .await
+            .unwrap()
+            .status,
+        ConversationStatus::Open,
+        "the update was rolled back with its job"
+    );
 }

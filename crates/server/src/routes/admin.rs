@@ -18,8 +18,8 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::{hash_password, AdminAuth, AgentAuth};
-use crate::autoreply::channel_automation;
 use crate::error::{check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path};
+use crate::inbox::settings::channel_automation;
 use crate::views::{
     channel_scenario, views, widget_settings, AgentView, ChannelView, TagView, TemplateView,
 };
@@ -306,7 +306,7 @@ async fn get_automation(
         .channel(&auth.agent.workspace_id, &id)
         .await
         .or_not_found("channel")?;
-    Ok(Json(channel_automation(&channel)))
+    Ok(Json(channel_automation(&channel)?))
 }
 
 /// Replace a channel's business hours, auto-replies and notification settings (fields left
@@ -330,7 +330,7 @@ async fn put_automation(
             .update_channel_automation(&admin.workspace_id, &id, &text)
             .await
             .or_not_found("channel")?;
-        Ok(Json(channel_automation(&updated)))
+        Ok(Json(channel_automation(&updated)?))
     }
 }
 

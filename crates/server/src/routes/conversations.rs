@@ -10,6 +10,7 @@ use madoguchi_core::conversation::{ConversationStatus, Priority};
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use madoguchi_core::InvalidValue;
 use madoguchi_store::conversations::{AssigneeFilter, ConversationFilter, ConversationPatch};
+use madoguchi_store::jobs::NO_JOBS;
 use madoguchi_store::messages::NewMessage;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -19,9 +20,9 @@ use utoipa_axum::routes;
 use super::{AfterSeq, DEFAULT_LIMIT};
 use crate::app::AppState;
 use crate::auth::AgentAuth;
-use crate::autoreply;
+use crate::automation::intake;
 use crate::error::{check_id, ApiResult, ErrorBody, Json, OrNotFound, Path, Query};
-use crate::messaging;
+use crate::inbox::conversations::{self, Change};
 use crate::views::{views, ConversationView, MessageView};
 use crate::ws::{self, SocketParams, Viewer};
 
@@ -202,21 +203,17 @@ async fn update_conversation(
     Path(id): Path<String>,
     Json(update): Json<ConversationUpdate>,
 ) -> ApiResult<Json<ConversationView>> {
-    let before = workspace_conversation(&state, &auth, &id).await?;
+    check_id(&id, "conversation")?;
     let patch = update.parse()?;
     let actor = format!("agent:{}", auth.agent.id);
-    let conversation = state
-        .store
-        .update_conversation(&auth.agent.workspace_id, &id, &patch, &actor)
-        .await?;
-    state.hub.conversation_updated(&conversation);
-    if before.status != ConversationStatus::Resolved
-        && conversation.status == ConversationStatus::Resolved
-    {
-        if let Err(err) = autoreply::ask_rating(&state, &conversation).await {
-            tracing::error!(error = %err.message, "asking for a rating failed");
-        }
-    }
+    let change = Change {
+        patch: &patch,
+        actor: &actor,
+        jobs: &NO_JOBS,
+    };
+    let conversation = conversations::update(&state, &auth.agent.workspace_id, &id, change)
+        .await
+        .or_not_found("conversation")?;
     Ok(Json((&conversation).into()))
 }
 
@@ -283,9 +280,9 @@ async fn send_message(
         .as_deref()
         .map(ClientId::parse)
         .transpose()?;
-    let appended = messaging::append_message(
+    let appended = intake::agent_message(
         &state,
-        &NewMessage {
+        NewMessage {
             workspace_id: &auth.agent.workspace_id,
             conversation_id: &id,
             sender_kind: SenderKind::Agent,
@@ -294,6 +291,7 @@ async fn send_message(
             private: request.private,
             client_id: client_id.as_ref(),
             meta: None,
+            jobs: &NO_JOBS,
         },
     )
     .await

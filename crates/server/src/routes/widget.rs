@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use madoguchi_core::widget::WidgetSettings;
 use madoguchi_core::InvalidValue;
-use madoguchi_store::conversations::{ConversationFilter, NewConversation};
+use madoguchi_store::conversations::ConversationFilter;
+use madoguchi_store::jobs::NO_JOBS;
 use madoguchi_store::messages::NewMessage;
 use madoguchi_store::workspaces::Channel;
 use serde::{Deserialize, Serialize};
@@ -21,11 +22,11 @@ use super::contacts::ContactRequest;
 use super::{AfterSeq, DEFAULT_LIMIT};
 use crate::app::AppState;
 use crate::auth::{hash_token, new_visitor_token, resolve_visitor, VisitorAuth, VISITOR_COOKIE};
+use crate::automation::intake;
+use crate::automation::notifications::{link_key, verify};
 use crate::error::{
     check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path, Query,
 };
-use crate::messaging;
-use crate::notify::{link_key, verify};
 use crate::views::{
     channel_scenario, views, widget_settings, ContactView, VisitorConversationView,
     VisitorMessageView,
@@ -177,7 +178,7 @@ async fn bot_feedback(
         .store
         .conversation(&visitor.contact.workspace_id, &id)
         .await?;
-    match crate::bot::feedback(&state, &conversation, &feedback.turn_id, feedback.resolved).await {
+    match intake::bot_feedback(&state, &conversation, &feedback.turn_id, feedback.resolved).await {
         Err(err) if err.code == ErrorCode::NotFound => Err(AppError::not_found("bot turn")),
         other => other.map(|()| StatusCode::NO_CONTENT),
     }
@@ -362,15 +363,12 @@ async fn start_conversation(
     Json(request): Json<VisitorMessageRequest>,
 ) -> ApiResult<(StatusCode, Json<VisitorStarted>)> {
     let (body, client_id) = request.parse()?;
-    let started = messaging::start_conversation(
+    let started = intake::start_conversation(
         &state,
-        NewConversation {
-            workspace_id: &visitor.contact.workspace_id,
-            channel_id: &visitor.channel.id,
-            contact_id: &visitor.contact.id,
-            body: &body,
-            client_id: client_id.as_ref(),
-        },
+        &visitor.channel,
+        &visitor.contact.id,
+        &body,
+        client_id.as_ref(),
     )
     .await?;
     let status = if started.created {
@@ -447,9 +445,10 @@ async fn send_message(
     // The store appends a contact's message only to their own conversation.
     check_id(&id, "conversation")?;
     let (body, client_id) = request.parse()?;
-    let appended = messaging::append_message(
+    let appended = intake::customer_message(
         &state,
-        &NewMessage {
+        &visitor.channel,
+        NewMessage {
             workspace_id: &visitor.contact.workspace_id,
             conversation_id: &id,
             sender_kind: SenderKind::Contact,
@@ -458,6 +457,7 @@ async fn send_message(
             private: false,
             client_id: client_id.as_ref(),
             meta: None,
+            jobs: &NO_JOBS,
         },
     )
     .await

@@ -6,7 +6,11 @@ use serde_json::{json, Value};
 
 use crate::support::{both_backends, tokyo_ms, TestApp, Visitor};
 
-both_backends!(auto_replies_follow_business_hours, automation_settings_api);
+both_backends!(
+    auto_replies_follow_business_hours,
+    automation_settings_api,
+    a_message_and_its_jobs_commit_together
+);
 
 async fn system_messages(app: &TestApp, visitor: &Visitor, conversation: &str) -> Vec<String> {
     app.visitor_messages(visitor, conversation)
@@ -255,4 +259,68 @@ async fn automation_settings_api(app: TestApp) {
             assert!(message.contains(next_open), "{system:?}");
         }
     }
+}
+
+/// A message and the jobs it triggers commit together: when the job cannot be written, the
+/// send fails and nothing of it is stored.
+async fn a_message_and_its_jobs_commit_together(app: TestApp) {
+    let agent = app.agent("staff@example.jp").await;
+    let visitor = app.visitor().await;
+    let conversation = app.start(&visitor, "在庫はありますか").await;
+    let jobs_before = app.store.pending_jobs().await.unwrap();
+    assert_eq!(
+        jobs_before.len(),
+        1,
+        "the expectation came with the message"
+    );
+
+    app.store
+        .refuse_jobs_of_kind("auto_reply.expectation")
+        .await
+        .unwrap();
+    let refused = app
+        .post("/widget/v1/conversations", &json!({"body": "もう一件"}))
+        .header("x-visitor-token", &visitor.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let listed: Value = app
+        .get("/widget/v1/conversations")
+        .header("x-visitor-token", &visitor.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["conversations"].as_array().unwrap().len(),
+        1,
+        "no conversation without its job"
+    );
+    // A reply's notification job fails the same way: the reply is not stored either.
+    app.store.refuse_jobs_of_kind("notify.reply").await.unwrap();
+    let reply = app
+        .post(
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            &json!({"body": "在庫がございます"}),
+        )
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let bodies: Vec<String> = app
+        .visitor_messages(&visitor, &conversation)
+        .await
+        .iter()
+        .map(|m| m["body"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(bodies, ["在庫はありますか"]);
+    assert_eq!(
+        app.store.pending_jobs().await.unwrap(),
+        jobs_before,
+        "the expectation was not cancelled by the failed reply"
+    );
 }

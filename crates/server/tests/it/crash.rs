@@ -215,3 +215,125 @@ async fn send(
             .to_owned(),
     ))
 }
+
+/// Acknowledged means committed with its jobs: a customer's expectation and a reply's
+/// notification are there after a SIGKILL that follows the 2xx at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_acknowledged_with_their_messages_survive_sigkill() {
+    let db = TestDatabase::create(Backend::Sqlite).await.unwrap();
+    let mut server = start_server(&db, &[]).await;
+    let channel_key = server.channel_key.clone().unwrap();
+    let created = std::process::Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .args(["agent", "create", "--email", "ops@example.jp", "--password"])
+        .args(["password-123", "--role", "admin", "--data-dir"])
+        .arg(db.dir())
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", server.url);
+    let login: Value = http
+        .post(url("/api/v1/auth/login"))
+        .json(&json!({"email": "ops@example.jp", "password": "password-123"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    let channels: Value = http
+        .get(url("/api/v1/channels"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // Open around the clock (the server runs on the real clock): customers get expectations.
+    let always: Vec<Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|day| json!({"day": day, "start": "00:00", "end": "24:00"}))
+        .collect();
+    let automation = json!({"hours": {"weekly": always, "closed_on_holidays": false}});
+    http.put(url(&format!(
+        "/api/v1/channels/{}/automation",
+        channels["channels"][0]["id"].as_str().unwrap()
+    )))
+    .bearer_auth(&token)
+    .json(&automation)
+    .send()
+    .await
+    .unwrap()
+    .error_for_status()
+    .unwrap();
+
+    let mut conversations = Vec::new();
+    for body in ["一件目", "二件目"] {
+        let session: Value = http
+            .post(url("/widget/v1/session"))
+            .json(&json!({"channel_key": channel_key}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let started = http
+            .post(url("/widget/v1/conversations"))
+            .header(
+                "x-visitor-token",
+                session["visitor_token"].as_str().unwrap(),
+            )
+            .json(&json!({"body": body}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(started.status(), StatusCode::CREATED);
+        let started: Value = started.json().await.unwrap();
+        conversations.push(started["conversation"]["id"].as_str().unwrap().to_owned());
+    }
+    let reply = http
+        .post(url(&format!(
+            "/api/v1/conversations/{}/messages",
+            conversations[1]
+        )))
+        .bearer_auth(&token)
+        .json(&json!({"body": "承知しました"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::CREATED);
+    server.child.start_kill().unwrap(); // right after the 2xx
+    server.child.wait().await.unwrap();
+
+    let store = db.store().await;
+    let mut pending: Vec<(String, String)> = store
+        .pending_jobs()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|job| {
+            let payload: Value = serde_json::from_str(&job.payload).unwrap();
+            (
+                job.kind,
+                payload["conversation_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    pending.sort();
+    assert_eq!(
+        pending,
+        [
+            ("auto_reply.expectation".to_owned(), conversations[0].clone()),
+            ("notify.reply".to_owned(), conversations[1].clone()),
+        ],
+        "the first customer's expectation, and the reply's notification (the reply cancelled the second expectation)"
+    );
+    let replies = store
+        .messages_after(&conversations[1], 0, true, 10)
+        .await
+        .unwrap();
+    assert_eq!(replies.len(), 2, "the customer's message and the reply");
+}

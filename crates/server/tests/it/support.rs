@@ -239,7 +239,7 @@ impl TestApp {
 
     /// Runs the jobs due at the clock's time, as the background runner would.
     pub async fn run_jobs(&self) -> usize {
-        madoguchi_server::jobs::run_due_jobs(&self.state)
+        madoguchi_server::automation::jobs::run_due_jobs(&self.state)
             .await
             .unwrap()
     }

@@ -9,14 +9,16 @@ use madoguchi_core::automation::Automation;
 use madoguchi_core::conversation::ConversationStatus;
 use madoguchi_core::message::SenderKind;
 use madoguchi_store::conversations::{Conversation, ConversationPatch};
+use madoguchi_store::jobs::{JobChanges, NO_JOBS};
 use madoguchi_store::knowledge::{Article, NewBotTurn};
 use madoguchi_store::messages::Message;
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::autoreply;
 use crate::error::{ApiResult, AppError, ErrorCode};
-use crate::messaging;
+use crate::inbox::conversations::{self, Change};
+use crate::inbox::messages::{post_automatic, Automatic};
+use crate::inbox::settings::channel_automation;
 
 /// Confidence from which the bot answers with its best article (tuned on the development half
 /// of LocalgovFAQ: see `madoguchi eval faq`).
@@ -91,21 +93,23 @@ async fn set_status(
         status: Some(status),
         ..Default::default()
     };
-    let updated = state
-        .store
-        .update_conversation(&conversation.workspace_id, &conversation.id, &patch, "bot")
-        .await?;
-    state.hub.conversation_updated(&updated);
-    Ok(updated)
+    let change = Change {
+        patch: &patch,
+        actor: "bot",
+        jobs: &NO_JOBS,
+    };
+    conversations::update(state, &conversation.workspace_id, &conversation.id, change).await
 }
 
 /// Tries to answer `message`; true when the bot answered (the customer is not waiting for a
-/// person now).
+/// person now). `answered` are the jobs its answer's write commits (the caller's: the
+/// expectation it cancels).
 pub async fn answer(
     state: &AppState,
     conversation: &Conversation,
     message: &Message,
     automation: &Automation,
+    answered: &JobChanges,
 ) -> ApiResult<bool> {
     let found = state
         .kb
@@ -165,13 +169,16 @@ pub async fn answer(
             "articles": article_refs(&base, &channel.public_key, &[best]),
             "buttons": [{"label": text.yes, "value": "yes"}, {"label": text.no, "value": "no"}],
         });
-        messaging::post_automatic(
+        post_automatic(
             state,
             conversation,
-            SenderKind::Bot,
-            &client_id,
-            body,
-            Some(&meta),
+            Automatic {
+                sender_kind: SenderKind::Bot,
+                client_id: &client_id,
+                text: body,
+                meta: Some(&meta),
+                jobs: answered,
+            },
         )
         .await?;
         set_status(state, conversation, ConversationStatus::Pending).await?;
@@ -190,16 +197,30 @@ pub async fn answer(
         "articles": article_refs(&base, &channel.public_key, &articles),
         "buttons": [{"label": text.human, "value": "no"}],
     });
-    messaging::post_automatic(
+    post_automatic(
         state,
         conversation,
-        SenderKind::Bot,
-        &client_id,
-        body,
-        Some(&meta),
+        Automatic {
+            sender_kind: SenderKind::Bot,
+            client_id: &client_id,
+            text: body,
+            meta: Some(&meta),
+            jobs: &NO_JOBS,
+        },
     )
     .await?;
     Ok(false)
+}
+
+/// What the customer's answer to the bot did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feedback {
+    /// The turn had its answer already.
+    Unchanged,
+    /// 「はい」: resolved by the bot.
+    Resolved,
+    /// 「いいえ」: the customer waits for a person (the caller opens the conversation).
+    HandedOver,
 }
 
 /// The customer's answer to 「解決しましたか？」 (or "talk to a person"). Answering twice changes
@@ -209,48 +230,54 @@ pub async fn feedback(
     conversation: &Conversation,
     turn_id: &str,
     resolved: bool,
-) -> ApiResult<()> {
+) -> ApiResult<Feedback> {
     let ws = &conversation.workspace_id;
     let turn = state.store.bot_turn(ws, turn_id).await?;
     if turn.conversation_id != conversation.id {
         return Err(AppError::not_found("bot turn"));
     }
     if matches!(turn.outcome.as_str(), "resolved" | "not_resolved") {
-        return Ok(());
+        return Ok(Feedback::Unchanged);
     }
     let channel = state.store.channel(ws, &conversation.channel_id).await?;
-    let locale = autoreply::channel_automation(&channel).locale;
+    let locale = channel_automation(&channel)?.locale;
     let text = lines(&locale);
     let client_id = format!("bot-feedback-{turn_id}");
     if resolved {
         state.store.set_bot_outcome(ws, turn_id, "resolved").await?;
-        messaging::post_automatic(
+        post_automatic(
             state,
             conversation,
-            SenderKind::Bot,
-            &client_id,
-            text.thanks.into(),
-            None,
+            Automatic {
+                sender_kind: SenderKind::Bot,
+                client_id: &client_id,
+                text: text.thanks.into(),
+                meta: None,
+                jobs: &NO_JOBS,
+            },
         )
         .await?;
-        let resolved = set_status(state, conversation, ConversationStatus::Resolved).await?;
-        autoreply::ask_rating(state, &resolved).await
+        // The door asks for a rating as the conversation becomes resolved.
+        set_status(state, conversation, ConversationStatus::Resolved).await?;
+        Ok(Feedback::Resolved)
     } else {
         state
             .store
             .set_bot_outcome(ws, turn_id, "not_resolved")
             .await?;
-        messaging::post_automatic(
+        post_automatic(
             state,
             conversation,
-            SenderKind::Bot,
-            &client_id,
-            text.handover.into(),
-            None,
+            Automatic {
+                sender_kind: SenderKind::Bot,
+                client_id: &client_id,
+                text: text.handover.into(),
+                meta: None,
+                jobs: &NO_JOBS,
+            },
         )
         .await?;
-        set_status(state, conversation, ConversationStatus::Open).await?;
-        autoreply::hand_over(state, conversation).await
+        Ok(Feedback::HandedOver)
     }
 }
 

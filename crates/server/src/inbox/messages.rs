@@ -1,21 +1,23 @@
-//! Writing messages: commit in the store, then count, publish on the hub, and run automation
-//! (auto-replies, notifications). Every route that writes a message goes through here, so
-//! nothing is published before it is committed.
+//! The door for messages. Every message — a customer's from any channel, an agent's reply or
+//! note, the bot's and the system's — is written by [`post`] (or [`start`] for a
+//! conversation's first one): the message, the conversation change it makes and the jobs it
+//! triggers commit in one transaction; then it is counted and published. A retried
+//! `client_id` returns the first message and triggers nothing again.
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
+use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use madoguchi_store::conversations::{Conversation, NewConversation, Started};
+use madoguchi_store::jobs::JobChanges;
 use madoguchi_store::messages::{Appended, NewMessage};
 
-use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
-
 use crate::app::AppState;
-use crate::autoreply;
 use crate::error::ApiResult;
 
-pub async fn start_conversation(state: &AppState, new: NewConversation<'_>) -> ApiResult<Started> {
+/// Starts a conversation with its first message (and that message's jobs), then publishes.
+pub async fn start(state: &AppState, new: NewConversation<'_>) -> ApiResult<Started> {
     let started = state.store.start_conversation(new).await?;
     if started.created {
         state
@@ -30,44 +32,13 @@ pub async fn start_conversation(state: &AppState, new: NewConversation<'_>) -> A
         state
             .hub
             .message_created(&started.conversation, &started.message);
-        automate(
-            autoreply::after_customer_message(state, &started.conversation, &started.message, true)
-                .await,
-        );
     }
     Ok(started)
 }
 
-/// Automation runs after the message is committed and acknowledged either way: its failure is
-/// logged, never turned into a failed send.
-fn automate(result: ApiResult<()>) {
-    if let Err(err) = result {
-        tracing::error!(error = %err.message, "automation after a message failed");
-    }
-}
-
-/// Appends a message, publishes it, and runs the automation a customer message or a human
-/// reply calls for.
-pub async fn append_message(state: &AppState, new: &NewMessage<'_>) -> ApiResult<Appended> {
-    let appended = append_automatic(state, new).await?;
-    if appended.created {
-        let conversation = &appended.conversation;
-        match (new.sender_kind, new.private) {
-            (SenderKind::Contact, _) => automate(
-                autoreply::after_customer_message(state, conversation, &appended.message, false)
-                    .await,
-            ),
-            (SenderKind::Agent, false) => {
-                automate(autoreply::after_human_reply(state, conversation).await)
-            }
-            _ => {}
-        }
-    }
-    Ok(appended)
-}
-
-/// Appends and publishes a message without running automation: for automatic messages.
-pub async fn append_automatic(state: &AppState, new: &NewMessage<'_>) -> ApiResult<Appended> {
+/// Appends a message with its jobs, then publishes it (and the conversation, when the message
+/// changed its status).
+pub async fn post(state: &AppState, new: &NewMessage<'_>) -> ApiResult<Appended> {
     let mut appended = state.store.append_message(new).await?;
     if appended.created {
         state
@@ -86,23 +57,31 @@ pub async fn append_automatic(state: &AppState, new: &NewMessage<'_>) -> ApiResu
     Ok(appended)
 }
 
-/// Posts an automatic message (sender `system` or `bot`, speaking for the conversation) once
-/// per `client_id`: retries and duplicate jobs cannot send it twice.
+/// A message the system or the bot writes for a conversation.
+pub struct Automatic<'a> {
+    pub sender_kind: SenderKind,
+    /// Names the occasion (`greeting`, `away-12`, `bot-7`…): one message per occasion.
+    pub client_id: &'a str,
+    pub text: String,
+    pub meta: Option<&'a serde_json::Value>,
+    pub jobs: &'a JobChanges,
+}
+
+/// Posts an automatic message (speaking for the conversation) once per `client_id`: retries
+/// and duplicate jobs cannot send it twice.
 pub async fn post_automatic(
     state: &AppState,
     conversation: &Conversation,
-    sender_kind: SenderKind,
-    client_id: &str,
-    text: String,
-    meta: Option<&serde_json::Value>,
+    automatic: Automatic<'_>,
 ) -> ApiResult<()> {
-    let body = MessageBody::parse(&text)?;
-    let client_id = ClientId::parse(client_id)?;
+    let body = MessageBody::parse(&automatic.text)?;
+    let client_id = ClientId::parse(automatic.client_id)?;
+    let kind = automatic.sender_kind;
     // Most repeats (an away message for every line of a waiting customer) stop here: known on
     // this node, or found by one read.
     let key = format!(
         "{}/{}/{}",
-        sender_kind.as_str(),
+        kind.as_str(),
         conversation.id,
         client_id.as_str()
     );
@@ -111,24 +90,25 @@ pub async fn post_automatic(
     }
     let sent = state
         .store
-        .message_by_client_id(sender_kind, &conversation.id, &client_id)
+        .message_by_client_id(kind, &conversation.id, &client_id)
         .await?;
     if sent.is_some() {
         state.posted.insert(key);
         return Ok(());
     }
-    let meta = meta.map(|m| m.to_string());
-    append_automatic(
+    let meta = automatic.meta.map(|m| m.to_string());
+    post(
         state,
         &NewMessage {
             workspace_id: &conversation.workspace_id,
             conversation_id: &conversation.id,
-            sender_kind,
+            sender_kind: kind,
             sender_id: &conversation.id,
             body: &body,
             private: false,
             client_id: Some(&client_id),
             meta: meta.as_deref(),
+            jobs: automatic.jobs,
         },
     )
     .await?;

@@ -15,7 +15,7 @@ use madoguchi_store::conversations::Conversation;
 
 use crate::app::AppState;
 use crate::auth::new_secret;
-use crate::autoreply::{channel_automation, workspace_time_zone};
+use crate::inbox::settings::{channel_automation, workspace_time_zone};
 use crate::settings::Settings;
 
 /// How long a link in a notification reopens the conversation: 30 days.
@@ -209,7 +209,7 @@ pub async fn deliver(state: &AppState, job: &NotifyJob) -> Result<&'static str, 
         .channel(&job.workspace_id, &conversation.channel_id)
         .await
         .map_err(|e| e.to_string())?;
-    let automation = channel_automation(&channel);
+    let automation = channel_automation(&channel).map_err(|e| e.message)?;
     let workspace = store
         .workspace(&job.workspace_id)
         .await

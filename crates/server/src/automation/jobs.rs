@@ -7,8 +7,9 @@ use std::time::Duration;
 use madoguchi_store::jobs::Job;
 
 use crate::app::AppState;
-use crate::autoreply::{self, ExpectationJob, EXPECTATION_JOB, NOTIFY_JOB};
-use crate::notify::{self, NotifyJob};
+use crate::automation::auto_replies::{self, ExpectationJob, EXPECTATION_JOB, NOTIFY_JOB};
+use crate::automation::notifications::{self, NotifyJob};
+use crate::inbox::conversations::{self, RatingJob, RATING_JOB};
 
 pub const MAX_ATTEMPTS: i64 = 10;
 /// A claimed job is someone else's to retry if its worker has not finished within this time.
@@ -26,14 +27,21 @@ async fn handle(state: &AppState, job: &Job) -> Result<&'static str, String> {
         EXPECTATION_JOB => {
             let payload: ExpectationJob =
                 serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
-            autoreply::send_expectation(state, &payload)
+            auto_replies::send_expectation(state, &payload)
+                .await
+                .map_err(|e| e.message)
+        }
+        RATING_JOB => {
+            let payload: RatingJob =
+                serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            conversations::ask_rating(state, &payload)
                 .await
                 .map_err(|e| e.message)
         }
         NOTIFY_JOB => {
             let payload: NotifyJob =
                 serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
-            notify::deliver(state, &payload).await
+            notifications::deliver(state, &payload).await
         }
         _ => Ok("unknown job kind"),
     }

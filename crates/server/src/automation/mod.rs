@@ -1,0 +1,10 @@
+//! The rules that react to what comes in: [`intake`] is where customer and agent messages
+//! enter (it plans their jobs, writes through [`crate::inbox`], then reacts); [`auto_replies`]
+//! (greeting, expectation, away); [`notifications`] (replies by e-mail or SMS to a visitor who
+//! left, with signed links); [`jobs`] runs the durable jobs. Later: routing, SLA timers,
+//! surveys, abuse checks.
+
+pub mod auto_replies;
+pub mod intake;
+pub mod jobs;
+pub mod notifications;

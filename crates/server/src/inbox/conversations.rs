@@ -1,0 +1,109 @@
+//! The door for conversation changes: status, assignee, priority and tags are written with
+//! their audit entry and the jobs they trigger in one transaction, then published. It owns the
+//! rules of a change itself: a conversation that becomes resolved asks its customer for a
+//! rating (満足率) — queued as a job in the same transaction and run at once, so a crash in
+//! between only delays it.
+
+use madoguchi_core::conversation::ConversationStatus;
+use madoguchi_core::message::SenderKind;
+use madoguchi_store::conversations::{Conversation, ConversationPatch};
+use madoguchi_store::jobs::{JobChanges, JobSpec, NO_JOBS};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::error::ApiResult;
+use crate::inbox::messages::{post_automatic, Automatic};
+use crate::inbox::settings::automation_of;
+
+pub const RATING_JOB: &str = "survey.rating";
+
+/// Payload of a rating request.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RatingJob {
+    pub workspace_id: String,
+    pub conversation_id: String,
+}
+
+/// Who changes a conversation, and the jobs the change triggers besides the door's own.
+pub struct Change<'a> {
+    pub patch: &'a ConversationPatch,
+    /// `agent:{id}`, `bot` or `system`, for the audit log.
+    pub actor: &'a str,
+    pub jobs: &'a JobChanges,
+}
+
+/// Applies `change` to a conversation of `workspace_id` and publishes the result.
+pub async fn update(
+    state: &AppState,
+    workspace_id: &str,
+    id: &str,
+    change: Change<'_>,
+) -> ApiResult<Conversation> {
+    let before = state.store.conversation(workspace_id, id).await?;
+    let resolves = before.status != ConversationStatus::Resolved
+        && change.patch.status == Some(ConversationStatus::Resolved);
+    let mut jobs = change.jobs.clone();
+    let rating = RatingJob {
+        workspace_id: workspace_id.to_owned(),
+        conversation_id: id.to_owned(),
+    };
+    if resolves {
+        jobs.enqueue.push(JobSpec {
+            kind: RATING_JOB.into(),
+            payload: serde_json::to_string(&rating).unwrap_or_default(),
+            due_at: state.clock.now_ms(),
+            dedupe_key: Some(format!("rating:{id}")),
+        });
+    }
+    let conversation = state
+        .store
+        .update_conversation(workspace_id, id, change.patch, change.actor, &jobs)
+        .await?;
+    state.hub.conversation_updated(&conversation);
+    if resolves {
+        // Committed either way: a failure here is the queued job's to retry.
+        if let Err(err) = ask_rating(state, &rating).await {
+            tracing::warn!(error = %err.message, "asking for a rating failed; the job will retry");
+        }
+    }
+    Ok(conversation)
+}
+
+/// Asks the customer of a resolved conversation how satisfied they are (1–5), once per
+/// resolution; nothing when it was reopened meanwhile.
+pub async fn ask_rating(state: &AppState, job: &RatingJob) -> ApiResult<&'static str> {
+    let conversation = state
+        .store
+        .conversation(&job.workspace_id, &job.conversation_id)
+        .await?;
+    let Some(resolved_at) = conversation
+        .resolved_at
+        .filter(|_| conversation.status == ConversationStatus::Resolved)
+    else {
+        return Ok("reopened meanwhile");
+    };
+    let (automation, _) =
+        automation_of(state, &conversation.workspace_id, &conversation.channel_id).await?;
+    let text = if automation.locale == "en" {
+        "How did we do? Please rate this conversation."
+    } else {
+        "ご対応はいかがでしたか？ 満足度をお選びください。"
+    };
+    let buttons: Vec<serde_json::Value> = (1..=5)
+        .map(|n| serde_json::json!({"label": "★".repeat(n), "value": n.to_string()}))
+        .collect();
+    let meta = serde_json::json!({"kind": "rating", "buttons": buttons});
+    post_automatic(
+        state,
+        &conversation,
+        Automatic {
+            sender_kind: SenderKind::System,
+            client_id: &format!("rating-{resolved_at}"),
+            text: text.into(),
+            meta: Some(&meta),
+            jobs: &NO_JOBS,
+        },
+    )
+    .await?;
+    Ok("sent")
+}
