@@ -2,7 +2,6 @@
 //! workspace; visitors see their own conversations without notes or internal fields).
 
 use madoguchi_core::message::SenderKind;
-use madoguchi_core::scenario::Scenario;
 use madoguchi_core::widget::WidgetSettings;
 use madoguchi_store::agents::Agent;
 use madoguchi_store::contacts::{Contact, Identity};
@@ -13,6 +12,9 @@ use madoguchi_store::templates::{Tag, Template};
 use madoguchi_store::workspaces::Channel;
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::error::{ApiResult, AppError};
+use crate::inbox::settings::widget_settings;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ConversationView {
@@ -228,16 +230,6 @@ pub struct ChannelView {
     pub created_at: i64,
 }
 
-/// A channel's bot scenario; an unreadable one counts as none.
-pub fn channel_scenario(channel: &Channel) -> Scenario {
-    serde_json::from_str(&channel.scenario).unwrap_or_default()
-}
-
-/// A channel's widget settings; stored settings that no longer parse fall back to defaults.
-pub fn widget_settings(channel: &Channel) -> WidgetSettings {
-    serde_json::from_str(&channel.settings).unwrap_or_default()
-}
-
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TemplateView {
     pub id: String,
@@ -272,16 +264,18 @@ impl From<&Tag> for TagView {
     }
 }
 
-impl From<&Channel> for ChannelView {
-    fn from(c: &Channel) -> Self {
-        Self {
+impl TryFrom<&Channel> for ChannelView {
+    type Error = AppError;
+
+    fn try_from(c: &Channel) -> ApiResult<Self> {
+        Ok(Self {
             id: c.id.clone(),
             kind: c.kind.clone(),
             name: c.name.clone(),
             public_key: c.public_key.clone(),
-            settings: widget_settings(c),
+            settings: widget_settings(c)?,
             created_at: c.created_at,
-        }
+        })
     }
 }
 

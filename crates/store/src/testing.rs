@@ -118,9 +118,14 @@ impl Drop for TestDatabase {
 }
 
 impl Store {
-    /// Runs raw SQL, for tests that tamper with stored data on purpose.
+    /// Runs raw SQL, for tests that tamper with stored data on purpose; the read caches are
+    /// dropped, so the next read sees the tampered rows.
     pub async fn execute_unchecked(&self, sql: &str) -> crate::Result<()> {
         sqlx::raw_sql(sql).execute(self.pool()).await?;
+        self.caches.channels.clear();
+        self.caches.workspaces.clear();
+        self.caches.contacts.clear();
+        self.caches.knowledge.clear();
         Ok(())
     }
 

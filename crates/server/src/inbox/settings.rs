@@ -1,23 +1,40 @@
-//! A channel's automation settings and its workspace's time zone, as the doors and the rules
-//! read them. Settings are stored as JSON; a row that does not parse is an error naming the
+//! A channel's settings (automation, widget, bot scenario) and its workspace's time zone, as
+//! the doors, the rules and the APIs read them. Settings are stored as JSON; a row that does not parse is an error naming the
 //! channel (code `corrupt_settings`), never a silent fall-back to defaults (which would, for
 //! one, switch the bot on).
 
 use chrono_tz::Tz;
 use madoguchi_core::automation::Automation;
 use madoguchi_core::hours::parse_time_zone;
+use madoguchi_core::scenario::Scenario;
+use madoguchi_core::widget::WidgetSettings;
 use madoguchi_store::workspaces::{Channel, Workspace};
+use serde::de::DeserializeOwned;
 
 use crate::app::AppState;
 use crate::error::{ApiResult, AppError, ErrorCode};
 
 /// The channel's automation settings (`{}`, the defaults, until an admin saves some).
 pub fn channel_automation(channel: &Channel) -> ApiResult<Automation> {
-    serde_json::from_str(&channel.automation).map_err(|err| {
+    parse(channel, "automation settings", &channel.automation)
+}
+
+/// The channel's widget settings (colours, texts, position, display rules).
+pub fn widget_settings(channel: &Channel) -> ApiResult<WidgetSettings> {
+    parse(channel, "widget settings", &channel.settings)
+}
+
+/// The channel's bot scenario (none until an admin saves one).
+pub fn channel_scenario(channel: &Channel) -> ApiResult<Scenario> {
+    parse(channel, "bot scenario", &channel.scenario)
+}
+
+fn parse<T: DeserializeOwned>(channel: &Channel, what: &str, stored: &str) -> ApiResult<T> {
+    serde_json::from_str(stored).map_err(|err| {
         AppError::new(
             ErrorCode::CorruptSettings,
             format!(
-                "channel {:?} ({}): its stored automation settings cannot be read: {err}",
+                "channel {:?} ({}): its stored {what} cannot be read: {err}",
                 channel.name, channel.id
             ),
         )

@@ -19,10 +19,8 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::auth::{hash_password, AdminAuth, AgentAuth};
 use crate::error::{check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path};
-use crate::inbox::settings::channel_automation;
-use crate::views::{
-    channel_scenario, views, widget_settings, AgentView, ChannelView, TagView, TemplateView,
-};
+use crate::inbox::settings::{channel_automation, channel_scenario, widget_settings};
+use crate::views::{views, AgentView, ChannelView, TagView, TemplateView};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -120,7 +118,10 @@ async fn list_channels(
 ) -> ApiResult<Json<ChannelList>> {
     let channels = state.store.channels(&auth.agent.workspace_id).await?;
     Ok(Json(ChannelList {
-        channels: views(&channels),
+        channels: channels
+            .iter()
+            .map(ChannelView::try_from)
+            .collect::<ApiResult<_>>()?,
     }))
 }
 
@@ -143,7 +144,7 @@ async fn create_channel(
         .store
         .create_channel(&admin.workspace_id, "widget", &name)
         .await?;
-    Ok((StatusCode::CREATED, Json((&channel).into())))
+    Ok((StatusCode::CREATED, Json((&channel).try_into()?)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -173,7 +174,10 @@ async fn update_channel(
         Some(name) => parse_name(name)?,
         None => channel.name.clone(),
     };
-    let settings = update.settings.unwrap_or_else(|| widget_settings(&channel));
+    let settings = match update.settings {
+        Some(settings) => settings,
+        None => widget_settings(&channel)?,
+    };
     settings.validate()?;
     let settings = serde_json::to_string(&settings)
         .map_err(|err| AppError::new(ErrorCode::Internal, err.to_string()))?;
@@ -181,7 +185,7 @@ async fn update_channel(
         .store
         .update_channel(&admin.workspace_id, &id, &name, &settings)
         .await?;
-    Ok(Json((&channel).into()))
+    Ok(Json((&channel).try_into()?))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -348,7 +352,7 @@ async fn get_scenario(
         .channel(&auth.agent.workspace_id, &id)
         .await
         .or_not_found("channel")?;
-    Ok(Json(channel_scenario(&channel)))
+    Ok(Json(channel_scenario(&channel)?))
 }
 
 /// Replace a channel's bot scenario.
@@ -370,7 +374,7 @@ async fn put_scenario(
             .update_channel_scenario(&admin.workspace_id, &id, &text)
             .await
             .or_not_found("channel")?;
-        Ok(Json(channel_scenario(&updated)))
+        Ok(Json(channel_scenario(&updated)?))
     }
 }
 

@@ -27,10 +27,8 @@ use crate::automation::notifications::{link_key, verify};
 use crate::error::{
     check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path, Query,
 };
-use crate::views::{
-    channel_scenario, views, widget_settings, ContactView, VisitorConversationView,
-    VisitorMessageView,
-};
+use crate::inbox::settings::{channel_scenario, widget_settings};
+use crate::views::{views, ContactView, VisitorConversationView, VisitorMessageView};
 use crate::ws::{self, SocketParams, Viewer};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -55,7 +53,7 @@ async fn localized_scenario(
     channel: &Channel,
     locale: &str,
 ) -> ApiResult<Vec<serde_json::Value>> {
-    let scenario = channel_scenario(channel);
+    let scenario = channel_scenario(channel)?;
     let base = state.settings.public_url();
     let pick = |ja: &str, en: &str| {
         if locale == "en" && !en.is_empty() {
@@ -106,7 +104,7 @@ async fn scenario_click(
         .channel_by_key(&key)
         .await
         .or_not_found("channel")?;
-    if channel_scenario(&channel).node(&node).is_none() {
+    if channel_scenario(&channel)?.node(&node).is_none() {
         return Err(AppError::not_found("scenario node"));
     }
     state.store.count_scenario_click(&channel.id, &node).await?;
@@ -220,7 +218,7 @@ async fn channel_config(
         .channel_by_key(&key)
         .await
         .or_not_found("channel")?;
-    let settings = widget_settings(&channel);
+    let settings = widget_settings(&channel)?;
     let show = settings.shows_on(query.path.as_deref().unwrap_or("/"));
     let strings = crate::ui::strings(query.locale.as_deref().unwrap_or("ja"), "widget.");
     let locale = query.locale.as_deref().unwrap_or("ja");

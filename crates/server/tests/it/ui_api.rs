@@ -384,3 +384,64 @@ async fn raw_get(app: &TestApp, path: &str) -> (String, String) {
     let status = response.lines().next().unwrap_or_default().to_owned();
     (status, response)
 }
+
+/// A channel row whose stored settings no longer parse is an error that names the channel,
+/// never a silent fall-back to defaults.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_channel_settings_are_named_not_defaulted() {
+    let app = TestApp::spawn(madoguchi_store::Backend::Sqlite)
+        .await
+        .unwrap();
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "admin@example.jp", Role::Admin)
+        .await;
+    let channels: Value = app
+        .get("/api/v1/channels")
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let channel = channels["channels"][0].clone();
+    let id = channel["id"].as_str().unwrap();
+    app.store
+        .execute_unchecked(&format!(
+            "UPDATE channels SET automation = '{{\"bot\": \"yes please\"', settings = '[1' WHERE id = '{id}'"
+        ))
+        .await
+        .unwrap();
+    let expect_named = |body: &Value, what: &str| {
+        assert_eq!(body["error"]["code"], "corrupt_settings", "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(id) && message.contains(what), "{message}");
+    };
+    let automation = app
+        .get(&format!("/api/v1/channels/{id}/automation"))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(automation.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    expect_named(&automation.json().await.unwrap(), "automation settings");
+    let listed = app
+        .get("/api/v1/channels")
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    expect_named(&listed.json().await.unwrap(), "widget settings");
+    // The rules of the channel cannot be read: a customer's send fails loudly before anything
+    // is written (the widget keeps it and retries) rather than running on default rules.
+    let visitor = app.visitor().await;
+    let start = app
+        .post("/widget/v1/conversations", &json!({"body": "こんにちは"}))
+        .header("x-visitor-token", &visitor.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
