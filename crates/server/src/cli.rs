@@ -50,6 +50,9 @@ enum Command {
     Agent(AgentCommand),
     /// Print the effective settings (secrets masked).
     Config,
+    /// Check the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Measure the bot's retrieval.
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -118,6 +121,17 @@ enum EvalCommand {
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain of every workspace's audit log (or one); fails naming the first
+    /// event that does not match.
+    Verify {
+        /// Workspace id (default: every workspace).
+        #[arg(long)]
+        workspace: Option<String>,
     },
 }
 
@@ -272,6 +286,39 @@ pub async fn run() -> anyhow::Result<()> {
             })
             .await
         }
+        Command::Audit(AuditCommand::Verify { workspace }) => {
+            let settings = cli.settings(None)?;
+            let store = open_store(&settings).await?;
+            let ids = match workspace {
+                Some(id) => vec![store.workspace(id).await.context("no such workspace")?.id],
+                None => store.workspace_ids().await?,
+            };
+            let mut broken = 0;
+            for id in &ids {
+                let check = store.verify_audit_chain(id).await?;
+                match check.first_broken_seq {
+                    None => println!("workspace {id}: {} events, chain intact", check.events),
+                    Some(seq) => {
+                        broken += 1;
+                        let events = store.audit_events(id).await?;
+                        match events.iter().find(|e| e.seq == seq) {
+                            Some(e) => eprintln!(
+                                "workspace {id}: audit event #{seq} ({} on {} by {}) does not match the chain",
+                                e.action, e.target, e.actor
+                            ),
+                            None => eprintln!(
+                                "workspace {id}: the chain's head does not match its last event \
+                                 (events removed at the end?)"
+                            ),
+                        }
+                    }
+                }
+            }
+            if broken > 0 {
+                anyhow::bail!("the audit log of {broken} workspace(s) was altered");
+            }
+            Ok(())
+        }
         Command::Config => {
             print!("{}", cli.settings(None)?.to_masked_toml());
             Ok(())
@@ -312,8 +359,12 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             .context("cannot connect to NATS")?;
         println!("sharing events with other nodes through NATS");
     }
-    crate::automation::jobs::spawn_runner(state.clone());
+    let runner = crate::automation::jobs::spawn_runner(state.clone());
     launch(listener, state, shutdown_tx, shutdown_signal()).await?;
+    // The job in hand is finished and recorded before the store closes.
+    if let Err(err) = runner.await {
+        tracing::error!(%err, "the job runner ended abnormally");
+    }
     store.close().await;
     Ok(())
 }

@@ -103,6 +103,14 @@ impl Store {
         row.as_ref().map(Workspace::from_row).transpose()
     }
 
+    /// Every workspace's id, oldest first.
+    pub async fn workspace_ids(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT id FROM workspaces ORDER BY created_at, id")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
+    }
+
     pub async fn create_channel(
         &self,
         workspace_id: &str,

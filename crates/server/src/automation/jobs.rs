@@ -47,10 +47,14 @@ async fn handle(state: &AppState, job: &Job) -> Result<&'static str, String> {
     }
 }
 
-/// Runs every job due at the clock's current time; returns how many ran.
+/// Runs every job due at the clock's current time; returns how many ran. Once shutdown is
+/// signalled it claims no more: the jobs it holds are finished, the rest wait for a restart.
 pub async fn run_due_jobs(state: &AppState) -> Result<usize, madoguchi_store::StoreError> {
     let mut ran = 0;
     loop {
+        if *state.shutdown.borrow() {
+            return Ok(ran);
+        }
         let now = state.clock.now_ms();
         let jobs = state.store.claim_due_jobs(now, BATCH, LEASE_MS).await?;
         if jobs.is_empty() {
@@ -82,19 +86,20 @@ pub async fn run_due_jobs(state: &AppState) -> Result<usize, madoguchi_store::St
     }
 }
 
-/// The background runner: checks for due jobs every second until shutdown.
+/// The background runner: checks for due jobs every second until shutdown. A run is never
+/// raced against the shutdown signal, so a job that started finishes (and is marked done)
+/// before the task ends; `serve` waits for the task before it closes the store.
 pub fn spawn_runner(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut shutdown = state.shutdown.clone();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
-                _ = tick.tick() => {
-                    if let Err(err) = run_due_jobs(&state).await {
-                        tracing::error!(%err, "job runner");
-                    }
-                }
+                _ = tick.tick() => {}
                 _ = shutdown.changed() => return,
+            }
+            if let Err(err) = run_due_jobs(&state).await {
+                tracing::error!(%err, "job runner");
             }
         }
     })

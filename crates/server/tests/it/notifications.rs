@@ -94,6 +94,8 @@ type SmsRequest = (Option<String>, Vec<(String, String)>);
 struct SmsReceiver {
     received: Arc<Mutex<Vec<SmsRequest>>>,
     script: Arc<Mutex<Vec<u16>>>,
+    /// How long each answer takes (a slow provider).
+    delay_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 async fn receive(
@@ -108,12 +110,16 @@ async fn receive(
         .get("authorization")
         .map(|v| v.to_str().unwrap().to_owned());
     receiver.received.lock().unwrap().push((auth, form));
-    let mut script = receiver.script.lock().unwrap();
-    let status = if script.is_empty() {
-        200
-    } else {
-        script.remove(0)
+    let status = {
+        let mut script = receiver.script.lock().unwrap();
+        if script.is_empty() {
+            200
+        } else {
+            script.remove(0)
+        }
     };
+    let delay = receiver.delay_ms.load(std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(delay)).await;
     StatusCode::from_u16(status).unwrap()
 }
 
@@ -431,7 +437,78 @@ async fn a_notification_enqueued_before_a_sigkill_is_sent_once_after_restart() {
         ("MADOGUCHI_SMS__URL", sms_url.as_str()),
         ("MADOGUCHI_SMS__FROM", "+81300000000"),
     ];
-    let mut server = start_server(&db, &env).await;
+    let mut server = server_with_a_reply_to_notify(&db, &env, 3).await;
+    server.child.start_kill().unwrap(); // the job is enqueued, due in 3 s: nothing sent yet
+    server.child.wait().await.unwrap();
+    assert!(receiver.received.lock().unwrap().is_empty());
+
+    let _restarted = start_server(&db, &env).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while receiver.received.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the notification was lost");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Once the job is marked done it can never run again: then count what was sent.
+    let store = db.store().await;
+    while !store.pending_jobs().await.unwrap().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the notification job never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        receiver.received.lock().unwrap().len(),
+        1,
+        "sent exactly once"
+    );
+}
+
+/// SIGTERM while a notification is being sent: the server finishes that job and records it
+/// before it closes the store, so it is neither lost nor sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_waits_for_the_job_in_hand() {
+    let (sms_url, receiver) = start_sms(vec![]).await;
+    receiver
+        .delay_ms
+        .store(3_000, std::sync::atomic::Ordering::SeqCst);
+    let db = TestDatabase::create(Backend::Sqlite).await.unwrap();
+    let env = [
+        ("MADOGUCHI_SMS__URL", sms_url.as_str()),
+        ("MADOGUCHI_SMS__FROM", "+81300000000"),
+    ];
+    let mut server = server_with_a_reply_to_notify(&db, &env, 1).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while receiver.received.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the notification never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The provider holds its answer for 3 s: the job is in hand now.
+    let pid = server.child.id().unwrap().to_string();
+    let term = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(term.success());
+    let exited = tokio::time::timeout(Duration::from_secs(30), server.child.wait())
+        .await
+        .expect("the server did not stop")
+        .unwrap();
+    assert!(exited.success(), "{exited}");
+    let store = db.store().await;
+    assert_eq!(
+        store.pending_jobs().await.unwrap(),
+        vec![],
+        "the job in hand was finished and recorded"
+    );
+    assert_eq!(receiver.received.lock().unwrap().len(), 1);
+}
+
+/// `madoguchi serve` on `db` with an admin, SMS notifications after `after_secs`, and a
+/// visitor with a phone number who has just got a reply: its notification job is queued.
+async fn server_with_a_reply_to_notify(
+    db: &TestDatabase,
+    env: &[(&str, &str)],
+    after_secs: u32,
+) -> crate::support::Server {
+    let server = start_server(db, env).await;
     let channel_key = server.channel_key.clone().unwrap();
     let created = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
         .args([
@@ -478,7 +555,8 @@ async fn a_notification_enqueued_before_a_sigkill_is_sent_once_after_restart() {
         server.url,
         channels["channels"][0]["id"].as_str().unwrap()
     );
-    let settings = json!({"notify_email": false, "notify_sms": true, "notify_after_secs": 3});
+    let settings =
+        json!({"notify_email": false, "notify_sms": true, "notify_after_secs": after_secs});
     http.put(&automation)
         .bearer_auth(&token)
         .json(&settings)
@@ -528,28 +606,5 @@ async fn a_notification_enqueued_before_a_sigkill_is_sent_once_after_restart() {
     .unwrap()
     .error_for_status()
     .unwrap();
-    server.child.start_kill().unwrap(); // the job is enqueued, due in 3 s: nothing sent yet
-    server.child.wait().await.unwrap();
-    assert!(receiver.received.lock().unwrap().is_empty());
-
-    let _restarted = start_server(&db, &env).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while receiver.received.lock().unwrap().is_empty() {
-        assert!(Instant::now() < deadline, "the notification was lost");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    // Once the job is marked done it can never run again: then count what was sent.
-    let store = db.store().await;
-    while !store.pending_jobs().await.unwrap().is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the notification job never finished"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(
-        receiver.received.lock().unwrap().len(),
-        1,
-        "sent exactly once"
-    );
+    server
 }

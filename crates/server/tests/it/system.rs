@@ -129,3 +129,64 @@ async fn health_metrics_and_openapi(app: TestApp) {
     );
     assert!(openapi["components"]["schemas"]["ErrorBody"].is_object());
 }
+
+/// `madoguchi audit verify` passes on a database with activity and, once a row of
+/// `audit_events` is edited, fails naming that event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_names_the_first_tampered_event() {
+    let db = madoguchi_store::testing::TestDatabase::create(Backend::Sqlite)
+        .await
+        .unwrap();
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(db.dir())
+            .output()
+            .unwrap()
+    };
+    let mut server = crate::support::start_server(&db, &[]).await;
+    for email in ["one@example.jp", "two@example.jp"] {
+        let created = cli(&[
+            "agent",
+            "create",
+            "--email",
+            email,
+            "--password",
+            "password-123",
+            "--role",
+            "agent",
+        ]);
+        assert!(created.status.success());
+    }
+    for email in ["one@example.jp", "two@example.jp", "one@example.jp"] {
+        let wrong = serde_json::json!({"email": email, "password": "wrong password"});
+        let refused = reqwest::Client::new()
+            .post(format!("{}/api/v1/auth/login", server.url))
+            .json(&wrong)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401);
+    }
+    server.child.start_kill().unwrap();
+    server.child.wait().await.unwrap();
+
+    let intact = cli(&["audit", "verify"]);
+    let stdout = String::from_utf8_lossy(&intact.stdout);
+    assert!(intact.status.success(), "{stdout}");
+    assert!(stdout.contains("3 events, chain intact"), "{stdout}");
+
+    let store = db.store().await;
+    store
+        .execute_unchecked("UPDATE audit_events SET actor = 'someone else' WHERE seq = 2")
+        .await
+        .unwrap();
+    let broken = cli(&["audit", "verify"]);
+    let stderr = String::from_utf8_lossy(&broken.stderr);
+    assert!(!broken.status.success());
+    assert!(
+        stderr.contains("audit event #2 (auth.login_failed") && stderr.contains("was altered"),
+        "{stderr}"
+    );
+}
