@@ -85,6 +85,7 @@ pub async fn store(
             body: &body,
             client_id: None,
             jobs: &NO_JOBS,
+            at: madoguchi_store::now_ms(),
         })
         .await?
         .conversation;
@@ -103,6 +104,7 @@ pub async fn store(
                 client_id: None,
                 meta: None,
                 jobs: &NO_JOBS,
+                at: madoguchi_store::now_ms(),
             })
             .await?;
         latencies.push(one.elapsed().as_secs_f64() * 1000.0);

@@ -10,7 +10,7 @@ use crate::audit::AuditEntry;
 use crate::group_commit::{BoxFuture, WriteOp};
 use crate::jobs::JobChanges;
 use crate::messages::{Inserted, Message, MessageDraft};
-use crate::{new_id, now_ms, Result, Store, StoreError};
+use crate::{new_id, Result, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Conversation {
@@ -109,6 +109,8 @@ pub struct NewConversation<'a> {
     pub client_id: Option<&'a ClientId>,
     /// The jobs the first message triggers, committed with it.
     pub jobs: &'a JobChanges,
+    /// When, by the caller's clock (Unix ms).
+    pub at: i64,
 }
 
 /// A [`NewConversation`] that owns its parts, so that it can wait in the group-commit queue.
@@ -120,6 +122,7 @@ struct ConversationDraft {
     body: MessageBody,
     client_id: Option<ClientId>,
     jobs: JobChanges,
+    at: i64,
 }
 
 impl WriteOp for ConversationDraft {
@@ -127,7 +130,7 @@ impl WriteOp for ConversationDraft {
 
     fn run<'a>(&'a self, conn: &'a mut AnyConnection) -> BoxFuture<'a, Result<Inserted>> {
         Box::pin(async move {
-            let now = now_ms();
+            let now = self.at;
             let row = sqlx::query(&format!(
                 "INSERT INTO conversations (id, workspace_id, channel_id, contact_id, status, priority, \
                  last_seq, created_at, last_activity_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) \
@@ -152,6 +155,7 @@ impl WriteOp for ConversationDraft {
                 client_id: self.client_id.clone(),
                 meta: None,
                 jobs: self.jobs.clone(),
+                at: self.at,
             };
             Store::insert_message(conn, &message, now).await
         })
@@ -165,6 +169,7 @@ struct ConversationUpdate {
     patch: ConversationPatch,
     actor: String,
     jobs: JobChanges,
+    now: i64,
 }
 
 impl WriteOp for ConversationUpdate {
@@ -177,8 +182,8 @@ impl WriteOp for ConversationUpdate {
             &self.patch,
             self.actor.as_str(),
         );
+        let now = self.now;
         Box::pin(async move {
-            let now = now_ms();
             let row = sqlx::query(&format!(
                 "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1 AND workspace_id = $2"
             ))
@@ -305,6 +310,7 @@ impl Store {
             body: new.body.clone(),
             client_id: new.client_id.cloned(),
             jobs: new.jobs.clone(),
+            at: new.at,
         };
         match self.write(draft).await {
             Ok(inserted) => Ok(Started {
@@ -482,8 +488,8 @@ impl Store {
         Ok(())
     }
 
-    /// Applies a patch in one transaction (a group-commit write), with an audit entry for status
-    /// and assignee changes and the jobs the change triggers.
+    /// Applies a patch at `now` (the caller's clock) in one transaction (a group-commit write),
+    /// with an audit entry for status and assignee changes and the jobs the change triggers.
     pub async fn update_conversation(
         &self,
         workspace_id: &str,
@@ -491,6 +497,7 @@ impl Store {
         patch: &ConversationPatch,
         actor: &str,
         jobs: &JobChanges,
+        now: i64,
     ) -> Result<Conversation> {
         self.write(ConversationUpdate {
             workspace_id: workspace_id.to_owned(),
@@ -498,6 +505,7 @@ impl Store {
             patch: patch.clone(),
             actor: actor.to_owned(),
             jobs: jobs.clone(),
+            now,
         })
         .await?;
         self.conversation(workspace_id, id).await

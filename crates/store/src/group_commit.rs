@@ -208,6 +208,7 @@ mod tests {
                 body: &hello,
                 client_id: None,
                 jobs: &NO_JOBS,
+                at: crate::now_ms(),
             })
             .await
             .unwrap();
@@ -244,6 +245,7 @@ mod tests {
                         client_id: None,
                         meta: None,
                         jobs: &NO_JOBS,
+                        at: crate::now_ms(),
                     })
                     .await
             }

@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, Row};
 use crate::conversations::{Conversation, CONVERSATION_COLUMNS};
 use crate::group_commit::{BoxFuture, WriteOp};
 use crate::jobs::JobChanges;
-use crate::{is_unique_violation, new_id, now_ms, Result, Store, StoreError};
+use crate::{is_unique_violation, new_id, Result, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Message {
@@ -58,6 +58,9 @@ pub struct NewMessage<'a> {
     /// The jobs this message triggers, committed in its transaction (none for a replayed
     /// `client_id`: they came with the original).
     pub jobs: &'a JobChanges,
+    /// When it was written, by the caller's clock (Unix ms): its `created_at`, and the
+    /// conversation's activity and first-response times.
+    pub at: i64,
 }
 
 /// The result of appending: `created` is false when the `client_id` had been seen before and
@@ -91,6 +94,7 @@ pub(crate) struct MessageDraft {
     pub(crate) client_id: Option<ClientId>,
     pub(crate) meta: Option<String>,
     pub(crate) jobs: JobChanges,
+    pub(crate) at: i64,
 }
 
 impl From<&NewMessage<'_>> for MessageDraft {
@@ -105,6 +109,7 @@ impl From<&NewMessage<'_>> for MessageDraft {
             client_id: new.client_id.cloned(),
             meta: new.meta.map(str::to_owned),
             jobs: new.jobs.clone(),
+            at: new.at,
         }
     }
 }
@@ -113,7 +118,7 @@ impl WriteOp for MessageDraft {
     type Output = Inserted;
 
     fn run<'a>(&'a self, conn: &'a mut AnyConnection) -> BoxFuture<'a, Result<Inserted>> {
-        Box::pin(Store::insert_message(conn, self, now_ms()))
+        Box::pin(Store::insert_message(conn, self, self.at))
     }
 }
 

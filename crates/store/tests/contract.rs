@@ -112,6 +112,7 @@ async fn start(store: &Store, f: &Fixture, text: &str) -> String {
             body: &body(text),
             client_id: None,
             jobs: &NO_JOBS,
+            at: now_ms(),
         })
         .await
         .unwrap()
@@ -136,6 +137,7 @@ fn message<'a>(
         client_id: None,
         meta: None,
         jobs: &NO_JOBS,
+        at: now_ms(),
     }
 }
 
@@ -318,6 +320,7 @@ async fn client_id_makes_sending_idempotent(store: Store, _db: &TestDatabase) {
         body: &first_body,
         client_id: Some(&client_id),
         jobs: &NO_JOBS,
+        at: now_ms(),
     };
     let first = store.start_conversation(new).await.unwrap();
     let (conv_a, msg_a) = (first.conversation, first.message);
@@ -333,6 +336,7 @@ async fn client_id_makes_sending_idempotent(store: Store, _db: &TestDatabase) {
             body: &first_body,
             client_id: None,
             jobs: &NO_JOBS,
+            at: now_ms(),
         }
     };
     let replay = store.start_conversation(again).await.unwrap();
@@ -375,6 +379,7 @@ async fn client_id_makes_sending_idempotent(store: Store, _db: &TestDatabase) {
                 client_id: Some(&racing_id),
                 meta: None,
                 jobs: &NO_JOBS,
+                at: now_ms(),
             };
             store.append_message(&new).await.unwrap().message.id
         }));
@@ -423,6 +428,7 @@ async fn concurrent_appends_get_distinct_seq(store: Store, _db: &TestDatabase) {
                 client_id: None,
                 meta: None,
                 jobs: &NO_JOBS,
+                at: now_ms(),
             };
             store.append_message(&new).await.unwrap().message.seq
         }));
@@ -448,6 +454,7 @@ async fn status_rules_on_resolve_and_customer_reply(store: Store, _db: &TestData
             },
             "system",
             &NO_JOBS,
+            now_ms(),
         )
         .await
         .unwrap();
@@ -488,6 +495,7 @@ async fn conversation_filters(store: Store, _db: &TestDatabase) {
             body: &body("third"),
             client_id: None,
             jobs: &NO_JOBS,
+            at: now_ms(),
         })
         .await
         .unwrap()
@@ -500,7 +508,14 @@ async fn conversation_filters(store: Store, _db: &TestDatabase) {
         ..Default::default()
     };
     let patched = store
-        .update_conversation(&f.workspace, &second, &patch, "agent:me", &NO_JOBS)
+        .update_conversation(
+            &f.workspace,
+            &second,
+            &patch,
+            "agent:me",
+            &NO_JOBS,
+            now_ms(),
+        )
         .await
         .unwrap();
     assert_eq!(patched.tags, vec!["vip".to_string(), "返品".to_string()]);
@@ -515,6 +530,7 @@ async fn conversation_filters(store: Store, _db: &TestDatabase) {
             },
             "agent:me",
             &NO_JOBS,
+            now_ms(),
         )
         .await
         .unwrap();
@@ -630,7 +646,7 @@ async fn patch_rejects_agents_of_other_workspaces(store: Store, _db: &TestDataba
         ..Default::default()
     };
     let result = store
-        .update_conversation(&f.workspace, &conv, &patch, "agent:x", &NO_JOBS)
+        .update_conversation(&f.workspace, &conv, &patch, "agent:x", &NO_JOBS, now_ms())
         .await;
     assert!(
         matches!(result, Err(StoreError::InvalidReference(_))),
@@ -643,7 +659,8 @@ async fn patch_rejects_agents_of_other_workspaces(store: Store, _db: &TestDataba
                 &conv,
                 &ConversationPatch::default(),
                 "agent:x",
-                &NO_JOBS
+                &NO_JOBS,
+                now_ms(),
             )
             .await,
         Err(StoreError::NotFound)
@@ -683,6 +700,7 @@ async fn audit_chain_detects_tampering(store: Store, _db: &TestDatabase) {
             },
             "agent:1",
             &NO_JOBS,
+            now_ms(),
         )
         .await
         .unwrap();
@@ -781,7 +799,7 @@ async fn templates_tags_and_channel_settings(store: Store, _db: &TestDatabase) {
         ..Default::default()
     };
     store
-        .update_conversation(&f.workspace, &conv, &patch, "agent:x", &NO_JOBS)
+        .update_conversation(&f.workspace, &conv, &patch, "agent:x", &NO_JOBS, now_ms())
         .await
         .unwrap();
     assert_eq!(store.tags(&f.workspace).await.unwrap()[0].conversations, 1);
@@ -1250,6 +1268,7 @@ async fn a_message_and_its_jobs_commit_together(store: Store, _db: &TestDatabase
             body: &body("届きません"),
             client_id: None,
             jobs: &expect,
+            at: now_ms(),
         })
         .await
         .unwrap();
@@ -1266,6 +1285,7 @@ async fn a_message_and_its_jobs_commit_together(store: Store, _db: &TestDatabase
     store
         .append_message(&NewMessage {
             jobs: &reply,
+            at: now_ms(),
             ..message(&f, &conv, SenderKind::Agent, &agent_id, &text)
         })
         .await
@@ -1282,6 +1302,7 @@ async fn a_message_and_its_jobs_commit_together(store: Store, _db: &TestDatabase
     assert!(store
         .append_message(&NewMessage {
             jobs: &doomed,
+            at: now_ms(),
             ..message(&f, &conv, SenderKind::Contact, &f.contact, &lost)
         })
         .await
@@ -1302,7 +1323,7 @@ async fn a_message_and_its_jobs_commit_together(store: Store, _db: &TestDatabase
         ..ConversationPatch::default()
     };
     assert!(store
-        .update_conversation(&f.workspace, &conv, &patch, "agent:x", &doomed)
+        .update_conversation(&f.workspace, &conv, &patch, "agent:x", &doomed, now_ms())
         .await
         .is_err());
     assert_eq!(

@@ -40,6 +40,7 @@ pub async fn start_conversation(
             body,
             client_id,
             jobs: &plan.jobs,
+            at: state.clock.now_ms(),
         },
     )
     .await?;

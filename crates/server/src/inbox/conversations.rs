@@ -57,7 +57,14 @@ pub async fn update(
     }
     let conversation = state
         .store
-        .update_conversation(workspace_id, id, change.patch, change.actor, &jobs)
+        .update_conversation(
+            workspace_id,
+            id,
+            change.patch,
+            change.actor,
+            &jobs,
+            state.clock.now_ms(),
+        )
         .await?;
     state.hub.conversation_updated(&conversation);
     if resolves {

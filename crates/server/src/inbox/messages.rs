@@ -109,6 +109,7 @@ pub async fn post_automatic(
             client_id: Some(&client_id),
             meta: meta.as_deref(),
             jobs: automatic.jobs,
+            at: state.clock.now_ms(),
         },
     )
     .await?;

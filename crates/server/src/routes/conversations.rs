@@ -292,6 +292,7 @@ async fn send_message(
             client_id: client_id.as_ref(),
             meta: None,
             jobs: &NO_JOBS,
+            at: state.clock.now_ms(),
         },
     )
     .await

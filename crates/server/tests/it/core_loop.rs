@@ -12,6 +12,7 @@ both_backends!(
     same_client_id_twice_gives_one_message,
     returning_visitor_finds_past_conversations,
     agent_updates_conversation_and_reads_contact_profile,
+    timestamps_come_from_the_servers_clock,
 );
 
 async fn visitor_and_agent_see_each_other_live(app: TestApp) {
@@ -379,4 +380,51 @@ async fn agent_updates_conversation_and_reads_contact_profile(app: TestApp) {
         !profile.to_string().contains(&visitor.token),
         "the visitor token never leaves the visitor"
     );
+}
+
+/// Every stored time comes from the server's clock (the test's manual one here): message
+/// times, first response and resolution, the figures KPIs are computed from.
+async fn timestamps_come_from_the_servers_clock(app: TestApp) {
+    let agent = app.agent("clock@example.jp").await;
+    let visitor = app.visitor().await;
+    let t0 = crate::support::tokyo_ms(crate::support::IN_HOURS);
+    let conversation = app.start(&visitor, "時計のテスト").await;
+    app.clock.advance_secs(90);
+    app.reply(&agent, &conversation, "お待たせしました", false)
+        .await;
+    app.clock.advance_secs(600);
+    let path = format!("/api/v1/conversations/{conversation}");
+    app.patch(&path, &json!({"status": "resolved"}))
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let details: Value = app
+        .get(&path)
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            details["created_at"].as_i64(),
+            details["first_agent_response_at"].as_i64(),
+            details["resolved_at"].as_i64(),
+        ),
+        (Some(t0), Some(t0 + 90_000), Some(t0 + 690_000)),
+        "{details}"
+    );
+    let times: Vec<i64> = app
+        .visitor_messages(&visitor, &conversation)
+        .await
+        .iter()
+        .take(2)
+        .map(|m| m["created_at"].as_i64().unwrap())
+        .collect();
+    assert_eq!(times, [t0, t0 + 90_000]);
 }
