@@ -1,49 +1,101 @@
-//! The Madoguchi server: HTTP API, WebSocket hub, authentication, and the `madoguchi` CLI.
+//! The Madoguchi server: HTTP API, WebSocket hub, automation, the support bot, and the
+//! `madoguchi` CLI, laid out by feature.
 //!
-//! # Layout
-//! - [`cli`]: the command line (`serve`, `agent create`, `config`).
-//! - [`settings`]: defaults → TOML → `MADOGUCHI_*` environment → flags.
-//! - [`app`]: shared state, the router, `launch` with graceful shutdown.
-//! - [`routes`]: HTTP handlers, documented into `/api/openapi.json` as they are registered.
-//! - [`ui`]: widget script, inbox and admin pages, assets and locales; [`cors`] for the widget API.
-//! - [`auth`]: agent and visitor credentials, CSRF rules, password hashing.
-//! - [`inbox`]: the doors — a message, or a conversation change, is written with the jobs it
-//!   triggers in one transaction, then published.
-//! - [`automation`]: the rules that react — [`automation::intake`] is where customer and agent
-//!   messages enter (plan their jobs, write through the door, react); auto-replies, reply
-//!   notifications by e-mail and SMS, the job runner.
-//! - [`bot`]: the support bot and its per-workspace knowledge index; [`help`]: the public help
-//!   center pages.
-//! - [`hub`]: in-process fan-out of committed events; [`ws`]: WebSocket sessions with replay.
-//! - [`views`]: what each audience sees of stored things; [`error`]: the JSON error type;
-//!   [`clock`]: time.
-//! - [`eval`]: `madoguchi eval faq`, the retrieval benchmark; [`bench`]: `madoguchi bench store|realtime`.
-//! - [`rate_limit`], [`metrics`], [`bootstrap`] (first-start workspace).
+//! # Layout, and the order of dependencies
+//! Each folder may use the folders below it, never one above (checked by the `layout` test,
+//! which reads the `crate::` paths of every file):
+//!
+//! 1. [`cli`] — `serve` (the router, `launch`), `agent`, `audit`, `eval`, `bench`.
+//! 2. [`api`] — the HTTP handlers of the agent, admin, knowledge and widget APIs and the
+//!    WebSocket sessions, each documented into `/api/openapi.json` as it is registered.
+//! 3. [`web`] — the widget script, inbox/admin/login pages, assets, locales, help center.
+//! 4. [`automation`] — the rules that react: [`automation::intake`] is where customer and agent
+//!    messages enter (it plans their jobs, writes through the door, then reacts); auto-replies,
+//!    reply notifications, the job runner.
+//! 5. [`bot`] — answering from the knowledge base, the customer's feedback.
+//! 6. [`inbox`] — the doors: a message or a conversation change is written with the jobs it
+//!    triggers in one transaction, then published; channel settings as typed values.
+//! 7. [`app`] — the shared state, settings, clock, credentials and extractors, signed links,
+//!    start-up.
+//! 8. [`realtime`] (the hub, NATS), [`knowledge`] (the per-workspace search index),
+//!    [`channels`] (provider adapters: e-mail and SMS out).
+//! 9. [`http`] — error codes, JSON views, CORS, rate limits, metrics.
 //!
 //! # Tasks
 //! `launch` runs the axum server; each WebSocket runs in its own task, which ends when the
 //! client leaves, lags behind the hub, or the shutdown signal fires. `serve` also runs the job
-//! runner, which stops with the same shutdown signal.
+//! runner, which stops with the same shutdown signal and finishes the job in hand first.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod api;
 pub mod app;
-pub mod auth;
 pub mod automation;
-mod bench;
-pub mod bootstrap;
 pub mod bot;
+pub mod channels;
 pub mod cli;
-pub mod clock;
-mod cors;
-pub mod error;
-mod eval;
-mod help;
-pub mod hub;
+pub mod http;
 pub mod inbox;
-pub mod metrics;
-pub mod rate_limit;
-mod routes;
-pub mod settings;
-mod ui;
-pub mod views;
-pub mod ws;
+pub mod knowledge;
+pub mod realtime;
+pub mod web;
+
+/// The layout's dependency order, as the `//!` above states it: a folder may use the folders of
+/// a later rank, never one of an earlier or the same rank (but itself).
+#[cfg(test)]
+mod layout {
+    const RANKS: &[(&str, u8)] = &[
+        ("cli", 1),
+        ("api", 2),
+        ("web", 3),
+        ("automation", 4),
+        ("bot", 5),
+        ("inbox", 6),
+        ("app", 7),
+        ("realtime", 8),
+        ("knowledge", 8),
+        ("channels", 8),
+        ("http", 9),
+    ];
+
+    fn rank(folder: &str) -> Option<u8> {
+        RANKS.iter().find(|(f, _)| *f == folder).map(|(_, r)| *r)
+    }
+
+    #[test]
+    fn folders_use_only_the_folders_below_them() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut violations = Vec::new();
+        let mut folders = 0;
+        for entry in std::fs::read_dir(&src).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !path.is_dir() {
+                assert!(
+                    name == "lib.rs" || name == "main.rs",
+                    "the root holds only lib.rs, main.rs and folders: {name}"
+                );
+                continue;
+            }
+            folders += 1;
+            let own = rank(&name).unwrap_or_else(|| panic!("folder {name} has no rank"));
+            for file in std::fs::read_dir(&path).unwrap() {
+                let file = file.unwrap().path();
+                let text = std::fs::read_to_string(&file).unwrap();
+                for (at, _) in text.match_indices("crate::") {
+                    let used: String = text[at + 7..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    let Some(theirs) = rank(&used) else { continue };
+                    if used != name && theirs <= own {
+                        violations.push(format!("{} uses crate::{used}", file.display()));
+                    }
+                }
+            }
+        }
+        assert_eq!(folders, RANKS.len(), "every folder is ranked");
+        violations.sort();
+        violations.dedup();
+        assert!(violations.is_empty(), "{violations:#?}");
+    }
+}

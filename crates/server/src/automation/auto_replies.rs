@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::AppState;
 use crate::automation::notifications::NotifyJob;
 use crate::bot;
-use crate::error::ApiResult;
+use crate::http::error::ApiResult;
 use crate::inbox::messages::{post_automatic, Automatic};
 use crate::inbox::settings::automation_of;
 

@@ -16,7 +16,7 @@ use madoguchi_core::message::{ClientId, MessageBody};
 use crate::app::AppState;
 use crate::automation::auto_replies::{self, plan_agent_message, plan_wait};
 use crate::bot::{self, Feedback};
-use crate::error::ApiResult;
+use crate::http::error::ApiResult;
 use crate::inbox::conversations::{self, Change};
 use crate::inbox::messages;
 

@@ -15,7 +15,7 @@ use madoguchi_store::messages::Message;
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::error::{ApiResult, AppError, ErrorCode};
+use crate::http::error::{ApiResult, AppError, ErrorCode};
 use crate::inbox::conversations::{self, Change};
 use crate::inbox::messages::{post_automatic, Automatic};
 use crate::inbox::settings::channel_automation;

@@ -11,7 +11,7 @@ use madoguchi_store::jobs::{JobChanges, JobSpec, NO_JOBS};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
-use crate::error::ApiResult;
+use crate::http::error::ApiResult;
 use crate::inbox::messages::{post_automatic, Automatic};
 use crate::inbox::settings::automation_of;
 

@@ -4,9 +4,7 @@
 //! triggers commit in one transaction; then it is counted and published. A retried
 //! `client_id` returns the first message and triggers nothing again.
 
-use std::collections::HashSet;
 use std::sync::atomic::Ordering;
-use std::sync::Mutex;
 
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use madoguchi_store::conversations::{Conversation, NewConversation, Started};
@@ -14,7 +12,7 @@ use madoguchi_store::jobs::JobChanges;
 use madoguchi_store::messages::{Appended, NewMessage};
 
 use crate::app::AppState;
-use crate::error::ApiResult;
+use crate::http::error::ApiResult;
 
 /// Starts a conversation with its first message (and that message's jobs), then publishes.
 pub async fn start(state: &AppState, new: NewConversation<'_>) -> ApiResult<Started> {
@@ -115,50 +113,4 @@ pub async fn post_automatic(
     .await?;
     state.posted.insert(key);
     Ok(())
-}
-
-/// Automatic messages (sender kind / conversation id / client id) this node knows are posted: a posted
-/// message never goes away, so a hit needs no read. Bounded: past [`PostedOnce::MAX`] keys it
-/// starts again empty (a miss only costs the read).
-#[derive(Default)]
-pub struct PostedOnce {
-    keys: Mutex<HashSet<String>>,
-}
-
-impl PostedOnce {
-    const MAX: usize = 100_000;
-
-    fn keys(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.keys.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn contains(&self, key: &str) -> bool {
-        self.keys().contains(key)
-    }
-
-    fn insert(&self, key: String) {
-        let mut keys = self.keys();
-        if keys.len() >= Self::MAX {
-            keys.clear();
-        }
-        keys.insert(key);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::PostedOnce;
-
-    #[test]
-    fn posted_keys_are_remembered_and_bounded() {
-        let posted = PostedOnce::default();
-        posted.insert("system/c1/away-1".into());
-        assert!(posted.contains("system/c1/away-1"));
-        assert!(!posted.contains("system/c1/away-2"));
-        for n in 0..PostedOnce::MAX {
-            posted.insert(format!("system/c{n}/greeting"));
-        }
-        assert!(posted.keys().len() <= PostedOnce::MAX);
-        assert!(!posted.contains("system/c1/away-1"), "started again empty");
-    }
 }

@@ -6,7 +6,7 @@
 //! it is committed, and a job is never queued apart from the write that triggered it.
 //!
 //! The doors decide nothing about automation: the rules that react to a message (auto-replies,
-//! the bot, notifications, later routing and SLA timers) live in [`crate::automation`], which
+//! the bot, notifications, later routing and SLA timers) live in `automation`, which
 //! plans the jobs a write triggers, passes them through a door, and then reacts.
 
 pub mod conversations;

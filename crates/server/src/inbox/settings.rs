@@ -12,7 +12,7 @@ use madoguchi_store::workspaces::{Channel, Workspace};
 use serde::de::DeserializeOwned;
 
 use crate::app::AppState;
-use crate::error::{ApiResult, AppError, ErrorCode};
+use crate::http::error::{ApiResult, AppError, ErrorCode};
 
 /// The channel's automation settings (`{}`, the defaults, until an admin saves some).
 pub fn channel_automation(channel: &Channel) -> ApiResult<Automation> {

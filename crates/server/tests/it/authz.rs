@@ -581,7 +581,7 @@ async fn logins_are_rate_limited(app: TestApp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websockets_are_limited_per_client_ip() {
-    let mut settings = madoguchi_server::settings::Settings::default();
+    let mut settings = madoguchi_server::app::settings::Settings::default();
     settings.rate_limits.websockets_per_ip = 2;
     let app = TestApp::spawn_with(madoguchi_store::Backend::Sqlite, settings)
         .await
@@ -663,7 +663,7 @@ async fn a_slow_client_is_cut_off_without_slowing_others() {
 /// a new one, and nothing is created for a refused request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_visitor_sessions_are_limited_per_client_ip() {
-    let mut settings = madoguchi_server::settings::Settings::default();
+    let mut settings = madoguchi_server::app::settings::Settings::default();
     settings.rate_limits.visitor_sessions_per_minute = 3;
     let app = TestApp::spawn_with(madoguchi_store::Backend::Sqlite, settings)
         .await

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use madoguchi_server::hub::Hub;
+use madoguchi_server::realtime::hub::Hub;
 use madoguchi_store::testing::TestDatabase;
 use madoguchi_store::Backend;
 use serde_json::{json, Value};

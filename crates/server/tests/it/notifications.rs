@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use madoguchi_core::agent::Role;
-use madoguchi_server::settings::Settings;
+use madoguchi_server::app::settings::Settings;
 use madoguchi_store::testing::TestDatabase;
 use madoguchi_store::Backend;
 use serde_json::{json, Value};

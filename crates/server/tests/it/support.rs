@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use madoguchi_core::agent::{Email, Role};
-use madoguchi_server::app::{launch, AppState};
-use madoguchi_server::auth::hash_password;
-use madoguchi_server::bootstrap::ensure_default_workspace;
-use madoguchi_server::clock::ManualClock;
-use madoguchi_server::settings::Settings;
+use madoguchi_server::app::auth::hash_password;
+use madoguchi_server::app::bootstrap::ensure_default_workspace;
+use madoguchi_server::app::clock::ManualClock;
+use madoguchi_server::app::settings::Settings;
+use madoguchi_server::app::AppState;
+use madoguchi_server::cli::serve::launch;
 use madoguchi_store::agents::NewAgent;
 use madoguchi_store::testing::TestDatabase;
 use madoguchi_store::{Backend, Store};

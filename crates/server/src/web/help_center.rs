@@ -11,8 +11,8 @@ use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag};
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::error::{check_id, ApiResult, AppError, OrNotFound, Path, Query};
-use crate::ui::{html_response, strings};
+use crate::http::error::{check_id, ApiResult, AppError, OrNotFound, Path, Query};
+use crate::web::pages::{html_response, strings};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::error::{AppError, ErrorCode};
+use crate::http::error::{AppError, ErrorCode};
 
 /// At most `limit` hits per key in each `window`.
 pub struct RateLimiter {

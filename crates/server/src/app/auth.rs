@@ -20,7 +20,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
-use crate::error::{AppError, ErrorCode};
+use crate::http::error::{AppError, ErrorCode};
 
 pub const SESSION_COOKIE: &str = "mdg_session";
 pub const VISITOR_COOKIE: &str = "mdg_visitor";

@@ -17,7 +17,9 @@ use madoguchi_store::messages::Message;
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 
-use crate::views::{ConversationView, MessageView, VisitorConversationView, VisitorMessageView};
+use crate::http::views::{
+    ConversationView, MessageView, VisitorConversationView, VisitorMessageView,
+};
 
 /// One thing that happened to a conversation.
 #[derive(Debug, Serialize, serde::Deserialize)]

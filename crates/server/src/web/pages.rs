@@ -9,16 +9,16 @@ use axum::Router;
 use serde_json::{Map, Value};
 
 use crate::app::AppState;
-use crate::error::{AppError, Path};
+use crate::http::error::{AppError, Path};
 
-const WIDGET_JS: &str = include_str!("../assets/widget.js");
-const INBOX_JS: &str = include_str!("../assets/inbox.js");
-const ADMIN_JS: &str = include_str!("../assets/admin.js");
-const LOGIN_JS: &str = include_str!("../assets/login.js");
-const COMMON_JS: &str = include_str!("../assets/common.js");
-const UI_CSS: &str = include_str!("../assets/ui.css");
-const LOCALE_JA: &str = include_str!("../locales/ja.json");
-const LOCALE_EN: &str = include_str!("../locales/en.json");
+const WIDGET_JS: &str = include_str!("../../assets/widget.js");
+const INBOX_JS: &str = include_str!("../../assets/inbox.js");
+const ADMIN_JS: &str = include_str!("../../assets/admin.js");
+const LOGIN_JS: &str = include_str!("../../assets/login.js");
+const COMMON_JS: &str = include_str!("../../assets/common.js");
+const UI_CSS: &str = include_str!("../../assets/ui.css");
+const LOCALE_JA: &str = include_str!("../../locales/ja.json");
+const LOCALE_EN: &str = include_str!("../../locales/en.json");
 
 /// Pages may load scripts, styles and connections from this origin only.
 const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \

@@ -1,11 +1,13 @@
 //! HTTP routes, each documented for the OpenAPI document as it is registered (so a route
-//! cannot be served without being documented).
+//! cannot be served without being documented): the agent, admin and knowledge APIs, the
+//! widget's visitor API, and the WebSocket sessions of both ([`sockets`]).
 
 mod admin;
 mod auth;
 mod contacts;
 mod conversations;
 mod knowledge;
+pub mod sockets;
 mod system;
 mod widget;
 
@@ -13,7 +15,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::AppState;
-use crate::error::ErrorBody;
+use crate::http::error::ErrorBody;
 
 #[derive(OpenApi)]
 #[openapi(

@@ -18,13 +18,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{AfterSeq, DEFAULT_LIMIT};
+use crate::api::sockets::{self, SocketParams, Viewer};
+use crate::app::auth::AgentAuth;
 use crate::app::AppState;
-use crate::auth::AgentAuth;
 use crate::automation::intake;
-use crate::error::{check_id, ApiResult, ErrorBody, Json, OrNotFound, Path, Query};
+use crate::http::error::{check_id, ApiResult, ErrorBody, Json, OrNotFound, Path, Query};
+use crate::http::views::{views, ConversationView, MessageView};
 use crate::inbox::conversations::{self, Change};
-use crate::views::{views, ConversationView, MessageView};
-use crate::ws::{self, SocketParams, Viewer};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -330,5 +330,5 @@ async fn socket(
     let viewer = Viewer::Agent {
         workspace_id: auth.agent.workspace_id.clone(),
     };
-    ws::upgrade(upgrade, state, viewer, params, peer.ip())
+    sockets::upgrade(upgrade, state, viewer, params, peer.ip())
 }

@@ -20,16 +20,18 @@ use utoipa_axum::routes;
 
 use super::contacts::ContactRequest;
 use super::{AfterSeq, DEFAULT_LIMIT};
+use crate::api::sockets::{self, SocketParams, Viewer};
+use crate::app::auth::{
+    hash_token, new_visitor_token, resolve_visitor, VisitorAuth, VISITOR_COOKIE,
+};
+use crate::app::signing::{link_key, verify};
 use crate::app::AppState;
-use crate::auth::{hash_token, new_visitor_token, resolve_visitor, VisitorAuth, VISITOR_COOKIE};
 use crate::automation::intake;
-use crate::automation::notifications::{link_key, verify};
-use crate::error::{
+use crate::http::error::{
     check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path, Query,
 };
+use crate::http::views::{views, ContactView, VisitorConversationView, VisitorMessageView};
 use crate::inbox::settings::{channel_scenario, widget_settings};
-use crate::views::{views, ContactView, VisitorConversationView, VisitorMessageView};
-use crate::ws::{self, SocketParams, Viewer};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -220,7 +222,7 @@ async fn channel_config(
         .or_not_found("channel")?;
     let settings = widget_settings(&channel)?;
     let show = settings.shows_on(query.path.as_deref().unwrap_or("/"));
-    let strings = crate::ui::strings(query.locale.as_deref().unwrap_or("ja"), "widget.");
+    let strings = crate::web::pages::strings(query.locale.as_deref().unwrap_or("ja"), "widget.");
     let locale = query.locale.as_deref().unwrap_or("ja");
     let scenario = localized_scenario(&state, &channel, locale).await?;
     Ok(Json(WidgetConfig {
@@ -507,7 +509,7 @@ async fn socket(
         workspace_id: visitor.contact.workspace_id,
         contact_id: visitor.contact.id,
     };
-    ws::upgrade(upgrade, state, viewer, params, peer.ip())
+    sockets::upgrade(upgrade, state, viewer, params, peer.ip())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

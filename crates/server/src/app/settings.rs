@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::channels::outbound::{Sms, Smtp};
+
 /// `Debug` prints [`Settings::to_masked_toml`], so the database password never reaches a log.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -27,39 +29,6 @@ pub struct Settings {
     pub rate_limits: RateLimits,
     pub smtp: Smtp,
     pub sms: Sms,
-}
-
-/// Outgoing e-mail for reply notifications; off while `url` is unset.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Smtp {
-    /// `smtp://host:port` (plain), `smtp://host:port?tls=required` (STARTTLS) or `smtps://…`.
-    pub url: Option<String>,
-    pub from: String,
-    pub user: Option<String>,
-    pub password: Option<String>,
-}
-
-impl Default for Smtp {
-    fn default() -> Self {
-        Self {
-            url: None,
-            from: "noreply@localhost".into(),
-            user: None,
-            password: None,
-        }
-    }
-}
-
-/// An HTTP SMS provider taking a form POST of `To`, `From`, `Body` (Twilio-style); off while
-/// `url` is unset.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Sms {
-    pub url: Option<String>,
-    pub from: String,
-    pub user: Option<String>,
-    pub password: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

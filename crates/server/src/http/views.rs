@@ -2,19 +2,14 @@
 //! workspace; visitors see their own conversations without notes or internal fields).
 
 use madoguchi_core::message::SenderKind;
-use madoguchi_core::widget::WidgetSettings;
 use madoguchi_store::agents::Agent;
 use madoguchi_store::contacts::{Contact, Identity};
 use madoguchi_store::conversations::Conversation;
 use madoguchi_store::knowledge::{Article, BotTurn};
 use madoguchi_store::messages::Message;
 use madoguchi_store::templates::{Tag, Template};
-use madoguchi_store::workspaces::Channel;
 use serde::Serialize;
 use utoipa::ToSchema;
-
-use crate::error::{ApiResult, AppError};
-use crate::inbox::settings::widget_settings;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ConversationView {
@@ -219,18 +214,6 @@ impl From<&Identity> for IdentityView {
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ChannelView {
-    pub id: String,
-    pub kind: String,
-    pub name: String,
-    /// The key in the widget's embed snippet (public).
-    pub public_key: String,
-    #[schema(value_type = Object)]
-    pub settings: WidgetSettings,
-    pub created_at: i64,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TemplateView {
     pub id: String,
     pub name: String,
@@ -261,21 +244,6 @@ impl From<&Tag> for TagView {
             name: t.name.clone(),
             conversations: t.conversations,
         }
-    }
-}
-
-impl TryFrom<&Channel> for ChannelView {
-    type Error = AppError;
-
-    fn try_from(c: &Channel) -> ApiResult<Self> {
-        Ok(Self {
-            id: c.id.clone(),
-            kind: c.kind.clone(),
-            name: c.name.clone(),
-            public_key: c.public_key.clone(),
-            settings: widget_settings(c)?,
-            created_at: c.created_at,
-        })
     }
 }
 

@@ -11,7 +11,7 @@ use madoguchi_store::Store;
 use madoguchi_text::{Analyzer, FaqDoc, FaqIndex, Synonyms};
 use tokio::sync::OnceCell;
 
-use crate::error::{ApiResult, AppError, ErrorCode};
+use crate::http::error::{ApiResult, AppError, ErrorCode};
 
 /// Published articles and their index, as of `version`.
 pub struct WorkspaceIndex {

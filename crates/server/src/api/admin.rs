@@ -16,11 +16,41 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::app::auth::{hash_password, AdminAuth, AgentAuth};
 use crate::app::AppState;
-use crate::auth::{hash_password, AdminAuth, AgentAuth};
-use crate::error::{check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path};
+use crate::http::error::{
+    check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path,
+};
+use crate::http::views::{views, AgentView, TagView, TemplateView};
 use crate::inbox::settings::{channel_automation, channel_scenario, widget_settings};
-use crate::views::{views, AgentView, ChannelView, TagView, TemplateView};
+use madoguchi_store::workspaces::Channel;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChannelView {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    /// The key in the widget's embed snippet (public).
+    pub public_key: String,
+    #[schema(value_type = Object)]
+    pub settings: WidgetSettings,
+    pub created_at: i64,
+}
+
+impl TryFrom<&Channel> for ChannelView {
+    type Error = AppError;
+
+    fn try_from(c: &Channel) -> ApiResult<Self> {
+        Ok(Self {
+            id: c.id.clone(),
+            kind: c.kind.clone(),
+            name: c.name.clone(),
+            public_key: c.public_key.clone(),
+            settings: widget_settings(c)?,
+            created_at: c.created_at,
+        })
+    }
+}
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -12,10 +12,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::admin::parse_name;
+use crate::app::auth::AgentAuth;
 use crate::app::AppState;
-use crate::auth::AgentAuth;
-use crate::error::{check_id, ApiResult, ErrorBody, Json, OrNotFound, Path};
-use crate::views::{views, ContactView, ConversationView, IdentityView};
+use crate::http::error::{check_id, ApiResult, ErrorBody, Json, OrNotFound, Path};
+use crate::http::views::{views, ContactView, ConversationView, IdentityView};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_contact, update_contact))

@@ -1,4 +1,9 @@
-//! The `madoguchi` command line: `serve`, `agent create`, `config`.
+//! The `madoguchi` command line: `serve` (its router in [`serve`]), `agent create`, `audit
+//! verify`, `config`, and the [`eval`] and [`bench`] measurements.
+
+pub mod bench;
+pub mod eval;
+pub mod serve;
 
 use std::path::PathBuf;
 
@@ -9,10 +14,11 @@ use madoguchi_store::agents::NewAgent;
 use madoguchi_store::Store;
 use tokio::net::TcpListener;
 
-use crate::app::{launch, AppState};
-use crate::auth::hash_password;
-use crate::bootstrap::ensure_default_workspace;
-use crate::settings::Settings;
+use crate::app::auth::hash_password;
+use crate::app::bootstrap::ensure_default_workspace;
+use crate::app::settings::Settings;
+use crate::app::AppState;
+use crate::cli::serve::launch;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -252,10 +258,10 @@ pub async fn run() -> anyhow::Result<()> {
                      question_words,question_bigrams,question_readings,answer_words"
                 ),
             };
-            crate::eval::run(corpus, queries, qrels, weights, *json)
+            crate::cli::eval::run(corpus, queries, qrels, weights, *json)
         }
         Command::Bench(BenchCommand::Store { duration, json }) => {
-            crate::bench::store(cli.database_url.clone(), *duration, *json).await
+            crate::cli::bench::store(cli.database_url.clone(), *duration, *json).await
         }
         Command::Bench(BenchCommand::Realtime {
             visitors,
@@ -270,7 +276,7 @@ pub async fn run() -> anyhow::Result<()> {
             articles,
             json,
         }) => {
-            crate::bench::realtime(crate::bench::RealtimeOptions {
+            crate::cli::bench::realtime(crate::cli::bench::RealtimeOptions {
                 visitors: *visitors,
                 agents: *agents,
                 rate: *rate,
@@ -354,7 +360,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let nats_url = settings.nats_url.clone();
     let (mut state, shutdown_tx) = AppState::new(store.clone(), settings)?;
     if let Some(url) = nats_url {
-        state.hub = crate::hub::Hub::with_nats(&url)
+        state.hub = crate::realtime::hub::Hub::with_nats(&url)
             .await
             .context("cannot connect to NATS")?;
         println!("sharing events with other nodes through NATS");

@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::error::{ApiResult, AppError, ErrorBody, ErrorCode, Json};
+use crate::http::error::{ApiResult, AppError, ErrorBody, ErrorCode, Json};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

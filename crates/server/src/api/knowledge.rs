@@ -10,11 +10,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::app::auth::{AdminAuth, AgentAuth};
 use crate::app::AppState;
-use crate::auth::{AdminAuth, AgentAuth};
 use crate::bot::parse_review;
-use crate::error::{check_id, ApiResult, ErrorBody, Json, OrNotFound, Path, Query};
-use crate::views::{views, ArticleView, BotTurnView};
+use crate::http::error::{check_id, ApiResult, ErrorBody, Json, OrNotFound, Path, Query};
+use crate::http::views::{views, ArticleView, BotTurnView};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

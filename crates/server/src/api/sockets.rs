@@ -24,9 +24,9 @@ use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use crate::app::AppState;
-use crate::error::AppError;
-use crate::hub::{agent_message_frame, error_frame, visitor_message_frame, Event};
-use crate::rate_limit::ConnectionSlot;
+use crate::http::error::AppError;
+use crate::http::rate_limit::ConnectionSlot;
+use crate::realtime::hub::{agent_message_frame, error_frame, visitor_message_frame, Event};
 
 /// Who is on the other end, and so which events they may see.
 #[derive(Debug, Clone)]

@@ -1,0 +1,90 @@
+//! The application's shared state, and what every feature builds on: [`settings`], the
+//! [`clock`], agent and visitor credentials ([`auth`]), signed links ([`signing`]), the memo of
+//! posted automatic messages ([`posted`]) and the first-start workspace ([`bootstrap`]).
+
+pub mod auth;
+pub mod bootstrap;
+pub mod clock;
+pub mod posted;
+pub mod settings;
+pub mod signing;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use madoguchi_store::Store;
+use tokio::sync::watch;
+
+use crate::app::clock::{Clock, SystemClock};
+use crate::app::posted::PostedOnce;
+use crate::app::settings::Settings;
+use crate::channels::outbound::{Notifier, NotifierError};
+use crate::http::metrics::Metrics;
+use crate::http::rate_limit::{ConnectionLimit, RateLimiter};
+use crate::knowledge::index::KnowledgeBase;
+use crate::realtime::hub::Hub;
+
+/// Everything a request handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub hub: Hub,
+    pub settings: Arc<Settings>,
+    pub metrics: Arc<Metrics>,
+    pub limits: Arc<Limits>,
+    /// Changes once, when the server starts shutting down.
+    pub shutdown: watch::Receiver<bool>,
+    pub clock: Arc<dyn Clock>,
+    pub notifier: Arc<Notifier>,
+    pub kb: Arc<KnowledgeBase>,
+    /// Automatic messages known to be posted already (see [`PostedOnce`]).
+    pub posted: Arc<PostedOnce>,
+}
+
+pub struct Limits {
+    pub login: RateLimiter,
+    pub visitor_session: RateLimiter,
+    pub websockets: ConnectionLimit,
+}
+
+impl AppState {
+    /// State for a server on the system clock; the returned sender starts the shutdown.
+    pub fn new(
+        store: Store,
+        settings: Settings,
+    ) -> Result<(Self, watch::Sender<bool>), NotifierError> {
+        Self::with_clock(store, settings, Arc::new(SystemClock))
+    }
+
+    /// State for a server whose time is `clock` (tests step a [`crate::app::clock::ManualClock`]).
+    pub fn with_clock(
+        store: Store,
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Self, watch::Sender<bool>), NotifierError> {
+        let (shutdown_tx, shutdown) = watch::channel(false);
+        let minute = Duration::from_secs(60);
+        let limits = Limits {
+            login: RateLimiter::new(settings.rate_limits.logins_per_minute, minute),
+            visitor_session: RateLimiter::new(
+                settings.rate_limits.visitor_sessions_per_minute,
+                minute,
+            ),
+            websockets: ConnectionLimit::new(settings.rate_limits.websockets_per_ip),
+        };
+        let notifier = Arc::new(Notifier::new(&settings.smtp, &settings.sms)?);
+        let state = AppState {
+            store,
+            hub: Hub::default(),
+            settings: Arc::new(settings),
+            metrics: Arc::new(Metrics::default()),
+            limits: Arc::new(limits),
+            shutdown,
+            clock,
+            notifier,
+            kb: Arc::default(),
+            posted: Arc::default(),
+        };
+        Ok((state, shutdown_tx))
+    }
+}

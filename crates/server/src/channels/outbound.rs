@@ -1,0 +1,149 @@
+//! Outbound channel adapters: plain-text e-mail through SMTP and SMS through an HTTP provider
+//! (form POST `To`, `From`, `Body`). They only send: what to send, to whom and when is the
+//! rules' business (see `automation::notifications`), and a failure is returned for the job
+//! queue to retry.
+
+use lettre::message::{header::ContentType, Mailbox};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use serde::Deserialize;
+
+/// Outgoing e-mail for reply notifications; off while `url` is unset.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Smtp {
+    /// `smtp://host:port` (plain), `smtp://host:port?tls=required` (STARTTLS) or `smtps://…`.
+    pub url: Option<String>,
+    pub from: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Self {
+            url: None,
+            from: "noreply@localhost".into(),
+            user: None,
+            password: None,
+        }
+    }
+}
+
+/// An HTTP SMS provider taking a form POST of `To`, `From`, `Body` (Twilio-style); off while
+/// `url` is unset.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sms {
+    pub url: Option<String>,
+    pub from: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifierError {
+    #[error("smtp.url is not usable: {0}")]
+    Smtp(String),
+    #[error("smtp.from is not an e-mail address: {0}")]
+    From(String),
+}
+
+struct SmsProvider {
+    url: String,
+    from: String,
+    user: Option<String>,
+    password: Option<String>,
+}
+
+/// The configured ways out; either may be absent.
+pub struct Notifier {
+    mailer: Option<(AsyncSmtpTransport<Tokio1Executor>, Mailbox)>,
+    sms: Option<SmsProvider>,
+    http: reqwest::Client,
+}
+
+impl Notifier {
+    pub fn new(smtp: &Smtp, sms: &Sms) -> Result<Self, NotifierError> {
+        let mailer = match &smtp.url {
+            Some(url) => {
+                let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|err| NotifierError::Smtp(err.to_string()))?
+                    .timeout(Some(std::time::Duration::from_secs(20)));
+                if let (Some(user), Some(password)) = (&smtp.user, &smtp.password) {
+                    builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+                }
+                let from: Mailbox =
+                    smtp.from
+                        .parse()
+                        .map_err(|err: lettre::address::AddressError| {
+                            NotifierError::From(err.to_string())
+                        })?;
+                Some((builder.build(), from))
+            }
+            None => None,
+        };
+        let sms = sms.url.as_ref().map(|url| SmsProvider {
+            url: url.clone(),
+            from: sms.from.clone(),
+            user: sms.user.clone(),
+            password: sms.password.clone(),
+        });
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(20))
+            .build()
+            .unwrap_or_default();
+        Ok(Self { mailer, sms, http })
+    }
+
+    /// Whether e-mail can go out (`smtp.url` is set).
+    pub fn can_email(&self) -> bool {
+        self.mailer.is_some()
+    }
+
+    /// Whether SMS can go out (`sms.url` is set).
+    pub fn can_sms(&self) -> bool {
+        self.sms.is_some()
+    }
+
+    pub async fn send_email(&self, to: &str, subject: &str, body: String) -> Result<(), String> {
+        let Some((mailer, from)) = &self.mailer else {
+            return Err("e-mail is not configured".into());
+        };
+        let to: Mailbox = to
+            .parse()
+            .map_err(|err: lettre::address::AddressError| err.to_string())?;
+        let message = lettre::Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|err| err.to_string())?;
+        mailer
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|err| format!("smtp: {err}"))
+    }
+
+    pub async fn send_sms(&self, to: &str, body: &str) -> Result<(), String> {
+        let Some(sms) = &self.sms else {
+            return Err("SMS is not configured".into());
+        };
+        let mut request = self.http.post(&sms.url).form(&[
+            ("To", to),
+            ("From", sms.from.as_str()),
+            ("Body", body),
+        ]);
+        if let Some(user) = &sms.user {
+            request = request.basic_auth(user, sms.password.as_ref());
+        }
+        let response = request.send().await.map_err(|err| format!("sms: {err}"))?;
+        if !response.status().is_success() {
+            return Err(format!("sms provider answered {}", response.status()));
+        }
+        Ok(())
+    }
+}

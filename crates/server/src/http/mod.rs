@@ -1,0 +1,10 @@
+//! The HTTP layer's shared pieces, below every feature: the error type and its codes
+//! ([`error`]), the JSON shapes stored things are shown in ([`views`]), CORS for the widget API
+//! ([`cors`]), rate and connection limits ([`rate_limit`]) and the Prometheus counters
+//! ([`metrics`]).
+
+pub mod cors;
+pub mod error;
+pub mod metrics;
+pub mod rate_limit;
+pub mod views;

@@ -1,0 +1,4 @@
+//! The knowledge base's per-workspace search [`index`], rebuilt when the articles change; the
+//! bot, the help center and the agents' article search all ask it.
+
+pub mod index;
