@@ -1,39 +1,26 @@
 //! The public help center: server-rendered, searchable, readable on a phone, with titles,
 //! descriptions and plain links for search engines. `/help/{channel_key}` lists the published
 //! articles by category (or search results for `?q=`); `/help/{channel_key}/articles/{id}` shows
-//! one. Article Markdown is rendered with raw HTML escaped and unsafe link schemes dropped.
+//! one. Pages come from askama templates (`templates/help/`, compiled in, escaping by
+//! default); article Markdown is rendered with raw HTML escaped and unsafe link schemes dropped.
 
+use askama::Template;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use madoguchi_store::knowledge::Article;
 use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag};
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::http::error::{check_id, ApiResult, AppError, OrNotFound, Path, Query};
-use crate::web::pages::{html_response, strings};
+use crate::web::pages::{rendered, strings};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/help/{channel_key}", get(index_page))
         .route("/help/{channel_key}/articles/{id}", get(article_page))
-}
-
-/// Escapes text for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
@@ -92,37 +79,49 @@ struct HelpQuery {
     locale: Option<String>,
 }
 
-struct Page<'a> {
+/// The help center's words in one language.
+struct Words {
+    search: String,
+    results: String,
+    no_results: String,
+}
+
+/// One article as a link.
+struct Link {
+    id: String,
+    title: String,
+}
+
+struct Category {
+    name: String,
+    articles: Vec<Link>,
+}
+
+#[derive(Template)]
+#[template(path = "help/index.html")]
+struct IndexPage<'a> {
     lang: &'a str,
     title: String,
     description: String,
-    body: String,
+    key: &'a str,
+    q: &'a str,
+    t: Words,
+    /// Search results for `?q=`; `None` lists every article by category.
+    results: Option<Vec<Link>>,
+    categories: Vec<Category>,
 }
 
-fn page(p: Page<'_>) -> Response {
-    html_response(format!(
-        "<!doctype html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><meta name=\"description\" content=\"{}\">\
-         <link rel=\"stylesheet\" href=\"/assets/ui.css\"></head><body class=\"page-help\"><main class=\"help\">{}</main></body></html>\n",
-        escape(p.lang),
-        escape(&p.title),
-        escape(&p.description),
-        p.body
-    ))
-}
-
-fn search_form(key: &str, t: &serde_json::Map<String, serde_json::Value>, q: &str) -> String {
-    let label = t.get("help.search").and_then(|v| v.as_str()).unwrap_or("");
-    format!(
-        "<form class=\"help-search\" method=\"get\" action=\"/help/{}\" role=\"search\">\
-         <input type=\"search\" name=\"q\" value=\"{}\" aria-label=\"{}\" placeholder=\"{}\"><button type=\"submit\">{}</button></form>",
-        escape(key),
-        escape(q),
-        escape(label),
-        escape(label),
-        escape(label)
-    )
+#[derive(Template)]
+#[template(path = "help/article.html")]
+struct ArticlePage<'a> {
+    lang: &'a str,
+    title: String,
+    description: String,
+    key: &'a str,
+    back: &'a str,
+    heading: &'a str,
+    /// Rendered by [`render_markdown`], which escapes raw HTML.
+    body_html: String,
 }
 
 async fn index_page(
@@ -143,59 +142,56 @@ async fn index_page(
     };
     let t = strings(lang, "help.");
     let word = |k: &str| t.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
-    let title = format!("{} | {}", word("help.title"), workspace.name);
     let q = query.q.unwrap_or_default();
-    let link = |id: &str, text: &str| {
-        format!(
-            "<li><a href=\"/help/{}/articles/{}\">{}</a></li>",
-            escape(&key),
-            escape(id),
-            escape(text)
-        )
+    let link = |article: &Article| Link {
+        id: article.id.clone(),
+        title: article.title.clone(),
     };
-    let mut body = format!("<h1>{}</h1>{}", escape(&title), search_form(&key, &t, &q));
-    if !q.trim().is_empty() {
+    let mut categories: Vec<Category> = Vec::new();
+    let results = if q.trim().is_empty() {
+        for article in state.store.articles(&channel.workspace_id, true).await? {
+            let name = if article.category.is_empty() {
+                word("help.other")
+            } else {
+                article.category.clone()
+            };
+            match categories.last_mut() {
+                Some(last) if last.name == name => last.articles.push(link(&article)),
+                _ => categories.push(Category {
+                    name,
+                    articles: vec![link(&article)],
+                }),
+            }
+        }
+        None
+    } else {
         let found = state
             .kb
             .search(&state.store, &channel.workspace_id, &q, 10)
             .await?;
-        body.push_str(&format!("<h2>{}</h2>", escape(&word("help.results"))));
-        if found.hits.is_empty() {
-            body.push_str(&format!("<p>{}</p>", escape(&word("help.no_results"))));
-        }
-        body.push_str("<ul class=\"results\">");
-        for (article, _) in &found.hits {
-            body.push_str(&link(&article.id, &article.title));
-        }
-        body.push_str("</ul>");
-    } else {
-        let articles = state.store.articles(&channel.workspace_id, true).await?;
-        let mut category = None;
-        for article in &articles {
-            if category != Some(&article.category) {
-                if category.is_some() {
-                    body.push_str("</ul>");
-                }
-                let name = if article.category.is_empty() {
-                    word("help.other")
-                } else {
-                    article.category.clone()
-                };
-                body.push_str(&format!("<h2>{}</h2><ul>", escape(&name)));
-                category = Some(&article.category);
-            }
-            body.push_str(&link(&article.id, &article.title));
-        }
-        if category.is_some() {
-            body.push_str("</ul>");
-        }
-    }
-    Ok(page(Page {
+        Some(
+            found
+                .hits
+                .iter()
+                .map(|(article, _)| link(article))
+                .collect(),
+        )
+    };
+    let page = IndexPage {
         lang,
-        title,
+        title: format!("{} | {}", word("help.title"), workspace.name),
         description: word("help.description"),
-        body,
-    }))
+        key: &key,
+        q: &q,
+        t: Words {
+            search: word("help.search"),
+            results: word("help.results"),
+            no_results: word("help.no_results"),
+        },
+        results,
+        categories,
+    };
+    rendered(&page)
 }
 
 async fn article_page(
@@ -218,28 +214,21 @@ async fn article_page(
     }
     let workspace = state.store.workspace(&channel.workspace_id).await?;
     let t = strings(&article.locale, "help.");
-    let back = t.get("help.back").and_then(|v| v.as_str()).unwrap_or("");
-    let description: String = article
-        .body
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(120)
-        .collect();
-    let body = format!(
-        "<nav><a href=\"/help/{}\">{}</a></nav><article><h1>{}</h1>{}</article>",
-        escape(&key),
-        escape(back),
-        escape(&article.title),
-        render_markdown(&article.body)
-    );
-    let title = format!("{} | {}", article.title, workspace.name);
-    Ok(page(Page {
+    let page = ArticlePage {
         lang: &article.locale,
-        title,
-        description,
-        body,
-    })
-    .into_response())
+        title: format!("{} | {}", article.title, workspace.name),
+        description: article
+            .body
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(120)
+            .collect(),
+        key: &key,
+        back: t.get("help.back").and_then(|v| v.as_str()).unwrap_or(""),
+        heading: &article.title,
+        body_html: render_markdown(&article.body),
+    };
+    rendered(&page)
 }
 
 #[cfg(test)]
@@ -259,10 +248,6 @@ mod tests {
         assert!(
             html.contains("href=\"#\"") && html.contains("href=\"https://example.jp\""),
             "{html}"
-        );
-        assert_eq!(
-            escape("<a href=\"x\">'&"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;"
         );
     }
 }

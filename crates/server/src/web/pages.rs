@@ -2,6 +2,7 @@
 //! with small vanilla JavaScript modules), their assets and locale files — all embedded in the
 //! binary. Pages send a Content Security Policy without inline scripts or styles.
 
+use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -9,7 +10,7 @@ use axum::Router;
 use serde_json::{Map, Value};
 
 use crate::app::AppState;
-use crate::http::error::{AppError, Path};
+use crate::http::error::{AppError, ErrorCode, Path};
 
 const WIDGET_JS: &str = include_str!("../../assets/widget.js");
 const INBOX_JS: &str = include_str!("../../assets/inbox.js");
@@ -46,14 +47,9 @@ async fn chat_page(Path(channel_key): Path<String>) -> Result<Response, AppError
     if !well_formed {
         return Err(AppError::not_found("channel"));
     }
-    let html = format!(
-        "<!doctype html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Madoguchi</title><link rel=\"stylesheet\" href=\"/assets/ui.css\"></head>\
-         <body class=\"page-chat\"><script src=\"/widget.js\" data-channel=\"{channel_key}\" data-open=\"auto\" async></script>\
-         </body></html>\n"
-    );
-    Ok(html_response(html))
+    rendered(&ChatPage {
+        channel_key: &channel_key,
+    })
 }
 
 pub fn html_response(html: String) -> Response {
@@ -96,25 +92,29 @@ async fn asset_by_name(Path(name): Path<String>) -> Result<Response, AppError> {
 }
 
 /// An HTML shell: the page's script fills it in, in the agent's language.
-fn page(name: &str, script: &str) -> Response {
-    let html = format!(
-        "<!doctype html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Madoguchi</title><link rel=\"stylesheet\" href=\"/assets/ui.css\">\
-         <script src=\"/assets/common.js\" defer></script><script src=\"/assets/{script}\" defer></script>\
-         </head><body class=\"page-{name}\"><main id=\"app\" aria-busy=\"true\"></main></body></html>\n"
-    );
-    let mut response = (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        html,
-    )
-        .into_response();
-    response.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(PAGE_CSP),
-    );
-    response
+fn page(name: &'static str, script: &'static str) -> Response {
+    rendered(&Shell { name, script }).unwrap_or_else(IntoResponse::into_response)
+}
+
+#[derive(Template)]
+#[template(path = "shell.html")]
+struct Shell {
+    name: &'static str,
+    script: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "chat.html")]
+struct ChatPage<'a> {
+    channel_key: &'a str,
+}
+
+/// A page rendered from its template, with our security headers.
+pub fn rendered(page: &impl Template) -> Result<Response, AppError> {
+    let html = page
+        .render()
+        .map_err(|err| AppError::new(ErrorCode::Internal, format!("template: {err}")))?;
+    Ok(html_response(html))
 }
 
 /// The strings of one locale (`ja` unless `en`) whose keys start with `prefix`.
