@@ -15,8 +15,8 @@
 //! 5. [`bot`] — answering from the knowledge base, the customer's feedback.
 //! 6. [`inbox`] — the doors: a message or a conversation change is written with the jobs it
 //!    triggers in one transaction, then published; channel settings as typed values.
-//! 7. [`app`] — the shared state, settings, clock, credentials and extractors, signed links,
-//!    start-up.
+//! 7. [`app`] — the shared state, settings, clock, the services' error (no HTTP in it; mapped
+//!    to status and code in one `From`), credentials and extractors, signed links, start-up.
 //! 8. [`realtime`] (the hub, NATS), [`knowledge`] (the per-workspace search index),
 //!    [`channels`] (provider adapters: e-mail and SMS out).
 //! 9. [`http`] — error codes, JSON views, CORS, rate limits, metrics.

@@ -178,10 +178,10 @@ async fn bot_feedback(
         .store
         .conversation(&visitor.contact.workspace_id, &id)
         .await?;
-    match intake::bot_feedback(&state, &conversation, &feedback.turn_id, feedback.resolved).await {
-        Err(err) if err.code == ErrorCode::NotFound => Err(AppError::not_found("bot turn")),
-        other => other.map(|()| StatusCode::NO_CONTENT),
-    }
+    intake::bot_feedback(&state, &conversation, &feedback.turn_id, feedback.resolved)
+        .await
+        .or_not_found("bot turn")?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -1,10 +1,11 @@
 //! The application's shared state, and what every feature builds on: [`settings`], the
-//! [`clock`], agent and visitor credentials ([`auth`]), signed links ([`signing`]), the memo of
+//! [`clock`], the services' [`error`], agent and visitor credentials ([`auth`]), signed links ([`signing`]), the memo of
 //! posted automatic messages ([`posted`]) and the first-start workspace ([`bootstrap`]).
 
 pub mod auth;
 pub mod bootstrap;
 pub mod clock;
+pub mod error;
 pub mod posted;
 pub mod settings;
 pub mod signing;

@@ -19,10 +19,10 @@ use madoguchi_store::jobs::{JobChanges, JobSpec, NO_JOBS};
 use madoguchi_store::messages::Message;
 use serde::{Deserialize, Serialize};
 
+use crate::app::error::DomainResult;
 use crate::app::AppState;
 use crate::automation::notifications::NotifyJob;
 use crate::bot;
-use crate::http::error::ApiResult;
 use crate::inbox::messages::{post_automatic, Automatic};
 use crate::inbox::settings::automation_of;
 
@@ -66,7 +66,7 @@ pub async fn plan_wait(
     workspace_id: &str,
     channel_id: &str,
     conversation_id: &str,
-) -> ApiResult<WaitPlan> {
+) -> DomainResult<WaitPlan> {
     let (automation, tz) = automation_of(state, workspace_id, channel_id).await?;
     let now = state.clock.now_ms();
     let open = automation
@@ -103,7 +103,7 @@ pub async fn after_customer_message(
     conversation: &Conversation,
     message: &Message,
     first_message: bool,
-) -> ApiResult<()> {
+) -> DomainResult<()> {
     let automation = &plan.automation;
     if first_message {
         if let Some(text) = automation.greeting.render(&automation.locale, "") {
@@ -133,7 +133,7 @@ pub async fn send_away(
     state: &AppState,
     plan: &WaitPlan,
     conversation: &Conversation,
-) -> ApiResult<()> {
+) -> DomainResult<()> {
     let automation = &plan.automation;
     let (WaitingReply::AwayNow, Some(waiting_since)) = (
         automation.waiting_reply(plan.open),
@@ -170,7 +170,7 @@ pub async fn plan_agent_message(
     state: &AppState,
     conversation: &Conversation,
     private: bool,
-) -> ApiResult<JobChanges> {
+) -> DomainResult<JobChanges> {
     if private {
         return Ok(JobChanges::default());
     }
@@ -193,7 +193,10 @@ pub async fn plan_agent_message(
 }
 
 /// Runs an expectation job: sends the message if the customer is still waiting.
-pub async fn send_expectation(state: &AppState, job: &ExpectationJob) -> ApiResult<&'static str> {
+pub async fn send_expectation(
+    state: &AppState,
+    job: &ExpectationJob,
+) -> DomainResult<&'static str> {
     let conversation = state
         .store
         .conversation(&job.workspace_id, &job.conversation_id)

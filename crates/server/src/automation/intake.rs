@@ -13,10 +13,10 @@ use madoguchi_store::workspaces::Channel;
 use madoguchi_core::conversation::ConversationStatus;
 use madoguchi_core::message::{ClientId, MessageBody};
 
+use crate::app::error::DomainResult;
 use crate::app::AppState;
 use crate::automation::auto_replies::{self, plan_agent_message, plan_wait};
 use crate::bot::{self, Feedback};
-use crate::http::error::ApiResult;
 use crate::inbox::conversations::{self, Change};
 use crate::inbox::messages;
 
@@ -27,7 +27,7 @@ pub async fn start_conversation(
     contact_id: &str,
     body: &MessageBody,
     client_id: Option<&ClientId>,
-) -> ApiResult<Started> {
+) -> DomainResult<Started> {
     let id = madoguchi_store::new_id();
     let plan = plan_wait(state, &channel.workspace_id, &channel.id, &id).await?;
     let started = messages::start(
@@ -64,7 +64,7 @@ pub async fn customer_message(
     state: &AppState,
     channel: &Channel,
     new: NewMessage<'_>,
-) -> ApiResult<Appended> {
+) -> DomainResult<Appended> {
     let plan = plan_wait(state, new.workspace_id, &channel.id, new.conversation_id).await?;
     let appended = messages::post(
         state,
@@ -90,7 +90,7 @@ pub async fn customer_message(
 }
 
 /// An agent's reply or private note.
-pub async fn agent_message(state: &AppState, new: NewMessage<'_>) -> ApiResult<Appended> {
+pub async fn agent_message(state: &AppState, new: NewMessage<'_>) -> DomainResult<Appended> {
     let conversation = state
         .store
         .conversation(new.workspace_id, new.conversation_id)
@@ -106,7 +106,7 @@ pub async fn bot_feedback(
     conversation: &Conversation,
     turn_id: &str,
     resolved: bool,
-) -> ApiResult<()> {
+) -> DomainResult<()> {
     if bot::feedback(state, conversation, turn_id, resolved).await? == Feedback::HandedOver {
         hand_over(state, conversation).await?;
     }
@@ -115,7 +115,7 @@ pub async fn bot_feedback(
 
 /// The customer waits for a person again: the conversation opens for agents, with the
 /// expectation committed with that change in hours, or the away message at once out of hours.
-async fn hand_over(state: &AppState, conversation: &Conversation) -> ApiResult<()> {
+async fn hand_over(state: &AppState, conversation: &Conversation) -> DomainResult<()> {
     let plan = plan_wait(
         state,
         &conversation.workspace_id,
@@ -141,8 +141,8 @@ async fn hand_over(state: &AppState, conversation: &Conversation) -> ApiResult<(
     auto_replies::send_away(state, &plan, &opened).await
 }
 
-fn react(result: ApiResult<()>) {
+fn react(result: DomainResult<()>) {
     if let Err(err) = result {
-        tracing::error!(error = %err.message, "a reaction after a committed message failed");
+        tracing::error!(error = %err, "a reaction after a committed message failed");
     }
 }

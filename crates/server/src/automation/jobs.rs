@@ -29,14 +29,14 @@ async fn handle(state: &AppState, job: &Job) -> Result<&'static str, String> {
                 serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
             auto_replies::send_expectation(state, &payload)
                 .await
-                .map_err(|e| e.message)
+                .map_err(|e| e.to_string())
         }
         RATING_JOB => {
             let payload: RatingJob =
                 serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
             conversations::ask_rating(state, &payload)
                 .await
-                .map_err(|e| e.message)
+                .map_err(|e| e.to_string())
         }
         NOTIFY_JOB => {
             let payload: NotifyJob =

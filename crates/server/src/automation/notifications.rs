@@ -50,7 +50,7 @@ pub async fn deliver(state: &AppState, job: &NotifyJob) -> Result<&'static str, 
         .channel(&job.workspace_id, &conversation.channel_id)
         .await
         .map_err(|e| e.to_string())?;
-    let automation = channel_automation(&channel).map_err(|e| e.message)?;
+    let automation = channel_automation(&channel).map_err(|e| e.to_string())?;
     let workspace = store
         .workspace(&job.workspace_id)
         .await

@@ -14,11 +14,12 @@ use madoguchi_store::knowledge::{Article, NewBotTurn};
 use madoguchi_store::messages::Message;
 use serde_json::json;
 
+use crate::app::error::{DomainError, DomainResult};
 use crate::app::AppState;
-use crate::http::error::{ApiResult, AppError, ErrorCode};
 use crate::inbox::conversations::{self, Change};
 use crate::inbox::messages::{post_automatic, Automatic};
 use crate::inbox::settings::channel_automation;
+use madoguchi_core::InvalidValue;
 
 /// Confidence from which the bot answers with its best article (tuned on the development half
 /// of LocalgovFAQ: see `madoguchi eval faq`).
@@ -88,7 +89,7 @@ async fn set_status(
     state: &AppState,
     conversation: &Conversation,
     status: ConversationStatus,
-) -> ApiResult<Conversation> {
+) -> DomainResult<Conversation> {
     let patch = ConversationPatch {
         status: Some(status),
         ..Default::default()
@@ -110,7 +111,7 @@ pub async fn answer(
     message: &Message,
     automation: &Automation,
     answered: &JobChanges,
-) -> ApiResult<bool> {
+) -> DomainResult<bool> {
     let found = state
         .kb
         .search(
@@ -230,11 +231,11 @@ pub async fn feedback(
     conversation: &Conversation,
     turn_id: &str,
     resolved: bool,
-) -> ApiResult<Feedback> {
+) -> DomainResult<Feedback> {
     let ws = &conversation.workspace_id;
     let turn = state.store.bot_turn(ws, turn_id).await?;
     if turn.conversation_id != conversation.id {
-        return Err(AppError::not_found("bot turn"));
+        return Err(DomainError::NotFound("bot turn"));
     }
     if matches!(turn.outcome.as_str(), "resolved" | "not_resolved") {
         return Ok(Feedback::Unchanged);
@@ -282,13 +283,10 @@ pub async fn feedback(
 }
 
 /// Checks a review verdict.
-pub fn parse_review(review: &str) -> ApiResult<&str> {
+pub fn parse_review(review: &str) -> DomainResult<&str> {
     match review {
         "correct" | "wrong" => Ok(review),
-        _ => Err(AppError::new(
-            ErrorCode::InvalidBody,
-            "review: must be correct or wrong",
-        )),
+        _ => Err(InvalidValue::new("review", "must be correct or wrong").into()),
     }
 }
 

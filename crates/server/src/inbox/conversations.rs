@@ -10,8 +10,8 @@ use madoguchi_store::conversations::{Conversation, ConversationPatch};
 use madoguchi_store::jobs::{JobChanges, JobSpec, NO_JOBS};
 use serde::{Deserialize, Serialize};
 
+use crate::app::error::DomainResult;
 use crate::app::AppState;
-use crate::http::error::ApiResult;
 use crate::inbox::messages::{post_automatic, Automatic};
 use crate::inbox::settings::automation_of;
 
@@ -38,7 +38,7 @@ pub async fn update(
     workspace_id: &str,
     id: &str,
     change: Change<'_>,
-) -> ApiResult<Conversation> {
+) -> DomainResult<Conversation> {
     let before = state.store.conversation(workspace_id, id).await?;
     let resolves = before.status != ConversationStatus::Resolved
         && change.patch.status == Some(ConversationStatus::Resolved);
@@ -70,7 +70,7 @@ pub async fn update(
     if resolves {
         // Committed either way: a failure here is the queued job's to retry.
         if let Err(err) = ask_rating(state, &rating).await {
-            tracing::warn!(error = %err.message, "asking for a rating failed; the job will retry");
+            tracing::warn!(error = %err, "asking for a rating failed; the job will retry");
         }
     }
     Ok(conversation)
@@ -78,7 +78,7 @@ pub async fn update(
 
 /// Asks the customer of a resolved conversation how satisfied they are (1–5), once per
 /// resolution; nothing when it was reopened meanwhile.
-pub async fn ask_rating(state: &AppState, job: &RatingJob) -> ApiResult<&'static str> {
+pub async fn ask_rating(state: &AppState, job: &RatingJob) -> DomainResult<&'static str> {
     let conversation = state
         .store
         .conversation(&job.workspace_id, &job.conversation_id)

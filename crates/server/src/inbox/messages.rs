@@ -11,11 +11,11 @@ use madoguchi_store::conversations::{Conversation, NewConversation, Started};
 use madoguchi_store::jobs::JobChanges;
 use madoguchi_store::messages::{Appended, NewMessage};
 
+use crate::app::error::DomainResult;
 use crate::app::AppState;
-use crate::http::error::ApiResult;
 
 /// Starts a conversation with its first message (and that message's jobs), then publishes.
-pub async fn start(state: &AppState, new: NewConversation<'_>) -> ApiResult<Started> {
+pub async fn start(state: &AppState, new: NewConversation<'_>) -> DomainResult<Started> {
     let started = state.store.start_conversation(new).await?;
     if started.created {
         state
@@ -36,7 +36,7 @@ pub async fn start(state: &AppState, new: NewConversation<'_>) -> ApiResult<Star
 
 /// Appends a message with its jobs, then publishes it (and the conversation, when the message
 /// changed its status).
-pub async fn post(state: &AppState, new: &NewMessage<'_>) -> ApiResult<Appended> {
+pub async fn post(state: &AppState, new: &NewMessage<'_>) -> DomainResult<Appended> {
     let mut appended = state.store.append_message(new).await?;
     if appended.created {
         state
@@ -71,7 +71,7 @@ pub async fn post_automatic(
     state: &AppState,
     conversation: &Conversation,
     automatic: Automatic<'_>,
-) -> ApiResult<()> {
+) -> DomainResult<()> {
     let body = MessageBody::parse(&automatic.text)?;
     let client_id = ClientId::parse(automatic.client_id)?;
     let kind = automatic.sender_kind;

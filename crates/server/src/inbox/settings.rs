@@ -11,33 +11,30 @@ use madoguchi_core::widget::WidgetSettings;
 use madoguchi_store::workspaces::{Channel, Workspace};
 use serde::de::DeserializeOwned;
 
+use crate::app::error::{DomainError, DomainResult};
 use crate::app::AppState;
-use crate::http::error::{ApiResult, AppError, ErrorCode};
 
 /// The channel's automation settings (`{}`, the defaults, until an admin saves some).
-pub fn channel_automation(channel: &Channel) -> ApiResult<Automation> {
+pub fn channel_automation(channel: &Channel) -> DomainResult<Automation> {
     parse(channel, "automation settings", &channel.automation)
 }
 
 /// The channel's widget settings (colours, texts, position, display rules).
-pub fn widget_settings(channel: &Channel) -> ApiResult<WidgetSettings> {
+pub fn widget_settings(channel: &Channel) -> DomainResult<WidgetSettings> {
     parse(channel, "widget settings", &channel.settings)
 }
 
 /// The channel's bot scenario (none until an admin saves one).
-pub fn channel_scenario(channel: &Channel) -> ApiResult<Scenario> {
+pub fn channel_scenario(channel: &Channel) -> DomainResult<Scenario> {
     parse(channel, "bot scenario", &channel.scenario)
 }
 
-fn parse<T: DeserializeOwned>(channel: &Channel, what: &str, stored: &str) -> ApiResult<T> {
+fn parse<T: DeserializeOwned>(channel: &Channel, what: &str, stored: &str) -> DomainResult<T> {
     serde_json::from_str(stored).map_err(|err| {
-        AppError::new(
-            ErrorCode::CorruptSettings,
-            format!(
-                "channel {:?} ({}): its stored {what} cannot be read: {err}",
-                channel.name, channel.id
-            ),
-        )
+        DomainError::CorruptSettings(format!(
+            "channel {:?} ({}): its stored {what} cannot be read: {err}",
+            channel.name, channel.id
+        ))
     })
 }
 
@@ -51,7 +48,7 @@ pub async fn automation_of(
     state: &AppState,
     workspace_id: &str,
     channel_id: &str,
-) -> ApiResult<(Automation, Tz)> {
+) -> DomainResult<(Automation, Tz)> {
     let channel = state.store.channel(workspace_id, channel_id).await?;
     let workspace = state.store.workspace(workspace_id).await?;
     Ok((

@@ -11,7 +11,19 @@ use madoguchi_store::Store;
 use madoguchi_text::{Analyzer, FaqDoc, FaqIndex, Synonyms};
 use tokio::sync::OnceCell;
 
-use crate::http::error::{ApiResult, AppError, ErrorCode};
+use madoguchi_store::StoreError;
+
+/// What can go wrong when the index is asked.
+#[derive(Debug, thiserror::Error)]
+pub enum KnowledgeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The analyzer could not be built (the embedded dictionary did not load).
+    #[error("the text analyzer is unavailable: {0}")]
+    Analyzer(String),
+}
+
+type Result<T> = std::result::Result<T, KnowledgeError>;
 
 /// Published articles and their index, as of `version`.
 pub struct WorkspaceIndex {
@@ -34,26 +46,26 @@ pub struct KnowledgeBase {
     indexes: Mutex<HashMap<String, Arc<WorkspaceIndex>>>,
 }
 
-fn internal(err: impl std::fmt::Display) -> AppError {
-    AppError::new(ErrorCode::Internal, err.to_string())
+fn unavailable(err: impl std::fmt::Display) -> KnowledgeError {
+    KnowledgeError::Analyzer(err.to_string())
 }
 
 impl KnowledgeBase {
     /// The shared analyzer; the embedded dictionary is loaded once, off the async threads.
-    pub async fn analyzer(&self) -> ApiResult<Arc<Analyzer>> {
+    pub async fn analyzer(&self) -> Result<Arc<Analyzer>> {
         self.analyzer
             .get_or_try_init(|| async {
                 let analyzer = tokio::task::spawn_blocking(Analyzer::new)
                     .await
-                    .map_err(internal)?
-                    .map_err(internal)?;
-                Ok::<_, AppError>(Arc::new(analyzer))
+                    .map_err(unavailable)?
+                    .map_err(unavailable)?;
+                Ok::<_, KnowledgeError>(Arc::new(analyzer))
             })
             .await
             .cloned()
     }
 
-    async fn index(&self, store: &Store, workspace_id: &str) -> ApiResult<Arc<WorkspaceIndex>> {
+    async fn index(&self, store: &Store, workspace_id: &str) -> Result<Arc<WorkspaceIndex>> {
         // A cheap check of what changed; articles are loaded only to rebuild.
         let version = store.knowledge_version(workspace_id).await?;
         let cached = self
@@ -84,7 +96,7 @@ impl KnowledgeBase {
             }
         })
         .await
-        .map_err(internal)?;
+        .map_err(unavailable)?;
         let built = Arc::new(built);
         self.indexes
             .lock()
@@ -100,7 +112,7 @@ impl KnowledgeBase {
         workspace_id: &str,
         query: &str,
         k: usize,
-    ) -> ApiResult<Found> {
+    ) -> Result<Found> {
         let index = self.index(store, workspace_id).await?;
         let analyzer = self.analyzer().await?;
         let ranked = index.index.search(&analyzer, query, k);
