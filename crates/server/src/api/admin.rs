@@ -9,8 +9,10 @@ use madoguchi_core::message::MessageBody;
 use madoguchi_core::scenario::Scenario;
 use madoguchi_core::widget::WidgetSettings;
 use madoguchi_core::InvalidValue;
+use madoguchi_store::agents::Agent;
 use madoguchi_store::agents::NewAgent;
 use madoguchi_store::audit::AuditEntry;
+use madoguchi_store::templates::{Tag, Template};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -21,7 +23,7 @@ use crate::app::AppState;
 use crate::http::error::{
     check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path,
 };
-use crate::http::views::{views, AgentView, TagView, TemplateView};
+use crate::http::views::views;
 use crate::inbox::settings::{channel_automation, channel_scenario, widget_settings};
 use madoguchi_store::workspaces::Channel;
 
@@ -49,6 +51,64 @@ impl TryFrom<&Channel> for ChannelView {
             settings: widget_settings(c)?,
             created_at: c.created_at,
         })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AgentView {
+    pub id: String,
+    pub workspace_id: String,
+    pub email: String,
+    pub name: String,
+    /// admin or agent
+    pub role: String,
+    pub locale: String,
+}
+
+impl From<&Agent> for AgentView {
+    fn from(a: &Agent) -> Self {
+        Self {
+            id: a.id.clone(),
+            workspace_id: a.workspace_id.clone(),
+            email: a.email.clone(),
+            name: a.name.clone(),
+            role: a.role.as_str().to_owned(),
+            locale: a.locale.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TemplateView {
+    pub id: String,
+    pub name: String,
+    pub body: String,
+}
+
+impl From<&Template> for TemplateView {
+    fn from(t: &Template) -> Self {
+        Self {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            body: t.body.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TagView {
+    pub id: String,
+    pub name: String,
+    pub conversations: i64,
+}
+
+impl From<&Tag> for TagView {
+    fn from(t: &Tag) -> Self {
+        Self {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            conversations: t.conversations,
+        }
     }
 }
 

@@ -17,10 +17,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::admin::AgentView;
 use crate::app::auth::{hash_token, new_secret, verify_password, AgentAuth, SESSION_COOKIE};
 use crate::app::AppState;
 use crate::http::error::{ApiResult, AppError, ErrorBody, ErrorCode, Json};
-use crate::http::views::AgentView;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -5,6 +5,7 @@ use axum::extract::State;
 use madoguchi_core::agent::Email;
 use madoguchi_core::InvalidValue;
 use madoguchi_store::contacts::ContactPatch;
+use madoguchi_store::contacts::{Contact, Identity};
 use madoguchi_store::conversations::ConversationFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,7 +16,49 @@ use super::admin::parse_name;
 use crate::app::auth::AgentAuth;
 use crate::app::AppState;
 use crate::http::error::{check_id, ApiResult, ErrorBody, Json, OrNotFound, Path};
-use crate::http::views::{views, ContactView, ConversationView, IdentityView};
+use crate::http::views::{views, ConversationView};
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ContactView {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<&Contact> for ContactView {
+    fn from(c: &Contact) -> Self {
+        Self {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            email: c.email.clone(),
+            phone: c.phone.clone(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IdentityView {
+    /// visitor, email, phone or external
+    pub kind: String,
+    /// Empty for visitor identities (their token is a secret).
+    pub value: String,
+    pub created_at: i64,
+}
+
+impl From<&Identity> for IdentityView {
+    fn from(i: &Identity) -> Self {
+        Self {
+            kind: i.kind.clone(),
+            value: i.value.clone(),
+            created_at: i.created_at,
+        }
+    }
+}
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_contact, update_contact))

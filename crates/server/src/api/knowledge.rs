@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use madoguchi_core::InvalidValue;
 use madoguchi_store::knowledge::ArticleFields;
+use madoguchi_store::knowledge::{Article, BotTurn};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -14,7 +15,63 @@ use crate::app::auth::{AdminAuth, AgentAuth};
 use crate::app::AppState;
 use crate::bot::parse_review;
 use crate::http::error::{check_id, ApiResult, ErrorBody, Json, OrNotFound, Path, Query};
-use crate::http::views::{views, ArticleView, BotTurnView};
+use crate::http::views::views;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ArticleView {
+    pub id: String,
+    pub category: String,
+    pub locale: String,
+    pub status: String,
+    pub title: String,
+    pub body: String,
+    pub alternatives: Vec<String>,
+    pub updated_at: i64,
+}
+
+impl From<&Article> for ArticleView {
+    fn from(a: &Article) -> Self {
+        Self {
+            id: a.id.clone(),
+            category: a.category.clone(),
+            locale: a.locale.clone(),
+            status: a.status.clone(),
+            title: a.title.clone(),
+            body: a.body.clone(),
+            alternatives: a.alternatives.clone(),
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BotTurnView {
+    pub id: String,
+    pub conversation_id: String,
+    pub query: String,
+    /// `[{"article_id", "title", "score"}]`
+    #[schema(value_type = Object)]
+    pub shown: serde_json::Value,
+    pub confidence: f64,
+    pub outcome: String,
+    pub review: Option<String>,
+    pub created_at: i64,
+}
+
+impl From<&BotTurn> for BotTurnView {
+    fn from(t: &BotTurn) -> Self {
+        Self {
+            id: t.id.clone(),
+            conversation_id: t.conversation_id.clone(),
+            query: t.query.clone(),
+            shown: serde_json::from_str(&t.shown).unwrap_or_default(),
+            confidence: t.confidence as f64 / 1000.0,
+            outcome: t.outcome.clone(),
+            review: t.review.clone(),
+            created_at: t.created_at,
+        }
+    }
+}
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -19,6 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::contacts::ContactRequest;
+use super::contacts::ContactView;
 use super::{AfterSeq, DEFAULT_LIMIT};
 use crate::api::sockets::{self, SocketParams, Viewer};
 use crate::app::auth::{
@@ -30,7 +31,7 @@ use crate::automation::intake;
 use crate::http::error::{
     check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path, Query,
 };
-use crate::http::views::{views, ContactView, VisitorConversationView, VisitorMessageView};
+use crate::http::views::{views, VisitorConversationView, VisitorMessageView};
 use crate::inbox::settings::{channel_scenario, widget_settings};
 
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -1,13 +1,11 @@
-//! What the API shows of stored things: one view per audience (agents see everything of their
-//! workspace; visitors see their own conversations without notes or internal fields).
+//! The wire shapes of conversations and messages, one per audience (agents see everything of
+//! their workspace; visitors see their own conversations without notes or internal fields):
+//! shared by the API's responses and the events the hub sends. Other resources keep their
+//! shapes beside their handlers in `api`.
 
 use madoguchi_core::message::SenderKind;
-use madoguchi_store::agents::Agent;
-use madoguchi_store::contacts::{Contact, Identity};
 use madoguchi_store::conversations::Conversation;
-use madoguchi_store::knowledge::{Article, BotTurn};
 use madoguchi_store::messages::Message;
-use madoguchi_store::templates::{Tag, Template};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -147,163 +145,7 @@ impl From<&Message> for VisitorMessageView {
     }
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AgentView {
-    pub id: String,
-    pub workspace_id: String,
-    pub email: String,
-    pub name: String,
-    /// admin or agent
-    pub role: String,
-    pub locale: String,
-}
-
-impl From<&Agent> for AgentView {
-    fn from(a: &Agent) -> Self {
-        Self {
-            id: a.id.clone(),
-            workspace_id: a.workspace_id.clone(),
-            email: a.email.clone(),
-            name: a.name.clone(),
-            role: a.role.as_str().to_owned(),
-            locale: a.locale.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ContactView {
-    pub id: String,
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-impl From<&Contact> for ContactView {
-    fn from(c: &Contact) -> Self {
-        Self {
-            id: c.id.clone(),
-            name: c.name.clone(),
-            email: c.email.clone(),
-            phone: c.phone.clone(),
-            created_at: c.created_at,
-            updated_at: c.updated_at,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct IdentityView {
-    /// visitor, email, phone or external
-    pub kind: String,
-    /// Empty for visitor identities (their token is a secret).
-    pub value: String,
-    pub created_at: i64,
-}
-
-impl From<&Identity> for IdentityView {
-    fn from(i: &Identity) -> Self {
-        Self {
-            kind: i.kind.clone(),
-            value: i.value.clone(),
-            created_at: i.created_at,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct TemplateView {
-    pub id: String,
-    pub name: String,
-    pub body: String,
-}
-
-impl From<&Template> for TemplateView {
-    fn from(t: &Template) -> Self {
-        Self {
-            id: t.id.clone(),
-            name: t.name.clone(),
-            body: t.body.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct TagView {
-    pub id: String,
-    pub name: String,
-    pub conversations: i64,
-}
-
-impl From<&Tag> for TagView {
-    fn from(t: &Tag) -> Self {
-        Self {
-            id: t.id.clone(),
-            name: t.name.clone(),
-            conversations: t.conversations,
-        }
-    }
-}
-
 /// Maps a slice of stored things to their views.
 pub fn views<'a, S: 'a, V: From<&'a S>>(items: &'a [S]) -> Vec<V> {
     items.iter().map(V::from).collect()
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ArticleView {
-    pub id: String,
-    pub category: String,
-    pub locale: String,
-    pub status: String,
-    pub title: String,
-    pub body: String,
-    pub alternatives: Vec<String>,
-    pub updated_at: i64,
-}
-
-impl From<&Article> for ArticleView {
-    fn from(a: &Article) -> Self {
-        Self {
-            id: a.id.clone(),
-            category: a.category.clone(),
-            locale: a.locale.clone(),
-            status: a.status.clone(),
-            title: a.title.clone(),
-            body: a.body.clone(),
-            alternatives: a.alternatives.clone(),
-            updated_at: a.updated_at,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct BotTurnView {
-    pub id: String,
-    pub conversation_id: String,
-    pub query: String,
-    /// `[{"article_id", "title", "score"}]`
-    #[schema(value_type = Object)]
-    pub shown: serde_json::Value,
-    pub confidence: f64,
-    pub outcome: String,
-    pub review: Option<String>,
-    pub created_at: i64,
-}
-
-impl From<&BotTurn> for BotTurnView {
-    fn from(t: &BotTurn) -> Self {
-        Self {
-            id: t.id.clone(),
-            conversation_id: t.conversation_id.clone(),
-            query: t.query.clone(),
-            shown: serde_json::from_str(&t.shown).unwrap_or_default(),
-            confidence: t.confidence as f64 / 1000.0,
-            outcome: t.outcome.clone(),
-            review: t.review.clone(),
-            created_at: t.created_at,
-        }
-    }
 }
