@@ -1,4 +1,4 @@
-//! Conversation statuses and priorities.
+//! Conversation statuses and priorities, and when the bot may answer in a conversation.
 
 use crate::string_enum;
 
@@ -33,9 +33,59 @@ impl ConversationStatus {
     }
 }
 
+/// Whether a person is, or was asked to be, in a conversation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Involvement {
+    /// An agent has replied (a note does not count).
+    pub human_replied: bool,
+    /// The conversation is assigned to an agent.
+    pub assigned: bool,
+    /// The customer asked for a person: 「いいえ」 to the bot, "talk to a person", or a
+    /// scenario's hand-over node.
+    pub handed_over: bool,
+}
+
+impl Involvement {
+    /// The bot answers only while no person is involved. Once one is, it stays out of this
+    /// conversation for good, even after it is resolved and reopened; a new conversation starts
+    /// afresh.
+    pub fn bot_may_answer(self) -> bool {
+        !(self.human_replied || self.assigned || self.handed_over)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bot_answers_only_while_no_person_is_involved() {
+        assert!(
+            Involvement::default().bot_may_answer(),
+            "a new conversation"
+        );
+        for involved in [
+            Involvement {
+                human_replied: true,
+                ..Default::default()
+            },
+            Involvement {
+                assigned: true,
+                ..Default::default()
+            },
+            Involvement {
+                handed_over: true,
+                ..Default::default()
+            },
+            Involvement {
+                human_replied: true,
+                assigned: true,
+                handed_over: true,
+            },
+        ] {
+            assert!(!involved.bot_may_answer(), "{involved:?}");
+        }
+    }
 
     #[test]
     fn statuses_round_trip_and_reject_unknown() {

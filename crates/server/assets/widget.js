@@ -247,7 +247,7 @@
     var item = items[0];
     var request = item.conversation
       ? api("POST", "/widget/v1/conversations/" + item.conversation + "/messages", { body: item.body, client_id: item.client_id })
-      : api("POST", "/widget/v1/conversations", { body: item.body, client_id: item.client_id });
+      : api("POST", "/widget/v1/conversations", { body: item.body, client_id: item.client_id, scenario_node: item.scenario_node || null });
     return request.then(function (d) {
       var conversationId = item.conversation || d.conversation.id;
       if (!item.conversation) {
@@ -274,7 +274,7 @@
   }
   function send(text) {
     var items = outbox();
-    items.push({ conversation: state.current, body: text, client_id: newClientId() });
+    items.push({ conversation: state.current, body: text, client_id: newClientId(), scenario_node: state.current ? null : state.node });
     setOutbox(items);
     renderThread();
     return flushOutbox();

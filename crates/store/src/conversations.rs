@@ -30,6 +30,8 @@ pub struct Conversation {
     pub resolved_at: Option<i64>,
     /// The `seq` of the first customer message still waiting for a human reply, if any.
     pub waiting_since: Option<i64>,
+    /// When the customer asked for a person; the bot stays out from then on.
+    pub handed_over_at: Option<i64>,
     pub tags: Vec<String>,
 }
 
@@ -50,6 +52,7 @@ impl Conversation {
             last_activity_at: row.try_get("last_activity_at")?,
             resolved_at: row.try_get("resolved_at")?,
             waiting_since: row.try_get("waiting_since")?,
+            handed_over_at: row.try_get("handed_over_at")?,
             tags: Vec::new(),
         })
     }
@@ -57,7 +60,7 @@ impl Conversation {
 
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, workspace_id, channel_id, contact_id, status, \
      assignee_id, team_id, priority, last_seq, created_at, first_agent_response_at, \
-     last_activity_at, resolved_at, waiting_since";
+     last_activity_at, resolved_at, waiting_since, handed_over_at";
 
 /// Whose conversations to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -87,6 +90,8 @@ pub struct ConversationPatch {
     pub assignee_id: Option<Option<String>>,
     pub priority: Option<Priority>,
     pub tags: Option<Vec<String>>,
+    /// Records that the customer asked for a person (kept once set).
+    pub hand_over: bool,
 }
 
 /// A started conversation; `created` is false when the `client_id` had started it before.
@@ -107,6 +112,8 @@ pub struct NewConversation<'a> {
     pub contact_id: &'a str,
     pub body: &'a MessageBody,
     pub client_id: Option<&'a ClientId>,
+    /// The customer chose a person before writing (a scenario's hand-over node).
+    pub handed_over: bool,
     /// The jobs the first message triggers, committed with it.
     pub jobs: &'a JobChanges,
     /// When, by the caller's clock (Unix ms).
@@ -121,6 +128,7 @@ struct ConversationDraft {
     contact_id: String,
     body: MessageBody,
     client_id: Option<ClientId>,
+    handed_over: bool,
     jobs: JobChanges,
     at: i64,
 }
@@ -133,7 +141,7 @@ impl WriteOp for ConversationDraft {
             let now = self.at;
             let row = sqlx::query(&format!(
                 "INSERT INTO conversations (id, workspace_id, channel_id, contact_id, status, priority, \
-                 last_seq, created_at, last_activity_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) \
+                 last_seq, created_at, last_activity_at, handed_over_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $8) \
                  RETURNING {CONVERSATION_COLUMNS}"
             ))
             .bind(&self.id)
@@ -143,6 +151,7 @@ impl WriteOp for ConversationDraft {
             .bind(ConversationStatus::Open.as_str())
             .bind(Priority::Normal.as_str())
             .bind(now)
+            .bind(self.handed_over.then_some(now))
             .fetch_one(&mut *conn)
             .await?;
             let message = MessageDraft {
@@ -220,9 +229,10 @@ impl WriteOp for ConversationUpdate {
                 .clone()
                 .unwrap_or(before.assignee_id.clone());
             let priority = patch.priority.unwrap_or(before.priority);
+            let handed_over_at = before.handed_over_at.or(patch.hand_over.then_some(now));
             sqlx::query(
                 "UPDATE conversations SET status = $2, resolved_at = $3, assignee_id = $4, priority = $5, \
-                 last_activity_at = $6 WHERE id = $1",
+                 last_activity_at = $6, handed_over_at = $7 WHERE id = $1",
             )
             .bind(id)
             .bind(status.as_str())
@@ -230,6 +240,7 @@ impl WriteOp for ConversationUpdate {
             .bind(assignee_id.as_deref())
             .bind(priority.as_str())
             .bind(now)
+            .bind(handed_over_at)
             .execute(&mut *conn)
             .await?;
             if let Some(tags) = &patch.tags {
@@ -309,6 +320,7 @@ impl Store {
             contact_id: new.contact_id.to_owned(),
             body: new.body.clone(),
             client_id: new.client_id.cloned(),
+            handed_over: new.handed_over,
             jobs: new.jobs.clone(),
             at: new.at,
         };

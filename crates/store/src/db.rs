@@ -49,6 +49,7 @@ impl Backend {
             5 => "0005_ratings.sql",
             6 => "0006_scenarios.sql",
             7 => "0007_waiting.sql",
+            8 => "0008_handover.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

@@ -207,6 +207,7 @@ mod tests {
                 contact_id: &contact.id,
                 body: &hello,
                 client_id: None,
+                handed_over: false,
                 jobs: &NO_JOBS,
                 at: crate::now_ms(),
             })

@@ -111,6 +111,7 @@ async fn start(store: &Store, f: &Fixture, text: &str) -> String {
             contact_id: &f.contact,
             body: &body(text),
             client_id: None,
+            handed_over: false,
             jobs: &NO_JOBS,
             at: now_ms(),
         })
@@ -319,6 +320,7 @@ async fn client_id_makes_sending_idempotent(store: Store, _db: &TestDatabase) {
         contact_id: &f.contact,
         body: &first_body,
         client_id: Some(&client_id),
+        handed_over: false,
         jobs: &NO_JOBS,
         at: now_ms(),
     };
@@ -335,6 +337,7 @@ async fn client_id_makes_sending_idempotent(store: Store, _db: &TestDatabase) {
             contact_id: &f.contact,
             body: &first_body,
             client_id: None,
+            handed_over: false,
             jobs: &NO_JOBS,
             at: now_ms(),
         }
@@ -494,6 +497,7 @@ async fn conversation_filters(store: Store, _db: &TestDatabase) {
             contact_id: &f.contact,
             body: &body("third"),
             client_id: None,
+            handed_over: false,
             jobs: &NO_JOBS,
             at: now_ms(),
         })
@@ -1267,6 +1271,7 @@ async fn a_message_and_its_jobs_commit_together(store: Store, _db: &TestDatabase
             contact_id: &f.contact,
             body: &body("届きません"),
             client_id: None,
+            handed_over: false,
             jobs: &expect,
             at: now_ms(),
         })

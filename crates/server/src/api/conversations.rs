@@ -189,6 +189,7 @@ impl ConversationUpdate {
             tags: self
                 .tags
                 .map(|tags| tags.into_iter().map(|t| t.trim().to_owned()).collect()),
+            hand_over: false,
         })
     }
 }

@@ -354,22 +354,46 @@ pub struct VisitorStarted {
     message: VisitorMessageView,
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VisitorStartRequest {
+    body: String,
+    /// The widget's own id for this message; sending it again returns the same message.
+    client_id: Option<String>,
+    /// The scenario node the visitor was on when they wrote; a hand-over node (「担当者と話す」)
+    /// keeps the bot out of the new conversation.
+    scenario_node: Option<String>,
+}
+
 /// Start a conversation with its first message (idempotent on `client_id`).
-#[utoipa::path(post, path = "/widget/v1/conversations", tag = "widget", request_body = VisitorMessageRequest,
+#[utoipa::path(post, path = "/widget/v1/conversations", tag = "widget", request_body = VisitorStartRequest,
     responses((status = 201, body = VisitorStarted), (status = 200, description = "Replay of an earlier client_id", body = VisitorStarted),
         (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn start_conversation(
     State(state): State<AppState>,
     visitor: VisitorAuth,
-    Json(request): Json<VisitorMessageRequest>,
+    Json(request): Json<VisitorStartRequest>,
 ) -> ApiResult<(StatusCode, Json<VisitorStarted>)> {
-    let (body, client_id) = request.parse()?;
+    let body = MessageBody::parse(&request.body)?;
+    let client_id = request
+        .client_id
+        .as_deref()
+        .map(ClientId::parse)
+        .transpose()?;
+    // An unknown node (a scenario edited meanwhile) just means no hand-over.
+    let handed_over = match request.scenario_node.as_deref() {
+        Some(node) => channel_scenario(&visitor.channel)?
+            .node(node)
+            .is_some_and(|node| node.handover),
+        None => false,
+    };
     let started = intake::start_conversation(
         &state,
         &visitor.channel,
         &visitor.contact.id,
         &body,
         client_id.as_ref(),
+        handed_over,
     )
     .await?;
     let status = if started.created {

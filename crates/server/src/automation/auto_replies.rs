@@ -12,6 +12,7 @@
 use chrono::DateTime;
 use chrono_tz::Tz;
 use madoguchi_core::automation::{Automation, WaitingReply};
+use madoguchi_core::conversation::Involvement;
 use madoguchi_core::hours::format_local;
 use madoguchi_core::message::SenderKind;
 use madoguchi_store::conversations::Conversation;
@@ -95,8 +96,8 @@ pub async fn plan_wait(
 }
 
 /// After a customer message was committed with its plan: the greeting on the first message;
-/// then the bot, if it can answer (its answer cancels the expectation); else, out of hours,
-/// the away message.
+/// then the bot, if no person is involved yet and it can answer (its answer cancels the
+/// expectation); else, out of hours, the away message.
 pub async fn after_customer_message(
     state: &AppState,
     plan: &WaitPlan,
@@ -121,8 +122,16 @@ pub async fn after_customer_message(
             .await?;
         }
     }
+    let involvement = Involvement {
+        human_replied: conversation.first_agent_response_at.is_some(),
+        assigned: conversation.assignee_id.is_some(),
+        handed_over: conversation.handed_over_at.is_some(),
+    };
     let answered = &cancel_expectation(&conversation.id);
-    if automation.bot && bot::answer(state, conversation, message, automation, answered).await? {
+    if automation.bot
+        && involvement.bot_may_answer()
+        && bot::answer(state, conversation, message, automation, answered).await?
+    {
         return Ok(());
     }
     send_away(state, plan, conversation).await

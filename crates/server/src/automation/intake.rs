@@ -20,13 +20,15 @@ use crate::bot::{self, Feedback};
 use crate::inbox::conversations::{self, Change};
 use crate::inbox::messages;
 
-/// A customer's first message on `channel`: starts a conversation.
+/// A customer's first message on `channel`: starts a conversation (`handed_over` when they chose
+/// a person before writing).
 pub async fn start_conversation(
     state: &AppState,
     channel: &Channel,
     contact_id: &str,
     body: &MessageBody,
     client_id: Option<&ClientId>,
+    handed_over: bool,
 ) -> DomainResult<Started> {
     let id = madoguchi_store::new_id();
     let plan = plan_wait(state, &channel.workspace_id, &channel.id, &id).await?;
@@ -39,6 +41,7 @@ pub async fn start_conversation(
             contact_id,
             body,
             client_id,
+            handed_over,
             jobs: &plan.jobs,
             at: state.clock.now_ms(),
         },
@@ -125,6 +128,7 @@ async fn hand_over(state: &AppState, conversation: &Conversation) -> DomainResul
     .await?;
     let patch = ConversationPatch {
         status: Some(ConversationStatus::Open),
+        hand_over: true,
         ..Default::default()
     };
     let opened = conversations::update(

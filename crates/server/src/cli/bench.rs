@@ -84,6 +84,7 @@ pub async fn store(
             contact_id: &contact.id,
             body: &body,
             client_id: None,
+            handed_over: false,
             jobs: &NO_JOBS,
             at: madoguchi_store::now_ms(),
         })

@@ -596,7 +596,7 @@ async fn bot_answers_in_the_widget_and_hands_over_to_the_inbox() {
         .unwrap();
     let scenario = json!({"nodes": [
         {"id": "root", "text_ja": "ご用件をお選びください", "choices": [{"label_ja": "注文について", "next": "orders"}]},
-        {"id": "orders", "text_ja": "ご質問をご入力ください。記事からお答えします。", "handover": true}
+        {"id": "orders", "text_ja": "ご質問をご入力ください。記事からお答えします。"}
     ]});
     app.http
         .put(format!(
@@ -657,6 +657,62 @@ async fn bot_answers_in_the_widget_and_hands_over_to_the_inbox() {
             .contains("担当者におつなぎします")
     })
     .await;
+
+    // Handed over: the bot stays out of what the visitor writes next.
+    widget(&visitor, "textarea")
+        .await
+        .unwrap()
+        .send_keys("送料はいくらですか")
+        .await
+        .unwrap();
+    widget(&visitor, "button.send")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // Confirmed by the server (a bubble with its seq): any bot answer was written before that.
+    eventually("the follow-up question is confirmed", || async {
+        let confirmed = visitor
+            .execute(
+                "return document.querySelector('#madoguchi-widget').shadowRoot.querySelectorAll('.msg.contact[data-seq]').length",
+                vec![],
+            )
+            .await
+            .unwrap();
+        confirmed == json!(2)
+    })
+    .await;
+    let conversations: Value = app
+        .get("/api/v1/conversations")
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = conversations["conversations"][0]["id"].as_str().unwrap();
+    let messages: Value = app
+        .get(&format!("/api/v1/conversations/{id}/messages"))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = messages["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["sender_kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.last(),
+        Some(&"contact"),
+        "no bot answer after the hand-over: {kinds:?}"
+    );
 
     // The conversation now waits for a person in the inbox.
     let agent = browser(&driver, &profiles.join("agent")).await;

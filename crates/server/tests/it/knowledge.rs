@@ -11,7 +11,8 @@ both_backends!(
     bot_answers_hands_over_and_learns,
     handover_out_of_hours_promises_the_next_opening,
     satisfaction_counts_fours_and_fives_per_day,
-    scenarios_are_edited_served_and_counted
+    scenarios_are_edited_served_and_counted,
+    the_bot_steps_back_once_a_person_is_involved
 );
 
 async fn article(app: &TestApp, admin: &Agent, title: &str, body: &str, status: &str) -> String {
@@ -678,4 +679,144 @@ async fn satisfaction_counts_fours_and_fives_per_day(app: TestApp) {
         "{rates}"
     );
     assert_eq!(rates["satisfaction"], 0.6, "3 of 5 rated 4 or more");
+}
+
+/// The bot answers only while no person is involved: not after a human reply, an assignment, a
+/// 「いいえ」 or a hand-over node — and the conversation stays 対応中 for its agent.
+async fn the_bot_steps_back_once_a_person_is_involved(app: TestApp) {
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "admin@example.jp", Role::Admin)
+        .await;
+    shop_articles(&app, &admin).await;
+    let question = "送料はいくらかかりますか？";
+    let send = |visitor: &Visitor, conversation: &str| {
+        app.post(
+            &format!("/widget/v1/conversations/{conversation}/messages"),
+            &json!({"body": question}),
+        )
+        .header("x-visitor-token", visitor.token.clone())
+        .send()
+    };
+    let assign = |conversation: &str| {
+        app.patch(
+            &format!("/api/v1/conversations/{conversation}"),
+            &json!({"assignee_id": admin.id}),
+        )
+        .bearer_auth(admin.token.clone())
+        .send()
+    };
+
+    // A new conversation with the question: the bot answers (the control for the rest).
+    let visitor = app.visitor().await;
+    let answered = app.start(&visitor, question).await;
+    assert_eq!(bot_messages(&app, &visitor, &answered).await.len(), 1);
+
+    // After a human reply (the agent took it and answered): no bot, still 対応中.
+    let replied = app.start(&visitor, "こんにちは").await;
+    assign(&replied).await.unwrap().error_for_status().unwrap();
+    app.reply(&admin, &replied, "担当の者です。ご用件をどうぞ。", false)
+        .await;
+    send(&visitor, &replied)
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    assert!(bot_messages(&app, &visitor, &replied).await.is_empty());
+    assert_eq!(status_of(&app, &admin, &replied).await, "open");
+    let mine: Value = app
+        .get("/api/v1/conversations?status=open&assignee=me")
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        mine["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == replied.as_str()),
+        "still in 自分の担当: {mine}"
+    );
+
+    // Assigned without a reply yet: no bot either.
+    let assigned = app.start(&visitor, "こんにちは").await;
+    assign(&assigned).await.unwrap().error_for_status().unwrap();
+    send(&visitor, &assigned)
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    assert!(bot_messages(&app, &visitor, &assigned).await.is_empty());
+    assert_eq!(status_of(&app, &admin, &assigned).await, "open");
+
+    // After 「いいえ」: the next question waits for a person.
+    let turn = bot_messages(&app, &visitor, &answered).await[0]["meta"]["turn_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    feedback(&app, &visitor, &answered, &turn, false).await;
+    send(&visitor, &answered)
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let after_no = bot_messages(&app, &visitor, &answered).await;
+    assert_eq!(after_no.len(), 2, "the answer and the hand-over line only");
+    assert_eq!(status_of(&app, &admin, &answered).await, "open");
+
+    // A scenario's hand-over node chosen before writing keeps the bot out from the start; any
+    // other node does not.
+    let channels: Value = app
+        .get("/api/v1/channels")
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let scenario = json!({"nodes": [
+        {"id": "root", "text_ja": "ご用件は？", "choices": [{"label_ja": "担当者と話す", "next": "human"}]},
+        {"id": "human", "text_ja": "担当者がお返事します。", "handover": true}
+    ]});
+    app.http
+        .put(format!(
+            "{}/api/v1/channels/{}/scenario",
+            app.url,
+            channels["channels"][0]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&admin.token)
+        .json(&scenario)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    for (node, bot_answers) in [("human", false), ("root", true), ("nowhere", true)] {
+        let fresh = app.visitor().await;
+        let started: Value = app
+            .post(
+                "/widget/v1/conversations",
+                &json!({"body": question, "scenario_node": node}),
+            )
+            .header("x-visitor-token", &fresh.token)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = started["conversation"]["id"].as_str().unwrap();
+        assert_eq!(
+            bot_messages(&app, &fresh, id).await.len(),
+            usize::from(bot_answers),
+            "scenario node {node}"
+        );
+    }
 }
