@@ -165,8 +165,9 @@
     var kind = m.private ? "note" : m.sender_kind;
     var node = el("div", { class: "msg " + kind, "data-seq": String(m.seq) });
     var who = m.sender_kind === "contact" ? contactLabel(S.contact && S.contact.contact)
-      : m.sender_kind === "agent" ? ((byId(S.agents, m.sender_id) || {}).name || "") : m.sender_kind;
-    node.appendChild(el("span", { class: "who" }, (m.private ? "🔒 " + t("inbox.note") + " · " : "") + who + " · " + M.time(m.created_at)));
+      : m.sender_kind === "agent" ? ((byId(S.agents, m.sender_id) || {}).name || "")
+      : t("inbox.sender." + m.sender_kind);
+    node.appendChild(el("span", { class: "who" }, (m.private ? t("inbox.note") + " · " : "") + who + " · " + M.time(m.created_at)));
     node.appendChild(document.createTextNode(m.body));
     return node;
   }

@@ -53,7 +53,7 @@
   var root = host.attachShadow({ mode: "open" });
   var css =
     ":host{all:initial}*{box-sizing:border-box;font-family:system-ui,-apple-system,'Hiragino Sans','Noto Sans JP',sans-serif}" +
-    ".launcher{position:fixed;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}" +
+    ".launcher{position:fixed;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;color:#fff;display:flex;align-items:center;justify-content:center;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}" +
     ".badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#d1242f;color:#fff;font-size:12px;line-height:20px;padding:0 5px}" +
     ".badge[hidden]{display:none}.panel{position:fixed;bottom:88px;width:360px;max-width:calc(100vw - 24px);height:520px;max-height:calc(100vh - 110px);background:#fff;color:#1f2328;border-radius:14px;box-shadow:0 8px 30px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden;z-index:2147483000}" +
     ".panel[hidden]{display:none}header{color:#fff;padding:14px 16px;display:flex;align-items:center;gap:8px}header h2{font-size:16px;margin:0;flex:1}" +
@@ -72,7 +72,22 @@
   } else {
     root.appendChild(el("style", {}, css));
   }
-  var launcher = el("button", { class: "launcher", type: "button" }, "💬");
+  /* A chat-bubble icon drawn as SVG: emoji render as empty boxes where no emoji font is installed. */
+  function chatIcon() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "28");
+    svg.setAttribute("height", "28");
+    svg.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("fill", "currentColor");
+    path.setAttribute("d", "M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.5 3.4 6L4.5 21l4.3-2.4c1 .3 2.1.4 3.2.4 5.5 0 10-3.6 10-8s-4.5-8-10-8z");
+    svg.appendChild(path);
+    return svg;
+  }
+  var launcher = el("button", { class: "launcher", type: "button", "aria-expanded": "false" });
+  launcher.appendChild(chatIcon());
   var badge = el("span", { class: "badge", hidden: "" }, "0");
   launcher.appendChild(badge);
   var panel = el("section", { class: "panel", hidden: "", role: "dialog" });
@@ -149,7 +164,7 @@
     body.appendChild(list);
   }
   function bubble(m, pending) {
-    var who = m.sender_kind === "contact" ? t("you") : m.sender_kind === "bot" ? t("bot") : t("staff");
+    var who = { contact: t("you"), bot: t("bot"), system: t("automatic") }[m.sender_kind] || t("staff");
     var div = el("div", { class: "msg " + m.sender_kind + (pending ? " pending" : "") });
     if (m.sender_kind === "contact") div.style.background = state.color;
     div.appendChild(el("span", { class: "who" }, pending ? who + " · " + t("pending") : who));
@@ -310,6 +325,7 @@
   /* ---- events ---- */
   launcher.addEventListener("click", function () {
     state.open = !state.open;
+    launcher.setAttribute("aria-expanded", String(state.open));
     if (state.open) {
       panel.removeAttribute("hidden");
       setUnread(0);
@@ -318,7 +334,7 @@
       panel.setAttribute("hidden", "");
     }
   });
-  closeBtn.addEventListener("click", function () { state.open = false; panel.setAttribute("hidden", ""); launcher.focus(); });
+  closeBtn.addEventListener("click", function () { state.open = false; panel.setAttribute("hidden", ""); launcher.setAttribute("aria-expanded", "false"); launcher.focus(); });
   composer.addEventListener("submit", function (e) {
     e.preventDefault();
     var text = input.value;

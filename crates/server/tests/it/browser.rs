@@ -303,6 +303,29 @@ async fn widget_and_inbox_in_a_real_browser() {
         .unwrap()
         .error_for_status()
         .unwrap();
+    // A greeting, to see how automatic messages are labelled.
+    let channels: Value = app
+        .get("/api/v1/channels")
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    app.http
+        .put(format!(
+            "{}/api/v1/channels/{}/automation",
+            app.url,
+            channels["channels"][0]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&admin.token)
+        .json(&json!({"greeting": {"enabled": true, "ja": "いらっしゃいませ。", "en": "Welcome."}}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
     let shop = shop_site(&app).await;
     let profiles = std::env::temp_dir().join(format!("mdg-browser-{}", std::process::id()));
 
@@ -337,6 +360,21 @@ async fn widget_and_inbox_in_a_real_browser() {
             .is_some()
     })
     .await;
+    // The greeting is labelled as automatic, never as a member of staff; the launcher's icon
+    // is drawn (no emoji that shows as an empty box without an emoji font).
+    eventually("the greeting, labelled automatic", || async {
+        seen(&visitor, true, ".msg.system .who").await == ["自動メッセージ "]
+    })
+    .await;
+    let launcher = visitor
+        .execute(
+            "const b = document.querySelector('#madoguchi-widget').shadowRoot.querySelector('button.launcher'); \
+             return [!!b.querySelector('svg'), b.getAttribute('aria-expanded'), b.firstChild.nodeType];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(launcher, json!([true, "true", 1]), "an SVG icon, expanded");
     let token = visitor
         .execute(
             "return localStorage.getItem(arguments[0])",
@@ -372,6 +410,11 @@ async fn widget_and_inbox_in_a_real_browser() {
             .contains("注文した商品がまだ届きません。")
     })
     .await;
+    let labels = rows(&agent, "#messages .msg.system .who").await;
+    assert!(
+        labels.len() == 1 && labels[0].starts_with("自動メッセージ · "),
+        "the greeting is labelled in words, not by its sender kind: {labels:?}"
+    );
 
     // Reply with the template through the "/" shortcut, then add a private note.
     let reply = agent.find(Locator::Css("#reply")).await.unwrap();
