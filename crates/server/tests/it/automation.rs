@@ -12,15 +12,6 @@ both_backends!(
     a_message_and_its_jobs_commit_together
 );
 
-async fn system_messages(app: &TestApp, visitor: &Visitor, conversation: &str) -> Vec<String> {
-    app.visitor_messages(visitor, conversation)
-        .await
-        .into_iter()
-        .filter(|m| m["sender_kind"] == "system")
-        .map(|m| m["body"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 async fn send(app: &TestApp, visitor: &Visitor, conversation: &str, body: &str) {
     app.post(
         &format!("/widget/v1/conversations/{conversation}/messages"),
@@ -40,20 +31,21 @@ async fn auto_replies_follow_business_hours(app: TestApp) {
 
     // In hours: the expectation message after 60 s without a human reply, once per wait.
     let conversation = app.start(&visitor, "注文について質問です").await;
-    assert!(system_messages(&app, &visitor, &conversation)
+    assert!(app
+        .system_messages(&visitor, &conversation)
         .await
         .is_empty());
     app.clock.advance_secs(59);
     app.run_jobs().await;
     assert!(
-        system_messages(&app, &visitor, &conversation)
+        app.system_messages(&visitor, &conversation)
             .await
             .is_empty(),
         "not before 60 s"
     );
     app.clock.advance_secs(2);
     assert_eq!(app.run_jobs().await, 1);
-    let sent = system_messages(&app, &visitor, &conversation).await;
+    let sent = app.system_messages(&visitor, &conversation).await;
     assert_eq!(sent.len(), 1);
     assert!(sent[0].contains("担当者が確認しています"), "{sent:?}");
     let details: Value = app
@@ -75,7 +67,7 @@ async fn auto_replies_follow_business_hours(app: TestApp) {
     app.clock.advance_secs(61);
     app.run_jobs().await;
     assert_eq!(
-        system_messages(&app, &visitor, &conversation).await.len(),
+        app.system_messages(&visitor, &conversation).await.len(),
         1,
         "one expectation per waiting period"
     );
@@ -96,7 +88,7 @@ async fn auto_replies_follow_business_hours(app: TestApp) {
     app.clock.advance_secs(40);
     app.run_jobs().await;
     assert_eq!(
-        system_messages(&app, &visitor, &conversation).await.len(),
+        app.system_messages(&visitor, &conversation).await.len(),
         1,
         "cancelled by the human reply"
     );
@@ -104,20 +96,17 @@ async fn auto_replies_follow_business_hours(app: TestApp) {
     send(&app, &visitor, &conversation, "追加の質問です").await;
     app.clock.advance_secs(61);
     app.run_jobs().await;
-    assert_eq!(
-        system_messages(&app, &visitor, &conversation).await.len(),
-        2
-    );
+    assert_eq!(app.system_messages(&visitor, &conversation).await.len(), 2);
 
     // Out of hours: the away message at once, with the next opening.
     app.clock.set(tokyo_ms("2026-11-26T19:00:00"));
     let evening = app.start(&visitor, "夜分にすみません").await;
-    let away = system_messages(&app, &visitor, &evening).await;
+    let away = app.system_messages(&visitor, &evening).await;
     assert_eq!(away.len(), 1);
     assert!(away[0].contains("11月27日(金) 9:00"), "{away:?}");
     send(&app, &visitor, &evening, "追伸").await;
     assert_eq!(
-        system_messages(&app, &visitor, &evening).await.len(),
+        app.system_messages(&visitor, &evening).await.len(),
         1,
         "once per waiting period"
     );
@@ -125,12 +114,12 @@ async fn auto_replies_follow_business_hours(app: TestApp) {
     // Friday 17:59:59 is still in hours.
     app.clock.set(tokyo_ms("2026-11-27T17:59:59"));
     let late = app.start(&visitor, "ぎりぎりの質問").await;
-    assert!(system_messages(&app, &visitor, &late).await.is_empty());
+    assert!(app.system_messages(&visitor, &late).await.is_empty());
 
     // A public holiday is out of hours (2026-09-22 国民の休日, 23rd 秋分の日).
     app.clock.set(tokyo_ms("2026-09-22T10:00:00"));
     let holiday = app.start(&visitor, "祝日ですが").await;
-    let away = system_messages(&app, &visitor, &holiday).await;
+    let away = app.system_messages(&visitor, &holiday).await;
     assert!(
         away.len() == 1 && away[0].contains("9月24日(木) 9:00"),
         "{away:?}"
@@ -225,7 +214,7 @@ async fn automation_settings_api(app: TestApp) {
     app.clock.set(tokyo_ms("2026-11-28T11:00:00"));
     let visitor = app.visitor().await;
     let conversation = app.start(&visitor, "土曜日の質問").await;
-    let system = system_messages(&app, &visitor, &conversation).await;
+    let system = app.system_messages(&visitor, &conversation).await;
     assert_eq!(system.len(), 2, "{system:?}");
     assert_eq!(system[0], "ようこそ！");
     assert!(system[1].contains("12月5日(土) 10:00"), "{system:?}");
@@ -249,7 +238,7 @@ async fn automation_settings_api(app: TestApp) {
         app.clock.set(tokyo_ms("2026-09-22T10:00:00"));
         let visitor = app.visitor().await;
         let conversation = app.start(&visitor, "祝日の質問").await;
-        let system = system_messages(&app, &visitor, &conversation).await;
+        let system = app.system_messages(&visitor, &conversation).await;
         assert_eq!(
             system.len(),
             expected.len(),

@@ -168,40 +168,30 @@ async fn articles_search_and_help_center(app: TestApp) {
             && !html.contains("社内向け下書き"),
         "{html}"
     );
-    let results = app
-        .get(&format!("/help/{}?q=送料", app.channel_key))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let app_ref = &app;
+    let search = |q: &'static str| async move {
+        app_ref
+            .get(&format!("/help/{}?q={q}", app_ref.channel_key))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
     let link = |id: &str| format!("/help/{}/articles/{id}", app.channel_key);
+    let results = search("送料").await;
     assert!(
         results.contains(&link(&shipping)) && !results.contains(&link(&returns)),
         "?q=送料 lists shipping and not returns: {results}"
     );
     assert!(!results.contains("見つかりませんでした"), "{results}");
-    let half_width = app
-        .get(&format!("/help/{}?q=ｷｬﾝｾﾙ", app.channel_key))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let half_width = search("ｷｬﾝｾﾙ").await;
     assert!(
         half_width.contains(&link(&cancel)) && !half_width.contains(&link(&shipping)),
         "?q=ｷｬﾝｾﾙ finds the cancellation article: {half_width}"
     );
-    let unknown = app
-        .get(&format!("/help/{}?q=宇宙旅行", app.channel_key))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let unknown = search("宇宙旅行").await;
     assert!(
         unknown.contains("見つかりませんでした。お問い合わせください。")
             && !unknown.contains(&link(&returns))
@@ -582,15 +572,6 @@ async fn scenarios_are_edited_served_and_counted(app: TestApp) {
     );
 }
 
-async fn system_messages(app: &TestApp, visitor: &Visitor, conversation: &str) -> Vec<String> {
-    app.visitor_messages(visitor, conversation)
-        .await
-        .into_iter()
-        .filter(|m| m["sender_kind"] == "system")
-        .map(|m| m["body"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 /// Out of hours, 「いいえ」 hands over with the away message at once (no expectation job).
 async fn handover_out_of_hours_promises_the_next_opening(app: TestApp) {
     let workspace = app.workspace_id.clone();
@@ -603,7 +584,7 @@ async fn handover_out_of_hours_promises_the_next_opening(app: TestApp) {
     let conversation = app.start(&visitor, "送料はいくらかかりますか？").await;
     let answer = bot_messages(&app, &visitor, &conversation).await.remove(0);
     assert!(
-        system_messages(&app, &visitor, &conversation)
+        app.system_messages(&visitor, &conversation)
             .await
             .is_empty(),
         "no away message while the bot handles it"
@@ -614,7 +595,7 @@ async fn handover_out_of_hours_promises_the_next_opening(app: TestApp) {
         StatusCode::NO_CONTENT
     );
     assert_eq!(status_of(&app, &admin, &conversation).await, "open");
-    let away = system_messages(&app, &visitor, &conversation).await;
+    let away = app.system_messages(&visitor, &conversation).await;
     assert!(
         away.len() == 1 && away[0].contains("11月27日(金) 9:00"),
         "{away:?}"

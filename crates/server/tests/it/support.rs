@@ -245,6 +245,16 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The bodies of a conversation's system (automatic) messages, as its visitor sees them.
+    pub async fn system_messages(&self, visitor: &Visitor, conversation: &str) -> Vec<String> {
+        self.visitor_messages(visitor, conversation)
+            .await
+            .into_iter()
+            .filter(|m| m["sender_kind"] == "system")
+            .map(|m| m["body"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     /// Messages of a conversation as its visitor sees them.
     pub async fn visitor_messages(&self, visitor: &Visitor, conversation: &str) -> Vec<Value> {
         let list: Value = self
