@@ -66,8 +66,8 @@ impl Default for Automation {
             },
             expect_after_secs: 60,
             expectation: ReplyText::new(
-                "ただいま担当者が確認しています。もうしばらくお待ちください。この画面を閉じても、返信はメールやSMSでお届けできます。",
-                "We are looking into it and will reply here shortly. You can close this page: we can also reply by e-mail or SMS.",
+                "ただいま担当者が確認しています。もうしばらくお待ちください。",
+                "We are looking into it and will reply here shortly.",
             ),
             away: ReplyText::new(
                 "ただいま営業時間外です。{{next_open}}以降、1営業日以内に担当者よりご返信します。",

@@ -362,6 +362,11 @@
       if (!config.show) return;
       T = config.strings;
       state.scenario = config.scenario || [];
+      /* Offer only the ways a reply can really reach the visitor. */
+      var reach = config.notify || {};
+      if (!reach.email) emailInput.setAttribute("hidden", "");
+      if (!reach.sms) phoneInput.setAttribute("hidden", "");
+      if (!reach.email && !reach.sms) notify.setAttribute("hidden", "");
       applySettings(config.settings);
       document.body.appendChild(host);
       return api("POST", "/widget/v1/session", { channel_key: key, visitor_token: loadToken() || undefined }).then(function (session) {

@@ -27,12 +27,13 @@ use crate::app::auth::{
 };
 use crate::app::signing::{link_key, verify};
 use crate::app::AppState;
+use crate::automation::auto_replies::{reachable, Reachable};
 use crate::automation::intake;
 use crate::http::error::{
     check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path, Query,
 };
 use crate::http::views::{views, VisitorConversationView, VisitorMessageView};
-use crate::inbox::settings::{channel_scenario, widget_settings};
+use crate::inbox::settings::{channel_automation, channel_scenario, widget_settings};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -206,6 +207,8 @@ pub struct WidgetConfig {
     /// The bot's button scenario in the locale: `[{id, text, article?, ask_email, handover, choices: [{label, next}]}]`.
     #[schema(value_type = Object)]
     scenario: Vec<serde_json::Value>,
+    /// How replies can reach a visitor who left (the widget offers only these).
+    notify: Reachable,
 }
 
 /// Public widget configuration of a channel: settings, display decision, UI strings.
@@ -226,11 +229,13 @@ async fn channel_config(
     let strings = crate::web::pages::strings(query.locale.as_deref().unwrap_or("ja"), "widget.");
     let locale = query.locale.as_deref().unwrap_or("ja");
     let scenario = localized_scenario(&state, &channel, locale).await?;
+    let notify = reachable(&state, &channel_automation(&channel)?);
     Ok(Json(WidgetConfig {
         show,
         settings,
         strings,
         scenario,
+        notify,
     }))
 }
 

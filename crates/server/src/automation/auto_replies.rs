@@ -186,7 +186,7 @@ pub async fn plan_agent_message(
     let mut jobs = cancel_expectation(&conversation.id);
     let (automation, _) =
         automation_of(state, &conversation.workspace_id, &conversation.channel_id).await?;
-    if automation.notify_email || automation.notify_sms {
+    if reachable(state, &automation).any() {
         let job = NotifyJob {
             workspace_id: conversation.workspace_id.clone(),
             conversation_id: conversation.id.clone(),
@@ -199,6 +199,27 @@ pub async fn plan_agent_message(
         });
     }
     Ok(jobs)
+}
+
+/// The ways a reply can reach a visitor who left: switched on for the channel and configured
+/// on the server (`smtp.url`, `sms.url`). Nothing is offered or planned that cannot be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Reachable {
+    pub email: bool,
+    pub sms: bool,
+}
+
+impl Reachable {
+    pub fn any(self) -> bool {
+        self.email || self.sms
+    }
+}
+
+pub fn reachable(state: &AppState, automation: &Automation) -> Reachable {
+    Reachable {
+        email: automation.notify_email && state.notifier.can_email(),
+        sms: automation.notify_sms && state.notifier.can_sms(),
+    }
 }
 
 /// Runs an expectation job: sends the message if the customer is still waiting.

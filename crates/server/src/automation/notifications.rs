@@ -6,8 +6,15 @@
 use madoguchi_core::hours::format_local;
 use serde::{Deserialize, Serialize};
 
+use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
+use madoguchi_store::conversations::Conversation;
+use madoguchi_store::jobs::NO_JOBS;
+use madoguchi_store::messages::NewMessage;
+
+use crate::app::error::DomainResult;
 use crate::app::signing::{link_key, resume_link, unsubscribe_link, LINK_TTL_MS};
 use crate::app::AppState;
+use crate::inbox::messages;
 use crate::inbox::settings::{channel_automation, workspace_time_zone};
 
 /// Payload of a `notify.reply` job.
@@ -114,6 +121,22 @@ pub async fn deliver(state: &AppState, job: &NotifyJob) -> Result<&'static str, 
         state.notifier.send_sms(phone, &body).await?;
         "sms sent"
     } else {
+        // Visible where it matters: a note for the agents on the conversation, and the log.
+        tracing::warn!(conversation = %conversation.id, "a reply notification could not be sent: no reachable address");
+        let text = if en {
+            "The customer was not notified of the reply: they left no e-mail address or phone number that this server can send to."
+        } else {
+            "お客様に返信を通知できませんでした。送信できるメールアドレス・電話番号が登録されていません。"
+        };
+        note_for_agents(
+            state,
+            &conversation,
+            &format!("notify-failed-{last}"),
+            text,
+            now,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         return Ok("no way to reach the contact");
     };
     store
@@ -121,4 +144,32 @@ pub async fn deliver(state: &AppState, job: &NotifyJob) -> Result<&'static str, 
         .await
         .map_err(|e| e.to_string())?;
     Ok(outcome)
+}
+
+/// A private note from the system, for the agents of the conversation (once per `client_id`).
+async fn note_for_agents(
+    state: &AppState,
+    conversation: &Conversation,
+    client_id: &str,
+    text: &str,
+    now: i64,
+) -> DomainResult<()> {
+    let client_id = ClientId::parse(client_id)?;
+    messages::post(
+        state,
+        &NewMessage {
+            workspace_id: &conversation.workspace_id,
+            conversation_id: &conversation.id,
+            sender_kind: SenderKind::System,
+            sender_id: &conversation.id,
+            body: &MessageBody::parse(text)?,
+            private: true,
+            client_id: Some(&client_id),
+            meta: None,
+            jobs: &NO_JOBS,
+            at: now,
+        },
+    )
+    .await?;
+    Ok(())
 }

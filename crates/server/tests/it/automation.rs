@@ -6,11 +6,30 @@ use serde_json::{json, Value};
 
 use crate::support::{both_backends, tokyo_ms, TestApp, Visitor};
 
-both_backends!(
-    auto_replies_follow_business_hours,
-    automation_settings_api,
-    a_message_and_its_jobs_commit_together
-);
+both_backends!(auto_replies_follow_business_hours, automation_settings_api);
+
+/// On a server that can send e-mail (to an SMTP port nobody listens on: nothing is sent here),
+/// so that replies plan a notification job.
+async fn app_with_email(backend: madoguchi_store::Backend) -> Option<TestApp> {
+    let mut settings = madoguchi_server::app::settings::Settings::default();
+    settings.smtp.url = Some("smtp://127.0.0.1:1".into());
+    TestApp::spawn_with(backend, settings).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_and_its_jobs_commit_together_sqlite() {
+    let app = app_with_email(madoguchi_store::Backend::Sqlite)
+        .await
+        .unwrap();
+    a_message_and_its_jobs_commit_together(app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_and_its_jobs_commit_together_postgres() {
+    if let Some(app) = app_with_email(madoguchi_store::Backend::Postgres).await {
+        a_message_and_its_jobs_commit_together(app).await;
+    }
+}
 
 async fn send(app: &TestApp, visitor: &Visitor, conversation: &str, body: &str) {
     app.post(

@@ -375,6 +375,10 @@ async fn widget_and_inbox_in_a_real_browser() {
         .await
         .unwrap();
     assert_eq!(launcher, json!([true, "true", 1]), "an SVG icon, expanded");
+    assert!(
+        !widget_text(&visitor).await.contains("メール・SMS"),
+        "no e-mail/SMS offer on a server that cannot send either"
+    );
     let token = visitor
         .execute(
             "return localStorage.getItem(arguments[0])",

@@ -221,7 +221,8 @@ async fn send(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_acknowledged_with_their_messages_survive_sigkill() {
     let db = TestDatabase::create(Backend::Sqlite).await.unwrap();
-    let mut server = start_server(&db, &[]).await;
+    // E-mail configured, so that a reply plans a notification (due in 60 s: never sent here).
+    let mut server = start_server(&db, &[("MADOGUCHI_SMTP__URL", "smtp://127.0.0.1:1")]).await;
     let channel_key = server.channel_key.clone().unwrap();
     let created = std::process::Command::new(env!("CARGO_BIN_EXE_madoguchi"))
         .args(["agent", "create", "--email", "ops@example.jp", "--password"])

@@ -608,3 +608,92 @@ async fn server_with_a_reply_to_notify(
     .unwrap();
     server
 }
+
+/// Replies are promised only when they can be delivered: without SMTP or SMS nothing is offered
+/// or planned; with SMTP but no address from the customer, the agents are told on the
+/// conversation (a note the visitor never sees).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_are_offered_only_when_they_can_be_delivered() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let config: Value = app
+        .get(&format!("/widget/v1/channels/{}", app.channel_key))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["notify"], json!({"email": false, "sms": false}));
+    let agent = app.agent("staff@example.jp").await;
+    let visitor = app.visitor().await;
+    let conversation = app.start(&visitor, "返信はどこに届きますか").await;
+    app.reply(&agent, &conversation, "こちらでお答えします", false)
+        .await;
+    let kinds: Vec<String> = app
+        .store
+        .pending_jobs()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.kind)
+        .collect();
+    assert!(
+        !kinds.iter().any(|k| k == "notify.reply"),
+        "no notification planned that cannot be sent: {kinds:?}"
+    );
+
+    let maildir = std::env::temp_dir().join(format!("mdg-mail-{}", madoguchi_store::new_id()));
+    let Some(smtp) = start_smtp(&maildir).await else {
+        return;
+    };
+    let mut settings = Settings::default();
+    settings.smtp.url = Some(format!("smtp://127.0.0.1:{}", smtp.port));
+    let app = TestApp::spawn_with(Backend::Sqlite, settings)
+        .await
+        .unwrap();
+    let config: Value = app
+        .get(&format!("/widget/v1/channels/{}", app.channel_key))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["notify"], json!({"email": true, "sms": false}));
+    let agent = app.agent("staff@example.jp").await;
+    let visitor = app.visitor().await;
+    let conversation = app.start(&visitor, "メールは登録していません").await;
+    app.reply(&agent, &conversation, "承知しました", false)
+        .await;
+    app.clock.advance_secs(61);
+    assert!(app.run_jobs().await > 0);
+    assert!(mailbox(&maildir).is_empty());
+    let inbox: Value = app
+        .get(&format!("/api/v1/conversations/{conversation}/messages"))
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let note = inbox["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["private"] == true && m["sender_kind"] == "system")
+        .unwrap_or_else(|| panic!("no note for the agents: {inbox}"));
+    assert!(note["body"]
+        .as_str()
+        .unwrap()
+        .contains("通知できませんでした"));
+    assert!(
+        app.visitor_messages(&visitor, &conversation)
+            .await
+            .iter()
+            .all(|m| m["sender_kind"] != "system"),
+        "the visitor never sees it"
+    );
+    drop(smtp);
+    std::fs::remove_dir_all(&maildir).ok();
+}
