@@ -87,10 +87,11 @@ impl Store {
         .await;
         let row = match inserted {
             Err(err) if is_unique_violation(&err) => {
-                return Err(StoreError::Conflict(format!(
-                    "an agent with e-mail {} exists",
-                    new.email.as_str()
-                )))
+                // Neutral: e-mail addresses are unique across workspaces, and the answer must
+                // not tell a workspace's admin where else an address is used.
+                return Err(StoreError::Conflict(
+                    "this e-mail address cannot be used for a new agent".into(),
+                ));
             }
             other => other?,
         };

@@ -1,6 +1,7 @@
 //! Workspace administration: agents, channels (widget settings), canned replies and tags.
 //! Listing is open to every agent; changing needs the admin role.
 
+use crate::api::audit;
 use axum::extract::State;
 use axum::http::StatusCode;
 use madoguchi_core::agent::{check_password, Email, Role};
@@ -11,7 +12,6 @@ use madoguchi_core::widget::WidgetSettings;
 use madoguchi_core::InvalidValue;
 use madoguchi_store::agents::Agent;
 use madoguchi_store::agents::NewAgent;
-use madoguchi_store::audit::AuditEntry;
 use madoguchi_store::templates::{Tag, Template};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -182,16 +182,15 @@ async fn create_agent(
             password_hash: &password_hash,
         })
         .await?;
-    state
-        .store
-        .record_audit(&AuditEntry {
-            workspace_id: &admin.workspace_id,
-            actor: &format!("agent:{}", admin.id),
-            action: "agent.created",
-            target: &format!("agent:{}", agent.id),
-            detail: &serde_json::json!({ "role": role }),
-        })
-        .await?;
+    let target = format!("agent:{}", agent.id);
+    audit(
+        &state,
+        &admin,
+        "agent.created",
+        &target,
+        serde_json::json!({ "role": role }),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json((&agent).into())))
 }
 

@@ -18,7 +18,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::admin::AgentView;
-use crate::app::auth::{hash_token, new_secret, verify_password, AgentAuth, SESSION_COOKIE};
+use crate::app::auth::{
+    hash_password, hash_token, new_secret, verify_password, AgentAuth, SESSION_COOKIE,
+};
+use crate::app::settings::Cookie;
 use crate::app::AppState;
 use crate::http::error::{ApiResult, AppError, ErrorBody, ErrorCode, Json};
 
@@ -66,14 +69,26 @@ async fn login(
     state.limits.login.check(&peer.ip().to_string())?;
     let email = Email::parse(&request.email).map_err(|_| invalid_credentials())?;
     let agent = match state.store.agent_by_email(&email).await {
-        Err(StoreError::NotFound) => {
-            state.metrics.login_failures.fetch_add(1, Ordering::Relaxed);
-            return Err(invalid_credentials());
-        }
-        other => other?,
+        Err(StoreError::NotFound) => None,
+        other => Some(other?),
+    };
+    // A password hash is checked either way (a stand-in for an unknown e-mail), so the answer
+    // takes as long for an address nobody uses as for a wrong password.
+    let hash = match &agent {
+        Some(agent) => agent.password_hash.clone(),
+        None => stand_in_hash().await?,
+    };
+    state
+        .metrics
+        .password_checks
+        .fetch_add(1, Ordering::Relaxed);
+    let matches = verify_password(request.password, hash).await;
+    let Some(agent) = agent else {
+        state.metrics.login_failures.fetch_add(1, Ordering::Relaxed);
+        return Err(invalid_credentials());
     };
     let peer_detail = serde_json::json!({ "ip": peer.ip().to_string() });
-    if !verify_password(request.password, agent.password_hash.clone()).await {
+    if !matches {
         state.metrics.login_failures.fetch_add(1, Ordering::Relaxed);
         state
             .store
@@ -110,9 +125,9 @@ async fn login(
             detail: &peer_detail,
         })
         .await?;
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; Path=/; Max-Age={SESSION_SECONDS}; HttpOnly; SameSite=Strict"
-    );
+    let cookie = state
+        .settings
+        .cookie(session_cookie(&token, SESSION_SECONDS));
     let body = LoginResponse {
         token,
         csrf_token,
@@ -126,7 +141,7 @@ async fn login(
     responses((status = 204, description = "Logged out"), (status = 401, body = ErrorBody)))]
 async fn logout(State(state): State<AppState>, auth: AgentAuth) -> ApiResult<Response> {
     state.store.delete_token(&auth.token_hash).await?;
-    let expired = format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+    let expired = state.settings.cookie(session_cookie("", 0));
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, expired)]).into_response())
 }
 
@@ -164,4 +179,24 @@ async fn update_me(
     let mut agent = auth.agent;
     agent.locale = update.locale;
     Ok(Json((&agent).into()))
+}
+
+fn session_cookie(token: &str, max_age: i64) -> Cookie<'_> {
+    Cookie {
+        name: SESSION_COOKIE,
+        value: token,
+        path: "/",
+        max_age,
+        http_only: true,
+        same_site: "Strict",
+    }
+}
+
+/// The hash of a random password nobody knows, made once: what an unknown e-mail is checked
+/// against.
+async fn stand_in_hash() -> ApiResult<String> {
+    static HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    HASH.get_or_try_init(|| hash_password(new_secret()))
+        .await
+        .cloned()
 }

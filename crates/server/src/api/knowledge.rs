@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use madoguchi_core::agent::Role;
 use madoguchi_core::InvalidValue;
 use madoguchi_store::knowledge::ArticleFields;
 use madoguchi_store::knowledge::{Article, BotTurn};
@@ -11,10 +12,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::api::audit;
 use crate::app::auth::{AdminAuth, AgentAuth};
 use crate::app::AppState;
 use crate::bot::parse_review;
-use crate::http::error::{check_id, ApiResult, ErrorBody, Json, OrNotFound, Path, Query};
+use crate::http::error::{
+    check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path, Query,
+};
 use crate::http::views::views;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -185,6 +189,15 @@ async fn create_article(
         .store
         .create_article(&admin.workspace_id, &request.parse()?)
         .await?;
+    let target = format!("article:{}", article.id);
+    audit(
+        &state,
+        &admin,
+        "article.created",
+        &target,
+        serde_json::json!({}),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json((&article).into())))
 }
 
@@ -220,6 +233,14 @@ async fn update_article(
         .update_article(&admin.workspace_id, &id, &request.parse()?)
         .await
         .or_not_found("article")?;
+    audit(
+        &state,
+        &admin,
+        "article.updated",
+        &format!("article:{id}"),
+        serde_json::json!({}),
+    )
+    .await?;
     Ok(Json((&article).into()))
 }
 
@@ -237,6 +258,14 @@ async fn delete_article(
         .delete_article(&admin.workspace_id, &id)
         .await
         .or_not_found("article")?;
+    audit(
+        &state,
+        &admin,
+        "article.deleted",
+        &format!("article:{id}"),
+        serde_json::json!({}),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -364,7 +393,7 @@ pub struct TurnReview {
 
 /// Mark a bot answer correct or wrong (and teach the right article the customer's wording).
 #[utoipa::path(patch, path = "/api/v1/bot/turns/{id}", tag = "agent", params(("id" = String, Path)), request_body = TurnReview,
-    responses((status = 200, body = BotTurnView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = BotTurnView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn review_turn(
     State(state): State<AppState>,
     auth: AgentAuth,
@@ -380,6 +409,13 @@ async fn review_turn(
         .await
         .or_not_found("bot turn")?;
     if let Some(article_id) = &review.correct_article_id {
+        // Teaching changes the knowledge base: the admin role, the same checks as a PUT, audited.
+        if auth.agent.role != Role::Admin {
+            return Err(AppError::new(
+                ErrorCode::Forbidden,
+                "teaching an article needs the admin role",
+            ));
+        }
         check_id(article_id, "article")?;
         let article = state
             .store
@@ -390,15 +426,19 @@ async fn review_turn(
         if !alternatives.contains(&turn.query) && turn.query != article.title {
             alternatives.push(turn.query.clone());
         }
-        let fields = ArticleFields {
+        let fields = ArticleRequest {
             category: article.category,
             locale: article.locale,
             status: article.status,
             title: article.title,
             body: article.body,
             alternatives,
-        };
+        }
+        .parse()?;
         state.store.update_article(ws, article_id, &fields).await?;
+        let detail = serde_json::json!({ "turn_id": id, "wording": turn.query });
+        let target = format!("article:{article_id}");
+        audit(&state, &auth.agent, "article.taught", &target, detail).await?;
     }
     state.store.review_bot_turn(ws, &id, verdict).await?;
     let turn = state.store.bot_turn(ws, &id).await?;

@@ -14,6 +14,9 @@ mod widget;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+use madoguchi_store::agents::Agent;
+use madoguchi_store::audit::AuditEntry;
+
 use crate::app::AppState;
 use crate::http::error::ErrorBody;
 
@@ -53,3 +56,24 @@ pub struct AfterSeq {
 
 /// Most items a list returns when the client does not say.
 const DEFAULT_LIMIT: i64 = 100;
+
+/// Records what `agent` did to `target` in the workspace's audit log.
+pub(crate) async fn audit(
+    state: &AppState,
+    agent: &Agent,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) -> crate::http::error::ApiResult<()> {
+    state
+        .store
+        .record_audit(&AuditEntry {
+            workspace_id: &agent.workspace_id,
+            actor: &format!("agent:{}", agent.id),
+            action,
+            target,
+            detail: &detail,
+        })
+        .await?;
+    Ok(())
+}

@@ -25,6 +25,7 @@ use crate::api::sockets::{self, SocketParams, Viewer};
 use crate::app::auth::{
     hash_token, new_visitor_token, resolve_visitor, VisitorAuth, VISITOR_COOKIE,
 };
+use crate::app::settings::Cookie;
 use crate::app::signing::{link_key, verify};
 use crate::app::AppState;
 use crate::automation::auto_replies::{reachable, Reachable};
@@ -256,7 +257,7 @@ pub struct SessionResponse {
 }
 
 /// How long the visitor cookie lives: a year.
-const VISITOR_COOKIE_MAX_AGE: u32 = 365 * 24 * 3600;
+const VISITOR_COOKIE_MAX_AGE: i64 = 365 * 24 * 3600;
 
 /// Create or restore a visitor session.
 #[utoipa::path(post, path = "/widget/v1/session", tag = "widget", request_body = SessionRequest,
@@ -299,9 +300,14 @@ async fn create_session(
         .store
         .conversations(&channel.workspace_id, &filter)
         .await?;
-    let cookie = format!(
-        "{VISITOR_COOKIE}={token}; Path=/widget/; Max-Age={VISITOR_COOKIE_MAX_AGE}; HttpOnly; SameSite=Lax"
-    );
+    let cookie = state.settings.cookie(Cookie {
+        name: VISITOR_COOKIE,
+        value: &token,
+        path: "/widget/",
+        max_age: VISITOR_COOKIE_MAX_AGE,
+        http_only: true,
+        same_site: "Lax",
+    });
     let body = SessionResponse {
         visitor_token: token,
         contact_id: contact.id,
@@ -601,10 +607,14 @@ async fn resume_link(
         )
         .await?;
     // Readable by the widget on the hosted chat page, which keeps it like any other token.
-    let cookie = format!(
-        "mdg_visitor_{}={token}; Path=/; Max-Age={VISITOR_COOKIE_MAX_AGE}; SameSite=Lax",
-        channel.public_key
-    );
+    let cookie = state.settings.cookie(Cookie {
+        name: &format!("mdg_visitor_{}", channel.public_key),
+        value: &token,
+        path: "/",
+        max_age: VISITOR_COOKIE_MAX_AGE,
+        http_only: false,
+        same_site: "Lax",
+    });
     let location = format!(
         "/chat/{}?conversation={}",
         channel.public_key, conversation.id

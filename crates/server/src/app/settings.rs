@@ -172,6 +172,21 @@ impl Settings {
     }
 
     /// Base of links sent to customers, without a trailing slash.
+    /// A `Set-Cookie` value for this server: `Secure` whenever it is reached over https.
+    pub fn cookie(&self, cookie: Cookie<'_>) -> String {
+        let mut header = format!(
+            "{}={}; Path={}; Max-Age={}; SameSite={}",
+            cookie.name, cookie.value, cookie.path, cookie.max_age, cookie.same_site
+        );
+        if cookie.http_only {
+            header.push_str("; HttpOnly");
+        }
+        if self.public_url().starts_with("https://") {
+            header.push_str("; Secure");
+        }
+        header
+    }
+
     pub fn public_url(&self) -> String {
         match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
@@ -187,13 +202,13 @@ impl Settings {
             self.data_dir.display().to_string()
         );
         if let Some(url) = &self.database_url {
-            out.push_str(&format!("database_url = {:?}\n", mask_url_password(url)));
+            out.push_str(&format!("database_url = {:?}\n", mask_url_secrets(url)));
         }
         if let Some(url) = &self.public_url {
             out.push_str(&format!("public_url = {url:?}\n"));
         }
         if let Some(url) = &self.nats_url {
-            out.push_str(&format!("nats_url = {:?}\n", mask_url_password(url)));
+            out.push_str(&format!("nats_url = {:?}\n", mask_url_secrets(url)));
         }
         out.push_str(&format!(
             "\n[rate_limits]\nlogins_per_minute = {}\nvisitor_sessions_per_minute = {}\nwebsockets_per_ip = {}\n",
@@ -202,7 +217,7 @@ impl Settings {
         ));
         let optional = |key: &str, value: &Option<String>, secret: bool| match value {
             Some(_) if secret => format!("{key} = \"***\"\n"),
-            Some(v) => format!("{key} = {:?}\n", mask_url_password(v)),
+            Some(v) => format!("{key} = {:?}\n", mask_url_secrets(v)),
             None => String::new(),
         };
         out.push_str("\n[smtp]\n");
@@ -245,20 +260,65 @@ fn insert_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
     }
 }
 
-/// `scheme://user:secret@host/…` → `scheme://user:***@host/…`.
-pub fn mask_url_password(url: &str) -> String {
+/// A cookie to set (see [`Settings::cookie`]).
+pub struct Cookie<'a> {
+    pub name: &'a str,
+    pub value: &'a str,
+    pub path: &'a str,
+    pub max_age: i64,
+    /// Hidden from page scripts (all but the one the widget must read).
+    pub http_only: bool,
+    pub same_site: &'static str,
+}
+
+/// A URL with every secret masked: the password of the userinfo (`user:***@host`, even when it
+/// contains `/`), and the value of every query parameter whose name says it is one (`password`,
+/// `pass`, `pwd`, `secret`, `token`, `key`, `api_key`, `auth`, …).
+pub fn mask_url_secrets(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
+    let query_at = rest.find(['?', '#']).unwrap_or(rest.len());
+    let (before_query, query) = rest.split_at(query_at);
+    // The userinfo ends at the last `@` before the query: a password may hold `/` or `@`.
+    let before_query = match before_query.rsplit_once('@') {
         Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_owned(),
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => before_query.to_owned(),
         },
-        None => url.to_owned(),
-    }
+        None => before_query.to_owned(),
+    };
+    let query = match query.strip_prefix('?') {
+        Some(pairs) => {
+            let (pairs, fragment) = pairs.split_at(pairs.find('#').unwrap_or(pairs.len()));
+            let masked: Vec<String> = pairs
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, _)) if is_secret_name(name) => format!("{name}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("?{}{fragment}", masked.join("&"))
+        }
+        None => query.to_owned(),
+    };
+    format!("{scheme}://{before_query}{query}")
+}
+
+fn is_secret_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "key",
+        "auth",
+        "credential",
+        "signature",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
 }
 
 #[cfg(test)]
@@ -363,7 +423,42 @@ mod tests {
             assert!(!printed.contains(secret), "{secret} printed: {printed}");
         }
         assert!(printed.contains("smtps://mailer:***@mail.example.jp:465"));
-        assert!(!format!("{:?}", mask_url_password("postgres://u:p@h/d")).contains(":p@"));
-        assert_eq!(mask_url_password("sqlite://x.db"), "sqlite://x.db");
+        assert!(!format!("{:?}", mask_url_secrets("postgres://u:p@h/d")).contains(":p@"));
+        assert_eq!(mask_url_secrets("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn secrets_are_masked_wherever_they_sit_in_a_url() {
+        for (url, masked) in [
+            (
+                "postgres://app@db.internal/shop?password=hunter2&sslmode=require",
+                "postgres://app@db.internal/shop?password=***&sslmode=require",
+            ),
+            (
+                "postgres://app:pa/ss@w0rd@db.internal:5432/shop",
+                "postgres://app:***@db.internal:5432/shop",
+            ),
+            (
+                "https://sms.example/send?api_key=abc123&from=shop",
+                "https://sms.example/send?api_key=***&from=shop",
+            ),
+            (
+                "https://u:secret@sms.example/send?Token=t&x=1#top",
+                "https://u:***@sms.example/send?Token=***&x=1#top",
+            ),
+            ("nats://127.0.0.1:4222", "nats://127.0.0.1:4222"),
+        ] {
+            assert_eq!(mask_url_secrets(url), masked, "{url}");
+        }
+        let mut settings = Settings {
+            database_url: Some("postgres://app@db/shop?password=hunter2".into()),
+            ..Default::default()
+        };
+        settings.sms.url = Some("https://sms.example/send?api_key=abc123".into());
+        let printed = settings.to_masked_toml();
+        assert!(
+            !printed.contains("hunter2") && !printed.contains("abc123"),
+            "{printed}"
+        );
     }
 }

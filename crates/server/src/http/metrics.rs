@@ -10,6 +10,8 @@ pub struct Metrics {
     pub messages_created: AtomicU64,
     pub conversations_created: AtomicU64,
     pub login_failures: AtomicU64,
+    /// Password hashes checked: one per login attempt, known e-mail or not.
+    pub password_checks: AtomicU64,
     pub ws_connections: AtomicI64,
 }
 
@@ -35,6 +37,12 @@ impl Metrics {
                 "counter",
                 "Failed agent logins.",
                 self.login_failures.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "madoguchi_password_checks_total",
+                "counter",
+                "Password hashes checked (one per login attempt, whether the e-mail is known or not).",
+                self.password_checks.load(Ordering::Relaxed) as i64,
             ),
             (
                 "madoguchi_websocket_connections",

@@ -16,6 +16,8 @@ both_backends!(
     cookie_writes_need_csrf_protection,
     only_admins_create_agents,
     only_admins_change_channels_articles_and_synonyms,
+    only_admins_teach_the_bot_and_it_is_audited,
+    logins_reveal_no_accounts,
     logins_are_rate_limited,
 );
 
@@ -702,5 +704,207 @@ async fn new_visitor_sessions_are_limited_per_client_ip() {
         returning.status(),
         StatusCode::OK,
         "a returning visitor is not a new session"
+    );
+}
+
+/// Teaching an article a customer's wording (from the bot review) changes the knowledge base:
+/// the admin role, the article's own limits, and an audit event.
+async fn only_admins_teach_the_bot_and_it_is_audited(app: TestApp) {
+    let agent = app.agent("plain@example.jp").await;
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "boss@example.jp", Role::Admin)
+        .await;
+    let article: Value = app
+        .post(
+            "/api/v1/articles",
+            &json!({"title": "送料はいくらですか", "body": "全国一律500円です。", "status": "published"}),
+        )
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let article_id = article["id"].as_str().unwrap().to_owned();
+    let visitor = app.visitor().await;
+    app.start(&visitor, "こんにちは").await;
+    app.start(&visitor, &"長い質問".repeat(60)).await;
+    let turns: Value = app
+        .get("/api/v1/bot/turns")
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let turn_of = |query: &str| {
+        turns["turns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["query"].as_str().unwrap().starts_with(query))
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (short, long) = (turn_of("こんにちは"), turn_of("長い質問"));
+    let review = |token: &str, turn: &str, body: Value| {
+        app.patch(&format!("/api/v1/bot/turns/{turn}"), &body)
+            .bearer_auth(token)
+            .send()
+    };
+    let teach = json!({"review": "wrong", "correct_article_id": article_id});
+    let alternatives = || async {
+        let a: Value = app
+            .get(&format!("/api/v1/articles/{article_id}"))
+            .bearer_auth(&admin.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        a["alternatives"].clone()
+    };
+
+    let refused = review(&agent.token, &short, teach.clone()).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        alternatives().await,
+        json!([]),
+        "the refused teach changed nothing"
+    );
+    let marked = review(&agent.token, &short, json!({"review": "wrong"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        marked.status(),
+        StatusCode::OK,
+        "agents still review answers"
+    );
+
+    let too_long = review(&admin.token, &long, teach.clone()).await.unwrap();
+    assert_eq!(too_long.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(alternatives().await, json!([]));
+
+    let taught = review(&admin.token, &short, teach).await.unwrap();
+    assert_eq!(taught.status(), StatusCode::OK);
+    assert_eq!(alternatives().await, json!(["こんにちは"]));
+    let events = app.store.audit_events(&workspace).await.unwrap();
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    assert!(
+        actions.contains(&"article.created") && actions.contains(&"article.taught"),
+        "{actions:?}"
+    );
+}
+
+/// Behind https (`public_url`), every cookie carries `Secure`; on plain http none can.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_are_secure_when_served_over_https() {
+    for (public_url, secure) in [(Some("https://support.shop.example"), true), (None, false)] {
+        let settings = madoguchi_server::app::settings::Settings {
+            public_url: public_url.map(str::to_owned),
+            ..Default::default()
+        };
+        let app = TestApp::spawn_with(madoguchi_store::Backend::Sqlite, settings)
+            .await
+            .unwrap();
+        let agent = app.agent("secure@example.jp").await;
+        let login = app
+            .post(
+                "/api/v1/auth/login",
+                &json!({"email": "secure@example.jp", "password": "password-123"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        let session = app
+            .post(
+                "/widget/v1/session",
+                &json!({"channel_key": app.channel_key}),
+            )
+            .send()
+            .await
+            .unwrap();
+        let logout = app
+            .post("/api/v1/auth/logout", &json!({}))
+            .bearer_auth(&agent.token)
+            .send()
+            .await
+            .unwrap();
+        for response in [&login, &session, &logout] {
+            let cookie = response.headers()["set-cookie"].to_str().unwrap();
+            assert_eq!(
+                cookie.ends_with("; Secure"),
+                secure,
+                "{public_url:?}: {cookie}"
+            );
+            assert!(cookie.contains("HttpOnly"), "{cookie}");
+        }
+    }
+}
+
+/// An unknown e-mail takes the same path as a wrong password (a password hash is checked
+/// either way) and gets the same answer; another workspace's addresses are not revealed.
+async fn logins_reveal_no_accounts(app: TestApp) {
+    app.agent("known@example.jp").await;
+    let checks = || async {
+        let metrics = app
+            .get("/metrics")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("madoguchi_password_checks_total "))
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let mut answers = Vec::new();
+    for email in ["known@example.jp", "nobody@example.jp"] {
+        let before = checks().await;
+        let response = app
+            .post(
+                "/api/v1/auth/login",
+                &json!({"email": email, "password": "not the password"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        answers.push((status, response.text().await.unwrap()));
+        assert_eq!(checks().await, before + 1, "{email}: one password check");
+    }
+    assert_eq!(answers[0], answers[1], "the same answer for both");
+    assert_eq!(answers[0].0, StatusCode::UNAUTHORIZED);
+
+    let (other, _) = app.other_workspace().await;
+    let boss = app
+        .agent_in(&other, "boss@other.example", Role::Admin)
+        .await;
+    let taken = app
+        .post(
+            "/api/v1/agents",
+            &json!({"email": "known@example.jp", "password": "long enough pw", "name": "x", "role": "agent"}),
+        )
+        .bearer_auth(&boss.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(taken.status(), StatusCode::CONFLICT);
+    let body = taken.text().await.unwrap();
+    assert!(
+        !body.contains("known@example.jp") && !body.contains("exists"),
+        "{body}"
     );
 }
