@@ -68,6 +68,11 @@ async fn login(
 ) -> ApiResult<Response> {
     state.limits.login.check(&peer.ip().to_string())?;
     let email = Email::parse(&request.email).map_err(|_| invalid_credentials())?;
+    // Per account too: guessing one agent's password from many addresses is limited as well.
+    state
+        .limits
+        .login
+        .check(&format!("account:{}", email.as_str()))?;
     let agent = match state.store.agent_by_email(&email).await {
         Err(StoreError::NotFound) => None,
         other => Some(other?),

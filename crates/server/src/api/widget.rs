@@ -385,6 +385,11 @@ async fn start_conversation(
     visitor: VisitorAuth,
     Json(request): Json<VisitorStartRequest>,
 ) -> ApiResult<(StatusCode, Json<VisitorStarted>)> {
+    state
+        .limits
+        .visitor_conversations
+        .check(&visitor.contact.id)?;
+    state.limits.visitor_messages.check(&visitor.contact.id)?;
     let body = MessageBody::parse(&request.body)?;
     let client_id = request
         .client_id
@@ -479,6 +484,7 @@ async fn send_message(
     Json(request): Json<VisitorMessageRequest>,
 ) -> ApiResult<(StatusCode, Json<VisitorSent>)> {
     // The store appends a contact's message only to their own conversation.
+    state.limits.visitor_messages.check(&visitor.contact.id)?;
     check_id(&id, "conversation")?;
     let (body, client_id) = request.parse()?;
     let appended = intake::customer_message(

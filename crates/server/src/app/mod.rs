@@ -45,6 +45,9 @@ pub struct AppState {
 pub struct Limits {
     pub login: RateLimiter,
     pub visitor_session: RateLimiter,
+    /// Per visitor (contact id).
+    pub visitor_messages: RateLimiter,
+    pub visitor_conversations: RateLimiter,
     pub websockets: ConnectionLimit,
 }
 
@@ -70,6 +73,14 @@ impl AppState {
             visitor_session: RateLimiter::new(
                 settings.rate_limits.visitor_sessions_per_minute,
                 minute,
+            ),
+            visitor_messages: RateLimiter::new(
+                settings.rate_limits.visitor_messages_per_minute,
+                minute,
+            ),
+            visitor_conversations: RateLimiter::new(
+                settings.rate_limits.visitor_conversations_per_hour,
+                minute * 60,
             ),
             websockets: ConnectionLimit::new(settings.rate_limits.websockets_per_ip),
         };

@@ -43,6 +43,12 @@ pub struct RateLimits {
     /// Open WebSockets per client IP.
     #[serde(deserialize_with = "number")]
     pub websockets_per_ip: u32,
+    /// Messages one visitor may send per minute.
+    #[serde(deserialize_with = "number")]
+    pub visitor_messages_per_minute: u32,
+    /// Conversations one visitor may start per hour.
+    #[serde(deserialize_with = "number")]
+    pub visitor_conversations_per_hour: u32,
 }
 
 /// A number from the TOML file, or from an environment variable (always a string).
@@ -65,6 +71,8 @@ impl Default for RateLimits {
             logins_per_minute: 10,
             visitor_sessions_per_minute: 60,
             websockets_per_ip: 1000,
+            visitor_messages_per_minute: 30,
+            visitor_conversations_per_hour: 20,
         }
     }
 }
@@ -214,6 +222,11 @@ impl Settings {
             "\n[rate_limits]\nlogins_per_minute = {}\nvisitor_sessions_per_minute = {}\nwebsockets_per_ip = {}\n",
             self.rate_limits.logins_per_minute, self.rate_limits.visitor_sessions_per_minute,
             self.rate_limits.websockets_per_ip
+        ));
+        out.push_str(&format!(
+            "visitor_messages_per_minute = {}\nvisitor_conversations_per_hour = {}\n",
+            self.rate_limits.visitor_messages_per_minute,
+            self.rate_limits.visitor_conversations_per_hour
         ));
         let optional = |key: &str, value: &Option<String>, secret: bool| match value {
             Some(_) if secret => format!("{key} = \"***\"\n"),

@@ -207,6 +207,11 @@ async fn start_server(
     command
         .env("MADOGUCHI_RATE_LIMITS__VISITOR_SESSIONS_PER_MINUTE", &limit)
         .env("MADOGUCHI_RATE_LIMITS__WEBSOCKETS_PER_IP", &limit)
+        // The generator is one "visitor" sending far faster than any person would.
+        .env(
+            "MADOGUCHI_RATE_LIMITS__VISITOR_MESSAGES_PER_MINUTE",
+            "1000000",
+        )
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .kill_on_drop(true);

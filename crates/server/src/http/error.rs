@@ -55,6 +55,8 @@ impl ErrorCode {
 pub struct AppError {
     pub code: ErrorCode,
     pub message: String,
+    /// Seconds after which a refused request may be tried again (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl AppError {
@@ -62,7 +64,14 @@ impl AppError {
         Self {
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// The same error, telling the client when to try again.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -98,7 +107,13 @@ impl IntoResponse for AppError {
                 message,
             },
         };
-        (self.code.status(), axum::Json(body)).into_response()
+        let mut response = (self.code.status(), axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

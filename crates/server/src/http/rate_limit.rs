@@ -46,10 +46,12 @@ impl RateLimiter {
         }
         entry.1 += 1;
         if entry.1 > self.limit {
+            let left = self.window.saturating_sub(now.duration_since(entry.0));
             return Err(AppError::new(
                 ErrorCode::RateLimited,
                 "too many requests; try again later",
-            ));
+            )
+            .retry_after(left.as_secs_f64().ceil().max(1.0) as u64));
         }
         Ok(())
     }
@@ -68,6 +70,9 @@ mod tests {
         assert!(limiter.check_at("a", at(1)).is_ok());
         let refused = limiter.check_at("a", at(59)).unwrap_err();
         assert_eq!(refused.code, ErrorCode::RateLimited);
+        assert_eq!(refused.retry_after, Some(1), "the window ends in a second");
+        let early = limiter.check_at("a", at(2)).unwrap_err();
+        assert_eq!(early.retry_after, Some(58));
         assert!(
             limiter.check_at("b", at(59)).is_ok(),
             "keys are counted apart"

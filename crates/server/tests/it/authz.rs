@@ -908,3 +908,109 @@ async fn logins_reveal_no_accounts(app: TestApp) {
         "{body}"
     );
 }
+
+/// One visitor can start only so many conversations an hour and send so many messages a
+/// minute: past that, 429 with `Retry-After`, and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_past_the_write_limits_gets_429() {
+    let mut settings = madoguchi_server::app::settings::Settings::default();
+    settings.rate_limits.visitor_conversations_per_hour = 2;
+    settings.rate_limits.visitor_messages_per_minute = 5;
+    let app = TestApp::spawn_with(madoguchi_store::Backend::Sqlite, settings)
+        .await
+        .unwrap();
+    let visitor = app.visitor().await;
+    let first = app.start(&visitor, "一件目").await;
+    app.start(&visitor, "二件目").await;
+    let start = app
+        .post("/widget/v1/conversations", &json!({"body": "三件目"}))
+        .header("x-visitor-token", &visitor.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = start.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3600).contains(&retry), "{retry}");
+    let send = || {
+        app.post(
+            &format!("/widget/v1/conversations/{first}/messages"),
+            &json!({"body": "続き"}),
+        )
+        .header("x-visitor-token", &visitor.token)
+        .send()
+    };
+    let statuses = [
+        send().await.unwrap().status(),
+        send().await.unwrap().status(),
+        send().await.unwrap().status(),
+        send().await.unwrap().status(),
+    ];
+    assert_eq!(
+        statuses.map(|s| s.as_u16()),
+        [201, 201, 201, 429],
+        "five messages a minute (the two first ones included)"
+    );
+    let listed: Value = app
+        .get("/widget/v1/conversations")
+        .header("x-visitor-token", &visitor.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["conversations"].as_array().unwrap().len(), 2);
+    assert_eq!(app.visitor_messages(&visitor, &first).await.len(), 4);
+    // Another visitor is not held back.
+    let other = app.visitor().await;
+    app.start(&other, "別のお客様").await;
+}
+
+/// Logins are limited per account as well as per address: guessing from a second address
+/// does not start afresh, while other accounts are not locked out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_are_limited_per_account_too() {
+    let app = TestApp::spawn(madoguchi_store::Backend::Sqlite)
+        .await
+        .unwrap();
+    app.agent("target@example.jp").await;
+    app.agent("bystander@example.jp").await;
+    let wrong = |email: &str| json!({"email": email, "password": "guess"});
+    let from = |last: u8| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 0, last]))
+            .build()
+            .unwrap()
+    };
+    // Nine guesses from one address (below its own limit): with the agent's own login, ten
+    // attempts on this account.
+    let first = from(3);
+    for _ in 0..9 {
+        let guessed = first
+            .post(format!("{}/api/v1/auth/login", app.url))
+            .json(&wrong("target@example.jp"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(guessed.status(), StatusCode::UNAUTHORIZED);
+    }
+    let elsewhere = from(2);
+    let login = |email: &str| {
+        elsewhere
+            .post(format!("{}/api/v1/auth/login", app.url))
+            .json(&wrong(email))
+            .send()
+    };
+    let refused = login("target@example.jp").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(
+        login("bystander@example.jp").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "another account from the second address is only told the password is wrong"
+    );
+}
