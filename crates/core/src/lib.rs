@@ -4,8 +4,9 @@
 //! cannot hold invalid data; the store and the server trust them afterwards.
 //!
 //! # Layout
-//! - [`conversation`]: conversation statuses and priorities.
-//! - [`message`]: who sent a message, message bodies and client ids.
+//! - [`conversation`]: conversation statuses and priorities, when the bot may answer.
+//! - [`message`]: who sent a message, message bodies and client ids; [`text`]: free text that
+//!   hides nothing (no direction overrides, control characters or invisible-only text).
 //! - [`agent`]: agent roles and e-mail addresses.
 //! - [`widget`]: widget settings and per-page display rules.
 //! - [`hours`]: business hours ("open now?", "next opening"); [`holidays`]: Japanese holidays.
@@ -20,6 +21,7 @@ pub mod holidays;
 pub mod hours;
 pub mod message;
 pub mod scenario;
+pub mod text;
 pub mod widget;
 
 /// A value from outside failed validation; `field` names what was wrong.

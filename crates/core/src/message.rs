@@ -31,9 +31,7 @@ impl MessageBody {
                 format!("is {chars} characters long; the limit is {MAX_BODY_CHARS}"),
             ));
         }
-        if raw.chars().any(|c| c == '\0') {
-            return Err(InvalidValue::new("body", "must not contain NUL characters"));
-        }
+        crate::text::check_visible("body", raw, true)?;
         Ok(Self(raw.to_owned()))
     }
 

@@ -156,6 +156,7 @@ pub fn parse_name(raw: &str) -> Result<String, InvalidValue> {
     if name.is_empty() || name.chars().count() > 100 {
         return Err(InvalidValue::new("name", "must be 1-100 characters"));
     }
+    madoguchi_core::text::check_visible("name", name, false)?;
     Ok(name.to_owned())
 }
 

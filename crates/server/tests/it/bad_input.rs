@@ -86,6 +86,27 @@ async fn bad_requests_get_clear_json_errors(app: TestApp) {
         "invalid_body",
     )
     .await;
+    // Nothing visible, or a direction override that disguises text: refused.
+    for body in ["\u{200B}\u{FEFF}", "請求書\u{202E}fdp.exe", "ベル\u{7}"] {
+        expect_error(
+            raw(json!({ "body": body }).to_string().into_bytes())
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        )
+        .await;
+    }
+    for name in ["山田\n花子", "山田\u{0}", "\u{202E}田山"] {
+        let refused = app
+            .patch("/widget/v1/contact", &json!({ "name": name }))
+            .header("x-visitor-token", &visitor.token)
+            .send()
+            .await
+            .unwrap();
+        expect_error(refused, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await;
+    }
     let too_long = json!({"body": "あ".repeat(10_001)})
         .to_string()
         .into_bytes();
