@@ -104,9 +104,13 @@ fn is_websocket_upgrade(parts: &Parts) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
-/// A query parameter, accepted only on WebSocket upgrades (browsers cannot set their headers).
+/// The WebSocket routes: the only ones where a credential may come in the query string.
+const WEBSOCKET_PATHS: [&str; 2] = ["/api/v1/ws", "/widget/v1/ws"];
+
+/// A query parameter, accepted only on an upgrade to one of the WebSocket routes (browsers
+/// cannot set headers there); anywhere else a token in a URL would end up in logs and history.
 fn websocket_param(parts: &Parts, name: &str) -> Option<String> {
-    if !is_websocket_upgrade(parts) {
+    if !is_websocket_upgrade(parts) || !WEBSOCKET_PATHS.contains(&parts.uri.path()) {
         return None;
     }
     parts.uri.query()?.split('&').find_map(|pair| {

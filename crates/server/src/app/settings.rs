@@ -26,6 +26,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// `nats://127.0.0.1:4222` to share events with other nodes (with PostgreSQL).
     pub nats_url: Option<String>,
+    /// The bearer token `/metrics` asks for; while unset, only loopback clients may read it.
+    pub metrics_token: Option<String>,
     pub rate_limits: RateLimits,
     pub smtp: Smtp,
     pub sms: Sms,
@@ -85,6 +87,7 @@ impl Default for Settings {
             database_url: None,
             public_url: None,
             nats_url: None,
+            metrics_token: None,
             rate_limits: RateLimits::default(),
             smtp: Smtp::default(),
             sms: Sms::default(),
@@ -217,6 +220,9 @@ impl Settings {
         }
         if let Some(url) = &self.nats_url {
             out.push_str(&format!("nats_url = {:?}\n", mask_url_secrets(url)));
+        }
+        if self.metrics_token.is_some() {
+            out.push_str("metrics_token = \"***\"\n");
         }
         out.push_str(&format!(
             "\n[rate_limits]\nlogins_per_minute = {}\nvisitor_sessions_per_minute = {}\nwebsockets_per_ip = {}\n",
@@ -465,12 +471,15 @@ mod tests {
         }
         let mut settings = Settings {
             database_url: Some("postgres://app@db/shop?password=hunter2".into()),
+            metrics_token: Some("prom-s3cret".into()),
             ..Default::default()
         };
         settings.sms.url = Some("https://sms.example/send?api_key=abc123".into());
         let printed = settings.to_masked_toml();
         assert!(
-            !printed.contains("hunter2") && !printed.contains("abc123"),
+            !printed.contains("hunter2")
+                && !printed.contains("abc123")
+                && !printed.contains("prom-s3cret"),
             "{printed}"
         );
     }

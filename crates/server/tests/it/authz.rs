@@ -1014,3 +1014,52 @@ async fn logins_are_limited_per_account_too() {
         "another account from the second address is only told the password is wrong"
     );
 }
+
+/// `/metrics` wants its token when one is set; a token in the query string counts only on the
+/// WebSocket routes, never on another route (even with an `Upgrade` header).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_and_query_tokens_are_fenced() {
+    let settings = madoguchi_server::app::settings::Settings {
+        metrics_token: Some("prom-s3cret".into()),
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(madoguchi_store::Backend::Sqlite, settings)
+        .await
+        .unwrap();
+    let metrics = |token: Option<&str>| {
+        let request = app.get("/metrics");
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+        .send()
+    };
+    assert_eq!(
+        metrics(None).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        metrics(Some("guess")).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let ok = metrics(Some("prom-s3cret")).await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert!(ok
+        .text()
+        .await
+        .unwrap()
+        .contains("madoguchi_messages_created_total"));
+
+    let agent = app.agent("query@example.jp").await;
+    let smuggled = app
+        .get(&format!("/api/v1/me?access_token={}", agent.token))
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(smuggled.status(), StatusCode::UNAUTHORIZED);
+    let mut socket = app.agent_ws(&agent, "").await; // the WebSocket route still takes it
+    use futures_util::SinkExt;
+    socket.close(None).await.ok();
+}
