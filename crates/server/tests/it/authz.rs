@@ -1060,6 +1060,5 @@ async fn metrics_and_query_tokens_are_fenced() {
         .unwrap();
     assert_eq!(smuggled.status(), StatusCode::UNAUTHORIZED);
     let mut socket = app.agent_ws(&agent, "").await; // the WebSocket route still takes it
-    use futures_util::SinkExt;
     socket.close(None).await.ok();
 }
