@@ -2,10 +2,9 @@
 //! for `Authorization: Bearer` use plus the CSRF token that cookie-authenticated writes send in
 //! `X-CSRF-Token`.
 
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use madoguchi_core::agent::Email;
@@ -19,7 +18,7 @@ use utoipa_axum::routes;
 
 use super::admin::AgentView;
 use crate::app::auth::{
-    hash_password, hash_token, new_secret, verify_password, AgentAuth, SESSION_COOKIE,
+    hash_password, hash_token, new_secret, verify_password, AgentAuth, ClientIp, SESSION_COOKIE,
 };
 use crate::app::settings::Cookie;
 use crate::app::AppState;
@@ -63,10 +62,10 @@ fn invalid_credentials() -> AppError {
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     Json(request): Json<LoginRequest>,
 ) -> ApiResult<Response> {
-    state.limits.login.check(&peer.ip().to_string())?;
+    state.limits.login.check(&ip.to_string())?;
     let email = Email::parse(&request.email).map_err(|_| invalid_credentials())?;
     // Per account too: guessing one agent's password from many addresses is limited as well.
     state
@@ -92,7 +91,7 @@ async fn login(
         state.metrics.login_failures.fetch_add(1, Ordering::Relaxed);
         return Err(invalid_credentials());
     };
-    let peer_detail = serde_json::json!({ "ip": peer.ip().to_string() });
+    let peer_detail = serde_json::json!({ "ip": ip.to_string() });
     if !matches {
         state.metrics.login_failures.fetch_add(1, Ordering::Relaxed);
         state

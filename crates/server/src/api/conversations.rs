@@ -1,9 +1,7 @@
 //! The agent API for conversations: the filtered list with counts, one conversation, changing
 //! it, its messages and notes, and the workspace WebSocket.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::extract::{State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::Response;
 use madoguchi_core::conversation::{ConversationStatus, Priority};
@@ -19,7 +17,7 @@ use utoipa_axum::routes;
 
 use super::{AfterSeq, DEFAULT_LIMIT};
 use crate::api::sockets::{self, SocketParams, Viewer};
-use crate::app::auth::AgentAuth;
+use crate::app::auth::{AgentAuth, ClientIp};
 use crate::app::AppState;
 use crate::automation::intake;
 use crate::http::error::{check_id, ApiResult, ErrorBody, Json, OrNotFound, Path, Query};
@@ -322,7 +320,7 @@ async fn socket(
     State(state): State<AppState>,
     auth: AgentAuth,
     Query(params): Query<SocketParams>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     upgrade: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     if let Some(id) = &params.conversation_id {
@@ -331,5 +329,5 @@ async fn socket(
     let viewer = Viewer::Agent {
         workspace_id: auth.agent.workspace_id.clone(),
     };
-    sockets::upgrade(upgrade, state, viewer, params, peer.ip())
+    sockets::upgrade(upgrade, state, viewer, params, ip)
 }

@@ -1,9 +1,7 @@
 //! The visitor API behind the chat widget: sessions, the visitor's own conversations and
 //! messages, contact details for reply notifications, and the visitor WebSocket.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
@@ -23,7 +21,7 @@ use super::contacts::ContactView;
 use super::{AfterSeq, DEFAULT_LIMIT};
 use crate::api::sockets::{self, SocketParams, Viewer};
 use crate::app::auth::{
-    hash_token, new_visitor_token, resolve_visitor, VisitorAuth, VISITOR_COOKIE,
+    hash_token, new_visitor_token, resolve_visitor, ClientIp, VisitorAuth, VISITOR_COOKIE,
 };
 use crate::app::settings::Cookie;
 use crate::app::signing::{link_key, verify};
@@ -264,7 +262,7 @@ const VISITOR_COOKIE_MAX_AGE: i64 = 365 * 24 * 3600;
     responses((status = 200, body = SessionResponse), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn create_session(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     Json(request): Json<SessionRequest>,
 ) -> ApiResult<Response> {
     let channel = state
@@ -282,7 +280,7 @@ async fn create_session(
     let (token, contact) = match restored {
         Some(found) => found,
         None => {
-            state.limits.visitor_session.check(&peer.ip().to_string())?;
+            state.limits.visitor_session.check(&ip.to_string())?;
             let token = new_visitor_token(&channel.public_key);
             let contact = state
                 .store
@@ -541,7 +539,7 @@ async fn socket(
     State(state): State<AppState>,
     visitor: VisitorAuth,
     Query(params): Query<SocketParams>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     upgrade: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     if let Some(id) = &params.conversation_id {
@@ -551,7 +549,7 @@ async fn socket(
         workspace_id: visitor.contact.workspace_id,
         contact_id: visitor.contact.id,
     };
-    sockets::upgrade(upgrade, state, viewer, params, peer.ip())
+    sockets::upgrade(upgrade, state, viewer, params, ip)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -7,8 +7,10 @@
 //! cookie-authenticated WebSocket upgrades must come from the same origin.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use std::net::{IpAddr, SocketAddr};
+
 use argon2::Argon2;
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, Method};
 use madoguchi_core::agent::Role;
@@ -20,6 +22,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
+use crate::http::client_ip::client_ip;
 use crate::http::error::{AppError, ErrorCode};
 
 pub const SESSION_COOKIE: &str = "mdg_session";
@@ -270,6 +273,27 @@ pub async fn resolve_visitor(
         Ok(contact) => Ok(Some((channel, contact))),
         Err(StoreError::NotFound) => Ok(None),
         Err(err) => Err(err.into()),
+    }
+}
+
+/// The client's IP address: the connecting peer, or what a trusted proxy says it forwarded
+/// (see `http::client_ip`). Rate limits, audit entries and connection caps count by it.
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip())
+            .ok_or_else(|| AppError::new(ErrorCode::Internal, "no peer address"))?;
+        Ok(ClientIp(client_ip(
+            peer,
+            &parts.headers,
+            &state.settings.trusted_proxies,
+        )))
     }
 }
 

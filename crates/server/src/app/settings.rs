@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::channels::outbound::{Sms, Smtp};
+use crate::http::client_ip::ProxyRange;
 
 /// `Debug` prints [`Settings::to_masked_toml`], so the database password never reaches a log.
 #[derive(Clone, Deserialize)]
@@ -28,6 +29,9 @@ pub struct Settings {
     pub nats_url: Option<String>,
     /// The bearer token `/metrics` asks for; while unset, only loopback clients may read it.
     pub metrics_token: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name the client.
+    #[serde(deserialize_with = "crate::http::client_ip::deserialize_ranges")]
+    pub trusted_proxies: Vec<ProxyRange>,
     pub rate_limits: RateLimits,
     pub smtp: Smtp,
     pub sms: Sms,
@@ -88,6 +92,7 @@ impl Default for Settings {
             public_url: None,
             nats_url: None,
             metrics_token: None,
+            trusted_proxies: Vec::new(),
             rate_limits: RateLimits::default(),
             smtp: Smtp::default(),
             sms: Sms::default(),
@@ -220,6 +225,14 @@ impl Settings {
         }
         if let Some(url) = &self.nats_url {
             out.push_str(&format!("nats_url = {:?}\n", mask_url_secrets(url)));
+        }
+        if !self.trusted_proxies.is_empty() {
+            let ranges: Vec<String> = self
+                .trusted_proxies
+                .iter()
+                .map(|r| format!("{:?}", r.to_string()))
+                .collect();
+            out.push_str(&format!("trusted_proxies = [{}]\n", ranges.join(", ")));
         }
         if self.metrics_token.is_some() {
             out.push_str("metrics_token = \"***\"\n");
@@ -411,6 +424,27 @@ mod tests {
         )
         .is_err());
         assert!(Settings::load(None, env(&[("MADOGUCHI_DATABASE_URL", "mysql://x")])).is_err());
+        assert!(
+            Settings::load(None, env(&[("MADOGUCHI_TRUSTED_PROXIES", "nginx.local")])).is_err()
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_a_list_or_a_comma_separated_variable() {
+        let from_env = Settings::load(
+            None,
+            env(&[("MADOGUCHI_TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/16")]),
+        )
+        .unwrap();
+        let printed = from_env.to_masked_toml();
+        assert!(
+            printed.contains(r#"trusted_proxies = ["10.0.0.1/32", "192.168.0.0/16"]"#),
+            "{printed}"
+        );
+        assert!(Settings::load(None, env(&[]))
+            .unwrap()
+            .trusted_proxies
+            .is_empty());
     }
 
     #[test]

@@ -1062,3 +1062,47 @@ async fn metrics_and_query_tokens_are_fenced() {
     let mut socket = app.agent_ws(&agent, "").await; // the WebSocket route still takes it
     socket.close(None).await.ok();
 }
+
+/// Behind a trusted proxy each client is counted under its own forwarded address; from anyone
+/// else a forged `X-Forwarded-For` is ignored (the limit stays on the real peer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+    for (trusted, third_from_another_client) in [
+        (true, StatusCode::OK),
+        (false, StatusCode::TOO_MANY_REQUESTS),
+    ] {
+        let mut settings = madoguchi_server::app::settings::Settings::default();
+        settings.rate_limits.visitor_sessions_per_minute = 2;
+        if trusted {
+            settings.trusted_proxies =
+                vec![madoguchi_server::http::client_ip::ProxyRange::parse("127.0.0.1").unwrap()];
+        }
+        let app = TestApp::spawn_with(madoguchi_store::Backend::Sqlite, settings)
+            .await
+            .unwrap();
+        let session = |client: &'static str| {
+            app.post(
+                "/widget/v1/session",
+                &json!({"channel_key": app.channel_key}),
+            )
+            .header("x-forwarded-for", client)
+            .send()
+        };
+        for _ in 0..2 {
+            assert_eq!(
+                session("203.0.113.5").await.unwrap().status(),
+                StatusCode::OK
+            );
+        }
+        assert_eq!(
+            session("203.0.113.5").await.unwrap().status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "trusted {trusted}: the same client is limited"
+        );
+        assert_eq!(
+            session("198.51.100.7").await.unwrap().status(),
+            third_from_another_client,
+            "trusted {trusted}: another client behind the proxy"
+        );
+    }
+}
