@@ -147,8 +147,10 @@ enum AgentCommand {
     Create {
         #[arg(long)]
         email: String,
+        /// The password (visible to other users in `ps` and kept in shell history: for
+        /// scripts). Without it the first line of standard input is read.
         #[arg(long)]
-        password: String,
+        password: Option<String>,
         #[arg(long, value_parser = ["admin", "agent"])]
         role: String,
         /// Display name (default: the part of the e-mail before @).
@@ -207,7 +209,11 @@ pub async fn run() -> anyhow::Result<()> {
             let settings = cli.settings(None)?;
             let store = open_store(&settings).await?;
             let email = Email::parse(email)?;
-            check_password(password)?;
+            let password = match password {
+                Some(password) => password.clone(),
+                None => read_password()?,
+            };
+            check_password(&password)?;
             let workspace_id = match workspace {
                 Some(id) => store.workspace(id).await.context("no such workspace")?.id,
                 None => ensure_default_workspace(&store).await?.workspace.id,
@@ -218,7 +224,7 @@ pub async fn run() -> anyhow::Result<()> {
                 .next()
                 .unwrap_or_default()
                 .to_owned();
-            let password_hash = hash_password(password.clone())
+            let password_hash = hash_password(password)
                 .await
                 .map_err(|err| anyhow::anyhow!(err.message))?;
             let agent = store
@@ -351,7 +357,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     if store.agents(&boot.workspace.id).await?.is_empty() {
         println!("no agent yet; create the first admin with:");
-        println!("  madoguchi agent create --email you@example.com --password 'a long password' --role admin");
+        println!("  madoguchi agent create --email you@example.com --role admin   (the password is read from standard input)");
     }
     let listener = TcpListener::bind(settings.bind_addr()?)
         .await
@@ -373,6 +379,21 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     store.close().await;
     Ok(())
+}
+
+/// The first line of standard input, without its line break (a prompt when it is a terminal).
+fn read_password() -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if std::io::stdin().is_terminal() {
+        eprint!("password: ");
+        std::io::stderr().flush().ok();
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -190,3 +190,49 @@ async fn audit_verify_names_the_first_tampered_event() {
         "{stderr}"
     );
 }
+
+/// `agent create` without `--password` reads it from standard input (so it is not in `ps` or
+/// the shell history); a short one is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_create_reads_the_password_from_stdin() {
+    use std::io::Write;
+    let db = madoguchi_store::testing::TestDatabase::create(Backend::Sqlite)
+        .await
+        .unwrap();
+    let create = |email: &str, password: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+            .args([
+                "agent",
+                "create",
+                "--email",
+                email,
+                "--role",
+                "admin",
+                "--data-dir",
+            ])
+            .arg(db.dir())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let short = create("short@example.jp", "short");
+    assert!(!short.status.success());
+    let created = create("stdin@example.jp", "a long password from stdin");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let server = crate::support::start_server(&db, &[]).await;
+    let login = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", server.url))
+        .json(&serde_json::json!({"email": "stdin@example.jp", "password": "a long password from stdin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+}
