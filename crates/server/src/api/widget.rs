@@ -33,6 +33,7 @@ use crate::http::error::{
 };
 use crate::http::views::{views, VisitorConversationView, VisitorMessageView};
 use crate::inbox::settings::{channel_automation, channel_scenario, widget_settings};
+use crate::web::pages::rendered;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -43,7 +44,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(socket))
         .routes(routes!(channel_config))
         .routes(routes!(resume_link))
-        .routes(routes!(unsubscribe))
+        .routes(routes!(unsubscribe_page, unsubscribe))
         .routes(routes!(bot_feedback))
         .routes(routes!(rate_conversation))
         .routes(routes!(scenario_click))
@@ -638,19 +639,15 @@ pub struct UnsubscribeQuery {
     signature: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Unsubscribed {
-    unsubscribed: bool,
+#[derive(askama::Template)]
+#[template(path = "unsubscribe.html")]
+struct UnsubscribePage {
+    done: bool,
 }
 
-/// Stops reply notifications to the contact named by a signed link.
-#[utoipa::path(get, path = "/widget/v1/unsubscribe", tag = "widget", params(UnsubscribeQuery),
-    responses((status = 200, body = Unsubscribed), (status = 403, body = ErrorBody)))]
-async fn unsubscribe(
-    State(state): State<AppState>,
-    Query(query): Query<UnsubscribeQuery>,
-) -> ApiResult<Json<Unsubscribed>> {
-    let key = link_key(&state).await?;
+/// Checks the signature of an unsubscribe link.
+async fn verified(state: &AppState, query: &UnsubscribeQuery) -> ApiResult<()> {
+    let key = link_key(state).await?;
     if !verify(
         &key,
         &["unsubscribe", &query.workspace, &query.contact],
@@ -661,10 +658,33 @@ async fn unsubscribe(
             "this link is not valid",
         ));
     }
+    Ok(())
+}
+
+/// The page an unsubscribe link opens: it asks, and changes nothing (mail scanners open links).
+#[utoipa::path(get, path = "/widget/v1/unsubscribe", tag = "widget", params(UnsubscribeQuery),
+    responses((status = 200, content_type = "text/html", body = String), (status = 403, body = ErrorBody)))]
+async fn unsubscribe_page(
+    State(state): State<AppState>,
+    Query(query): Query<UnsubscribeQuery>,
+) -> ApiResult<Response> {
+    verified(&state, &query).await?;
+    rendered(&UnsubscribePage { done: false })
+}
+
+/// Stops reply notifications to the contact named by the signed link: the page's button, or
+/// a mail client's one-click unsubscribe (`List-Unsubscribe-Post`).
+#[utoipa::path(post, path = "/widget/v1/unsubscribe", tag = "widget", params(UnsubscribeQuery),
+    responses((status = 200, content_type = "text/html", body = String), (status = 403, body = ErrorBody)))]
+async fn unsubscribe(
+    State(state): State<AppState>,
+    Query(query): Query<UnsubscribeQuery>,
+) -> ApiResult<Response> {
+    verified(&state, &query).await?;
     state
         .store
         .unsubscribe_contact(&query.workspace, &query.contact)
         .await
         .or_not_found("contact")?;
-    Ok(Json(Unsubscribed { unsubscribed: true }))
+    rendered(&UnsubscribePage { done: true })
 }

@@ -98,12 +98,15 @@ pub async fn deliver(state: &AppState, job: &NotifyJob) -> Result<&'static str, 
                 "配信停止:",
             )
         };
+        let unsubscribe = unsubscribe_link(&base, &key, &job.workspace_id, &contact.id);
         let body = format!(
-            "{intro}\n\n{}\n\n{open}\n{link}\n\n({sent_at})\n\n{stop} {}\n",
+            "{intro}\n\n{}\n\n{open}\n{link}\n\n({sent_at})\n\n{stop} {unsubscribe}\n",
             texts.join("\n\n---\n\n"),
-            unsubscribe_link(&base, &key, &job.workspace_id, &contact.id)
         );
-        state.notifier.send_email(email, &subject, body).await?;
+        state
+            .notifier
+            .send_email(email, &subject, body, &unsubscribe)
+            .await?;
         "e-mail sent"
     } else if let Some(phone) = phone {
         let first: String = texts

@@ -3,7 +3,8 @@
 //! rules' business (see `automation::notifications`), and a failure is returned for the job
 //! queue to retry.
 
-use lettre::message::{header::ContentType, Mailbox};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
@@ -107,7 +108,15 @@ impl Notifier {
         self.sms.is_some()
     }
 
-    pub async fn send_email(&self, to: &str, subject: &str, body: String) -> Result<(), String> {
+    /// Sends a plain-text e-mail; `unsubscribe` (a URL answering a POST) becomes the
+    /// `List-Unsubscribe` header with one-click unsubscribing (RFC 8058).
+    pub async fn send_email(
+        &self,
+        to: &str,
+        subject: &str,
+        body: String,
+        unsubscribe: &str,
+    ) -> Result<(), String> {
         let Some((mailer, from)) = &self.mailer else {
             return Err("e-mail is not configured".into());
         };
@@ -119,6 +128,14 @@ impl Notifier {
             .to(to)
             .subject(subject)
             .header(ContentType::TEXT_PLAIN)
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{unsubscribe}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".into(),
+            ))
             .body(body)
             .map_err(|err| err.to_string())?;
         mailer

@@ -292,12 +292,31 @@ async fn replies_reach_a_visitor_who_left_by_email() {
         .iter()
         .any(|m| text_of(m).1.contains("ページを離れた後の返信")));
 
-    // A tampered unsubscribe link is refused and changes nothing.
+    // The mail offers one-click unsubscribing (RFC 8058) to mail clients.
+    let raw = String::from_utf8_lossy(&mails[1]).replace("\r\n ", " ");
     let unsubscribe = link_in(&body, "/widget/v1/unsubscribe");
+    assert!(
+        raw.contains(&format!("List-Unsubscribe: <{unsubscribe}>"))
+            && raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+        "{raw}"
+    );
+    // A tampered link is refused; opening the real one (as a mail scanner would) only asks.
     let tampered = unsubscribe.replace("signature=", "signature=0");
     assert_eq!(
         reqwest::get(&tampered).await.unwrap().status(),
         StatusCode::FORBIDDEN
+    );
+    let http = reqwest::Client::new();
+    assert_eq!(
+        http.post(&tampered).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let page = reqwest::get(&unsubscribe).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("停止しますか") && page.contains("<form method=\"post\">"),
+        "{page}"
     );
     app.reply(&agent, &conversation, "改ざんリンクの後の返信", false)
         .await;
@@ -305,14 +324,16 @@ async fn replies_reach_a_visitor_who_left_by_email() {
     app.run_jobs().await;
     assert_eq!(mailbox(&maildir).len(), 3, "still subscribed");
 
-    // Unsubscribing stops the e-mails.
-    let done: Value = reqwest::get(&unsubscribe)
-        .await
-        .unwrap()
-        .json()
+    // Unsubscribing (the one-click POST a mail client sends) stops the e-mails.
+    let done = http
+        .post(&unsubscribe)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
         .await
         .unwrap();
-    assert_eq!(done["unsubscribed"], true);
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(done.text().await.unwrap().contains("配信を停止しました"));
     app.reply(&agent, &conversation, "配信停止後の返信", false)
         .await;
     app.clock.advance_secs(61);

@@ -91,6 +91,7 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/widget/v1/channels/{key}", "get"),
         ("/widget/v1/resume", "get"),
         ("/widget/v1/unsubscribe", "get"),
+        ("/widget/v1/unsubscribe", "post"),
         ("/api/v1/channels/{id}/automation", "get"),
         ("/api/v1/channels/{id}/automation", "put"),
         ("/widget/v1/conversations/{id}/bot-feedback", "post"),
