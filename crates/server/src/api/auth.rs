@@ -145,6 +145,8 @@ async fn login(
     responses((status = 204, description = "Logged out"), (status = 401, body = ErrorBody)))]
 async fn logout(State(state): State<AppState>, auth: AgentAuth) -> ApiResult<Response> {
     state.store.delete_token(&auth.token_hash).await?;
+    // Its open WebSockets close too, on every node.
+    state.hub.revoke(&auth.token_hash).await;
     let expired = state.settings.cookie(session_cookie("", 0));
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, expired)]).into_response())
 }

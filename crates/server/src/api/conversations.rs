@@ -328,6 +328,7 @@ async fn socket(
     }
     let viewer = Viewer::Agent {
         workspace_id: auth.agent.workspace_id.clone(),
+        token_hash: auth.token_hash.clone(),
     };
     sockets::upgrade(upgrade, state, viewer, params, ip)
 }

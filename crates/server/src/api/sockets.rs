@@ -33,6 +33,8 @@ use crate::realtime::hub::{agent_message_frame, error_frame, visitor_message_fra
 pub enum Viewer {
     Agent {
         workspace_id: String,
+        /// The credential the socket was opened with: revoking it closes the socket.
+        token_hash: String,
     },
     Visitor {
         workspace_id: String,
@@ -43,7 +45,7 @@ pub enum Viewer {
 impl Viewer {
     fn frame_of<'e>(&self, event: &'e Event) -> Option<&'e Utf8Bytes> {
         match self {
-            Viewer::Agent { workspace_id } => {
+            Viewer::Agent { workspace_id, .. } => {
                 (event.workspace_id == *workspace_id).then_some(&event.agent_frame)
             }
             Viewer::Visitor { contact_id, .. } => (event.contact_id == *contact_id)
@@ -54,7 +56,9 @@ impl Viewer {
 
     async fn may_read(&self, state: &AppState, conversation_id: &str) -> Result<bool, StoreError> {
         let workspace_id = match self {
-            Viewer::Agent { workspace_id } | Viewer::Visitor { workspace_id, .. } => workspace_id,
+            Viewer::Agent { workspace_id, .. } | Viewer::Visitor { workspace_id, .. } => {
+                workspace_id
+            }
         };
         match state
             .store
@@ -123,15 +127,39 @@ pub fn upgrade(
     peer: IpAddr,
 ) -> Result<Response, AppError> {
     let slot = state.limits.websockets.acquire(peer)?;
-    let events = match &viewer {
-        Viewer::Agent { workspace_id } => state.hub.subscribe_workspace(workspace_id),
-        Viewer::Visitor { contact_id, .. } => state.hub.subscribe_contact(contact_id),
+    let (events, revocations) = match &viewer {
+        Viewer::Agent { workspace_id, .. } => (
+            state.hub.subscribe_workspace(workspace_id),
+            Some(state.hub.subscribe_revocations()),
+        ),
+        Viewer::Visitor { contact_id, .. } => (state.hub.subscribe_contact(contact_id), None),
+    };
+    let feeds = Feeds {
+        events,
+        revocations,
     };
     Ok(ws
         .max_message_size(MAX_CLIENT_FRAME)
         .read_buffer_size(SOCKET_BUFFER)
         .write_buffer_size(SOCKET_BUFFER)
-        .on_upgrade(move |socket| run(socket, state, viewer, params, events, slot)))
+        .on_upgrade(move |socket| run(socket, state, viewer, params, feeds, slot)))
+}
+
+/// What a socket listens to besides its client: the events it may see and, for agents, the
+/// credentials revoked since it opened.
+struct Feeds {
+    events: broadcast::Receiver<Arc<Event>>,
+    revocations: Option<broadcast::Receiver<Arc<str>>>,
+}
+
+/// The next revocation, or never (visitor sockets have none to watch).
+async fn next_revocation(
+    revocations: &mut Option<broadcast::Receiver<Arc<str>>>,
+) -> Result<Arc<str>, RecvError> {
+    match revocations {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 type Sink = SplitSink<WebSocket, WsMessage>;
@@ -158,9 +186,13 @@ async fn run(
     state: AppState,
     viewer: Viewer,
     params: SocketParams,
-    mut events: broadcast::Receiver<Arc<Event>>,
+    feeds: Feeds,
     _slot: ConnectionSlot,
 ) {
+    let Feeds {
+        mut events,
+        mut revocations,
+    } = feeds;
     state.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
     let mut heartbeat = tokio::time::interval(PING_EVERY);
     let mut last_heard = Instant::now();
@@ -207,6 +239,22 @@ async fn run(
                     false
                 }
                 Err(RecvError::Closed) => false,
+            },
+            revoked = next_revocation(&mut revocations) => {
+                let ours = match (&revoked, &conn.viewer) {
+                    (Ok(hash), Viewer::Agent { token_hash, .. }) => **hash == **token_hash,
+                    // Missed some: the session may be among them, so it ends to be safe.
+                    (Err(RecvError::Lagged(_)), _) => true,
+                    (Err(RecvError::Closed), _) => {
+                        revocations = None;
+                        false
+                    }
+                    _ => false,
+                };
+                if ours {
+                    conn.close(1008, "session ended").await;
+                }
+                !ours
             },
             _ = shutdown.changed() => {
                 conn.close(1001, "server shutting down").await;

@@ -74,15 +74,34 @@ const CONTACT_CAPACITY: usize = 64;
 
 /// Topics: one per workspace (its agents) and one per contact (their visitor sockets), so an
 /// event wakes only the connections that may see it.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Hub {
     topics: Arc<Mutex<HashMap<String, broadcast::Sender<Arc<Event>>>>>,
+    /// Hashes of credentials just revoked: the sockets opened with them close.
+    revoked: broadcast::Sender<Arc<str>>,
     /// With several nodes: events to send to the others over NATS.
     bridge: Option<mpsc::Sender<Arc<Event>>>,
     /// With several nodes: the NATS connection, to ask the others who is online.
     nats: Option<async_nats::Client>,
 }
 
+/// Revocations in flight before a socket that has not looked counts as lagging (it then
+/// closes too, to be safe).
+const REVOKED_CAPACITY: usize = 1024;
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self {
+            topics: Arc::default(),
+            revoked: broadcast::channel(REVOKED_CAPACITY).0,
+            bridge: None,
+            nats: None,
+        }
+    }
+}
+
+/// The NATS subject of revoked credentials (token hashes).
+const REVOKED_SUBJECT: &str = "madoguchi.revoked";
 /// The NATS subject every node publishes its events on.
 const SUBJECT: &str = "madoguchi.events";
 /// The NATS subject of "is this contact online on your node?" requests.
@@ -167,9 +186,9 @@ impl Hub {
         let node = uuid::Uuid::new_v4().to_string();
         let (bridge, mut outgoing) = mpsc::channel::<Arc<Event>>(BRIDGE_QUEUE);
         let hub = Hub {
-            topics: Arc::default(),
             bridge: Some(bridge),
             nats: Some(client.clone()),
+            ..Hub::default()
         };
         let publisher = client.clone();
         let me = node.clone();
@@ -207,9 +226,45 @@ impl Hub {
                 }
             }
         });
+        let mut revocations = client
+            .subscribe(REVOKED_SUBJECT)
+            .await
+            .map_err(nats_error)?;
+        let local = hub.clone();
+        tokio::spawn(async move {
+            while let Some(message) = revocations.next().await {
+                let hash: Arc<str> = String::from_utf8_lossy(&message.payload).into();
+                local.revoked.send(hash).ok();
+            }
+        });
         // The subscriptions are in place at the server before this node serves anyone.
         client.flush().await.map_err(nats_error)?;
         Ok(hub)
+    }
+
+    /// Sockets opened with credentials whose hash is sent here close (on every node).
+    pub fn subscribe_revocations(&self) -> broadcast::Receiver<Arc<str>> {
+        self.revoked.subscribe()
+    }
+
+    /// A credential (by its hash) no longer holds: its open sockets close, here and on the
+    /// other nodes.
+    pub async fn revoke(&self, token_hash: &str) {
+        match &self.nats {
+            // Our own subscription brings it back to this node's sockets too.
+            Some(client) => {
+                if let Err(err) = client
+                    .publish(REVOKED_SUBJECT, token_hash.to_owned().into())
+                    .await
+                {
+                    tracing::warn!(%err, "publishing a revocation to NATS failed");
+                    self.revoked.send(token_hash.into()).ok();
+                }
+            }
+            None => {
+                self.revoked.send(token_hash.into()).ok();
+            }
+        }
     }
 
     pub fn publish(&self, event: Event) {

@@ -1106,3 +1106,56 @@ async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
         );
     }
 }
+
+/// Logging out ends the session's open WebSockets at once (close 1008), not only its HTTP
+/// requests; another session of the same agent keeps its socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_closes_the_sessions_open_sockets() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+    let app = TestApp::spawn(madoguchi_store::Backend::Sqlite)
+        .await
+        .unwrap();
+    let agent = app.agent("leaving@example.jp").await;
+    let second: Value = app
+        .post(
+            "/api/v1/auth/login",
+            &json!({"email": "leaving@example.jp", "password": "password-123"}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let other_session = crate::support::Agent {
+        id: agent.id.clone(),
+        token: second["token"].as_str().unwrap().to_owned(),
+        csrf: second["csrf_token"].as_str().unwrap().to_owned(),
+    };
+    let mut socket = app.agent_ws(&agent, "").await;
+    let mut other_socket = app.agent_ws(&other_session, "").await;
+    let logout = app
+        .post("/api/v1/auth/logout", &json!({}))
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(WsMessage::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("the socket stayed open after logout");
+    assert_eq!(closed, Some(1008));
+    // The other session still gets the workspace's events.
+    let visitor = app.visitor().await;
+    app.start(&visitor, "まだ見えますか").await;
+    crate::support::assert_next_message(&mut other_socket, "まだ見えますか").await;
+}

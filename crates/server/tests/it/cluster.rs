@@ -59,6 +59,35 @@ async fn visitor_presence_is_known_on_every_node() {
     assert!(!node_a.is_visitor_online(&contact).await);
 }
 
+/// A session revoked on one node closes its sockets on the others: the revocation reaches
+/// every node (and the one it was made on) over NATS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocations_reach_every_node() {
+    let Some(nats) = nats_url() else {
+        return;
+    };
+    let node_a = Hub::with_nats(&nats).await.unwrap();
+    let node_b = Hub::with_nats(&nats).await.unwrap();
+    let (mut on_a, mut on_b) = (
+        node_a.subscribe_revocations(),
+        node_b.subscribe_revocations(),
+    );
+    let hash = format!("revoked-{}", std::process::id());
+    node_a.revoke(&hash).await;
+    for receiver in [&mut on_a, &mut on_b] {
+        let got = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            loop {
+                let revoked = receiver.recv().await.unwrap();
+                if *revoked == *hash {
+                    return;
+                }
+            }
+        })
+        .await;
+        assert!(got.is_ok(), "the revocation did not arrive");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_events_over_nats() {
     let Some(nats) = nats_url() else {
