@@ -801,3 +801,70 @@ async fn bot_answers_in_the_widget_and_hands_over_to_the_inbox() {
     visitor.close().await.unwrap();
     std::fs::remove_dir_all(&profiles).ok();
 }
+
+/// A long conversation on a 1366×768 laptop: the page itself does not scroll, the newest
+/// message is in view and the reply box with its 送信 button stays on screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_conversation_keeps_the_reply_box_and_newest_message_in_view() {
+    let Some(driver) = start_chromedriver().await else {
+        return;
+    };
+    let app = TestApp::spawn(madoguchi_store::Backend::Sqlite)
+        .await
+        .unwrap();
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "long@example.jp", Role::Admin)
+        .await;
+    let visitor = app.visitor().await;
+    let conversation = app.start(&visitor, "最初の質問です").await;
+    for n in 1..60 {
+        app.reply(&admin, &conversation, &format!("返信その{n}"), false)
+            .await;
+    }
+    let profiles = std::env::temp_dir().join(format!("mdg-long-{}", std::process::id()));
+    let agent = browser(&driver, &profiles.join("agent")).await;
+    agent.set_window_size(1366, 768).await.unwrap();
+    log_in(&agent, &app, "long@example.jp").await;
+    eventually("the conversation in the list", || async {
+        rows(&agent, "#conversation-list .item").await.len() == 1
+    })
+    .await;
+    agent
+        .find(Locator::Css("#conversation-list .item"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the newest message, in view", || async {
+        page_text(&agent, "#messages").await.contains("返信その59")
+    })
+    .await;
+    assert!(
+        !page_text(&agent, "#messages")
+            .await
+            .contains("最初の質問です"),
+        "the oldest message is scrolled away, not squeezed in"
+    );
+    assert_eq!(
+        rows(&agent, "#send").await,
+        ["送信 "],
+        "the send button is on screen"
+    );
+    let scrolls = agent
+        .execute(
+            "return document.scrollingElement.scrollHeight > window.innerHeight + 1",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(scrolls, json!(false), "only the message pane scrolls");
+    std::fs::write(
+        screenshot_dir().join("inbox-long-1366x768.png"),
+        agent.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    agent.close().await.unwrap();
+    std::fs::remove_dir_all(&profiles).ok();
+}
