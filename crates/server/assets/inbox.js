@@ -145,26 +145,35 @@
   }
 
   /* ---- conversation ---- */
+  /* A conversation is drawn only once its messages and its own contact are loaded; when
+     another one was opened meanwhile, the late answers are dropped. */
   function open(id) {
-    return Promise.all([
-      api("GET", "/api/v1/conversations/" + id),
-      api("GET", "/api/v1/conversations/" + id + "/messages")
-    ]).then(function (r) {
-      S.current = r[0];
-      S.messages = r[1].messages;
-      renderList();
-      renderThread();
-      return api("GET", "/api/v1/contacts/" + S.current.contact_id);
-    }).then(function (profile) {
-      S.contact = profile;
-      renderSide();
+    var ticket = (S.opening = (S.opening || 0) + 1);
+    return api("GET", "/api/v1/conversations/" + id).then(function (conversation) {
+      return Promise.all([
+        api("GET", "/api/v1/conversations/" + id + "/messages"),
+        api("GET", "/api/v1/contacts/" + conversation.contact_id)
+      ]).then(function (r) {
+        if (ticket !== S.opening) return;
+        S.current = conversation;
+        S.messages = r[0].messages;
+        S.contact = r[1];
+        renderList();
+        renderThread();
+        renderSide();
+      });
     });
+  }
+  /* The current conversation's customer (never another conversation's). */
+  function currentContact() {
+    var loaded = S.contact && S.current && S.contact.contact.id === S.current.contact_id;
+    return loaded ? S.contact.contact : { id: S.current ? S.current.contact_id : "" };
   }
 
   function messageNode(m) {
     var kind = m.private ? "note" : m.sender_kind;
     var node = el("div", { class: "msg " + kind, "data-seq": String(m.seq) });
-    var who = m.sender_kind === "contact" ? contactLabel(S.contact && S.contact.contact)
+    var who = m.sender_kind === "contact" ? contactLabel(currentContact())
       : m.sender_kind === "agent" ? ((byId(S.agents, m.sender_id) || {}).name || "")
       : t("inbox.sender." + m.sender_kind);
     node.appendChild(el("span", { class: "who" }, (m.private ? t("inbox.note") + " · " : "") + who + " · " + M.time(m.created_at)));
@@ -253,7 +262,8 @@
 
   /* ---- composer and templates ---- */
   function render(template) {
-    var contact = S.contact ? contactLabel(S.contact.contact) : t("inbox.visitor");
+    var customer = currentContact();
+    var contact = customer.name || t("inbox.unnamed_customer");
     return template.replace(/\{\{\s*contact\.name\s*\}\}/g, contact).replace(/\{\{\s*agent\.name\s*\}\}/g, S.me.name);
   }
   function updatePopup() {

@@ -868,3 +868,65 @@ async fn a_long_conversation_keeps_the_reply_box_and_newest_message_in_view() {
     agent.close().await.unwrap();
     std::fs::remove_dir_all(&profiles).ok();
 }
+
+/// Switching quickly between two customers' conversations: every customer message is labelled
+/// with its own conversation's customer, never the previous one's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_names_follow_their_conversation() {
+    let Some(driver) = start_chromedriver().await else {
+        return;
+    };
+    let app = TestApp::spawn(madoguchi_store::Backend::Sqlite)
+        .await
+        .unwrap();
+    let workspace = app.workspace_id.clone();
+    app.agent_in(&workspace, "names@example.jp", Role::Admin)
+        .await;
+    for (name, text) in [
+        ("山田 花子", "山田です。注文の件で"),
+        ("佐藤 一郎", "佐藤です。返品の件で"),
+    ] {
+        let visitor = app.visitor().await;
+        app.patch("/widget/v1/contact", &json!({ "name": name }))
+            .header("x-visitor-token", &visitor.token)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+        app.start(&visitor, text).await;
+    }
+    let profiles = std::env::temp_dir().join(format!("mdg-names-{}", std::process::id()));
+    let agent = browser(&driver, &profiles.join("agent")).await;
+    log_in(&agent, &app, "names@example.jp").await;
+    eventually("both conversations listed", || async {
+        rows(&agent, "#conversation-list .item").await.len() == 2
+    })
+    .await;
+    for _ in 0..3 {
+        // Open one and, before it has loaded, the other.
+        agent
+            .execute(
+                "const items = document.querySelectorAll('#conversation-list .item'); items[0].click(); items[1].click();",
+                vec![],
+            )
+            .await
+            .unwrap();
+        eventually("the second conversation is shown", || async {
+            rows(&agent, "#messages .msg.contact").await.len() == 1
+        })
+        .await;
+        let shown = rows(&agent, "#messages .msg.contact").await.concat();
+        let name = if shown.contains("山田です") {
+            "山田 花子"
+        } else {
+            "佐藤 一郎"
+        };
+        assert!(
+            shown.starts_with(name),
+            "the message is labelled with its own customer: {shown}"
+        );
+    }
+    agent.close().await.unwrap();
+    std::fs::remove_dir_all(&profiles).ok();
+}
