@@ -137,7 +137,8 @@
       var item = el("button", { type: "button", class: "item", role: "option", "data-id": c.id,
         "aria-selected": String(S.current ? S.current.id === c.id : i === S.selected),
         on: { click: function () { S.selected = i; open(c.id); } } });
-      item.appendChild(el("strong", {}, t("inbox.visitor") + " " + c.contact_id.slice(-6)));
+      item.appendChild(el("strong", {}, c.contact_name || c.contact_email || t("inbox.guest") + " " + c.contact_id.slice(-6)));
+      if (c.preview) item.appendChild(el("div", { class: "preview" }, c.preview));
       item.appendChild(el("div", { class: "meta" }, t("inbox.status." + c.status) + " · " + M.time(c.last_activity_at) +
         (assignee ? " · " + assignee.name : "") + (c.tags.length ? " · #" + c.tags.join(" #") : "")));
       ui.list.appendChild(item);

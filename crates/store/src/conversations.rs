@@ -1,6 +1,8 @@
 //! Conversations: starting one, finding them with filters, and changing status, assignee,
 //! priority and tags.
 
+use std::collections::HashMap;
+
 use madoguchi_core::conversation::{ConversationStatus, Priority};
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use sqlx::any::{AnyArguments, AnyRow};
@@ -92,6 +94,17 @@ pub struct ConversationPatch {
     pub tags: Option<Vec<String>>,
     /// Records that the customer asked for a person (kept once set).
     pub hand_over: bool,
+}
+
+/// Characters of the newest message a list shows.
+const PREVIEW_CHARS: usize = 80;
+
+/// A conversation's customer and newest visible message, for lists (see [`Store::summaries`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+    pub preview: Option<String>,
 }
 
 /// A started conversation; `created` is false when the `client_id` had started it before.
@@ -498,6 +511,59 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// What a list of conversations shows besides them: each one's customer (name, e-mail) and
+    /// its newest message the customer can see (notes left out), by conversation id. Two
+    /// queries for the whole list.
+    pub async fn summaries(
+        &self,
+        conversations: &[Conversation],
+    ) -> Result<HashMap<String, Summary>> {
+        let mut summaries: HashMap<String, Summary> = HashMap::new();
+        if conversations.is_empty() {
+            return Ok(summaries);
+        }
+        let placeholders = |n: usize| -> String {
+            (1..=n)
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let sql = format!(
+            "SELECT c.id AS conversation_id, p.name, p.email FROM conversations c \
+             JOIN contacts p ON p.id = c.contact_id WHERE c.id IN ({})",
+            placeholders(conversations.len())
+        );
+        let mut query = sqlx::query_with::<Any, AnyArguments>(&sql, AnyArguments::default());
+        for conversation in conversations {
+            query = query.bind(conversation.id.clone());
+        }
+        for row in query.fetch_all(self.pool()).await? {
+            let summary = summaries
+                .entry(row.try_get("conversation_id")?)
+                .or_default();
+            summary.contact_name = row.try_get("name")?;
+            summary.contact_email = row.try_get("email")?;
+        }
+        let sql = format!(
+            "SELECT m.conversation_id, m.body FROM messages m WHERE m.conversation_id IN ({}) \
+             AND m.private = 0 AND m.seq = (SELECT MAX(n.seq) FROM messages n \
+             WHERE n.conversation_id = m.conversation_id AND n.private = 0)",
+            placeholders(conversations.len())
+        );
+        let mut query = sqlx::query_with::<Any, AnyArguments>(&sql, AnyArguments::default());
+        for conversation in conversations {
+            query = query.bind(conversation.id.clone());
+        }
+        for row in query.fetch_all(self.pool()).await? {
+            let body: String = row.try_get("body")?;
+            summaries
+                .entry(row.try_get("conversation_id")?)
+                .or_default()
+                .preview = Some(body.chars().take(PREVIEW_CHARS).collect());
+        }
+        Ok(summaries)
     }
 
     /// Applies a patch at `now` (the caller's clock) in one transaction (a group-commit write),

@@ -52,6 +52,7 @@ contract!(
     templates_tags_and_channel_settings,
     job_queue_dedupes_leases_and_retries,
     a_message_and_its_jobs_commit_together,
+    summaries_show_the_customer_and_the_newest_visible_message,
     concurrent_claimers_never_share_a_job,
     waiting_and_notification_state,
     knowledge_base_and_bot_turns,
@@ -1340,4 +1341,50 @@ async fn a_message_and_its_jobs_commit_together(store: Store, _db: &TestDatabase
         ConversationStatus::Open,
         "the update was rolled back with its job"
     );
+}
+
+async fn summaries_show_the_customer_and_the_newest_visible_message(
+    store: Store,
+    _db: &TestDatabase,
+) {
+    let f = fixture(&store).await;
+    assert!(store.summaries(&[]).await.unwrap().is_empty());
+    store
+        .update_contact(
+            &f.workspace,
+            &f.contact,
+            &ContactPatch {
+                name: Some("山田 花子".into()),
+                email: Some("hanako@example.jp".into()),
+                phone: None,
+            },
+        )
+        .await
+        .unwrap();
+    let conv = start(&store, &f, "届きません").await;
+    let agent_id = agent(&store, &f.workspace, "s@example.jp").await;
+    let reply = body(&format!("確認します。{}", "あ".repeat(100)));
+    store
+        .append_message(&message(&f, &conv, SenderKind::Agent, &agent_id, &reply))
+        .await
+        .unwrap();
+    let note = body("社内メモ");
+    store
+        .append_message(&NewMessage {
+            private: true,
+            ..message(&f, &conv, SenderKind::Agent, &agent_id, &note)
+        })
+        .await
+        .unwrap();
+    let conversation = store.conversation(&f.workspace, &conv).await.unwrap();
+    let summaries = store.summaries(&[conversation]).await.unwrap();
+    let summary = &summaries[&conv];
+    assert_eq!(summary.contact_name.as_deref(), Some("山田 花子"));
+    assert_eq!(summary.contact_email.as_deref(), Some("hanako@example.jp"));
+    let preview = summary.preview.as_deref().unwrap();
+    assert!(
+        preview.starts_with("確認します。"),
+        "notes are left out: {preview}"
+    );
+    assert_eq!(preview.chars().count(), 80, "cut to 80 characters");
 }

@@ -56,9 +56,20 @@ pub struct StatusCounts {
     resolved: i64,
 }
 
+/// A conversation as a list shows it: with its customer and its newest visible message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationListItem {
+    #[serde(flatten)]
+    conversation: ConversationView,
+    contact_name: Option<String>,
+    contact_email: Option<String>,
+    /// The start of the newest message the customer can see (notes left out).
+    preview: Option<String>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConversationList {
-    conversations: Vec<ConversationView>,
+    conversations: Vec<ConversationListItem>,
     /// Conversations per status in the whole workspace (unfiltered).
     counts: StatusCounts,
 }
@@ -111,8 +122,21 @@ async fn list_conversations(
         };
         *slot = n;
     }
+    let mut summaries = state.store.summaries(&conversations).await?;
+    let conversations = conversations
+        .iter()
+        .map(|conversation| {
+            let summary = summaries.remove(&conversation.id).unwrap_or_default();
+            ConversationListItem {
+                conversation: conversation.into(),
+                contact_name: summary.contact_name,
+                contact_email: summary.contact_email,
+                preview: summary.preview,
+            }
+        })
+        .collect();
     Ok(Json(ConversationList {
-        conversations: views(&conversations),
+        conversations,
         counts,
     }))
 }

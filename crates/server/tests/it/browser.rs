@@ -903,6 +903,14 @@ async fn customer_names_follow_their_conversation() {
         rows(&agent, "#conversation-list .item").await.len() == 2
     })
     .await;
+    // Each row names its customer and shows the newest message.
+    let mut listed = rows(&agent, "#conversation-list .item").await;
+    listed.sort();
+    assert!(
+        listed[0].starts_with("佐藤 一郎 佐藤です。返品の件で")
+            && listed[1].starts_with("山田 花子 山田です。注文の件で"),
+        "{listed:?}"
+    );
     for _ in 0..3 {
         // Open one and, before it has loaded, the other.
         agent
