@@ -61,7 +61,10 @@
     ".body{flex:1;overflow-y:auto;padding:12px}.list button.conv{display:block;width:100%;text-align:left;border:1px solid #d0d7de;background:#fff;border-radius:8px;padding:8px 10px;margin:0 0 8px;cursor:pointer;font-size:13px}" +
     ".primary{color:#fff;border:0;border-radius:8px;padding:9px 14px;cursor:pointer;font-size:14px}.msg{max-width:80%;margin:0 0 8px;padding:8px 11px;border-radius:12px;font-size:14px;white-space:pre-wrap;word-wrap:break-word}" +
     ".msg.contact{margin-left:auto;color:#fff}.msg.agent,.msg.bot,.msg.system{background:#f0f2f5}.msg.pending{opacity:.6}.who{display:block;font-size:11px;opacity:.75;margin-bottom:2px}" +
-    "form.composer{display:flex;gap:6px;border-top:1px solid #d0d7de;padding:8px}textarea{flex:1;resize:none;height:44px;border:1px solid #d0d7de;border-radius:8px;padding:8px;font-size:14px}" +
+    "form.composer{display:flex;gap:6px;border-top:1px solid #d0d7de;padding:8px}textarea{flex:1;resize:none;height:44px;border:1px solid #d0d7de;border-radius:8px;padding:8px;font-size:16px}" +
+    "[hidden]{display:none!important}" +
+    /* Phones: the panel takes the whole screen (16 px inputs keep iOS from zooming in). */
+    "@media (max-width:480px){.panel{inset:0!important;width:100%;max-width:none;height:100%;max-height:none;border-radius:0}.notify input{font-size:16px}.launcher[aria-expanded=true]{display:none}}" +
     ".notify{border-top:1px solid #d0d7de;padding:8px 12px;font-size:12px}.notify summary{cursor:pointer}.notify input{width:100%;margin:4px 0;padding:6px;border:1px solid #d0d7de;border-radius:6px}" +
     ".article{display:block;margin-top:6px;color:inherit;font-weight:600}.choices{display:flex;gap:6px;margin-top:8px}.choice{border:1px solid #8c959f;background:#fff;border-radius:14px;padding:4px 12px;cursor:pointer;font-size:13px}" +
     ".past{font-size:13px;margin:14px 0 8px}.none{font-size:13px}.offline{background:#fff8c5;font-size:12px;padding:6px 12px;margin:0}.offline[hidden]{display:none}.back{background:none;border:0;color:inherit;cursor:pointer;font-size:13px;padding:0 0 8px}";

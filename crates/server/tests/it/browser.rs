@@ -938,3 +938,57 @@ async fn customer_names_follow_their_conversation() {
     agent.close().await.unwrap();
     std::fs::remove_dir_all(&profiles).ok();
 }
+
+/// On a phone (390×844) the open widget fills the screen, its input is 16 px (no iOS zoom),
+/// the list screen shows no message box, and the launcher does not cover the send button.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_fills_a_phone_screen() {
+    let Some(driver) = start_chromedriver().await else {
+        return;
+    };
+    let app = TestApp::spawn(madoguchi_store::Backend::Sqlite)
+        .await
+        .unwrap();
+    let shop = shop_site(&app).await;
+    let profiles = std::env::temp_dir().join(format!("mdg-phone-{}", std::process::id()));
+    let visitor = browser(&driver, &profiles.join("visitor")).await;
+    visitor.set_window_size(390, 844).await.unwrap();
+    visitor.goto(&shop).await.unwrap();
+    click_widget(&visitor, "button.launcher").await;
+    eventually("the conversation list", || async {
+        widget(&visitor, "button.new").await.is_some()
+    })
+    .await;
+    assert!(
+        seen(&visitor, true, "form.composer")
+            .await
+            .concat()
+            .trim()
+            .is_empty(),
+        "no message box on the list screen"
+    );
+    click_widget(&visitor, "button.new").await;
+    let layout = visitor
+        .execute(
+            "const r = document.querySelector('#madoguchi-widget').shadowRoot; \
+             const p = r.querySelector('.panel').getBoundingClientRect(); \
+             const t = r.querySelector('textarea'); \
+             return [Math.round(p.left), Math.round(p.top), Math.round(p.width) === innerWidth, Math.round(p.height) === innerHeight, getComputedStyle(t).fontSize];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(layout, json!([0, 0, true, true, "16px"]), "full screen");
+    assert_eq!(
+        seen(&visitor, true, "button.send").await,
+        ["送信 "],
+        "the send button is visible, not under the launcher"
+    );
+    std::fs::write(
+        screenshot_dir().join("widget-phone-390x844.png"),
+        visitor.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    visitor.close().await.unwrap();
+    std::fs::remove_dir_all(&profiles).ok();
+}
