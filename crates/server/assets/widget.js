@@ -176,6 +176,12 @@
     if (m.meta) botExtras(div, m);
     return div;
   }
+  /* An answer the bot already got (its reply to 「はい／いいえ」 is in the thread), e.g. before a reload. */
+  function answeredBefore(m) {
+    return !!m.meta.turn_id && (state.messages[m.conversation_id] || []).some(function (x) {
+      return x.meta && x.meta.kind === "bot_feedback" && x.meta.turn_id === m.meta.turn_id;
+    });
+  }
   /* Article links and answer buttons of a bot message. */
   function botExtras(div, m) {
     (m.meta.articles || []).forEach(function (a) {
@@ -183,7 +189,7 @@
       div.appendChild(link);
     });
     var key = m.meta.turn_id || (m.meta.kind === "rating" ? "rating-" + m.id : null);
-    if (!key || state.answered[key]) return;
+    if (!key || state.answered[key] || answeredBefore(m)) return;
     var row = el("div", { class: "choices" });
     (m.meta.buttons || []).forEach(function (b) {
       var button = el("button", { type: "button", class: "choice", "data-value": b.value }, b.label);

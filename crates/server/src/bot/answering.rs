@@ -244,6 +244,8 @@ pub async fn feedback(
     let locale = channel_automation(&channel)?.locale;
     let text = lines(&locale);
     let client_id = format!("bot-feedback-{turn_id}");
+    // Marks the turn answered for the widget (its buttons stay gone after a reload).
+    let answered_meta = json!({"kind": "bot_feedback", "turn_id": turn_id});
     if resolved {
         state.store.set_bot_outcome(ws, turn_id, "resolved").await?;
         post_automatic(
@@ -253,7 +255,7 @@ pub async fn feedback(
                 sender_kind: SenderKind::Bot,
                 client_id: &client_id,
                 text: text.thanks.into(),
-                meta: None,
+                meta: Some(&answered_meta),
                 jobs: &NO_JOBS,
             },
         )
@@ -273,7 +275,7 @@ pub async fn feedback(
                 sender_kind: SenderKind::Bot,
                 client_id: &client_id,
                 text: text.handover.into(),
-                meta: None,
+                meta: Some(&answered_meta),
                 jobs: &NO_JOBS,
             },
         )

@@ -761,6 +761,21 @@ async fn bot_answers_in_the_widget_and_hands_over_to_the_inbox() {
         "no bot answer after the hand-over: {kinds:?}"
     );
 
+    // After a reload the answered 「はい／いいえ」 stay answered: no buttons come back.
+    visitor.refresh().await.unwrap();
+    click_widget(&visitor, "button.launcher").await;
+    click_widget(&visitor, "button.conv").await;
+    eventually("the bot's answer after a reload", || async {
+        widget_text(&visitor).await.contains("解決しましたか？")
+    })
+    .await;
+    assert!(
+        widget(&visitor, "button.choice[data-value='yes']")
+            .await
+            .is_none(),
+        "the answered buttons came back"
+    );
+
     // The conversation now waits for a person in the inbox.
     let agent = browser(&driver, &profiles.join("agent")).await;
     log_in(&agent, &app, "kb@example.jp").await;
