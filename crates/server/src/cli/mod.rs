@@ -345,6 +345,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
+        // No colour codes in files, pipes and journals.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let store = open_store(&settings).await?;
     let boot = ensure_default_workspace(&store).await?;
