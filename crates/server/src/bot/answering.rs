@@ -246,42 +246,30 @@ pub async fn feedback(
     let client_id = format!("bot-feedback-{turn_id}");
     // Marks the turn answered for the widget (its buttons stay gone after a reload).
     let answered_meta = json!({"kind": "bot_feedback", "turn_id": turn_id});
-    if resolved {
-        state.store.set_bot_outcome(ws, turn_id, "resolved").await?;
-        post_automatic(
-            state,
-            conversation,
-            Automatic {
-                sender_kind: SenderKind::Bot,
-                client_id: &client_id,
-                text: text.thanks.into(),
-                meta: Some(&answered_meta),
-                jobs: &NO_JOBS,
-            },
-        )
-        .await?;
-        // The door asks for a rating as the conversation becomes resolved.
-        set_status(state, conversation, ConversationStatus::Resolved).await?;
-        Ok(Feedback::Resolved)
+    let (outcome, reply) = if resolved {
+        ("resolved", text.thanks)
     } else {
-        state
-            .store
-            .set_bot_outcome(ws, turn_id, "not_resolved")
-            .await?;
-        post_automatic(
-            state,
-            conversation,
-            Automatic {
-                sender_kind: SenderKind::Bot,
-                client_id: &client_id,
-                text: text.handover.into(),
-                meta: Some(&answered_meta),
-                jobs: &NO_JOBS,
-            },
-        )
-        .await?;
-        Ok(Feedback::HandedOver)
+        ("not_resolved", text.handover)
+    };
+    state.store.set_bot_outcome(ws, turn_id, outcome).await?;
+    post_automatic(
+        state,
+        conversation,
+        Automatic {
+            sender_kind: SenderKind::Bot,
+            client_id: &client_id,
+            text: reply.into(),
+            meta: Some(&answered_meta),
+            jobs: &NO_JOBS,
+        },
+    )
+    .await?;
+    if !resolved {
+        return Ok(Feedback::HandedOver);
     }
+    // The door asks for a rating as the conversation becomes resolved.
+    set_status(state, conversation, ConversationStatus::Resolved).await?;
+    Ok(Feedback::Resolved)
 }
 
 /// Checks a review verdict.
