@@ -377,10 +377,11 @@
       if (!reach.sms) phoneInput.setAttribute("hidden", "");
       if (!reach.email && !reach.sms) notify.setAttribute("hidden", "");
       applySettings(config.settings);
-      document.body.appendChild(host);
       return api("POST", "/widget/v1/session", { channel_key: key, visitor_token: loadToken() || undefined }).then(function (session) {
         saveToken(session.visitor_token);
         state.conversations = session.conversations;
+        /* Shown once it works: a launcher clicked before the session exists would open nothing. */
+        document.body.appendChild(host);
         connect();
         flushOutbox();
         if (script.dataset.open === "auto") {
