@@ -255,15 +255,7 @@ async fn list_messages(
     Query(query): Query<AfterSeq>,
 ) -> ApiResult<Json<MessageList>> {
     workspace_conversation(&state, &auth, &id).await?;
-    let messages = state
-        .store
-        .messages_after(
-            &id,
-            query.after_seq.unwrap_or(0),
-            true,
-            query.limit.unwrap_or(500),
-        )
-        .await?;
+    let messages = query.page(&state, &id, true).await?;
     Ok(Json(MessageList {
         messages: views(&messages),
     }))

@@ -54,6 +54,28 @@ pub struct AfterSeq {
     limit: Option<i64>,
 }
 
+impl AfterSeq {
+    /// The page of a conversation's messages this asks for (notes only for agents); the caller
+    /// has checked that the conversation may be read.
+    async fn page(
+        &self,
+        state: &AppState,
+        conversation_id: &str,
+        include_private: bool,
+    ) -> crate::http::error::ApiResult<Vec<madoguchi_store::messages::Message>> {
+        let messages = state
+            .store
+            .messages_after(
+                conversation_id,
+                self.after_seq.unwrap_or(0),
+                include_private,
+                self.limit.unwrap_or(500),
+            )
+            .await?;
+        Ok(messages)
+    }
+}
+
 /// Most items a list returns when the client does not say.
 const DEFAULT_LIMIT: i64 = 100;
 

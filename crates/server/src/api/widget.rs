@@ -452,15 +452,7 @@ async fn list_messages(
     Query(query): Query<AfterSeq>,
 ) -> ApiResult<Json<VisitorMessageList>> {
     own_conversation(&state, &visitor, &id).await?;
-    let messages = state
-        .store
-        .messages_after(
-            &id,
-            query.after_seq.unwrap_or(0),
-            false,
-            query.limit.unwrap_or(500),
-        )
-        .await?;
+    let messages = query.page(&state, &id, false).await?;
     Ok(Json(VisitorMessageList {
         messages: views(&messages),
     }))
