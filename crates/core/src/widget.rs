@@ -18,6 +18,9 @@ pub struct WidgetSettings {
     pub show_on: Vec<String>,
     /// Never show on paths matching one of these.
     pub hide_on: Vec<String>,
+    /// The pre-chat form's name and e-mail fields before a new conversation: `off`, `optional`,
+    /// or `required` (the e-mail address must be given). Skipped when the details are known.
+    pub prechat: String,
 }
 
 impl Default for WidgetSettings {
@@ -29,6 +32,7 @@ impl Default for WidgetSettings {
             greeting_en: "Ask us anything. We will get back to you here.".into(),
             show_on: Vec::new(),
             hide_on: Vec::new(),
+            prechat: "off".into(),
         }
     }
 }
@@ -45,6 +49,12 @@ impl WidgetSettings {
         }
         if !matches!(self.position.as_str(), "right" | "left") {
             return Err(InvalidValue::new("position", "must be right or left"));
+        }
+        if !matches!(self.prechat.as_str(), "off" | "optional" | "required") {
+            return Err(InvalidValue::new(
+                "prechat",
+                "must be off, optional or required",
+            ));
         }
         if self.greeting_ja.chars().count() > 500 || self.greeting_en.chars().count() > 500 {
             return Err(InvalidValue::new(

@@ -1,6 +1,10 @@
 /* Madoguchi chat widget: <script src="…/widget.js" data-channel="KEY" async></script>
  * One script, isolated in a shadow DOM; talks only to the server it was loaded from.
- * Text is always inserted with textContent (never HTML). */
+ * Text is always inserted with textContent (never HTML).
+ * A signed-in customer: data-user-id, data-user-hash (HMAC-SHA256 of the id with the channel's
+ * identity secret, made by the shop's server), data-user-name, data-user-email.
+ * A page view stores nothing on the server: the contact is made at the first message, and the
+ * WebSocket opens only once the visitor has a conversation. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -8,11 +12,15 @@
   var key = script.dataset.channel;
   var base = new URL(script.src).origin;
   var wsBase = base.replace(/^http/, "ws");
-  var lang = script.dataset.locale || ((navigator.language || "ja").toLowerCase().indexOf("en") === 0 ? "en" : "ja");
+  /* The page's own language first (a Japanese page in an English browser stays Japanese). */
+  var wantedLang = script.dataset.locale || document.documentElement.lang || navigator.language || "ja";
+  var lang = String(wantedLang).toLowerCase().indexOf("en") === 0 ? "en" : "ja";
+  var data = script.dataset;
+  var user = data.userId && data.userHash ? { id: data.userId, hash: data.userHash, name: data.userName || undefined, email: data.userEmail || undefined } : undefined;
   var storeKey = "mdg_visitor_" + key;
   var outboxKey = "mdg_outbox_" + key;
   var T = {};
-  var state = { scenario: [], node: null, answered: {}, token: null, conversations: [], current: null, messages: {}, lastSeq: {}, unread: 0, open: false, ws: null, retry: 0 };
+  var state = { scenario: [], node: null, answered: {}, token: null, contact: null, prechat: "off", conversations: [], current: null, messages: {}, lastSeq: {}, unread: 0, open: false, ws: null, retry: 0 };
 
   function t(name) { return T["widget." + name] || name; }
   function el(tag, attrs, text) {
@@ -45,8 +53,16 @@
     var m = document.cookie.match(new RegExp("(?:^|; )" + storeKey + "=([^;]*)"));
     return m ? decodeURIComponent(m[1]) : null;
   }
-  function outbox() { try { return JSON.parse(localStorage.getItem(outboxKey) || "[]"); } catch (e) { return []; } }
-  function setOutbox(items) { try { localStorage.setItem(outboxKey, JSON.stringify(items)); } catch (e) { /* ignore */ } }
+  /* Messages not yet acknowledged; kept in memory too where the browser blocks site storage. */
+  var memoryOutbox = [];
+  function outbox() {
+    try { var v = localStorage.getItem(outboxKey); if (v !== null) return JSON.parse(v); } catch (e) { /* blocked */ }
+    return memoryOutbox.slice();
+  }
+  function setOutbox(items) {
+    memoryOutbox = items.slice();
+    try { localStorage.setItem(outboxKey, JSON.stringify(items)); } catch (e) { /* blocked: memory only */ }
+  }
 
   /* ---- DOM ---- */
   var host = el("div", { id: "madoguchi-widget" });
@@ -67,6 +83,7 @@
     "@media (max-width:480px){.panel{inset:0!important;width:100%;max-width:none;height:100%;max-height:none;border-radius:0}.notify input{font-size:16px}.launcher[aria-expanded=true]{display:none}}" +
     ".notify{border-top:1px solid #d0d7de;padding:8px 12px;font-size:12px}.notify summary{cursor:pointer}.notify input{width:100%;margin:4px 0;padding:6px;border:1px solid #d0d7de;border-radius:6px}" +
     ".article{display:block;margin-top:6px;color:inherit;font-weight:600}.choices{display:flex;gap:6px;margin-top:8px}.choice{border:1px solid #8c959f;background:#fff;border-radius:14px;padding:4px 12px;cursor:pointer;font-size:13px}" +
+    ".prechat{border-top:1px solid #d0d7de;padding:8px 12px;font-size:12px}.prechat .intro{margin:0 0 4px}.prechat input{display:block;width:100%;margin:4px 0;padding:6px;border:1px solid #d0d7de;border-radius:6px;font-size:16px}.prechat .error{color:#a40e26;margin:2px 0 0}.prechat .error:empty{display:none}" +
     ".past{font-size:13px;margin:14px 0 8px}.none{font-size:13px}.offline{background:#fff8c5;font-size:12px;padding:6px 12px;margin:0}.offline[hidden]{display:none}.back{background:none;border:0;color:inherit;cursor:pointer;font-size:13px;padding:0 0 8px}";
   if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === "function" && CSSStyleSheet.prototype.replaceSync) {
     var sheet = new CSSStyleSheet();
@@ -102,6 +119,13 @@
   var greeting = el("p", { class: "greeting" });
   var offline = el("p", { class: "offline", hidden: "" });
   var body = el("div", { class: "body", "aria-live": "polite" });
+  /* The pre-chat form: name and e-mail address before a new conversation's first message. */
+  var prechat = el("div", { class: "prechat", hidden: "" });
+  var prechatIntro = el("p", { class: "intro" });
+  var nameInput = el("input", { type: "text", autocomplete: "name", class: "prechat-name" });
+  var prechatEmail = el("input", { type: "email", autocomplete: "email", class: "prechat-email" });
+  var prechatError = el("p", { class: "error", role: "alert" });
+  [prechatIntro, nameInput, prechatEmail, prechatError].forEach(function (n) { prechat.appendChild(n); });
   var composer = el("form", { class: "composer" });
   var input = el("textarea", { rows: "2" });
   var sendBtn = el("button", { type: "submit", class: "primary send" });
@@ -114,7 +138,7 @@
   var notifySave = el("button", { type: "button", class: "primary" });
   var notifyDone = el("p", { role: "status" });
   [notifySummary, emailInput, phoneInput, notifySave, notifyDone].forEach(function (n) { notify.appendChild(n); });
-  [header, greeting, offline, body, composer, notify].forEach(function (n) { panel.appendChild(n); });
+  [header, greeting, offline, body, prechat, composer, notify].forEach(function (n) { panel.appendChild(n); });
   root.appendChild(launcher);
   root.appendChild(panel);
 
@@ -138,6 +162,13 @@
     phoneInput.setAttribute("placeholder", t("phone"));
     phoneInput.setAttribute("aria-label", t("phone"));
     notifySave.textContent = t("save");
+    prechatIntro.textContent = t("prechat_intro");
+    nameInput.setAttribute("placeholder", t("your_name"));
+    nameInput.setAttribute("aria-label", t("your_name"));
+    prechatEmail.setAttribute("placeholder", t("email"));
+    prechatEmail.setAttribute("aria-label", t("email"));
+    if (settings.prechat === "required") prechatEmail.setAttribute("required", "");
+    state.prechat = settings.prechat || "off";
     state.color = settings.color;
   }
 
@@ -151,6 +182,7 @@
     state.current = null;
     body.textContent = "";
     composer.setAttribute("hidden", "");
+    prechat.setAttribute("hidden", "");
     var list = el("div", { class: "list" });
     var start = el("button", { type: "button", class: "primary new" }, t("new_conversation"));
     start.style.background = state.color;
@@ -218,6 +250,7 @@
       if (item.conversation === state.current) thread.appendChild(bubble({ sender_kind: "contact", body: item.body }, true));
     });
     body.appendChild(thread);
+    if (!state.current && needsPrechat()) prechat.removeAttribute("hidden"); else prechat.setAttribute("hidden", "");
     composer.removeAttribute("hidden");
     body.scrollTop = body.scrollHeight;
   }
@@ -271,12 +304,14 @@
     var item = items[0];
     var request = item.conversation
       ? api("POST", "/widget/v1/conversations/" + item.conversation + "/messages", { body: item.body, client_id: item.client_id })
-      : api("POST", "/widget/v1/conversations", { body: item.body, client_id: item.client_id, scenario_node: item.scenario_node || null });
+      : api("POST", "/widget/v1/conversations", { body: item.body, client_id: item.client_id, scenario_node: item.scenario_node || null, contact: item.contact || undefined });
     return request.then(function (d) {
       var conversationId = item.conversation || d.conversation.id;
       if (!item.conversation) {
         state.conversations.unshift(d.conversation);
+        if (item.contact) state.contact = Object.assign({}, state.contact, item.contact);
         if (state.current === null) state.current = conversationId;
+        if (!state.ws) connect();
         var rest = outbox().slice(1).map(function (o) { if (!o.conversation) o.conversation = conversationId; return o; });
         setOutbox(rest);
       } else {
@@ -296,9 +331,28 @@
       offline.removeAttribute("hidden");
     });
   }
+  /* The pre-chat form shows until the visitor's name and e-mail address are known. */
+  function needsPrechat() {
+    var known = state.contact || {};
+    return state.prechat !== "off" && !(known.name && known.email);
+  }
+  /* Details for a new conversation: what the visitor typed, else what the shop's page says
+   * (for a signed-in user only once the server verified them). */
+  function newContactDetails() {
+    var details = {};
+    var shop = state.shopDetails ? data : {};
+    var name = nameInput.value.trim() || (shop.userName || "");
+    var email = prechatEmail.value.trim() || (shop.userEmail || "");
+    var known = state.contact || {};
+    if (name && !known.name) details.name = name;
+    if (email && !known.email) details.email = email;
+    return Object.keys(details).length ? details : null;
+  }
   function send(text) {
     var items = outbox();
-    items.push({ conversation: state.current, body: text, client_id: newClientId(), scenario_node: state.current ? null : state.node });
+    var item = { conversation: state.current, body: text, client_id: newClientId(), scenario_node: state.current ? null : state.node };
+    if (!state.current) item.contact = newContactDetails();
+    items.push(item);
     setOutbox(items);
     renderThread();
     return flushOutbox();
@@ -326,6 +380,7 @@
     };
     ws.onclose = function () {
       state.ws = null;
+      if (!state.conversations.length) return;
       state.retry = Math.min(state.retry + 1, 6);
       setTimeout(connect, 500 * Math.pow(2, state.retry - 1));
     };
@@ -348,6 +403,13 @@
     e.preventDefault();
     var text = input.value;
     if (!text.trim()) return;
+    var missing = state.prechat === "required" && !prechatEmail.value.trim() && !(state.shopDetails && data.userEmail);
+    if (!state.current && needsPrechat() && (missing || !prechatEmail.checkValidity())) {
+      prechatError.textContent = t("email_required");
+      prechatEmail.focus();
+      return;
+    }
+    prechatError.textContent = "";
     input.value = "";
     send(text);
   });
@@ -377,12 +439,14 @@
       if (!reach.sms) phoneInput.setAttribute("hidden", "");
       if (!reach.email && !reach.sms) notify.setAttribute("hidden", "");
       applySettings(config.settings);
-      return api("POST", "/widget/v1/session", { channel_key: key, visitor_token: loadToken() || undefined }).then(function (session) {
+      return api("POST", "/widget/v1/session", { channel_key: key, visitor_token: loadToken() || undefined, user: user }).then(function (session) {
         saveToken(session.visitor_token);
         state.conversations = session.conversations;
+        state.contact = session.contact;
+        state.shopDetails = !user || session.user_verified;
         /* Shown once it works: a launcher clicked before the session exists would open nothing. */
         document.body.appendChild(host);
-        connect();
+        if (state.conversations.length) connect();
         flushOutbox();
         if (script.dataset.open === "auto") {
           var wanted = new URLSearchParams(location.search).get("conversation");

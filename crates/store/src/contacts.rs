@@ -41,6 +41,9 @@ const CONTACT_COLUMNS: &str =
 pub const IDENTITY_VISITOR: &str = "visitor";
 pub const IDENTITY_EMAIL: &str = "email";
 pub const IDENTITY_PHONE: &str = "phone";
+/// A customer signed in on the shop's site: the shop's own user id, vouched for by an HMAC
+/// made with the channel's identity secret.
+pub const IDENTITY_USER: &str = "user";
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Identity {
@@ -57,13 +60,27 @@ pub struct ContactPatch {
     pub phone: Option<String>,
 }
 
+impl ContactPatch {
+    /// Whether the patch changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.email.is_none() && self.phone.is_none()
+    }
+}
+
 impl Store {
-    /// Creates a contact known by a visitor token (given as its hash).
-    pub async fn create_visitor_contact(
+    /// The contact an identity names, created with that identity if there is none yet: a
+    /// visitor's first message (their token's hash) or a signed-in customer's shop user id.
+    /// Two first writes at once find the same contact.
+    pub async fn identified_contact(
         &self,
         workspace_id: &str,
-        token_hash: &str,
+        kind: &str,
+        value: &str,
     ) -> Result<Contact> {
+        match self.contact_by_identity(workspace_id, kind, value).await {
+            Err(crate::StoreError::NotFound) => {}
+            found => return found,
+        }
         let now = now_ms();
         let mut w = self.begin_write().await?;
         let row = sqlx::query(&format!(
@@ -76,17 +93,22 @@ impl Store {
         .fetch_one(&mut *w.tx)
         .await?;
         let contact = Contact::from_row(&row)?;
-        sqlx::query(
+        let added = sqlx::query(
             "INSERT INTO contact_identities (workspace_id, kind, value, contact_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (workspace_id, kind, value) DO NOTHING",
         )
         .bind(workspace_id)
-        .bind(IDENTITY_VISITOR)
-        .bind(token_hash)
+        .bind(kind)
+        .bind(value)
         .bind(&contact.id)
         .bind(now)
         .execute(&mut *w.tx)
         .await?;
+        if added.rows_affected() == 0 {
+            // Someone else's write created it meanwhile: theirs stands, this contact is dropped.
+            drop(w);
+            return self.contact_by_identity(workspace_id, kind, value).await;
+        }
         w.commit().await?;
         Ok(contact)
     }
@@ -173,20 +195,22 @@ impl Store {
         Contact::from_row(&row)
     }
 
-    /// Adds another visitor token (as its hash) to a contact, e.g. for a link in an e-mail.
-    pub async fn add_visitor_identity(
+    /// Adds an identity to a contact: another visitor token (as its hash) for a link in an
+    /// e-mail, or the shop user id of an anonymous visitor who signed in.
+    pub async fn add_identity(
         &self,
         workspace_id: &str,
         contact_id: &str,
-        token_hash: &str,
+        kind: &str,
+        value: &str,
     ) -> Result<()> {
         let mut w = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO contact_identities (workspace_id, kind, value, contact_id, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(workspace_id)
-        .bind(IDENTITY_VISITOR)
-        .bind(token_hash)
+        .bind(kind)
+        .bind(value)
         .bind(contact_id)
         .bind(now_ms())
         .execute(&mut *w.tx)

@@ -50,6 +50,7 @@ impl Backend {
             6 => "0006_scenarios.sql",
             7 => "0007_waiting.sql",
             8 => "0008_handover.sql",
+            9 => "0009_identity_secret.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

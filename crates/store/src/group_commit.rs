@@ -195,7 +195,11 @@ mod tests {
             .await
             .unwrap();
         let contact = store
-            .create_visitor_contact(&workspace.id, "hash-group-commit")
+            .identified_contact(
+                &workspace.id,
+                crate::contacts::IDENTITY_VISITOR,
+                "hash-group-commit",
+            )
             .await
             .unwrap();
         let hello = MessageBody::parse("こんにちは").unwrap();

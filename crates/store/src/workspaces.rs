@@ -39,7 +39,18 @@ pub struct Channel {
     pub automation: String,
     /// The bot's button scenario as JSON.
     pub scenario: String,
+    /// The secret a shop's server signs its signed-in customers' user ids with (HMAC-SHA256);
+    /// `None`: identity verification is off and no user id is believed.
+    pub identity_secret: Option<String>,
     pub created_at: i64,
+}
+
+/// The channel settings [`Store::set_channel_field`] replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelField {
+    Automation,
+    Scenario,
+    IdentitySecret,
 }
 
 impl Channel {
@@ -53,13 +64,14 @@ impl Channel {
             settings: row.try_get("settings")?,
             automation: row.try_get("automation")?,
             scenario: row.try_get("scenario")?,
+            identity_secret: row.try_get("identity_secret")?,
             created_at: row.try_get("created_at")?,
         })
     }
 }
 
 const CHANNEL_COLUMNS: &str =
-    "id, workspace_id, kind, name, public_key, settings, automation, scenario, created_at";
+    "id, workspace_id, kind, name, public_key, settings, automation, scenario, identity_secret, created_at";
 
 impl Store {
     pub async fn create_workspace(&self, name: &str) -> Result<Workspace> {
@@ -173,41 +185,27 @@ impl Store {
         Channel::from_row(&row)
     }
 
-    /// Replaces a channel's automation settings (a JSON object as text).
-    pub async fn update_channel_automation(
+    /// Replaces one of a channel's settings: automation and scenario as JSON text, the identity
+    /// secret as a secret (`None` turns identity verification off).
+    pub async fn set_channel_field(
         &self,
         workspace_id: &str,
         id: &str,
-        automation: &str,
+        field: ChannelField,
+        value: Option<&str>,
     ) -> Result<Channel> {
+        let column = match field {
+            ChannelField::Automation => "automation",
+            ChannelField::Scenario => "scenario",
+            ChannelField::IdentitySecret => "identity_secret",
+        };
         let mut w = self.begin_write().await?;
         let row = sqlx::query(&format!(
-            "UPDATE channels SET automation = $3 WHERE id = $1 AND workspace_id = $2 RETURNING {CHANNEL_COLUMNS}"
+            "UPDATE channels SET {column} = $3 WHERE id = $1 AND workspace_id = $2 RETURNING {CHANNEL_COLUMNS}"
         ))
         .bind(id)
         .bind(workspace_id)
-        .bind(automation)
-        .fetch_one(&mut *w.tx)
-        .await?;
-        w.commit().await?;
-        self.caches.channels.clear();
-        Channel::from_row(&row)
-    }
-
-    /// Replaces a channel's bot scenario (JSON).
-    pub async fn update_channel_scenario(
-        &self,
-        workspace_id: &str,
-        id: &str,
-        scenario: &str,
-    ) -> Result<Channel> {
-        let mut w = self.begin_write().await?;
-        let row = sqlx::query(&format!(
-            "UPDATE channels SET scenario = $3 WHERE id = $1 AND workspace_id = $2 RETURNING {CHANNEL_COLUMNS}"
-        ))
-        .bind(id)
-        .bind(workspace_id)
-        .bind(scenario)
+        .bind(value)
         .fetch_one(&mut *w.tx)
         .await?;
         w.commit().await?;

@@ -7,7 +7,7 @@ use madoguchi_core::conversation::{ConversationStatus, Priority};
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use madoguchi_store::agents::{NewAgent, TokenKind};
 use madoguchi_store::audit::AuditEntry;
-use madoguchi_store::contacts::{ContactPatch, IDENTITY_EMAIL, IDENTITY_VISITOR};
+use madoguchi_store::contacts::{ContactPatch, IDENTITY_EMAIL, IDENTITY_USER, IDENTITY_VISITOR};
 use madoguchi_store::conversations::{
     AssigneeFilter, ConversationFilter, ConversationPatch, NewConversation,
 };
@@ -15,6 +15,7 @@ use madoguchi_store::jobs::{JobChanges, JobSpec, NO_JOBS};
 use madoguchi_store::knowledge::NewBotTurn;
 use madoguchi_store::messages::NewMessage;
 use madoguchi_store::testing::TestDatabase;
+use madoguchi_store::workspaces::ChannelField;
 use madoguchi_store::{now_ms, Backend, Store, StoreError};
 
 /// Runs each named test function once per backend.
@@ -71,7 +72,11 @@ async fn fixture(store: &Store) -> Fixture {
         .await
         .unwrap();
     let contact = store
-        .create_visitor_contact(&workspace.id, &format!("hash-{}", uuid_like()))
+        .identified_contact(
+            &workspace.id,
+            IDENTITY_VISITOR,
+            &format!("hash-{}", uuid_like()),
+        )
         .await
         .unwrap();
     Fixture {
@@ -215,7 +220,7 @@ async fn agents_and_tokens(store: Store, _db: &TestDatabase) {
 async fn visitor_contacts_and_identities(store: Store, _db: &TestDatabase) {
     let f = fixture(&store).await;
     let contact = store
-        .create_visitor_contact(&f.workspace, "token-hash-a")
+        .identified_contact(&f.workspace, IDENTITY_VISITOR, "token-hash-a")
         .await
         .unwrap();
     let found = store
@@ -223,6 +228,17 @@ async fn visitor_contacts_and_identities(store: Store, _db: &TestDatabase) {
         .await
         .unwrap();
     assert_eq!(found.id, contact.id);
+    let again = store
+        .identified_contact(&f.workspace, IDENTITY_VISITOR, "token-hash-a")
+        .await
+        .unwrap();
+    assert_eq!(again.id, contact.id, "an identity names one contact");
+    // Two first writes at once (two tabs of a signed-in customer) end up with one contact.
+    let (a, b) = tokio::join!(
+        store.identified_contact(&f.workspace, IDENTITY_USER, "shop-user-42"),
+        store.identified_contact(&f.workspace, IDENTITY_USER, "shop-user-42"),
+    );
+    assert_eq!(a.unwrap().id, b.unwrap().id);
     let other = store.create_workspace("Other").await.unwrap();
     assert!(matches!(
         store
@@ -982,7 +998,7 @@ async fn waiting_and_notification_state(store: Store, _db: &TestDatabase) {
     );
     // A contact writes only in their own conversations.
     let other = store
-        .create_visitor_contact(&f.workspace, "hash-other-contact")
+        .identified_contact(&f.workspace, IDENTITY_VISITOR, "hash-other-contact")
         .await
         .unwrap();
     let intruder = store
@@ -1059,7 +1075,12 @@ async fn waiting_and_notification_state(store: Store, _db: &TestDatabase) {
         .unsubscribed_at
         .is_some());
     store
-        .add_visitor_identity(&f.workspace, &f.contact, "second-token-hash")
+        .add_identity(
+            &f.workspace,
+            &f.contact,
+            IDENTITY_VISITOR,
+            "second-token-hash",
+        )
         .await
         .unwrap();
     let found = store
@@ -1069,7 +1090,12 @@ async fn waiting_and_notification_state(store: Store, _db: &TestDatabase) {
     assert_eq!(found.id, f.contact);
 
     let with_scenario = store
-        .update_channel_scenario(&f.workspace, &f.channel, r#"{"nodes":[]}"#)
+        .set_channel_field(
+            &f.workspace,
+            &f.channel,
+            ChannelField::Scenario,
+            Some(r#"{"nodes":[]}"#),
+        )
         .await
         .unwrap();
     assert_eq!(with_scenario.scenario, r#"{"nodes":[]}"#);
@@ -1090,7 +1116,12 @@ async fn waiting_and_notification_state(store: Store, _db: &TestDatabase) {
         vec![("human".to_string(), 1), ("root".to_string(), 2)]
     );
     let automation = store
-        .update_channel_automation(&f.workspace, &f.channel, r#"{"locale":"en"}"#)
+        .set_channel_field(
+            &f.workspace,
+            &f.channel,
+            ChannelField::Automation,
+            Some(r#"{"locale":"en"}"#),
+        )
         .await
         .unwrap();
     assert_eq!(automation.automation, r#"{"locale":"en"}"#);

@@ -18,14 +18,14 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::auth::{hash_password, AdminAuth, AgentAuth};
+use crate::app::auth::{hash_password, new_secret, AdminAuth, AgentAuth};
 use crate::app::AppState;
 use crate::http::error::{
     check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path,
 };
 use crate::http::views::views;
 use crate::inbox::settings::{channel_automation, channel_scenario, widget_settings};
-use madoguchi_store::workspaces::Channel;
+use madoguchi_store::workspaces::{Channel, ChannelField};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ChannelView {
@@ -36,6 +36,8 @@ pub struct ChannelView {
     pub public_key: String,
     #[schema(value_type = Object)]
     pub settings: WidgetSettings,
+    /// Whether signed-in customers' user ids are verified (an identity secret is set).
+    pub identity_verification: bool,
     pub created_at: i64,
 }
 
@@ -49,6 +51,7 @@ impl TryFrom<&Channel> for ChannelView {
             name: c.name.clone(),
             public_key: c.public_key.clone(),
             settings: widget_settings(c)?,
+            identity_verification: c.identity_secret.is_some(),
             created_at: c.created_at,
         })
     }
@@ -120,6 +123,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_automation, put_automation))
         .routes(routes!(get_scenario, put_scenario))
         .routes(routes!(scenario_clicks))
+        .routes(routes!(rotate_identity_secret, remove_identity_secret))
         .routes(routes!(list_templates, create_template))
         .routes(routes!(delete_template))
         .routes(routes!(list_tags, create_tag))
@@ -421,7 +425,12 @@ async fn put_automation(
     {
         let updated = state
             .store
-            .update_channel_automation(&admin.workspace_id, &id, &text)
+            .set_channel_field(
+                &admin.workspace_id,
+                &id,
+                ChannelField::Automation,
+                Some(&text),
+            )
             .await
             .or_not_found("channel")?;
         Ok(Json(channel_automation(&updated)?))
@@ -461,7 +470,12 @@ async fn put_scenario(
     {
         let updated = state
             .store
-            .update_channel_scenario(&admin.workspace_id, &id, &text)
+            .set_channel_field(
+                &admin.workspace_id,
+                &id,
+                ChannelField::Scenario,
+                Some(&text),
+            )
             .await
             .or_not_found("channel")?;
         Ok(Json(channel_scenario(&updated)?))
@@ -495,4 +509,69 @@ async fn scenario_clicks(
             .map(|(node_id, clicks)| NodeClicks { node_id, clicks })
             .collect(),
     ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdentitySecret {
+    /// Shown once: the shop's server signs its customers' user ids with it (HMAC-SHA256, hex).
+    secret: String,
+}
+
+/// Turn on identity verification for a channel, or replace its secret (the old one stops working
+/// at once). The secret is shown only in this answer.
+#[utoipa::path(post, path = "/api/v1/channels/{id}/identity-secret", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, body = IdentitySecret), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn rotate_identity_secret(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<IdentitySecret>> {
+    check_id(&id, "channel")?;
+    let secret = new_secret();
+    state
+        .store
+        .set_channel_field(
+            &admin.workspace_id,
+            &id,
+            ChannelField::IdentitySecret,
+            Some(&secret),
+        )
+        .await
+        .or_not_found("channel")?;
+    let target = format!("channel:{id}");
+    audit(
+        &state,
+        &admin,
+        "channel.identity_secret.rotated",
+        &target,
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(Json(IdentitySecret { secret }))
+}
+
+/// Turn identity verification off: user ids from the shop's page are ignored again.
+#[utoipa::path(delete, path = "/api/v1/channels/{id}/identity-secret", tag = "admin", params(("id" = String, Path)),
+    responses((status = 204, description = "Off"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn remove_identity_secret(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    check_id(&id, "channel")?;
+    state
+        .store
+        .set_channel_field(&admin.workspace_id, &id, ChannelField::IdentitySecret, None)
+        .await
+        .or_not_found("channel")?;
+    let target = format!("channel:{id}");
+    audit(
+        &state,
+        &admin,
+        "channel.identity_secret.removed",
+        &target,
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -43,7 +43,7 @@ impl From<&Contact> for ContactView {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct IdentityView {
-    /// visitor, email, phone or external
+    /// visitor, email, phone or user (a signed-in customer's id on the shop's site)
     pub kind: String,
     /// Empty for visitor identities (their token is a secret).
     pub value: String,
@@ -134,6 +134,14 @@ fn parse_phone(raw: &str) -> Result<String, InvalidValue> {
 }
 
 impl ContactRequest {
+    pub(super) fn new(name: Option<String>, email: Option<String>) -> Self {
+        Self {
+            name,
+            email,
+            phone: None,
+        }
+    }
+
     pub(super) fn parse(&self) -> Result<ContactPatch, InvalidValue> {
         let name = self.name.as_deref().map(parse_name).transpose()?;
         Ok(ContactPatch {

@@ -5,9 +5,11 @@ use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
+use madoguchi_core::text::check_visible;
 use madoguchi_core::widget::WidgetSettings;
 use madoguchi_core::InvalidValue;
-use madoguchi_store::conversations::ConversationFilter;
+use madoguchi_store::contacts::{Contact, IDENTITY_USER, IDENTITY_VISITOR};
+use madoguchi_store::conversations::{Conversation, ConversationFilter};
 use madoguchi_store::jobs::NO_JOBS;
 use madoguchi_store::messages::NewMessage;
 use madoguchi_store::workspaces::Channel;
@@ -16,15 +18,14 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::contacts::ContactRequest;
-use super::contacts::ContactView;
+use super::contacts::{ContactRequest, ContactView};
 use super::{AfterSeq, DEFAULT_LIMIT};
 use crate::api::sockets::{self, SocketParams, Viewer};
 use crate::app::auth::{
     hash_token, new_visitor_token, resolve_visitor, ClientIp, VisitorAuth, VISITOR_COOKIE,
 };
 use crate::app::settings::Cookie;
-use crate::app::signing::{link_key, verify};
+use crate::app::signing::{link_key, verify, verify_user_hash};
 use crate::app::AppState;
 use crate::automation::auto_replies::{reachable, Reachable};
 use crate::automation::intake;
@@ -132,7 +133,7 @@ async fn rate_conversation(
     Path(id): Path<String>,
     Json(rating): Json<RatingRequest>,
 ) -> ApiResult<StatusCode> {
-    own_conversation(&state, &visitor, &id).await?;
+    let conversation = own_conversation(&state, &visitor, &id).await?;
     if !(1..=5).contains(&rating.score) {
         return Err(InvalidValue::new("score", "must be 1-5").into());
     }
@@ -147,7 +148,7 @@ async fn rate_conversation(
     state
         .store
         .rate_conversation(
-            &visitor.contact.workspace_id,
+            &conversation.workspace_id,
             &id,
             rating.score,
             comment,
@@ -174,12 +175,8 @@ async fn bot_feedback(
     Path(id): Path<String>,
     Json(feedback): Json<BotFeedback>,
 ) -> ApiResult<StatusCode> {
-    own_conversation(&state, &visitor, &id).await?;
+    let conversation = own_conversation(&state, &visitor, &id).await?;
     check_id(&feedback.turn_id, "bot turn")?;
-    let conversation = state
-        .store
-        .conversation(&visitor.contact.workspace_id, &id)
-        .await?;
     intake::bot_feedback(&state, &conversation, &feedback.turn_id, feedback.resolved)
         .await
         .or_not_found("bot turn")?;
@@ -246,19 +243,57 @@ pub struct SessionRequest {
     channel_key: String,
     /// A token from an earlier session; an unknown one starts a new visitor.
     visitor_token: Option<String>,
+    /// A customer signed in on the shop's site, vouched for by the shop's server.
+    user: Option<SignedInUser>,
+}
+
+/// A signed-in customer as the shop's page names them (see the README's identity verification).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignedInUser {
+    /// The shop's own id for the customer.
+    id: String,
+    /// Hex HMAC-SHA256 of `id` with the channel's identity secret, made by the shop's server.
+    hash: String,
+    name: Option<String>,
+    email: Option<String>,
+}
+
+/// Most characters of a shop user id.
+const MAX_USER_ID: usize = 128;
+
+impl SignedInUser {
+    /// Whether the channel's identity secret vouches for this id. Without a secret, or with a
+    /// wrong hash, the id is ignored: an id the page merely claims is never believed.
+    fn verified_by(&self, channel: &Channel) -> bool {
+        let Some(secret) = &channel.identity_secret else {
+            return false;
+        };
+        let usable = !self.id.is_empty()
+            && self.id.chars().count() <= MAX_USER_ID
+            && check_visible("user.id", &self.id, false).is_ok();
+        usable && verify_user_hash(secret, &self.id, &self.hash)
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionResponse {
     visitor_token: String,
-    contact_id: String,
+    /// `null` until the visitor first writes (a page view stores nothing).
+    contact_id: Option<String>,
+    /// The visitor's own details, when known (the pre-chat form asks only for what is missing).
+    contact: Option<ContactView>,
+    /// Whether the page's signed-in user was verified (only then does the widget pass on the
+    /// name and e-mail address the page gives for them).
+    user_verified: bool,
     conversations: Vec<VisitorConversationView>,
 }
 
 /// How long the visitor cookie lives: a year.
 const VISITOR_COOKIE_MAX_AGE: i64 = 365 * 24 * 3600;
 
-/// Create or restore a visitor session.
+/// Create or restore a visitor session. Nothing is stored: a new visitor's contact is created
+/// when they first write or leave an address.
 #[utoipa::path(post, path = "/widget/v1/session", tag = "widget", request_body = SessionRequest,
     responses((status = 200, body = SessionResponse), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn create_session(
@@ -274,31 +309,53 @@ async fn create_session(
     let restored = match &request.visitor_token {
         Some(token) => resolve_visitor(&state, token)
             .await?
-            .filter(|(known, _)| known.workspace_id == channel.workspace_id)
-            .map(|(_, contact)| (token.clone(), contact)),
+            .filter(|known| known.channel.workspace_id == channel.workspace_id)
+            .map(|known| (token.clone(), known)),
         None => None,
     };
-    let (token, contact) = match restored {
-        Some(found) => found,
-        None => {
+    let user = request.user.as_ref().filter(|u| u.verified_by(&channel));
+    let wanted = user.map(|u| u.id.as_str());
+    let (token, visitor) = match restored {
+        // The same person as before: a visitor who is still anonymous, or the same signed-in user.
+        Some((token, known)) if known.user_id() == wanted => (token, known),
+        earlier => {
             state.limits.visitor_session.check(&ip.to_string())?;
-            let token = new_visitor_token(&channel.public_key);
-            let contact = state
-                .store
-                .create_visitor_contact(&channel.workspace_id, &hash_token(&token))
-                .await?;
-            (token, contact)
+            let key = link_key(&state).await?;
+            let token = new_visitor_token(&key, &channel.public_key, wanted);
+            let mut visitor = resolve_visitor(&state, &token).await?.ok_or_else(|| {
+                AppError::new(ErrorCode::Internal, "a fresh token did not resolve")
+            })?;
+            // An anonymous visitor who signs in brings their conversations along.
+            let anonymous =
+                earlier.and_then(|(_, known)| known.user_id().is_none().then_some(known.contact));
+            if let (Some(id), None, Some(Some(contact))) = (wanted, &visitor.contact, anonymous) {
+                state
+                    .store
+                    .add_identity(&channel.workspace_id, &contact.id, IDENTITY_USER, id)
+                    .await?;
+                visitor.contact = Some(contact);
+            }
+            (token, visitor)
         }
     };
-    let filter = ConversationFilter {
-        contact_id: Some(contact.id.clone()),
-        limit: DEFAULT_LIMIT,
-        ..Default::default()
+    let mut contact = visitor.contact;
+    if let (Some(user), Some(known)) = (user, &contact) {
+        contact = Some(shop_details(&state, known, user).await?);
+    }
+    let conversations = match &contact {
+        Some(contact) => {
+            let filter = ConversationFilter {
+                contact_id: Some(contact.id.clone()),
+                limit: DEFAULT_LIMIT,
+                ..Default::default()
+            };
+            state
+                .store
+                .conversations(&channel.workspace_id, &filter)
+                .await?
+        }
+        None => Vec::new(),
     };
-    let conversations = state
-        .store
-        .conversations(&channel.workspace_id, &filter)
-        .await?;
     let cookie = state.settings.cookie(Cookie {
         name: VISITOR_COOKIE,
         value: &token,
@@ -309,10 +366,40 @@ async fn create_session(
     });
     let body = SessionResponse {
         visitor_token: token,
-        contact_id: contact.id,
+        contact_id: contact.as_ref().map(|c| c.id.clone()),
+        contact: contact.as_ref().map(Into::into),
+        user_verified: user.is_some(),
         conversations: views(&conversations),
     };
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// A signed-in customer's name and e-mail address as the shop's server knows them; written only
+/// when they changed. Details that do not parse are left out rather than failing the session.
+async fn shop_details(
+    state: &AppState,
+    contact: &Contact,
+    user: &SignedInUser,
+) -> ApiResult<Contact> {
+    let given = ContactRequest::new(user.name.clone(), user.email.clone());
+    let Ok(patch) = given.parse() else {
+        return Ok(contact.clone());
+    };
+    let changed = patch
+        .name
+        .as_ref()
+        .is_some_and(|n| contact.name.as_ref() != Some(n))
+        || patch
+            .email
+            .as_ref()
+            .is_some_and(|e| contact.email.as_ref() != Some(e));
+    if !changed {
+        return Ok(contact.clone());
+    }
+    Ok(state
+        .store
+        .update_contact(&contact.workspace_id, &contact.id, &patch)
+        .await?)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -327,14 +414,19 @@ async fn list_conversations(
     State(state): State<AppState>,
     visitor: VisitorAuth,
 ) -> ApiResult<Json<VisitorConversationList>> {
+    let Some(contact) = &visitor.contact else {
+        return Ok(Json(VisitorConversationList {
+            conversations: Vec::new(),
+        }));
+    };
     let filter = ConversationFilter {
-        contact_id: Some(visitor.contact.id.clone()),
+        contact_id: Some(contact.id.clone()),
         limit: DEFAULT_LIMIT,
         ..Default::default()
     };
     let conversations = state
         .store
-        .conversations(&visitor.contact.workspace_id, &filter)
+        .conversations(&contact.workspace_id, &filter)
         .await?;
     Ok(Json(VisitorConversationList {
         conversations: views(&conversations),
@@ -373,6 +465,8 @@ pub struct VisitorStartRequest {
     /// The scenario node the visitor was on when they wrote; a hand-over node (「担当者と話す」)
     /// keeps the bot out of the new conversation.
     scenario_node: Option<String>,
+    /// Name and e-mail address from the pre-chat form (or the shop's page).
+    contact: Option<ContactRequest>,
 }
 
 /// Start a conversation with its first message (idempotent on `client_id`).
@@ -384,17 +478,26 @@ async fn start_conversation(
     visitor: VisitorAuth,
     Json(request): Json<VisitorStartRequest>,
 ) -> ApiResult<(StatusCode, Json<VisitorStarted>)> {
-    state
-        .limits
-        .visitor_conversations
-        .check(&visitor.contact.id)?;
-    state.limits.visitor_messages.check(&visitor.contact.id)?;
     let body = MessageBody::parse(&request.body)?;
     let client_id = request
         .client_id
         .as_deref()
         .map(ClientId::parse)
         .transpose()?;
+    let details = request
+        .contact
+        .as_ref()
+        .map(ContactRequest::parse)
+        .transpose()?;
+    let mut contact = visitor.contact(&state).await?;
+    state.limits.visitor_conversations.check(&contact.id)?;
+    state.limits.visitor_messages.check(&contact.id)?;
+    if let Some(patch) = details.filter(|p| !p.is_empty()) {
+        contact = state
+            .store
+            .update_contact(&contact.workspace_id, &contact.id, &patch)
+            .await?;
+    }
     // An unknown node (a scenario edited meanwhile) just means no hand-over.
     let handed_over = match request.scenario_node.as_deref() {
         Some(node) => channel_scenario(&visitor.channel)?
@@ -405,7 +508,7 @@ async fn start_conversation(
     let started = intake::start_conversation(
         &state,
         &visitor.channel,
-        &visitor.contact.id,
+        &contact.id,
         &body,
         client_id.as_ref(),
         handed_over,
@@ -428,18 +531,31 @@ pub struct VisitorMessageList {
     messages: Vec<VisitorMessageView>,
 }
 
+/// The visitor's contact, when they have one: a visitor who never wrote has no conversation.
+fn known(visitor: &VisitorAuth) -> ApiResult<&Contact> {
+    visitor
+        .contact
+        .as_ref()
+        .ok_or_else(|| AppError::not_found("conversation"))
+}
+
 /// Checks that the conversation is the visitor's own; anyone else's is simply not found.
-async fn own_conversation(state: &AppState, visitor: &VisitorAuth, id: &str) -> ApiResult<()> {
+async fn own_conversation(
+    state: &AppState,
+    visitor: &VisitorAuth,
+    id: &str,
+) -> ApiResult<Conversation> {
     check_id(id, "conversation")?;
+    let contact = known(visitor)?;
     let conversation = state
         .store
-        .conversation(&visitor.contact.workspace_id, id)
+        .conversation(&contact.workspace_id, id)
         .await
         .or_not_found("conversation")?;
-    if conversation.contact_id != visitor.contact.id {
+    if conversation.contact_id != contact.id {
         return Err(AppError::not_found("conversation"));
     }
-    Ok(())
+    Ok(conversation)
 }
 
 /// Messages of one of the visitor's conversations (never private notes).
@@ -475,17 +591,18 @@ async fn send_message(
     Json(request): Json<VisitorMessageRequest>,
 ) -> ApiResult<(StatusCode, Json<VisitorSent>)> {
     // The store appends a contact's message only to their own conversation.
-    state.limits.visitor_messages.check(&visitor.contact.id)?;
+    let contact = known(&visitor)?;
+    state.limits.visitor_messages.check(&contact.id)?;
     check_id(&id, "conversation")?;
     let (body, client_id) = request.parse()?;
     let appended = intake::customer_message(
         &state,
         &visitor.channel,
         NewMessage {
-            workspace_id: &visitor.contact.workspace_id,
+            workspace_id: &contact.workspace_id,
             conversation_id: &id,
             sender_kind: SenderKind::Contact,
-            sender_id: &visitor.contact.id,
+            sender_id: &contact.id,
             body: &body,
             private: false,
             client_id: client_id.as_ref(),
@@ -518,9 +635,10 @@ async fn update_contact(
     Json(request): Json<ContactRequest>,
 ) -> ApiResult<Json<ContactView>> {
     let patch = request.parse()?;
+    let contact = visitor.contact(&state).await?;
     let contact = state
         .store
-        .update_contact(&visitor.contact.workspace_id, &visitor.contact.id, &patch)
+        .update_contact(&contact.workspace_id, &contact.id, &patch)
         .await?;
     Ok(Json((&contact).into()))
 }
@@ -538,9 +656,16 @@ async fn socket(
     if let Some(id) = &params.conversation_id {
         own_conversation(&state, &visitor, id).await?;
     }
+    // Nothing can come for a visitor who never wrote; the widget connects after the first message.
+    let contact = visitor.contact.ok_or_else(|| {
+        AppError::new(
+            ErrorCode::Unauthenticated,
+            "this visitor has no conversation yet",
+        )
+    })?;
     let viewer = Viewer::Visitor {
-        workspace_id: visitor.contact.workspace_id,
-        contact_id: visitor.contact.id,
+        workspace_id: contact.workspace_id,
+        contact_id: contact.id,
     };
     sockets::upgrade(upgrade, state, viewer, params, ip)
 }
@@ -594,12 +719,13 @@ async fn resume_link(
         .store
         .channel(&conversation.workspace_id, &conversation.channel_id)
         .await?;
-    let token = new_visitor_token(&channel.public_key);
+    let token = new_visitor_token(&key, &channel.public_key, None);
     state
         .store
-        .add_visitor_identity(
+        .add_identity(
             &conversation.workspace_id,
             &conversation.contact_id,
+            IDENTITY_VISITOR,
             &hash_token(&token),
         )
         .await?;

@@ -15,12 +15,13 @@ use axum::http::request::Parts;
 use axum::http::{header, Method};
 use madoguchi_core::agent::Role;
 use madoguchi_store::agents::{Agent, TokenKind};
-use madoguchi_store::contacts::{Contact, IDENTITY_VISITOR};
+use madoguchi_store::contacts::{Contact, IDENTITY_USER, IDENTITY_VISITOR};
 use madoguchi_store::workspaces::Channel;
 use madoguchi_store::StoreError;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::app::signing::{link_key, sign, verify};
 use crate::app::AppState;
 use crate::http::client_ip::client_ip;
 use crate::http::error::{AppError, ErrorCode};
@@ -69,9 +70,37 @@ pub async fn verify_password(password: String, hash: String) -> bool {
     .unwrap_or(false)
 }
 
-/// A visitor token names its channel (public) and carries 256 random bits: `CHANNELKEY.HEX`.
-pub fn new_visitor_token(channel_key: &str) -> String {
-    format!("{channel_key}.{}", new_secret())
+/// A visitor token: `CHANNELKEY.NONCE.SUBJECT.SIGNATURE`. It names its channel (public),
+/// carries 256 random bits, and is signed by the server, so a token the server never issued is
+/// refused while a new visitor costs no row until they first write. SUBJECT is empty for an
+/// anonymous visitor, or the hex of a signed-in customer's shop user id, verified when the
+/// token was issued (see `api::widget`).
+pub fn new_visitor_token(key: &str, channel_key: &str, user: Option<&str>) -> String {
+    let nonce = new_secret();
+    let subject = user
+        .map(|id| hex::encode(id.as_bytes()))
+        .unwrap_or_default();
+    let signature = sign(key, &["visitor", channel_key, &nonce, &subject]);
+    format!("{channel_key}.{nonce}.{subject}.{signature}")
+}
+
+/// The channel key and the signed-in user id of a token this server issued.
+fn read_visitor_token<'t>(key: &str, token: &'t str) -> Option<(&'t str, Option<String>)> {
+    if token.len() > 600 {
+        return None;
+    }
+    let mut parts = token.split('.');
+    let (channel_key, nonce, subject, signature) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || !verify(key, &["visitor", channel_key, nonce, subject], signature)
+    {
+        return None;
+    }
+    let user = match subject {
+        "" => None,
+        hexed => Some(String::from_utf8(hex::decode(hexed).ok()?).ok()?),
+    };
+    Some((channel_key, user))
 }
 
 fn cookie(parts: &Parts, name: &str) -> Option<String> {
@@ -223,10 +252,34 @@ impl FromRequestParts<AppState> for AdminAuth {
     }
 }
 
-/// A visitor, known by their token, and the channel that token belongs to.
+/// A visitor, known by their token: the channel that token belongs to, and their contact once
+/// they have written (or left an address, or are a signed-in customer known from before).
 pub struct VisitorAuth {
-    pub contact: Contact,
     pub channel: Channel,
+    pub contact: Option<Contact>,
+    /// What finds their contact: their token's hash, or their shop user id.
+    identity: (&'static str, String),
+}
+
+impl VisitorAuth {
+    /// The signed-in customer's shop user id, when the token carries one.
+    pub fn user_id(&self) -> Option<&str> {
+        (self.identity.0 == IDENTITY_USER).then_some(self.identity.1.as_str())
+    }
+
+    /// The visitor's contact, created now if this is their first write.
+    pub async fn contact(&self, state: &AppState) -> Result<Contact, AppError> {
+        match &self.contact {
+            Some(contact) => Ok(contact.clone()),
+            None => {
+                let (kind, value) = &self.identity;
+                Ok(state
+                    .store
+                    .identified_contact(&self.channel.workspace_id, kind, value)
+                    .await?)
+            }
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for VisitorAuth {
@@ -245,35 +298,53 @@ impl FromRequestParts<AppState> for VisitorAuth {
                 token
             }
         };
-        let (channel, contact) = resolve_visitor(state, &token)
+        resolve_visitor(state, &token)
             .await?
-            .ok_or_else(unauthenticated)?;
-        Ok(VisitorAuth { contact, channel })
+            .ok_or_else(unauthenticated)
     }
 }
 
-/// The channel and contact a visitor token belongs to, if it is a live token.
+/// Who a visitor token belongs to: `None` for a token this server did not issue (or one of
+/// an unknown channel).
 pub async fn resolve_visitor(
     state: &AppState,
     token: &str,
-) -> Result<Option<(Channel, Contact)>, AppError> {
-    let Some((channel_key, _)) = token.split_once('.').filter(|_| token.len() <= 200) else {
-        return Ok(None);
+) -> Result<Option<VisitorAuth>, AppError> {
+    let key = link_key(state).await?;
+    // Tokens from before signing (`CHANNELKEY.HEX`) still find the contact they were stored for.
+    let (channel_key, user, signed) = match read_visitor_token(&key, token) {
+        Some((channel_key, user)) => (channel_key, user, true),
+        None => match token.split_once('.') {
+            Some((channel_key, rest)) if token.len() <= 200 && !rest.contains('.') => {
+                (channel_key, None, false)
+            }
+            _ => return Ok(None),
+        },
     };
     let channel = match state.store.channel_by_key(channel_key).await {
         Ok(channel) => channel,
         Err(StoreError::NotFound) => return Ok(None),
         Err(err) => return Err(err.into()),
     };
-    match state
+    let identity = match user {
+        Some(id) => (IDENTITY_USER, id),
+        None => (IDENTITY_VISITOR, hash_token(token)),
+    };
+    let contact = match state
         .store
-        .contact_by_identity(&channel.workspace_id, IDENTITY_VISITOR, &hash_token(token))
+        .contact_by_identity(&channel.workspace_id, identity.0, &identity.1)
         .await
     {
-        Ok(contact) => Ok(Some((channel, contact))),
-        Err(StoreError::NotFound) => Ok(None),
-        Err(err) => Err(err.into()),
-    }
+        Ok(contact) => Some(contact),
+        Err(StoreError::NotFound) if signed => None,
+        Err(StoreError::NotFound) => return Ok(None),
+        Err(err) => return Err(err.into()),
+    };
+    Ok(Some(VisitorAuth {
+        channel,
+        contact,
+        identity,
+    }))
 }
 
 /// The client's IP address: the connecting peer, or what a trusted proxy says it forwarded

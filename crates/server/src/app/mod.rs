@@ -40,6 +40,8 @@ pub struct AppState {
     pub kb: Arc<KnowledgeBase>,
     /// Automatic messages known to be posted already (see [`PostedOnce`]).
     pub posted: Arc<PostedOnce>,
+    /// The installation's signing key, once read (see [`signing::link_key`]).
+    pub signing_key: Arc<tokio::sync::OnceCell<String>>,
 }
 
 pub struct Limits {
@@ -96,6 +98,7 @@ impl AppState {
             notifier,
             kb: Arc::default(),
             posted: Arc::default(),
+            signing_key: Arc::default(),
         };
         Ok((state, shutdown_tx))
     }

@@ -1,4 +1,4 @@
-//! Signed links for customers (reopen a conversation, unsubscribe): HMAC-SHA256 over
+//! Signed links for customers (reopen a conversation, unsubscribe) and signed visitor tokens: HMAC-SHA256 over
 //! length-prefixed parts, with one key per installation shared by all nodes.
 
 use hmac::{Hmac, Mac};
@@ -24,6 +24,20 @@ pub fn verify(key: &str, parts: &[&str], signature: &str) -> bool {
     }
 }
 
+/// Checks, in constant time, a shop's signature of its signed-in customer's user id: the hex
+/// HMAC-SHA256 of the id with the channel's identity secret, as any language's standard library
+/// makes it (no length prefixes, unlike [`sign`]).
+pub fn verify_user_hash(secret: &str, user_id: &str, hash: &str) -> bool {
+    let Ok(bytes) = hex::decode(hash.trim()) else {
+        return false;
+    };
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()) else {
+        return false;
+    };
+    mac.update(user_id.as_bytes());
+    mac.verify_slice(&bytes).is_ok()
+}
+
 #[allow(clippy::expect_used)] // HMAC takes keys of any length: new_from_slice cannot fail.
 fn mac(key: &str, parts: &[&str]) -> Hmac<Sha256> {
     let mut mac =
@@ -35,12 +49,19 @@ fn mac(key: &str, parts: &[&str]) -> Hmac<Sha256> {
     mac
 }
 
-/// The key that signs links, created once per installation and shared by all nodes.
+/// The key that signs links and visitor tokens, created once per installation and shared by
+/// all nodes; read once per process.
 pub async fn link_key(state: &AppState) -> Result<String, madoguchi_store::StoreError> {
     state
-        .store
-        .server_secret("link-signing", &new_secret())
+        .signing_key
+        .get_or_try_init(|| async {
+            state
+                .store
+                .server_secret("link-signing", &new_secret())
+                .await
+        })
         .await
+        .cloned()
 }
 
 /// A link that reopens a conversation in the widget, valid until `expires`.
@@ -77,5 +98,17 @@ mod tests {
             "parts are length-prefixed"
         );
         assert!(!verify("key", &["resume", "c1", "k1", "100"], "zz"));
+    }
+
+    #[test]
+    fn user_hashes_are_plain_hmac_of_the_id() {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"secret").unwrap();
+        mac.update(b"user-42");
+        let real = hex::encode(mac.finalize().into_bytes());
+        assert!(verify_user_hash("secret", "user-42", &real));
+        assert!(verify_user_hash("secret", "user-42", &real.to_uppercase()));
+        assert!(!verify_user_hash("secret", "user-43", &real));
+        assert!(!verify_user_hash("other", "user-42", &real));
+        assert!(!verify_user_hash("secret", "user-42", "not hex"));
     }
 }

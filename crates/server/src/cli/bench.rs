@@ -73,7 +73,11 @@ pub async fn store(
         .create_channel(&workspace.id, "widget", "bench")
         .await?;
     let contact = store
-        .create_visitor_contact(&workspace.id, &madoguchi_store::new_id())
+        .identified_contact(
+            &workspace.id,
+            madoguchi_store::contacts::IDENTITY_VISITOR,
+            &madoguchi_store::new_id(),
+        )
         .await?;
     let body = MessageBody::parse("ベンチマーク")?;
     let conversation = store

@@ -73,7 +73,12 @@ async fn visitor_cannot_reach_another_visitors_conversation(app: TestApp) {
         bob.token
     );
     assert_eq!(ws_refusal(&app, &ws_path, &[]).await, 404);
+    // A visitor who never wrote has nothing to listen to.
+    let bob_path = format!("/widget/v1/ws?visitor_token={}", bob.token);
+    assert_eq!(ws_refusal(&app, &bob_path, &[]).await, 401);
     // Bob's socket never carries Alice's events.
+    app.start(&bob, "ボブの最初").await;
+    assert_eq!(ws_refusal(&app, &ws_path, &[]).await, 404);
     let mut bob_ws = app.visitor_ws(&bob, "").await;
     let mut alice_ws = app.visitor_ws(&alice, "").await;
     app.post(&path, &json!({"body": "続き"}))
@@ -118,7 +123,7 @@ async fn agent_cannot_reach_another_workspace(app: TestApp) {
     let paths = [
         format!("/api/v1/conversations/{conversation}"),
         format!("/api/v1/conversations/{conversation}/messages"),
-        format!("/api/v1/contacts/{}", visitor.contact_id),
+        format!("/api/v1/contacts/{}", app.contact_of(&visitor).await),
     ];
     for path in &paths {
         let response = app
@@ -203,7 +208,7 @@ async fn no_credentials_is_401(app: TestApp) {
         "/api/v1/conversations".to_owned(),
         format!("/api/v1/conversations/{conversation}"),
         format!("/api/v1/conversations/{conversation}/messages"),
-        format!("/api/v1/contacts/{}", visitor.contact_id),
+        format!("/api/v1/contacts/{}", app.contact_of(&visitor).await),
         "/api/v1/me".to_owned(),
         "/api/v1/agents".to_owned(),
         "/api/v1/channels".to_owned(),
@@ -589,6 +594,7 @@ async fn websockets_are_limited_per_client_ip() {
         .await
         .unwrap();
     let visitor = app.visitor().await;
+    app.start(&visitor, "つながりますか").await;
     let first = app.visitor_ws(&visitor, "").await;
     let _second = app.visitor_ws(&visitor, "").await;
     let path = format!("/widget/v1/ws?visitor_token={}", visitor.token);
@@ -698,7 +704,7 @@ async fn new_visitor_sessions_are_limited_per_client_ip() {
         .count_unchecked("SELECT COUNT(*) FROM contacts")
         .await
         .unwrap();
-    assert_eq!(contacts, 3, "the refused request created no contact");
+    assert_eq!(contacts, 0, "a new visitor's session stores nothing");
     let returning = session(Some(&tokens[0])).await.unwrap();
     assert_eq!(
         returning.status(),

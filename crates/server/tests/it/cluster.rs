@@ -147,11 +147,6 @@ async fn two_nodes_share_events_over_nats() {
         .await
         .unwrap();
     let visitor = session["visitor_token"].as_str().unwrap().to_owned();
-    let mut visitor_ws = socket(&format!(
-        "{}/widget/v1/ws?visitor_token={visitor}",
-        node_a.url
-    ))
-    .await;
     let started: Value = http
         .post(format!("{}/widget/v1/conversations", node_a.url))
         .header("x-visitor-token", &visitor)
@@ -162,6 +157,11 @@ async fn two_nodes_share_events_over_nats() {
         .json()
         .await
         .unwrap();
+    let mut visitor_ws = socket(&format!(
+        "{}/widget/v1/ws?visitor_token={visitor}",
+        node_a.url
+    ))
+    .await;
     let conversation = started["conversation"]["id"].as_str().unwrap().to_owned();
     let seen = next_message(&mut agent_ws).await;
     assert_eq!(seen["message"]["body"], "ノードAから");

@@ -19,14 +19,16 @@ async fn visitor_and_agent_see_each_other_live(app: TestApp) {
     let agent = app.agent("sato@example.jp").await;
     let mut agent_ws = app.agent_ws(&agent, "").await;
     let visitor = app.visitor().await;
-    let mut visitor_ws = app.visitor_ws(&visitor, "").await;
 
     let conversation = app.start(&visitor, "注文した商品がまだ届きません").await;
+    // The widget connects once the visitor has a conversation, resuming it from the start.
+    let resume = format!("&conversation_id={conversation}&after_seq=0");
+    let mut visitor_ws = app.visitor_ws(&visitor, &resume).await;
     let updated = next_frame(&mut agent_ws).await;
     assert_eq!(updated["type"], "conversation.updated");
     assert_eq!(
         updated["conversation"]["contact_id"],
-        visitor.contact_id.as_str()
+        app.contact_of(&visitor).await.as_str()
     );
     let received = next_message(&mut agent_ws).await;
     assert_eq!(received["conversation_id"], conversation.as_str());
@@ -34,7 +36,6 @@ async fn visitor_and_agent_see_each_other_live(app: TestApp) {
     assert_eq!(received["message"]["body"], "注文した商品がまだ届きません");
     assert_eq!(received["message"]["sender_kind"], "contact");
 
-    // The visitor's own socket echoes their message too (other tabs stay in sync).
     assert_eq!(next_message(&mut visitor_ws).await["seq"], 1);
 
     app.reply(&agent, &conversation, "社内: 配送業者に確認する", true)
@@ -232,6 +233,7 @@ async fn same_client_id_twice_gives_one_message(app: TestApp) {
 async fn returning_visitor_finds_past_conversations(app: TestApp) {
     let visitor = app.visitor().await;
     let conversation = app.start(&visitor, "前回の問い合わせ").await;
+    let contact_id = app.contact_of(&visitor).await;
     let restored: Value = app
         .post(
             "/widget/v1/session",
@@ -243,12 +245,24 @@ async fn returning_visitor_finds_past_conversations(app: TestApp) {
         .json()
         .await
         .unwrap();
-    assert_eq!(restored["contact_id"], visitor.contact_id.as_str());
+    assert_eq!(restored["contact_id"], contact_id.as_str());
     assert_eq!(restored["visitor_token"], visitor.token.as_str());
     assert_eq!(restored["conversations"][0]["id"], conversation.as_str());
 
-    // A forged or foreign token does not restore anyone: it starts a new visitor.
+    // A forged or foreign token does not restore anyone: it starts a new visitor. So does a
+    // real token with its signature altered.
     let forged = format!("{}.{}", app.channel_key, "0".repeat(64));
+    let (head, last) = visitor.token.split_at(visitor.token.len() - 1);
+    let altered = format!("{head}{}", if last == "0" { "1" } else { "0" });
+    for token in [&altered, &forged] {
+        let refused = app
+            .get("/widget/v1/conversations")
+            .header("x-visitor-token", token.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401, "{token}");
+    }
     let fresh: Value = app
         .post(
             "/widget/v1/session",
@@ -260,7 +274,8 @@ async fn returning_visitor_finds_past_conversations(app: TestApp) {
         .json()
         .await
         .unwrap();
-    assert_ne!(fresh["contact_id"], visitor.contact_id.as_str());
+    assert!(fresh["contact_id"].is_null());
+    assert_ne!(fresh["visitor_token"], forged.as_str());
     assert_eq!(fresh["conversations"].as_array().unwrap().len(), 0);
 }
 
@@ -349,7 +364,10 @@ async fn agent_updates_conversation_and_reads_contact_profile(app: TestApp) {
     .unwrap();
     let second = app.start(&visitor, "別の質問").await;
     let profile: Value = app
-        .get(&format!("/api/v1/contacts/{}", visitor.contact_id))
+        .get(&format!(
+            "/api/v1/contacts/{}",
+            app.contact_of(&visitor).await
+        ))
         .bearer_auth(&agent.token)
         .send()
         .await

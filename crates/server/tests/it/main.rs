@@ -8,6 +8,7 @@ mod cluster;
 mod core_loop;
 mod crash;
 mod eval;
+mod identity;
 mod knowledge;
 mod notifications;
 mod support;

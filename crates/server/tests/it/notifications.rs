@@ -272,7 +272,12 @@ async fn replies_reach_a_visitor_who_left_by_email() {
     assert_eq!(mailbox(&maildir).len(), 1);
     drop(ws);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while app.state.hub.is_visitor_online(&visitor.contact_id).await {
+    while app
+        .state
+        .hub
+        .is_visitor_online(&app.contact_of(&visitor).await)
+        .await
+    {
         assert!(
             Instant::now() < deadline,
             "the closed widget still counts as online"

@@ -78,9 +78,7 @@ pub struct Agent {
 
 pub struct Visitor {
     pub token: String,
-    pub contact_id: String,
 }
-
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<Self> {
         Self::spawn_with(backend, Settings::default()).await
@@ -181,10 +179,35 @@ impl TestApp {
             .json()
             .await
             .unwrap();
+        assert!(
+            session["contact_id"].is_null(),
+            "a new visitor stores nothing"
+        );
         Visitor {
             token: session["visitor_token"].as_str().unwrap().to_owned(),
-            contact_id: session["contact_id"].as_str().unwrap().to_owned(),
         }
+    }
+
+    /// The contact id of a visitor who has written (a page view alone makes none).
+    pub async fn contact_of(&self, visitor: &Visitor) -> String {
+        let session: Value = self
+            .post(
+                "/widget/v1/session",
+                &json!({"channel_key": visitor.token.split('.').next().unwrap(), "visitor_token": visitor.token}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(session["visitor_token"], visitor.token.as_str());
+        session["contact_id"]
+            .as_str()
+            .expect("the visitor has written")
+            .to_owned()
     }
 
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {

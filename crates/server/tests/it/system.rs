@@ -111,6 +111,8 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/api/v1/bot/turns", "get"),
         ("/api/v1/bot/turns/{id}", "patch"),
         ("/api/v1/bot/rates", "get"),
+        ("/api/v1/channels/{id}/identity-secret", "post"),
+        ("/api/v1/channels/{id}/identity-secret", "delete"),
         ("/healthz", "get"),
         ("/metrics", "get"),
     ];

@@ -13,6 +13,8 @@ use serde_json::{json, Value};
 
 use crate::support::TestApp;
 
+mod identity;
+
 const XSS: &str = "<img src=x onerror=alert(1)>";
 
 struct ChromeDriver {
@@ -71,6 +73,11 @@ async fn start_chromedriver() -> Option<ChromeDriver> {
 }
 
 async fn browser(driver: &ChromeDriver, profile: &std::path::Path) -> Client {
+    browser_with(driver, profile, json!({})).await
+}
+
+/// A browser with Chromium preferences, e.g. one that blocks cookies and site storage.
+async fn browser_with(driver: &ChromeDriver, profile: &std::path::Path, prefs: Value) -> Client {
     let binary =
         std::env::var("MADOGUCHI_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let args = [
@@ -92,7 +99,7 @@ async fn browser(driver: &ChromeDriver, profile: &std::path::Path) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
-        json!({"binary": binary, "args": args}),
+        json!({"binary": binary, "args": args, "prefs": prefs}),
     );
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
@@ -268,9 +275,14 @@ async fn log_in(client: &Client, app: &TestApp, email: &str) {
 
 /// A shop's page that embeds the widget, served from another origin than Madoguchi.
 async fn shop_site(app: &TestApp) -> String {
+    shop_page(app, "").await
+}
+
+/// A shop's page whose widget tag carries `attributes` too (e.g. a signed-in customer's).
+async fn shop_page(app: &TestApp, attributes: &str) -> String {
     let page = format!(
         "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>Shop</title></head>\
-         <body><h1>窓口ショップ</h1><script src=\"{}/widget.js\" data-channel=\"{}\" async></script></body></html>",
+         <body><h1>窓口ショップ</h1><script src=\"{}/widget.js\" data-channel=\"{}\" {attributes} async></script></body></html>",
         app.url, app.channel_key
     );
     let router = axum::Router::new().route(
