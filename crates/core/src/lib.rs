@@ -12,9 +12,11 @@
 //! - [`hours`]: business hours ("open now?", "next opening"); [`holidays`]: Japanese holidays.
 //! - [`scenario`]: the bot's button trees.
 //! - [`automation`]: per-channel auto-replies and reply notifications, and their timing rules.
+//! - [`attachment`]: which files may be attached (told by their content) and their names.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod agent;
+pub mod attachment;
 pub mod automation;
 pub mod conversation;
 pub mod holidays;

@@ -28,6 +28,30 @@
         });
       });
   }
+  /* Sends a file as the raw request body (uploads of attachments). */
+  function upload(path, file) {
+    var headers = { "Content-Type": "application/octet-stream" };
+    var csrf = localStorage.getItem("mdg_csrf");
+    if (csrf) headers["X-CSRF-Token"] = csrf;
+    return fetch(path, { method: "POST", headers: headers, credentials: "same-origin", body: file }).then(function (r) {
+      return r.json().then(function (data) {
+        if (!r.ok) { var e = new Error((data.error && data.error.message) || r.status); e.status = r.status; throw e; }
+        return data;
+      });
+    });
+  }
+  /* The files a message carries: images shown, other files as download links. */
+  function attachments(m, url) {
+    var files = (m.meta && m.meta.attachments) || [];
+    var box = el("div", { class: "files" });
+    files.forEach(function (f) {
+      var link = el("a", { href: url(f.id), target: "_blank", rel: "noopener", class: "file" });
+      if (f.content_type.indexOf("image/") === 0) link.appendChild(el("img", { src: url(f.id), alt: f.name, loading: "lazy" }));
+      else link.textContent = f.name + " (" + Math.max(1, Math.round(f.size / 1024)) + " KB)";
+      box.appendChild(link);
+    });
+    return files.length ? box : null;
+  }
   function loadStrings(lang) {
     return fetch("/assets/" + (lang === "en" ? "en" : "ja") + ".json").then(function (r) { return r.json(); }).then(function (s) {
       strings = s;
@@ -35,5 +59,5 @@
     });
   }
   function time(ms) { return new Date(ms).toLocaleString(document.documentElement.lang === "en" ? "en" : "ja-JP"); }
-  window.MDG = { t: t, el: el, api: api, loadStrings: loadStrings, time: time };
+  window.MDG = { t: t, el: el, api: api, upload: upload, attachments: attachments, loadStrings: loadStrings, time: time };
 })();

@@ -87,9 +87,16 @@
     modes.appendChild(ui.noteMode);
     ui.input = el("textarea", { id: "reply", "aria-label": t("inbox.reply_placeholder"), placeholder: t("inbox.reply_placeholder") });
     ui.send = el("button", { type: "submit", class: "primary", id: "send" }, t("inbox.send"));
+    ui.file = el("input", { type: "file", id: "attach-file", accept: "image/png,image/jpeg,image/gif,image/webp,application/pdf", hidden: "" });
+    ui.file.addEventListener("change", sendFile);
+    ui.attach = el("button", { type: "button", id: "attach", on: { click: function () { ui.file.click(); } } }, t("inbox.attach"));
     ui.composer.appendChild(modes);
     ui.composer.appendChild(ui.input);
     ui.composer.appendChild(ui.send);
+    ui.composer.appendChild(ui.attach);
+    ui.composer.appendChild(ui.file);
+    ui.uploadError = el("span", { class: "error", role: "alert" });
+    ui.composer.appendChild(ui.uploadError);
     ui.composer.addEventListener("submit", function (e) { e.preventDefault(); sendMessage(); });
     ui.input.addEventListener("input", updatePopup);
     ui.input.addEventListener("keydown", composerKeys);
@@ -178,7 +185,8 @@
       : m.sender_kind === "agent" ? ((byId(S.agents, m.sender_id) || {}).name || "")
       : t("inbox.sender." + m.sender_kind);
     node.appendChild(el("span", { class: "who" }, (m.private ? t("inbox.note") + " · " : "") + who + " · " + M.time(m.created_at)));
-    node.appendChild(document.createTextNode(m.body));
+    var files = M.attachments(m, function (id) { return "/api/v1/attachments/" + id; });
+    if (files) node.appendChild(files); else node.appendChild(document.createTextNode(m.body));
     return node;
   }
   function renderThread() {
@@ -311,6 +319,18 @@
     api("POST", "/api/v1/conversations/" + S.current.id + "/messages", { body: body, private: S.mode === "note", client_id: newClientId() })
       .then(function (d) { ui.input.value = ""; addMessage(d.message); S.current = d.conversation; refreshSoon(); })
       .finally(function () { ui.send.disabled = false; });
+  }
+
+  /* An image or PDF as a reply (or, in note mode, a note). */
+  function sendFile() {
+    var file = ui.file.files[0];
+    if (!S.current || !file) return;
+    ui.uploadError.textContent = "";
+    var path = "/api/v1/conversations/" + S.current.id + "/attachments?name=" + encodeURIComponent(file.name) +
+      "&private=" + (S.mode === "note") + "&client_id=" + newClientId();
+    M.upload(path, file).then(function (m) { addMessage(m); refreshSoon(); },
+      function (err) { ui.uploadError.textContent = err.message; })
+      .finally(function () { ui.file.value = ""; });
   }
 
   /* ---- keyboard ---- */

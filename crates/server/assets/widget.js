@@ -77,6 +77,7 @@
     ".body{flex:1;overflow-y:auto;padding:12px}.list button.conv{display:block;width:100%;text-align:left;border:1px solid #d0d7de;background:#fff;border-radius:8px;padding:8px 10px;margin:0 0 8px;cursor:pointer;font-size:13px}" +
     ".primary{color:#fff;border:0;border-radius:8px;padding:9px 14px;cursor:pointer;font-size:14px}.msg{max-width:80%;margin:0 0 8px;padding:8px 11px;border-radius:12px;font-size:14px;white-space:pre-wrap;word-wrap:break-word}" +
     ".msg.contact{margin-left:auto;color:#fff}.msg.agent,.msg.bot,.msg.system{background:#f0f2f5}.msg.pending{opacity:.6}.who{display:block;font-size:11px;opacity:.75;margin-bottom:2px}" +
+    ".attach{background:none;border:0;color:#57606a;cursor:pointer;padding:0 2px}.files img{display:block;max-width:100%;max-height:220px;border-radius:8px;margin-top:4px}.files a{color:inherit}.upload-error{color:#a40e26;font-size:12px;margin:0;padding:0 12px}.upload-error:empty{display:none}" +
     "form.composer{display:flex;gap:6px;border-top:1px solid #d0d7de;padding:8px}textarea{flex:1;resize:none;height:44px;border:1px solid #d0d7de;border-radius:8px;padding:8px;font-size:16px}" +
     "[hidden]{display:none!important}" +
     /* Phones: the panel takes the whole screen (16 px inputs keep iOS from zooming in). */
@@ -92,22 +93,22 @@
   } else {
     root.appendChild(el("style", {}, css));
   }
-  /* A chat-bubble icon drawn as SVG: emoji render as empty boxes where no emoji font is installed. */
-  function chatIcon() {
+  /* Icons drawn as SVG: emoji render as empty boxes where no emoji font is installed. */
+  function icon(d, size) {
     var ns = "http://www.w3.org/2000/svg";
     var svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("width", "28");
-    svg.setAttribute("height", "28");
+    svg.setAttribute("width", String(size));
+    svg.setAttribute("height", String(size));
     svg.setAttribute("aria-hidden", "true");
     var path = document.createElementNS(ns, "path");
     path.setAttribute("fill", "currentColor");
-    path.setAttribute("d", "M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.5 3.4 6L4.5 21l4.3-2.4c1 .3 2.1.4 3.2.4 5.5 0 10-3.6 10-8s-4.5-8-10-8z");
+    path.setAttribute("d", d);
     svg.appendChild(path);
     return svg;
   }
   var launcher = el("button", { class: "launcher", type: "button", "aria-expanded": "false" });
-  launcher.appendChild(chatIcon());
+  launcher.appendChild(icon("M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.5 3.4 6L4.5 21l4.3-2.4c1 .3 2.1.4 3.2.4 5.5 0 10-3.6 10-8s-4.5-8-10-8z", 28));
   var badge = el("span", { class: "badge", hidden: "" }, "0");
   launcher.appendChild(badge);
   var panel = el("section", { class: "panel", hidden: "", role: "dialog" });
@@ -129,6 +130,11 @@
   var composer = el("form", { class: "composer" });
   var input = el("textarea", { rows: "2" });
   var sendBtn = el("button", { type: "submit", class: "primary send" });
+  var fileInput = el("input", { type: "file", accept: "image/png,image/jpeg,image/gif,image/webp,application/pdf", hidden: "" });
+  var attachBtn = el("button", { type: "button", class: "attach" });
+  attachBtn.appendChild(icon("M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z", 22));
+  composer.appendChild(attachBtn);
+  composer.appendChild(fileInput);
   composer.appendChild(input);
   composer.appendChild(sendBtn);
   var notify = el("details", { class: "notify" });
@@ -154,6 +160,8 @@
     panel.setAttribute("aria-label", t("title"));
     input.setAttribute("placeholder", t("placeholder"));
     input.setAttribute("aria-label", t("placeholder"));
+    attachBtn.setAttribute("aria-label", t("attach"));
+    attachBtn.setAttribute("title", t("attach"));
     sendBtn.textContent = t("send");
     offline.textContent = t("offline");
     notifySummary.textContent = t("notify_title");
@@ -203,10 +211,30 @@
     var div = el("div", { class: "msg " + m.sender_kind + (pending ? " pending" : "") });
     if (m.sender_kind === "contact") div.style.background = state.color;
     div.appendChild(el("span", { class: "who" }, pending ? who + " · " + t("pending") : who));
-    div.appendChild(document.createTextNode(m.body));
+    var files = (m.meta && m.meta.attachments) || [];
+    if (files.length) div.appendChild(fileList(files)); else div.appendChild(document.createTextNode(m.body));
     if (m.seq) div.setAttribute("data-seq", String(m.seq));
     if (m.meta) botExtras(div, m);
     return div;
+  }
+  /* Files come with the visitor token in a header (a cross-site <img> would carry no
+   * credentials), so they are fetched and shown from blob URLs. */
+  var fileUrls = {};
+  function fileList(files) {
+    var box = el("div", { class: "files" });
+    files.forEach(function (f) {
+      var image = f.content_type.indexOf("image/") === 0;
+      var link = el("a", { href: "#", class: "file", download: f.name }, image ? "" : f.name);
+      box.appendChild(link);
+      var loaded = fileUrls[f.id] || (fileUrls[f.id] = fetch(base + "/widget/v1/attachments/" + f.id, { headers: { "X-Visitor-Token": state.token } })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.blob(); })
+        .then(function (blob) { return URL.createObjectURL(blob); }));
+      loaded.then(function (url) {
+        link.setAttribute("href", url);
+        if (image) link.appendChild(el("img", { src: url, alt: f.name }));
+      }, function () { delete fileUrls[f.id]; link.textContent = f.name; });
+    });
+    return box;
   }
   /* An answer the bot already got (its reply to 「はい／いいえ」 is in the thread), e.g. before a reload. */
   function answeredBefore(m) {
@@ -251,6 +279,7 @@
     });
     body.appendChild(thread);
     if (!state.current && needsPrechat()) prechat.removeAttribute("hidden"); else prechat.setAttribute("hidden", "");
+    if (state.current) attachBtn.removeAttribute("hidden"); else attachBtn.setAttribute("hidden", "");
     composer.removeAttribute("hidden");
     body.scrollTop = body.scrollHeight;
   }
@@ -357,6 +386,22 @@
     renderThread();
     return flushOutbox();
   }
+
+  var uploadError = el("p", { class: "upload-error", role: "alert" });
+  panel.insertBefore(uploadError, composer);
+  attachBtn.addEventListener("click", function () { fileInput.click(); });
+  fileInput.addEventListener("change", function () {
+    var file = fileInput.files[0];
+    var id = state.current;
+    if (!file || !id) return;
+    uploadError.textContent = "";
+    var path = "/widget/v1/conversations/" + id + "/attachments?name=" + encodeURIComponent(file.name) + "&client_id=" + newClientId();
+    fetch(base + path, { method: "POST", headers: { "Content-Type": "application/octet-stream", "X-Visitor-Token": state.token }, body: file })
+      .then(function (r) { return r.json().then(function (d) { if (!r.ok) throw new Error((d.error && d.error.message) || r.status); return d; }); })
+      .then(function (m) { if (addMessage(id, m) && state.current === id) renderThread(); },
+        function (err) { uploadError.textContent = err.message; })
+      .finally(function () { fileInput.value = ""; });
+  });
 
   /* ---- live updates ---- */
   function connect() {

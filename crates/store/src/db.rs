@@ -51,6 +51,7 @@ impl Backend {
             7 => "0007_waiting.sql",
             8 => "0008_handover.sql",
             9 => "0009_identity_secret.sql",
+            10 => "0010_attachments.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

@@ -11,9 +11,10 @@
 //!   sharing one commit on SQLite.
 //! - [`workspaces`]: workspaces and channels.
 //! - [`agents`]: agents and their session / API tokens (stored hashed).
-//! - [`contacts`]: contacts and their identities (visitor token hash, e-mail, phone, external ids).
+//! - [`contacts`]: contacts and their identities (visitor token hash, e-mail, phone, shop user ids).
 //! - [`conversations`]: conversations, their filters, tags and updates.
 //! - [`messages`]: appending messages (idempotent on `client_id`) and reading them by `seq`.
+//! - [`attachments`]: files attached to messages, stored in the database.
 //! - [`templates`]: canned replies and the tag list.
 //! - [`audit`]: the hash-chained audit log.
 //! - [`knowledge`]: knowledge-base articles, synonyms, and the bot's turns.
@@ -27,6 +28,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod agents;
+pub mod attachments;
 pub mod audit;
 pub mod cache;
 pub mod contacts;

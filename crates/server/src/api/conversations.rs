@@ -142,7 +142,7 @@ async fn list_conversations(
 }
 
 /// A conversation of the agent's workspace; others are simply not found.
-async fn workspace_conversation(
+pub(super) async fn workspace_conversation(
     state: &AppState,
     auth: &AgentAuth,
     id: &str,

@@ -3,6 +3,7 @@
 //! widget's visitor API, and the WebSocket sessions of both ([`sockets`]).
 
 mod admin;
+mod attachments;
 mod auth;
 mod contacts;
 mod conversations;
@@ -36,6 +37,7 @@ struct ApiDoc;
 pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(widget::routes())
+        .merge(attachments::routes())
         .merge(auth::routes())
         .merge(conversations::routes())
         .merge(contacts::routes())

@@ -540,7 +540,7 @@ fn known(visitor: &VisitorAuth) -> ApiResult<&Contact> {
 }
 
 /// Checks that the conversation is the visitor's own; anyone else's is simply not found.
-async fn own_conversation(
+pub(super) async fn own_conversation(
     state: &AppState,
     visitor: &VisitorAuth,
     id: &str,

@@ -128,7 +128,9 @@ pub async fn after_customer_message(
         handed_over: conversation.handed_over_at.is_some(),
     };
     let answered = &cancel_expectation(&conversation.id);
+    // A file (the only customer message with `meta`) is for a person to look at.
     if automation.bot
+        && message.meta.is_none()
         && involvement.bot_may_answer()
         && bot::answer(state, conversation, message, automation, answered).await?
     {

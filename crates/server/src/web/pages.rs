@@ -22,7 +22,7 @@ const LOCALE_JA: &str = include_str!("../../locales/ja.json");
 const LOCALE_EN: &str = include_str!("../../locales/en.json");
 
 /// Pages may load scripts, styles and connections from this origin only.
-const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
      connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
 
 pub fn routes() -> Router<AppState> {

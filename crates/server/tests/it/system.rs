@@ -113,6 +113,10 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/api/v1/bot/rates", "get"),
         ("/api/v1/channels/{id}/identity-secret", "post"),
         ("/api/v1/channels/{id}/identity-secret", "delete"),
+        ("/widget/v1/conversations/{id}/attachments", "post"),
+        ("/api/v1/conversations/{id}/attachments", "post"),
+        ("/widget/v1/attachments/{id}", "get"),
+        ("/api/v1/attachments/{id}", "get"),
         ("/healthz", "get"),
         ("/metrics", "get"),
     ];

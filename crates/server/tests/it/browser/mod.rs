@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use crate::support::TestApp;
 
+mod files;
 mod identity;
 
 const XSS: &str = "<img src=x onerror=alert(1)>";
