@@ -92,6 +92,14 @@ pub enum WaitingReply {
 }
 
 impl Automation {
+    /// The language to speak in a conversation: the conversation's own (the widget's, or the
+    /// customer's first message), else the channel's.
+    pub fn locale_for<'a>(&'a self, conversation: Option<&'a str>) -> &'a str {
+        conversation
+            .filter(|l| matches!(*l, "ja" | "en"))
+            .unwrap_or(&self.locale)
+    }
+
     pub fn validate(&self) -> Result<(), InvalidValue> {
         if !matches!(self.locale.as_str(), "ja" | "en") {
             return Err(InvalidValue::new("locale", "must be ja or en"));

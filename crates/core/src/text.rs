@@ -37,6 +37,17 @@ pub fn check_visible(field: &'static str, raw: &str, multiline: bool) -> Result<
     Ok(())
 }
 
+/// The language a customer wrote in, as far as the bot and auto-replies can tell: `ja` when
+/// the text has any kana or kanji, `en` when it has a few Latin letters and no Japanese, `None`
+/// otherwise (digits, emoji, a file name).
+pub fn language_of(text: &str) -> Option<&'static str> {
+    let japanese = |c: char| matches!(c, '\u{3040}'..='\u{30FF}' | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{FF66}'..='\u{FF9D}');
+    if text.chars().any(japanese) {
+        return Some("ja");
+    }
+    (text.chars().filter(char::is_ascii_alphabetic).count() >= 3).then_some("en")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +73,15 @@ mod tests {
             check_visible("body", "👨\u{200D}👩\u{200D}👧", true).is_ok(),
             "joiners inside visible text are fine"
         );
+    }
+
+    #[test]
+    fn languages_of_customer_text() {
+        assert_eq!(language_of("返品したいです"), Some("ja"));
+        assert_eq!(language_of("iPhoneケースの在庫"), Some("ja"));
+        assert_eq!(language_of("ｷｬﾝｾﾙ"), Some("ja"));
+        assert_eq!(language_of("How do I return an item?"), Some("en"));
+        assert_eq!(language_of("12345"), None);
+        assert_eq!(language_of("ok"), None);
     }
 }

@@ -187,6 +187,10 @@
     node.appendChild(el("span", { class: "who" }, (m.private ? t("inbox.note") + " · " : "") + who + " · " + M.time(m.created_at)));
     var files = M.attachments(m, function (id) { return "/api/v1/attachments/" + id; });
     if (files) node.appendChild(files); else node.appendChild(document.createTextNode(m.body));
+    /* The articles the bot offered, as links to the help center. */
+    ((m.meta && m.meta.articles) || []).forEach(function (a) {
+      node.appendChild(el("a", { href: a.url, target: "_blank", rel: "noopener", class: "article" }, a.title));
+    });
     return node;
   }
   function renderThread() {

@@ -333,7 +333,7 @@
     var item = items[0];
     var request = item.conversation
       ? api("POST", "/widget/v1/conversations/" + item.conversation + "/messages", { body: item.body, client_id: item.client_id })
-      : api("POST", "/widget/v1/conversations", { body: item.body, client_id: item.client_id, scenario_node: item.scenario_node || null, contact: item.contact || undefined });
+      : api("POST", "/widget/v1/conversations", { body: item.body, client_id: item.client_id, scenario_node: item.scenario_node || null, contact: item.contact || undefined, locale: lang });
     return request.then(function (d) {
       var conversationId = item.conversation || d.conversation.id;
       if (!item.conversation) {

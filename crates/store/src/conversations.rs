@@ -34,6 +34,8 @@ pub struct Conversation {
     pub waiting_since: Option<i64>,
     /// When the customer asked for a person; the bot stays out from then on.
     pub handed_over_at: Option<i64>,
+    /// `ja` or `en`: the language auto-replies and the bot speak here (`None`: the channel's).
+    pub locale: Option<String>,
     pub tags: Vec<String>,
 }
 
@@ -55,6 +57,7 @@ impl Conversation {
             resolved_at: row.try_get("resolved_at")?,
             waiting_since: row.try_get("waiting_since")?,
             handed_over_at: row.try_get("handed_over_at")?,
+            locale: row.try_get("locale")?,
             tags: Vec::new(),
         })
     }
@@ -62,7 +65,7 @@ impl Conversation {
 
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, workspace_id, channel_id, contact_id, status, \
      assignee_id, team_id, priority, last_seq, created_at, first_agent_response_at, \
-     last_activity_at, resolved_at, waiting_since, handed_over_at";
+     last_activity_at, resolved_at, waiting_since, handed_over_at, locale";
 
 /// Whose conversations to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -127,6 +130,8 @@ pub struct NewConversation<'a> {
     pub client_id: Option<&'a ClientId>,
     /// The customer chose a person before writing (a scenario's hand-over node).
     pub handed_over: bool,
+    /// `ja` or `en`, when known.
+    pub locale: Option<&'a str>,
     /// The jobs the first message triggers, committed with it.
     pub jobs: &'a JobChanges,
     /// When, by the caller's clock (Unix ms).
@@ -142,6 +147,7 @@ struct ConversationDraft {
     body: MessageBody,
     client_id: Option<ClientId>,
     handed_over: bool,
+    locale: Option<String>,
     jobs: JobChanges,
     at: i64,
 }
@@ -154,7 +160,7 @@ impl WriteOp for ConversationDraft {
             let now = self.at;
             let row = sqlx::query(&format!(
                 "INSERT INTO conversations (id, workspace_id, channel_id, contact_id, status, priority, \
-                 last_seq, created_at, last_activity_at, handed_over_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $8) \
+                 last_seq, created_at, last_activity_at, handed_over_at, locale) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $8, $9) \
                  RETURNING {CONVERSATION_COLUMNS}"
             ))
             .bind(&self.id)
@@ -165,6 +171,7 @@ impl WriteOp for ConversationDraft {
             .bind(Priority::Normal.as_str())
             .bind(now)
             .bind(self.handed_over.then_some(now))
+            .bind(self.locale.as_deref())
             .fetch_one(&mut *conn)
             .await?;
             let message = MessageDraft {
@@ -334,6 +341,7 @@ impl Store {
             body: new.body.clone(),
             client_id: new.client_id.cloned(),
             handed_over: new.handed_over,
+            locale: new.locale.map(str::to_owned),
             jobs: new.jobs.clone(),
             at: new.at,
         };

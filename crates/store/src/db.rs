@@ -52,6 +52,7 @@ impl Backend {
             8 => "0008_handover.sql",
             9 => "0009_identity_secret.sql",
             10 => "0010_attachments.sql",
+            11 => "0011_conversation_locale.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

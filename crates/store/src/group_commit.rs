@@ -212,6 +212,7 @@ mod tests {
                 body: &hello,
                 client_id: None,
                 handed_over: false,
+                locale: None,
                 jobs: &NO_JOBS,
                 at: crate::now_ms(),
             })

@@ -118,6 +118,7 @@ async fn start(store: &Store, f: &Fixture, text: &str) -> String {
             body: &body(text),
             client_id: None,
             handed_over: false,
+            locale: None,
             jobs: &NO_JOBS,
             at: now_ms(),
         })
@@ -338,6 +339,7 @@ async fn client_id_makes_sending_idempotent(store: Store, _db: &TestDatabase) {
         body: &first_body,
         client_id: Some(&client_id),
         handed_over: false,
+        locale: None,
         jobs: &NO_JOBS,
         at: now_ms(),
     };
@@ -355,6 +357,7 @@ async fn client_id_makes_sending_idempotent(store: Store, _db: &TestDatabase) {
             body: &first_body,
             client_id: None,
             handed_over: false,
+            locale: None,
             jobs: &NO_JOBS,
             at: now_ms(),
         }
@@ -515,6 +518,7 @@ async fn conversation_filters(store: Store, _db: &TestDatabase) {
             body: &body("third"),
             client_id: None,
             handed_over: false,
+            locale: None,
             jobs: &NO_JOBS,
             at: now_ms(),
         })
@@ -1304,6 +1308,7 @@ async fn a_message_and_its_jobs_commit_together(store: Store, _db: &TestDatabase
             body: &body("届きません"),
             client_id: None,
             handed_over: false,
+            locale: None,
             jobs: &expect,
             at: now_ms(),
         })

@@ -467,6 +467,8 @@ pub struct VisitorStartRequest {
     scenario_node: Option<String>,
     /// Name and e-mail address from the pre-chat form (or the shop's page).
     contact: Option<ContactRequest>,
+    /// The widget's language, `ja` or `en`: auto-replies and the bot answer in it.
+    locale: Option<String>,
 }
 
 /// Start a conversation with its first message (idempotent on `client_id`).
@@ -489,6 +491,11 @@ async fn start_conversation(
         .as_ref()
         .map(ContactRequest::parse)
         .transpose()?;
+    let locale = match request.locale.as_deref() {
+        None => None,
+        Some(l @ ("ja" | "en")) => Some(l),
+        Some(_) => return Err(InvalidValue::new("locale", "must be ja or en").into()),
+    };
     let mut contact = visitor.contact(&state).await?;
     state.limits.visitor_conversations.check(&contact.id)?;
     state.limits.visitor_messages.check(&contact.id)?;
@@ -512,6 +519,7 @@ async fn start_conversation(
         &body,
         client_id.as_ref(),
         handed_over,
+        locale,
     )
     .await?;
     let status = if started.created {

@@ -107,7 +107,8 @@ pub async fn after_customer_message(
 ) -> DomainResult<()> {
     let automation = &plan.automation;
     if first_message {
-        if let Some(text) = automation.greeting.render(&automation.locale, "") {
+        let locale = automation.locale_for(conversation.locale.as_deref());
+        if let Some(text) = automation.greeting.render(locale, "") {
             post_automatic(
                 state,
                 conversation,
@@ -153,12 +154,13 @@ pub async fn send_away(
         return Ok(());
     };
     let now = DateTime::from_timestamp_millis(plan.now).unwrap_or_default();
+    let locale = automation.locale_for(conversation.locale.as_deref());
     let next_open = automation
         .hours
         .next_open(plan.tz, now)
-        .map(|at| format_local(plan.tz, at, &automation.locale))
+        .map(|at| format_local(plan.tz, at, locale))
         .unwrap_or_default();
-    let Some(text) = automation.away.render(&automation.locale, &next_open) else {
+    let Some(text) = automation.away.render(locale, &next_open) else {
         return Ok(());
     };
     post_automatic(
@@ -238,7 +240,8 @@ pub async fn send_expectation(
     };
     let (automation, _) =
         automation_of(state, &conversation.workspace_id, &conversation.channel_id).await?;
-    match automation.expectation.render(&automation.locale, "") {
+    let locale = automation.locale_for(conversation.locale.as_deref());
+    match automation.expectation.render(locale, "") {
         Some(text) => {
             post_automatic(
                 state,

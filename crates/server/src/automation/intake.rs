@@ -19,9 +19,11 @@ use crate::automation::auto_replies::{self, plan_agent_message, plan_wait};
 use crate::bot::{self, Feedback};
 use crate::inbox::conversations::{self, Change};
 use crate::inbox::messages;
+use madoguchi_core::text::language_of;
 
 /// A customer's first message on `channel`: starts a conversation (`handed_over` when they chose
-/// a person before writing).
+/// a person before writing) in `locale` (`ja`/`en` as the widget shows; else the language the
+/// message is written in, if it tells).
 pub async fn start_conversation(
     state: &AppState,
     channel: &Channel,
@@ -29,7 +31,9 @@ pub async fn start_conversation(
     body: &MessageBody,
     client_id: Option<&ClientId>,
     handed_over: bool,
+    locale: Option<&str>,
 ) -> DomainResult<Started> {
+    let locale = locale.or_else(|| language_of(body.as_str()));
     let id = madoguchi_store::new_id();
     let plan = plan_wait(state, &channel.workspace_id, &channel.id, &id).await?;
     let started = messages::start(
@@ -42,6 +46,7 @@ pub async fn start_conversation(
             body,
             client_id,
             handed_over,
+            locale,
             jobs: &plan.jobs,
             at: state.clock.now_ms(),
         },

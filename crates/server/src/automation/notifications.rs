@@ -66,7 +66,8 @@ pub async fn deliver(state: &AppState, job: &NotifyJob) -> Result<&'static str, 
     let base = state.settings.public_url();
     let now = state.clock.now_ms();
     let link = resume_link(&base, &key, &conversation, now + LINK_TTL_MS);
-    let en = automation.locale == "en";
+    let locale = automation.locale_for(conversation.locale.as_deref());
+    let en = locale == "en";
     let texts: Vec<&str> = replies.iter().map(|m| m.body.as_str()).collect();
     let email = contact
         .email
@@ -81,7 +82,7 @@ pub async fn deliver(state: &AppState, job: &NotifyJob) -> Result<&'static str, 
         let sent_at = format_local(
             tz,
             chrono::DateTime::from_timestamp_millis(now).unwrap_or_default(),
-            &automation.locale,
+            locale,
         );
         let (subject, intro, open, stop) = if en {
             (

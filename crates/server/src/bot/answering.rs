@@ -26,6 +26,11 @@ use madoguchi_core::InvalidValue;
 pub const ANSWER_THRESHOLD: f32 = 0.35;
 /// Articles offered when the bot is not sure.
 const CANDIDATES: usize = 3;
+/// Below this confidence the best article shares none of the question's content words (only
+/// endings like 「できますか」 matched): nothing is offered, the customer waits for a person.
+pub const CANDIDATE_THRESHOLD: f32 = 0.1;
+/// A candidate must score at least this share of the best one.
+const CANDIDATE_SHARE: f32 = 0.3;
 
 struct Lines {
     intro: &'static str,
@@ -140,18 +145,23 @@ pub async fn answer(
         outcome,
         at: state.clock.now_ms(),
     };
-    let Some((best, _)) = found.hits.first() else {
+    let shown_json = serde_json::Value::Array(shown).to_string();
+    let Some((best, best_score)) = found
+        .hits
+        .first()
+        .filter(|_| found.confidence >= CANDIDATE_THRESHOLD)
+    else {
+        // Logged with what it found, for tuning from the review page.
         state
             .store
-            .record_bot_turn(turn("[]".into(), 0, "handover"))
+            .record_bot_turn(turn(shown_json, confidence, "handover"))
             .await?;
         return Ok(false);
     };
     let channel = state.store.channel(ws, &conversation.channel_id).await?;
     let base = state.settings.public_url();
-    let text = lines(&automation.locale);
+    let text = lines(automation.locale_for(conversation.locale.as_deref()));
     let client_id = format!("bot-{}", message.seq);
-    let shown_json = serde_json::Value::Array(shown).to_string();
     if found.confidence >= ANSWER_THRESHOLD {
         let turn = state
             .store
@@ -189,9 +199,14 @@ pub async fn answer(
         .store
         .record_bot_turn(turn(shown_json.clone(), confidence, "candidates"))
         .await?;
-    let articles: Vec<&Article> = found.hits.iter().map(|(a, _)| a).collect();
-    let titles: Vec<String> = articles.iter().map(|a| format!("・{}", a.title)).collect();
-    let body = format!("{}\n{}", text.candidates, titles.join("\n"));
+    // The articles travel as links in `meta` (the widget and the inbox show them once).
+    let articles: Vec<&Article> = found
+        .hits
+        .iter()
+        .filter(|(_, score)| *score >= best_score * CANDIDATE_SHARE)
+        .map(|(a, _)| a)
+        .collect();
+    let body = text.candidates.to_owned();
     let meta = json!({
         "kind": "candidates",
         "turn_id": turn.id,
@@ -241,8 +256,8 @@ pub async fn feedback(
         return Ok(Feedback::Unchanged);
     }
     let channel = state.store.channel(ws, &conversation.channel_id).await?;
-    let locale = channel_automation(&channel)?.locale;
-    let text = lines(&locale);
+    let automation = channel_automation(&channel)?;
+    let text = lines(automation.locale_for(conversation.locale.as_deref()));
     let client_id = format!("bot-feedback-{turn_id}");
     // Marks the turn answered for the widget (its buttons stay gone after a reload).
     let answered_meta = json!({"kind": "bot_feedback", "turn_id": turn_id});

@@ -89,6 +89,7 @@ pub async fn store(
             body: &body,
             client_id: None,
             handed_over: false,
+            locale: None,
             jobs: &NO_JOBS,
             at: madoguchi_store::now_ms(),
         })

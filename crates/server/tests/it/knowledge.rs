@@ -12,7 +12,8 @@ both_backends!(
     handover_out_of_hours_promises_the_next_opening,
     satisfaction_counts_fours_and_fives_per_day,
     scenarios_are_edited_served_and_counted,
-    the_bot_steps_back_once_a_person_is_involved
+    the_bot_steps_back_once_a_person_is_involved,
+    the_bot_offers_only_what_fits_in_the_visitors_language
 );
 
 async fn article(app: &TestApp, admin: &Agent, title: &str, body: &str, status: &str) -> String {
@@ -800,4 +801,102 @@ async fn the_bot_steps_back_once_a_person_is_involved(app: TestApp) {
             "scenario node {node}"
         );
     }
+}
+
+async fn the_bot_offers_only_what_fits_in_the_visitors_language(app: TestApp) {
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "admin@example.jp", Role::Admin)
+        .await;
+    shop_articles(&app, &admin).await;
+    article(
+        &app,
+        &admin,
+        "注文をキャンセルしたい",
+        "発送前ならマイページからキャンセルできます。",
+        "published",
+    )
+    .await;
+    let shipping_en = article(
+        &app,
+        &admin,
+        "How much is shipping?",
+        "Shipping is 500 yen anywhere in Japan, free from 5,000 yen.",
+        "published",
+    )
+    .await;
+    let visitor = app.visitor().await;
+
+    // Questions the shop's articles do not cover get no article list (only endings such as
+    // 「できますか」 matched): a person answers.
+    for unrelated in [
+        "ギフト包装はできますか",
+        "領収書はもらえますか",
+        "ポイントは使えますか",
+    ] {
+        let conversation = app.start(&visitor, unrelated).await;
+        assert!(
+            bot_messages(&app, &visitor, &conversation).await.is_empty(),
+            "{unrelated}"
+        );
+        assert_eq!(status_of(&app, &admin, &conversation).await, "open");
+    }
+
+    // Unsure between two: each article once, as a link, not again as a bulleted list.
+    let conversation = app.start(&visitor, "送料と返品とキャンセル").await;
+    let offered = bot_messages(&app, &visitor, &conversation).await;
+    assert_eq!(offered.len(), 1, "{offered:?}");
+    assert_eq!(offered[0]["meta"]["kind"], "candidates");
+    let body = offered[0]["body"].as_str().unwrap();
+    assert!(
+        !body.contains('・') && !body.contains("返品したい"),
+        "{body}"
+    );
+    let links = offered[0]["meta"]["articles"].as_array().unwrap();
+    assert!(!links.is_empty() && links.len() <= 3);
+
+    // A visitor whose widget is in English hears the bot and auto-replies in English.
+    let started: Value = app
+        .post(
+            "/widget/v1/conversations",
+            &json!({"body": "How much does shipping cost?", "locale": "en"}),
+        )
+        .header("x-visitor-token", &visitor.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let english = started["conversation"]["id"].as_str().unwrap().to_owned();
+    let answer = bot_messages(&app, &visitor, &english).await.remove(0);
+    assert_eq!(answer["meta"]["articles"][0]["id"], shipping_en.as_str());
+    assert!(answer["body"]
+        .as_str()
+        .unwrap()
+        .contains("Did this solve it?"));
+    let labels: Vec<&str> = answer["meta"]["buttons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["Yes", "No"]);
+    // Written in English without a widget locale: English too.
+    let guessed = app.start(&visitor, "How much is shipping to Osaka?").await;
+    let reply = bot_messages(&app, &visitor, &guessed).await.remove(0);
+    assert!(reply["body"]
+        .as_str()
+        .unwrap()
+        .contains("Did this solve it?"));
+    let bad = app
+        .post(
+            "/widget/v1/conversations",
+            &json!({"body": "x", "locale": "fr"}),
+        )
+        .header("x-visitor-token", &visitor.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
