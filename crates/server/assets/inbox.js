@@ -102,7 +102,16 @@
     ui.input.addEventListener("keydown", composerKeys);
     ui.thread.appendChild(ui.messages);
     ui.thread.appendChild(ui.composer);
-    ui.thread.appendChild(el("p", { class: "hint" }, t("inbox.keyboard")));
+    /* Single-key shortcuts can be switched off (WCAG 2.1.4); the choice is kept per browser. */
+    var hint = el("p", { class: "hint" }, t("inbox.keyboard") + " ");
+    var toggle = el("label", { class: "shortcuts" });
+    ui.shortcuts = el("input", { type: "checkbox", id: "shortcuts" });
+    ui.shortcuts.checked = localStorage.getItem("mdg_shortcuts") !== "off";
+    ui.shortcuts.addEventListener("change", function () { localStorage.setItem("mdg_shortcuts", ui.shortcuts.checked ? "on" : "off"); });
+    toggle.appendChild(ui.shortcuts);
+    toggle.appendChild(document.createTextNode(" " + t("inbox.shortcuts_on")));
+    hint.appendChild(toggle);
+    ui.thread.appendChild(hint);
     renderThread();
   }
 
@@ -137,6 +146,8 @@
 
   function renderList() {
     ui.list.textContent = "";
+    /* A listbox holds only options: the empty state is a labelled region with its message. */
+    ui.list.setAttribute("role", S.conversations.length ? "listbox" : "region");
     if (!S.conversations.length) { ui.list.appendChild(el("p", { class: "empty" }, t("inbox.empty"))); return; }
     S.selected = Math.min(S.selected, S.conversations.length - 1);
     S.conversations.forEach(function (c, i) {
@@ -285,7 +296,7 @@
     var q = v.slice(1).toLowerCase();
     var matches = S.templates.filter(function (tp) { return tp.name.toLowerCase().indexOf(q) >= 0 || tp.body.toLowerCase().indexOf(q) >= 0; });
     closePopup();
-    var pop = el("div", { class: "templates-pop", role: "listbox", id: "templates", "aria-label": t("inbox.templates") });
+    var pop = el("div", { class: "templates-pop", role: matches.length ? "listbox" : "status", id: "templates", "aria-label": t("inbox.templates") });
     if (!matches.length) pop.appendChild(el("p", { class: "empty" }, t("inbox.no_templates")));
     S.popupIndex = 0;
     matches.forEach(function (tp, i) {
@@ -341,6 +352,7 @@
   document.addEventListener("keydown", function (e) {
     var tag = (e.target.tagName || "").toLowerCase();
     if (tag === "input" || tag === "textarea" || tag === "select" || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (ui.shortcuts && !ui.shortcuts.checked) return;
     if (e.key === "j" || e.key === "k") {
       e.preventDefault();
       S.selected = Math.max(0, Math.min(S.conversations.length - 1, S.selected + (e.key === "j" ? 1 : -1)));

@@ -76,7 +76,7 @@
     "header button{background:transparent;border:0;color:#fff;font-size:18px;cursor:pointer}.greeting{font-size:13px;padding:10px 16px;background:#f6f8fa;margin:0}" +
     ".body{flex:1;overflow-y:auto;padding:12px}.list button.conv{display:block;width:100%;text-align:left;border:1px solid #d0d7de;background:#fff;border-radius:8px;padding:8px 10px;margin:0 0 8px;cursor:pointer;font-size:13px}" +
     ".primary{color:#fff;border:0;border-radius:8px;padding:9px 14px;cursor:pointer;font-size:14px}.msg{max-width:80%;margin:0 0 8px;padding:8px 11px;border-radius:12px;font-size:14px;white-space:pre-wrap;word-wrap:break-word}" +
-    ".msg.contact{margin-left:auto;color:#fff}.msg.agent,.msg.bot,.msg.system{background:#f0f2f5}.msg.pending{opacity:.6}.who{display:block;font-size:11px;opacity:.75;margin-bottom:2px}" +
+    ".msg.contact{margin-left:auto;color:#fff}.msg.agent,.msg.bot,.msg.system{background:#f0f2f5}.msg.pending{opacity:.6}.who{display:block;font-size:11px;color:#57606a;margin-bottom:2px}.msg.contact .who{color:inherit;font-weight:600}" +
     ".attach{background:none;border:0;color:#57606a;cursor:pointer;padding:0 2px}.files img{display:block;max-width:100%;max-height:220px;border-radius:8px;margin-top:4px}.files a{color:inherit}.upload-error{color:#a40e26;font-size:12px;margin:0;padding:0 12px}.upload-error:empty{display:none}" +
     "form.composer{display:flex;gap:6px;border-top:1px solid #d0d7de;padding:8px}textarea{flex:1;resize:none;height:44px;border:1px solid #d0d7de;border-radius:8px;padding:8px;font-size:16px}" +
     "[hidden]{display:none!important}" +
@@ -432,18 +432,24 @@
   }
 
   /* ---- events ---- */
+  function closePanel() {
+    state.open = false;
+    panel.setAttribute("hidden", "");
+    launcher.setAttribute("aria-expanded", "false");
+    launcher.focus();
+  }
   launcher.addEventListener("click", function () {
-    state.open = !state.open;
-    launcher.setAttribute("aria-expanded", String(state.open));
-    if (state.open) {
-      panel.removeAttribute("hidden");
-      setUnread(0);
-      if (state.current) openThread(state.current); else refreshList().then(renderList);
-    } else {
-      panel.setAttribute("hidden", "");
-    }
+    if (state.open) { closePanel(); return; }
+    state.open = true;
+    launcher.setAttribute("aria-expanded", "true");
+    panel.removeAttribute("hidden");
+    setUnread(0);
+    /* Focus moves into the dialog (its close button until the content is drawn). */
+    closeBtn.focus();
+    if (state.current) openThread(state.current); else refreshList().then(renderList);
   });
-  closeBtn.addEventListener("click", function () { state.open = false; panel.setAttribute("hidden", ""); launcher.setAttribute("aria-expanded", "false"); launcher.focus(); });
+  closeBtn.addEventListener("click", closePanel);
+  panel.addEventListener("keydown", function (e) { if (e.key === "Escape") { e.preventDefault(); closePanel(); } });
   composer.addEventListener("submit", function (e) {
     e.preventDefault();
     var text = input.value;

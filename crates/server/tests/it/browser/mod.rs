@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use crate::support::TestApp;
 
+mod accessibility;
 mod files;
 mod identity;
 
@@ -213,12 +214,18 @@ where
     }
 }
 
+/// Clicks the widget element matching `selector` once it exists (again, when the widget
+/// redrew it between finding and clicking).
 async fn click_widget(client: &Client, selector: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(element) = widget(client, selector).await {
-            element.click().await.unwrap();
-            return;
+            match element.click().await {
+                Ok(()) => return,
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference => {}
+                Err(other) => panic!("clicking {selector}: {other}"),
+            }
         }
         assert!(
             Instant::now() < deadline,
