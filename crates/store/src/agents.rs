@@ -131,6 +131,41 @@ impl Store {
         rows.iter().map(Agent::from_row).collect()
     }
 
+    /// Renames an agent or changes their role. A workspace keeps at least one admin: taking the
+    /// role from the last one is a [`crate::StoreError::Conflict`].
+    pub async fn update_agent(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        name: &str,
+        role: Role,
+    ) -> Result<Agent> {
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "UPDATE agents SET name = $3, role = $4 WHERE id = $1 AND workspace_id = $2 RETURNING {AGENT_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(workspace_id)
+        .bind(name)
+        .bind(role.as_str())
+        .fetch_one(&mut *w.tx)
+        .await?;
+        let admins: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM agents WHERE workspace_id = $1 AND role = 'admin'",
+        )
+        .bind(workspace_id)
+        .fetch_one(&mut *w.tx)
+        .await?
+        .try_get("n")?;
+        if admins == 0 {
+            return Err(crate::StoreError::Conflict(
+                "the workspace needs at least one admin".into(),
+            ));
+        }
+        w.commit().await?;
+        Agent::from_row(&row)
+    }
+
     /// Sets the UI language of an agent (`ja` or `en`).
     pub async fn set_agent_locale(&self, id: &str, locale: &str) -> Result<()> {
         let mut w = self.begin_write().await?;

@@ -53,6 +53,8 @@ impl Backend {
             9 => "0009_identity_secret.sql",
             10 => "0010_attachments.sql",
             11 => "0011_conversation_locale.sql",
+            12 => "0012_workspace_logo.sql",
+            13 => "0013_article_votes.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

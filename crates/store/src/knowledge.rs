@@ -261,6 +261,11 @@ impl Store {
 
     pub async fn delete_article(&self, workspace_id: &str, id: &str) -> Result<()> {
         let mut w = self.begin_write().await?;
+        sqlx::query("DELETE FROM article_votes WHERE article_id = $1 AND workspace_id = $2")
+            .bind(id)
+            .bind(workspace_id)
+            .execute(&mut *w.tx)
+            .await?;
         let done = sqlx::query("DELETE FROM articles WHERE id = $1 AND workspace_id = $2")
             .bind(id)
             .bind(workspace_id)
@@ -272,6 +277,58 @@ impl Store {
         w.commit().await?;
         self.caches.knowledge.clear();
         Ok(())
+    }
+
+    /// A reader's 「この記事は役に立ちましたか？」 answer in the help center.
+    pub async fn record_article_vote(
+        &self,
+        workspace_id: &str,
+        article_id: &str,
+        helpful: bool,
+        at: i64,
+    ) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        let done = sqlx::query(
+            "INSERT INTO article_votes (id, workspace_id, article_id, helpful, created_at) \
+             SELECT $1, $2, $3, $4, $5 WHERE EXISTS \
+             (SELECT 1 FROM articles WHERE id = $3 AND workspace_id = $2 AND status = 'published')",
+        )
+        .bind(new_id())
+        .bind(workspace_id)
+        .bind(article_id)
+        .bind(i64::from(helpful))
+        .bind(at)
+        .execute(&mut *w.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        w.commit().await
+    }
+
+    /// Per article of the workspace: `(article_id, helpful, not_helpful)` votes since `since`.
+    pub async fn article_votes(
+        &self,
+        workspace_id: &str,
+        since: i64,
+    ) -> Result<Vec<(String, i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT article_id, CAST(SUM(helpful) AS BIGINT) AS yes, \
+             CAST(SUM(1 - helpful) AS BIGINT) AS no FROM article_votes WHERE workspace_id = $1 AND created_at >= $2 GROUP BY article_id ORDER BY article_id",
+        )
+        .bind(workspace_id)
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("article_id")?,
+                    r.try_get("yes")?,
+                    r.try_get("no")?,
+                ))
+            })
+            .collect()
     }
 
     /// The workspace's synonym groups, each a list of words.

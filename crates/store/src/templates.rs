@@ -73,6 +73,37 @@ impl Store {
         Template::from_row(&row)
     }
 
+    /// Renames and rewrites a template; a name already in use is a [`StoreError::Conflict`].
+    pub async fn update_template(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        name: &str,
+        body: &str,
+    ) -> Result<Template> {
+        let mut w = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE templates SET name = $3, body = $4 WHERE id = $1 AND workspace_id = $2 \
+             RETURNING id, name, body, created_at",
+        )
+        .bind(id)
+        .bind(workspace_id)
+        .bind(name)
+        .bind(body)
+        .fetch_one(&mut *w.tx)
+        .await;
+        let row = match updated {
+            Err(err) if is_unique_violation(&err) => {
+                return Err(StoreError::Conflict(format!(
+                    "a template named {name} exists"
+                )))
+            }
+            other => other?,
+        };
+        w.commit().await?;
+        Template::from_row(&row)
+    }
+
     pub async fn delete_template(&self, workspace_id: &str, id: &str) -> Result<()> {
         let mut w = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM templates WHERE id = $1 AND workspace_id = $2")

@@ -105,6 +105,52 @@ impl Store {
             .await
     }
 
+    /// Renames a workspace (the shop's name in the help center, e-mails and the admin).
+    pub async fn rename_workspace(&self, id: &str, name: &str) -> Result<Workspace> {
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(
+            "UPDATE workspaces SET name = $2 WHERE id = $1 RETURNING id, name, time_zone, created_at",
+        )
+        .bind(id)
+        .bind(name)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        w.commit().await?;
+        self.caches.workspaces.clear();
+        Workspace::from_row(&row)
+    }
+
+    /// Replaces the workspace's logo (an image, by its sniffed content type).
+    pub async fn set_workspace_logo(
+        &self,
+        id: &str,
+        content_type: &str,
+        data: &[u8],
+    ) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        let done = sqlx::query("UPDATE workspaces SET logo_type = $2, logo = $3 WHERE id = $1")
+            .bind(id)
+            .bind(content_type)
+            .bind(data.to_vec())
+            .execute(&mut *w.tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(crate::StoreError::NotFound);
+        }
+        w.commit().await
+    }
+
+    /// The workspace's logo as `(content_type, bytes)`; not found when it has none.
+    pub async fn workspace_logo(&self, id: &str) -> Result<(String, Vec<u8>)> {
+        let row = sqlx::query(
+            "SELECT logo_type, logo FROM workspaces WHERE id = $1 AND logo IS NOT NULL",
+        )
+        .bind(id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok((row.try_get("logo_type")?, row.try_get("logo")?))
+    }
+
     /// The oldest workspace, if any (the one `serve` creates on an empty database).
     pub async fn first_workspace(&self) -> Result<Option<Workspace>> {
         let row = sqlx::query(

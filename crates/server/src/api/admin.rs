@@ -118,6 +118,7 @@ impl From<&Tag> for TagView {
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_agents, create_agent))
+        .routes(routes!(update_agent))
         .routes(routes!(list_channels, create_channel))
         .routes(routes!(update_channel))
         .routes(routes!(get_automation, put_automation))
@@ -125,7 +126,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(scenario_clicks))
         .routes(routes!(rotate_identity_secret, remove_identity_secret))
         .routes(routes!(list_templates, create_template))
-        .routes(routes!(delete_template))
+        .routes(routes!(update_template, delete_template))
         .routes(routes!(list_tags, create_tag))
         .routes(routes!(delete_tag))
 }
@@ -282,6 +283,43 @@ async fn update_channel(
     Ok(Json((&channel).try_into()?))
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentUpdate {
+    name: String,
+    /// admin or agent
+    role: String,
+}
+
+/// Rename an agent or change their role (the workspace keeps at least one admin).
+#[utoipa::path(patch, path = "/api/v1/agents/{id}", tag = "admin", params(("id" = String, Path)), request_body = AgentUpdate,
+    responses((status = 200, body = AgentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_agent(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+    Json(update): Json<AgentUpdate>,
+) -> ApiResult<Json<AgentView>> {
+    check_id(&id, "agent")?;
+    let name = parse_name(&update.name)?;
+    let role = Role::parse(&update.role)?;
+    let agent = state
+        .store
+        .update_agent(&admin.workspace_id, &id, &name, role)
+        .await
+        .or_not_found("agent")?;
+    let target = format!("agent:{}", agent.id);
+    audit(
+        &state,
+        &admin,
+        "agent.updated",
+        &target,
+        serde_json::json!({ "role": role }),
+    )
+    .await?;
+    Ok(Json((&agent).into()))
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TemplateList {
     templates: Vec<TemplateView>,
@@ -322,6 +360,26 @@ async fn create_template(
         .create_template(&admin.workspace_id, &name, body.as_str())
         .await?;
     Ok((StatusCode::CREATED, Json((&template).into())))
+}
+
+/// Rename or rewrite a canned reply.
+#[utoipa::path(patch, path = "/api/v1/templates/{id}", tag = "admin", params(("id" = String, Path)), request_body = NewTemplateRequest,
+    responses((status = 200, body = TemplateView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_template(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+    Json(request): Json<NewTemplateRequest>,
+) -> ApiResult<Json<TemplateView>> {
+    check_id(&id, "template")?;
+    let name = parse_name(&request.name)?;
+    let body = MessageBody::parse(&request.body)?;
+    let template = state
+        .store
+        .update_template(&admin.workspace_id, &id, &name, body.as_str())
+        .await
+        .or_not_found("template")?;
+    Ok(Json((&template).into()))
 }
 
 /// Delete a canned reply.

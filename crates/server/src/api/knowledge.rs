@@ -473,6 +473,18 @@ pub struct Rates {
     accuracy: Option<f64>,
     resolution: Option<f64>,
     satisfaction: Option<f64>,
+    /// Help-center readers who answered 「役に立ちましたか？」 with yes / all who answered
+    /// (self-resolution in the help center).
+    helpful: Option<f64>,
+    /// Per article: readers' yes and no answers in the period.
+    articles: Vec<ArticleVotes>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArticleVotes {
+    article_id: String,
+    helpful: i64,
+    not_helpful: i64,
 }
 
 fn ratio(part: i64, whole: i64) -> Option<f64> {
@@ -488,10 +500,18 @@ async fn bot_rates(
 ) -> ApiResult<Json<Rates>> {
     let now = state.clock.now_ms();
     let days = query.days.unwrap_or(30).clamp(1, 366);
+    let since = now - days * 86_400_000;
     let counts = state
         .store
-        .bot_day_counts(&auth.agent.workspace_id, now - days * 86_400_000, now + 1)
+        .bot_day_counts(&auth.agent.workspace_id, since, now + 1)
         .await?;
+    let votes = state
+        .store
+        .article_votes(&auth.agent.workspace_id, since)
+        .await?;
+    let (yes, no) = votes
+        .iter()
+        .fold((0, 0), |(y, n), (_, yes, no)| (y + yes, n + no));
     let sum =
         |f: fn(&madoguchi_store::knowledge::DayCounts) -> i64| counts.iter().map(f).sum::<i64>();
     let days = counts
@@ -513,5 +533,14 @@ async fn bot_rates(
         accuracy: ratio(sum(|d| d.correct), sum(|d| d.reviewed)),
         resolution: ratio(sum(|d| d.resolved), sum(|d| d.asked)),
         satisfaction: ratio(sum(|d| d.satisfied), sum(|d| d.rated)),
+        helpful: ratio(yes, yes + no),
+        articles: votes
+            .into_iter()
+            .map(|(article_id, helpful, not_helpful)| ArticleVotes {
+                article_id,
+                helpful,
+                not_helpful,
+            })
+            .collect(),
     }))
 }

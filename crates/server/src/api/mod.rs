@@ -11,6 +11,7 @@ mod knowledge;
 pub mod sockets;
 mod system;
 mod widget;
+pub mod workspace;
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -44,6 +45,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(knowledge::routes())
         .merge(admin::routes())
         .merge(system::routes())
+        .merge(workspace::routes())
 }
 
 /// Paging through a conversation's messages by `seq`.

@@ -1,18 +1,24 @@
 //! The public help center: server-rendered, searchable, readable on a phone, with titles,
-//! descriptions and plain links for search engines. `/help/{channel_key}` lists the published
-//! articles by category (or search results for `?q=`); `/help/{channel_key}/articles/{id}` shows
-//! one. Pages come from askama templates (`templates/help/`, compiled in, escaping by
+//! descriptions and plain links for search engines. Every page shows the shop's name and logo,
+//! a search box and a link to the chat. `/help/{channel_key}` lists the published articles by
+//! category (or search results for `?q=`); `/help/{channel_key}/articles/{id}` shows one and
+//! asks 「この記事は役に立ちましたか？」 (a plain form, counted per article). Pages come from askama templates (`templates/help/`, compiled in, escaping by
 //! default); article Markdown is rendered with raw HTML escaped and unsafe link schemes dropped.
 
 use askama::Template;
-use axum::extract::State;
-use axum::response::Response;
-use axum::routing::get;
+use axum::extract::{Form, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use axum::Router;
+use madoguchi_core::InvalidValue;
 use madoguchi_store::knowledge::Article;
+use madoguchi_store::workspaces::Channel;
+use madoguchi_store::StoreError;
 use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag};
 use serde::Deserialize;
 
+use crate::app::auth::ClientIp;
 use crate::app::AppState;
 use crate::http::error::{check_id, ApiResult, AppError, OrNotFound, Path, Query};
 use crate::web::pages::{rendered, strings};
@@ -20,7 +26,9 @@ use crate::web::pages::{rendered, strings};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/help/{channel_key}", get(index_page))
+        .route("/help/{channel_key}/logo", get(logo))
         .route("/help/{channel_key}/articles/{id}", get(article_page))
+        .route("/help/{channel_key}/articles/{id}/feedback", post(vote))
 }
 
 fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
@@ -81,9 +89,69 @@ struct HelpQuery {
 
 /// The help center's words in one language.
 struct Words {
+    title: String,
+    description: String,
+    other: String,
     search: String,
     results: String,
     no_results: String,
+    chat: String,
+    back: String,
+    helpful: String,
+    yes: String,
+    no: String,
+    thanks: String,
+    sorry: String,
+}
+
+impl Words {
+    fn of(lang: &str) -> Self {
+        let t = strings(lang, "help.");
+        let word = |k: &str| t.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+        Words {
+            title: word("help.title"),
+            description: word("help.description"),
+            other: word("help.other"),
+            search: word("help.search"),
+            results: word("help.results"),
+            no_results: word("help.no_results"),
+            chat: word("help.chat"),
+            back: word("help.back"),
+            helpful: word("help.helpful"),
+            yes: word("help.yes"),
+            no: word("help.no"),
+            thanks: word("help.thanks"),
+            sorry: word("help.sorry"),
+        }
+    }
+}
+
+/// What every help page shows around its content: the shop (name, logo), a search box and a
+/// way to the chat.
+struct Shop {
+    key: String,
+    name: String,
+    has_logo: bool,
+}
+
+async fn shop(state: &AppState, key: &str) -> ApiResult<(Channel, Shop)> {
+    let channel = state
+        .store
+        .channel_by_key(key)
+        .await
+        .or_not_found("help center")?;
+    let workspace = state.store.workspace(&channel.workspace_id).await?;
+    let has_logo = match state.store.workspace_logo(&workspace.id).await {
+        Ok(_) => true,
+        Err(StoreError::NotFound) => false,
+        Err(err) => return Err(err.into()),
+    };
+    let shop = Shop {
+        key: key.to_owned(),
+        name: workspace.name,
+        has_logo,
+    };
+    Ok((channel, shop))
 }
 
 /// One article as a link.
@@ -103,7 +171,7 @@ struct IndexPage<'a> {
     lang: &'a str,
     title: String,
     description: String,
-    key: &'a str,
+    shop: Shop,
     q: &'a str,
     t: Words,
     /// Search results for `?q=`; `None` lists every article by category.
@@ -117,11 +185,15 @@ struct ArticlePage<'a> {
     lang: &'a str,
     title: String,
     description: String,
-    key: &'a str,
-    back: &'a str,
+    shop: Shop,
+    q: &'a str,
+    t: Words,
+    id: &'a str,
     heading: &'a str,
     /// Rendered by [`render_markdown`], which escapes raw HTML.
     body_html: String,
+    /// The reader's answer just given to 「役に立ちましたか？」.
+    voted: Option<bool>,
 }
 
 async fn index_page(
@@ -129,19 +201,13 @@ async fn index_page(
     Path(key): Path<String>,
     Query(query): Query<HelpQuery>,
 ) -> ApiResult<Response> {
-    let channel = state
-        .store
-        .channel_by_key(&key)
-        .await
-        .or_not_found("help center")?;
-    let workspace = state.store.workspace(&channel.workspace_id).await?;
+    let (channel, shop) = shop(&state, &key).await?;
     let lang = if query.locale.as_deref() == Some("en") {
         "en"
     } else {
         "ja"
     };
-    let t = strings(lang, "help.");
-    let word = |k: &str| t.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+    let t = Words::of(lang);
     let q = query.q.unwrap_or_default();
     let link = |article: &Article| Link {
         id: article.id.clone(),
@@ -151,7 +217,7 @@ async fn index_page(
     let results = if q.trim().is_empty() {
         for article in state.store.articles(&channel.workspace_id, true).await? {
             let name = if article.category.is_empty() {
-                word("help.other")
+                t.other.clone()
             } else {
                 article.category.clone()
             };
@@ -179,31 +245,31 @@ async fn index_page(
     };
     let page = IndexPage {
         lang,
-        title: format!("{} | {}", word("help.title"), workspace.name),
-        description: word("help.description"),
-        key: &key,
+        title: format!("{} | {}", t.title, shop.name),
+        description: t.description.clone(),
+        shop,
         q: &q,
-        t: Words {
-            search: word("help.search"),
-            results: word("help.results"),
-            no_results: word("help.no_results"),
-        },
+        t,
         results,
         categories,
     };
     rendered(&page)
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArticleQuery {
+    /// `yes` or `no` after the reader answered 「役に立ちましたか？」.
+    voted: Option<String>,
+}
+
 async fn article_page(
     State(state): State<AppState>,
     Path((key, id)): Path<(String, String)>,
+    Query(query): Query<ArticleQuery>,
 ) -> ApiResult<Response> {
     check_id(&id, "article")?;
-    let channel = state
-        .store
-        .channel_by_key(&key)
-        .await
-        .or_not_found("help center")?;
+    let (channel, shop) = shop(&state, &key).await?;
     let article = state
         .store
         .article(&channel.workspace_id, &id)
@@ -212,23 +278,86 @@ async fn article_page(
     if article.status != "published" {
         return Err(AppError::not_found("article"));
     }
-    let workspace = state.store.workspace(&channel.workspace_id).await?;
-    let t = strings(&article.locale, "help.");
     let page = ArticlePage {
         lang: &article.locale,
-        title: format!("{} | {}", article.title, workspace.name),
+        title: format!("{} | {}", article.title, shop.name),
         description: article
             .body
             .chars()
             .filter(|c| !c.is_control())
             .take(120)
             .collect(),
-        key: &key,
-        back: t.get("help.back").and_then(|v| v.as_str()).unwrap_or(""),
+        shop,
+        q: "",
+        t: Words::of(&article.locale),
+        id: &article.id,
         heading: &article.title,
         body_html: render_markdown(&article.body),
+        voted: query.voted.as_deref().map(|v| v == "yes"),
     };
     rendered(&page)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Vote {
+    /// `yes` or `no`.
+    helpful: String,
+}
+
+/// 「この記事は役に立ちましたか？」: counted (the help center's share in self-resolution), then
+/// back to the article with thanks. Votes are limited per client address.
+async fn vote(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path((key, id)): Path<(String, String)>,
+    Form(vote): Form<Vote>,
+) -> ApiResult<Response> {
+    check_id(&id, "article")?;
+    let helpful = match vote.helpful.as_str() {
+        "yes" => true,
+        "no" => false,
+        _ => return Err(InvalidValue::new("helpful", "must be yes or no").into()),
+    };
+    state.limits.visitor_session.check(&format!("vote:{ip}"))?;
+    let channel = state
+        .store
+        .channel_by_key(&key)
+        .await
+        .or_not_found("help center")?;
+    state
+        .store
+        .record_article_vote(&channel.workspace_id, &id, helpful, state.clock.now_ms())
+        .await
+        .or_not_found("article")?;
+    let answer = if helpful { "yes" } else { "no" };
+    Ok(Redirect::to(&format!("/help/{key}/articles/{id}?voted={answer}#helpful")).into_response())
+}
+
+/// The shop's logo (public: the help center shows it).
+async fn logo(State(state): State<AppState>, Path(key): Path<String>) -> ApiResult<Response> {
+    let channel = state
+        .store
+        .channel_by_key(&key)
+        .await
+        .or_not_found("help center")?;
+    let (content_type, data) = state
+        .store
+        .workspace_logo(&channel.workspace_id)
+        .await
+        .or_not_found("logo")?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=300".to_owned()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'".to_owned(),
+            ),
+        ],
+        data,
+    )
+        .into_response())
 }
 
 #[cfg(test)]

@@ -194,7 +194,8 @@ async fn articles_search_and_help_center(app: TestApp) {
     );
     let unknown = search("宇宙旅行").await;
     assert!(
-        unknown.contains("見つかりませんでした。お問い合わせください。")
+        unknown.contains("見つかりませんでした。")
+            && unknown.contains(&format!("href=\"/chat/{}\"", app.channel_key))
             && !unknown.contains(&link(&returns))
             && !unknown.contains(&link(&shipping))
             && !unknown.contains(&link(&cancel)),

@@ -12,6 +12,7 @@ mod eval;
 mod identity;
 mod knowledge;
 mod notifications;
+mod shop;
 mod support;
 mod system;
 mod ui_api;

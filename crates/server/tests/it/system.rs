@@ -117,6 +117,11 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/api/v1/conversations/{id}/attachments", "post"),
         ("/widget/v1/attachments/{id}", "get"),
         ("/api/v1/attachments/{id}", "get"),
+        ("/api/v1/workspace", "get"),
+        ("/api/v1/workspace", "patch"),
+        ("/api/v1/workspace/logo", "put"),
+        ("/api/v1/agents/{id}", "patch"),
+        ("/api/v1/templates/{id}", "patch"),
         ("/healthz", "get"),
         ("/metrics", "get"),
     ];
