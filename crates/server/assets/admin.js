@@ -1,302 +1,514 @@
-/* Admin pages: agents, channels (widget settings and the embed snippet), tags, templates. */
+/* Admin: one page per area behind a navigation (#general, #agents, #channels, #hours, #bot,
+ * #knowledge, #review, #replies). Values are shown in words of the agent's language, every
+ * list has column headers, and everything made can be edited or deleted. */
 (function () {
   "use strict";
   var M = window.MDG, t = M.t, el = M.el, api = M.api;
-  var app;
+  var main, nav, channels = [], current = null;
+  var AREAS = ["general", "agents", "channels", "hours", "bot", "knowledge", "review", "replies"];
+  var DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
-  function section(id, title) {
-    var s = el("section", { class: "card", id: id, "aria-labelledby": id + "-title" });
-    s.appendChild(el("h2", { id: id + "-title" }, title));
-    app.appendChild(s);
-    return s;
-  }
-  function field(form, label, input) {
-    var id = "f-" + Math.random().toString(36).slice(2);
-    input.id = id;
-    var wrap = el("div");
-    wrap.appendChild(el("label", { for: id, class: "field-label" }, label));
+  /* ---- helpers ---- */
+  var seq = 0;
+  function field(parent, label, input) {
+    input.id = input.id || "f" + (++seq);
+    var wrap = el("div", { class: "field" });
+    wrap.appendChild(el("label", { for: input.id, class: "field-label" }, label));
     wrap.appendChild(input);
-    form.appendChild(wrap);
+    parent.appendChild(wrap);
     return input;
   }
-  function status(node, text) { node.textContent = text; }
+  function check(parent, label, checked) {
+    var input = el("input", { type: "checkbox", id: "f" + (++seq) });
+    input.checked = !!checked;
+    var wrap = el("div", { class: "field check" });
+    wrap.appendChild(input);
+    wrap.appendChild(el("label", { for: input.id }, label));
+    parent.appendChild(wrap);
+    return input;
+  }
+  function options(select, pairs, value) {
+    select.textContent = "";
+    pairs.forEach(function (p) {
+      var o = el("option", { value: p[0] }, p[1]);
+      if (p[0] === value) o.selected = true;
+      select.appendChild(o);
+    });
+    return select;
+  }
+  function textarea(value, rows) { var a = el("textarea", { rows: String(rows || 2) }); a.value = value || ""; return a; }
+  function button(label, onClick, cls) { return el("button", { type: "button", class: cls || "", on: { click: onClick } }, label); }
+  function statusLine(parent) { var p = el("p", { class: "status", role: "status" }); parent.appendChild(p); return p; }
+  function saved(msg) { return function () { msg.textContent = t("admin.saved"); }; }
+  function failed(msg) { return function (err) { msg.textContent = err.message; }; }
+  function lines(v) { return v.split("\n").map(function (x) { return x.trim(); }).filter(Boolean); }
+  /* A table with column headers; `cells(row)` gives each row's cells (strings or nodes). */
+  function table(caption, headers, rows, cells, empty) {
+    if (!rows.length) return el("p", { class: "empty" }, empty || t("admin.none"));
+    var tbl = el("table");
+    tbl.appendChild(el("caption", { class: "visually-hidden" }, caption));
+    var head = el("tr");
+    headers.forEach(function (h) { head.appendChild(el("th", { scope: "col" }, h)); });
+    var thead = el("thead");
+    thead.appendChild(head);
+    tbl.appendChild(thead);
+    var body = el("tbody");
+    rows.forEach(function (row) {
+      var tr = el("tr");
+      cells(row).forEach(function (c) {
+        var td = el("td");
+        if (c instanceof Node) td.appendChild(c); else td.textContent = c === null || c === undefined ? "" : String(c);
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+    tbl.appendChild(body);
+    return tbl;
+  }
+  function page(title) {
+    main.textContent = "";
+    var h = el("h2", { id: "page-title", tabindex: "-1" }, title);
+    main.appendChild(h);
+    return h;
+  }
+  function card(title) {
+    var s = el("section", { class: "card" });
+    if (title) s.appendChild(el("h3", {}, title));
+    main.appendChild(s);
+    return s;
+  }
+  function roleName(r) { return t("admin.role." + r); }
+  function localeName(l) { return l === "en" ? "English" : "日本語"; }
+  /* The channel the #channels, #hours and #bot pages work on, with a picker when there are several. */
+  function channelPicker(render) {
+    if (channels.length < 2) return;
+    var pick = field(card(), t("admin.channel"), el("select", { id: "channel-pick" }));
+    options(pick, channels.map(function (c) { return [c.id, c.name]; }), current && current.id);
+    pick.addEventListener("change", function () { current = channels.filter(function (c) { return c.id === pick.value; })[0]; render(); });
+  }
+  function loadChannels() {
+    return api("GET", "/api/v1/channels").then(function (d) {
+      channels = d.channels;
+      current = channels.filter(function (c) { return current && c.id === current.id; })[0] || channels[0] || null;
+    });
+  }
 
+  /* ---- #general: the shop's name and logo ---- */
+  function general() {
+    page(t("admin.general"));
+    var s = card(t("admin.shop"));
+    api("GET", "/api/v1/workspace").then(function (w) {
+      var form = el("form", { id: "workspace-form" });
+      var name = field(form, t("admin.shop_name"), el("input", { value: w.name, required: "", maxlength: "100" }));
+      form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
+      s.appendChild(form);
+      var msg = statusLine(s);
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        api("PATCH", "/api/v1/workspace", { name: name.value }).then(saved(msg), failed(msg));
+      });
+      var logo = card(t("admin.logo"));
+      var key = channels[0] && channels[0].public_key;
+      var preview = el("img", { class: "logo-preview", alt: t("admin.logo"), width: "64", height: "64" });
+      if (w.has_logo && key) { preview.src = "/help/" + key + "/logo?" + Date.now(); logo.appendChild(preview); }
+      var file = field(logo, t("admin.logo_help"), el("input", { type: "file", accept: "image/png,image/jpeg,image/gif,image/webp" }));
+      var lmsg = statusLine(logo);
+      file.addEventListener("change", function () {
+        if (!file.files[0]) return;
+        var headers = { "Content-Type": "application/octet-stream", "X-CSRF-Token": localStorage.getItem("mdg_csrf") || "" };
+        fetch("/api/v1/workspace/logo", { method: "PUT", headers: headers, credentials: "same-origin", body: file.files[0] })
+          .then(function (r) {
+            if (r.status !== 204) return r.json().then(function (d) { throw new Error(d.error.message); });
+            lmsg.textContent = t("admin.saved");
+            if (key) { preview.src = "/help/" + key + "/logo?" + Date.now(); logo.insertBefore(preview, logo.children[1]); }
+          }).catch(failed(lmsg));
+      });
+      s.appendChild(el("p", { class: "hint" }, t("admin.time_zone") + ": " + w.time_zone));
+    });
+  }
+
+  /* ---- #agents ---- */
   function agents() {
-    var s = section("agents", t("admin.agents"));
-    var table = el("table");
-    s.appendChild(table);
-    var form = el("form");
+    page(t("admin.agents"));
+    var list = card();
+    var formCard = card(t("admin.add_agent"));
+    var form = el("form", { id: "agent-form" });
     var email = field(form, t("inbox.email"), el("input", { type: "email", required: "" }));
     var name = field(form, t("admin.name"), el("input", { required: "" }));
-    var password = field(form, t("inbox.password"), el("input", { type: "password", minlength: "8", required: "" }));
-    var role = field(form, t("admin.role"), el("select"));
-    ["agent", "admin"].forEach(function (r) { role.appendChild(el("option", { value: r }, r)); });
+    var password = field(form, t("inbox.password"), el("input", { type: "password", minlength: "8", required: "", autocomplete: "new-password" }));
+    var role = field(form, t("admin.role"), options(el("select"), [["agent", roleName("agent")], ["admin", roleName("admin")]], "agent"));
     form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.create")));
-    var msg = el("p", { role: "status" });
-    s.appendChild(form);
-    s.appendChild(msg);
+    formCard.appendChild(form);
+    var msg = statusLine(formCard);
     function load() {
       api("GET", "/api/v1/agents").then(function (d) {
-        table.textContent = "";
-        d.agents.forEach(function (a) {
-          var tr = el("tr");
-          [a.name, a.email, a.role, a.locale].forEach(function (v) { tr.appendChild(el("td", {}, v)); });
-          table.appendChild(tr);
-        });
+        list.textContent = "";
+        list.appendChild(table(t("admin.agents"), [t("admin.name"), t("inbox.email"), t("admin.role"), t("admin.language"), t("admin.actions")], d.agents, function (a) {
+          return [a.name, a.email, roleName(a.role), localeName(a.locale), button(t("admin.edit"), function () { editAgent(a); })];
+        }));
       });
+    }
+    function editAgent(a) {
+      var box = card(t("admin.edit") + ": " + a.email);
+      var f = el("form", { class: "edit-agent" });
+      var n = field(f, t("admin.name"), el("input", { value: a.name, required: "" }));
+      var r = field(f, t("admin.role"), options(el("select"), [["agent", roleName("agent")], ["admin", roleName("admin")]], a.role));
+      f.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
+      f.appendChild(button(t("admin.cancel"), function () { box.remove(); }));
+      box.appendChild(f);
+      var m = statusLine(box);
+      f.addEventListener("submit", function (e) {
+        e.preventDefault();
+        api("PATCH", "/api/v1/agents/" + a.id, { name: n.value, role: r.value }).then(function () { box.remove(); load(); }, failed(m));
+      });
+      n.focus();
     }
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       api("POST", "/api/v1/agents", { email: email.value, name: name.value, password: password.value, role: role.value })
-        .then(function () { form.reset(); status(msg, t("admin.saved")); load(); }, function (err) { status(msg, err.message); });
+        .then(function () { form.reset(); msg.textContent = t("admin.saved"); load(); }, failed(msg));
     });
     load();
   }
 
-  function channelCard(parent, c) {
+  /* ---- #channels: widget settings, embed code, identity verification ---- */
+  function channelsPage() {
+    page(t("admin.channels"));
+    var create = card(t("admin.add_channel"));
+    var cform = el("form", { id: "channel-create" });
+    var cname = field(cform, t("admin.name"), el("input", { required: "" }));
+    cform.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.create")));
+    create.appendChild(cform);
+    cform.addEventListener("submit", function (e) {
+      e.preventDefault();
+      api("POST", "/api/v1/channels", { name: cname.value }).then(function (c) { current = c; return loadChannels(); }).then(channelsPage);
+    });
+    main.appendChild(table(t("admin.channels"), [t("admin.name"), t("admin.key"), t("admin.identity")], channels, function (c) {
+      return [c.name, c.public_key, c.identity_verification ? t("admin.on") : t("admin.off")];
+    }));
+    if (!current) return;
+    channelPicker(channelsPage);
+    var c = current, st = c.settings;
+    var s = card(t("admin.widget") + ": " + c.name);
     var form = el("form", { "data-channel": c.id });
-    var st = c.settings;
-    var name = field(form, t("admin.name"), el("input", { value: c.name }));
+    var name = field(form, t("admin.name"), el("input", { value: c.name, required: "" }));
     var color = field(form, t("admin.color"), el("input", { type: "color", value: st.color }));
-    var position = field(form, t("admin.position"), el("select"));
-    ["right", "left"].forEach(function (p) { var o = el("option", { value: p }, p); if (st.position === p) o.selected = true; position.appendChild(o); });
-    var gja = field(form, t("admin.greeting_ja"), el("textarea", { rows: "2", cols: "40" }));
-    gja.value = st.greeting_ja;
-    var gen = field(form, t("admin.greeting_en"), el("textarea", { rows: "2", cols: "40" }));
-    gen.value = st.greeting_en;
-    var show = field(form, t("admin.show_on"), el("textarea", { rows: "3", cols: "30" }));
-    show.value = st.show_on.join("\n");
-    var hide = field(form, t("admin.hide_on"), el("textarea", { rows: "3", cols: "30" }));
-    hide.value = st.hide_on.join("\n");
+    var position = field(form, t("admin.position"), options(el("select"), [["right", t("admin.position.right")], ["left", t("admin.position.left")]], st.position));
+    var prechat = field(form, t("admin.prechat"), options(el("select"), [["off", t("admin.prechat.off")], ["optional", t("admin.prechat.optional")], ["required", t("admin.prechat.required")]], st.prechat));
+    var gja = field(form, t("admin.greeting_ja"), textarea(st.greeting_ja));
+    var gen = field(form, t("admin.greeting_en"), textarea(st.greeting_en));
+    var show = field(form, t("admin.show_on"), textarea(st.show_on.join("\n"), 3));
+    var hide = field(form, t("admin.hide_on"), textarea(st.hide_on.join("\n"), 3));
     form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
-    var msg = el("p", { role: "status" });
-    var lines = function (v) { return v.split("\n").map(function (x) { return x.trim(); }).filter(Boolean); };
+    s.appendChild(form);
+    var msg = statusLine(s);
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       api("PATCH", "/api/v1/channels/" + c.id, { name: name.value, settings: {
-        color: color.value, position: position.value, greeting_ja: gja.value, greeting_en: gen.value, show_on: lines(show.value), hide_on: lines(hide.value)
-      } }).then(function () { status(msg, t("admin.saved")); }, function (err) { status(msg, err.message); });
+        color: color.value, position: position.value, prechat: prechat.value, greeting_ja: gja.value, greeting_en: gen.value,
+        show_on: lines(show.value), hide_on: lines(hide.value)
+      } }).then(function () { msg.textContent = t("admin.saved"); return loadChannels(); }, failed(msg));
     });
-    parent.appendChild(el("h3", {}, c.name));
-    parent.appendChild(el("p", {}, t("admin.embed")));
-    parent.appendChild(el("pre", { class: "embed" }, '<script src="' + location.origin + '/widget.js" data-channel="' + c.public_key + '" async></script>'));
-    parent.appendChild(form);
-    parent.appendChild(msg);
-    automationForm(parent, c);
-    scenarioForm(parent, c);
+    var embed = card(t("admin.embed"));
+    embed.appendChild(el("pre", { class: "embed" }, '<script src="' + location.origin + '/widget.js" data-channel="' + c.public_key + '" async></script>'));
+    embed.appendChild(el("p", { class: "hint" }, t("admin.help_center") + ": " + location.origin + "/help/" + c.public_key));
+    var idv = card(t("admin.identity"));
+    idv.appendChild(el("p", { class: "hint" }, t("admin.identity_help")));
+    var shown = el("pre", { class: "secret", hidden: "" });
+    var imsg = statusLine(idv);
+    idv.appendChild(button(c.identity_verification ? t("admin.identity_rotate") : t("admin.identity_on"), function () {
+      api("POST", "/api/v1/channels/" + c.id + "/identity-secret").then(function (d) {
+        shown.textContent = d.secret;
+        shown.removeAttribute("hidden");
+        imsg.textContent = t("admin.identity_shown_once");
+        return loadChannels();
+      }, failed(imsg));
+    }, "primary"));
+    if (c.identity_verification) {
+      idv.appendChild(button(t("admin.identity_off"), function () {
+        api("DELETE", "/api/v1/channels/" + c.id + "/identity-secret").then(loadChannels).then(channelsPage, failed(imsg));
+      }));
+    }
+    idv.appendChild(shown);
   }
 
-  /* The bot's button tree as JSON, with clicks per node. */
-  function scenarioForm(parent, c) {
-    var box = el("details", { class: "scenario" });
-    box.appendChild(el("summary", {}, t("admin.scenario")));
-    parent.appendChild(box);
-    var form = el("form", { "data-scenario": c.id });
-    var text = field(form, t("admin.scenario_help"), el("textarea", { rows: "12", cols: "80", spellcheck: "false" }));
-    form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
-    var msg = el("p", { role: "status" });
-    var clicks = el("table");
-    box.appendChild(form);
-    box.appendChild(msg);
-    box.appendChild(clicks);
-    api("GET", "/api/v1/channels/" + c.id + "/scenario").then(function (sc) { text.value = JSON.stringify(sc, null, 2); });
-    api("GET", "/api/v1/channels/" + c.id + "/scenario/clicks").then(function (rows) {
-      rows.forEach(function (r) { var tr = el("tr"); tr.appendChild(el("td", {}, r.node_id)); tr.appendChild(el("td", {}, String(r.clicks))); clicks.appendChild(tr); });
-    });
-    form.addEventListener("submit", function (e) {
-      e.preventDefault();
-      var parsed;
-      try { parsed = JSON.parse(text.value); } catch (err) { status(msg, err.message); return; }
-      api("PUT", "/api/v1/channels/" + c.id + "/scenario", parsed).then(function () { status(msg, t("admin.saved")); }, function (err) { status(msg, err.message); });
-    });
-  }
-
-  /* Business hours, auto-replies and notifications of a channel. */
-  function automationForm(parent, c) {
-    var box = el("details", { class: "automation" });
-    box.appendChild(el("summary", {}, t("admin.automation")));
-    parent.appendChild(box);
+  /* ---- #hours: a weekly grid with several periods a day, closed days, auto-replies ---- */
+  function hours() {
+    page(t("admin.hours"));
+    if (!current) return;
+    channelPicker(hours);
+    var c = current;
     api("GET", "/api/v1/channels/" + c.id + "/automation").then(function (a) {
       var form = el("form", { "data-automation": c.id });
-      var locale = field(form, t("admin.locale"), el("select"));
-      ["ja", "en"].forEach(function (l) { var o = el("option", { value: l }, l); if (a.locale === l) o.selected = true; locale.appendChild(o); });
-      var weekly = field(form, t("admin.weekly"), el("textarea", { rows: "5", cols: "24" }));
-      weekly.value = a.hours.weekly.map(function (s) { return s.day + " " + s.start + "-" + s.end; }).join("\n");
-      var holidays = field(form, t("admin.closed_on_holidays"), el("input", { type: "checkbox" }));
-      holidays.checked = a.hours.closed_on_holidays;
-      var closed = field(form, t("admin.closed_days"), el("textarea", { rows: "3", cols: "14" }));
-      closed.value = a.hours.closed_days.join("\n");
+      var week = el("fieldset", { class: "week" });
+      week.appendChild(el("legend", {}, t("admin.weekly")));
+      var periods = {};
+      DAYS.forEach(function (d) { periods[d] = []; });
+      a.hours.weekly.forEach(function (s) { if (periods[s.day]) periods[s.day].push({ start: s.start, end: s.end }); });
+      var grid = el("div", { class: "days" });
+      week.appendChild(grid);
+      function drawDay(d) {
+        var row = el("div", { class: "day", "data-day": d });
+        row.appendChild(el("span", { class: "day-name" }, t("admin.day." + d)));
+        var spans = el("span", { class: "spans" });
+        if (!periods[d].length) spans.appendChild(el("span", { class: "closed" }, t("admin.closed")));
+        periods[d].forEach(function (p, i) {
+          var wrap = el("span", { class: "period" });
+          var from = el("input", { type: "time", value: p.start, "aria-label": t("admin.day." + d) + " " + t("admin.from") + " " + (i + 1), required: "" });
+          var to = el("input", { type: "time", value: p.end, "aria-label": t("admin.day." + d) + " " + t("admin.to") + " " + (i + 1), required: "" });
+          from.addEventListener("change", function () { p.start = from.value; });
+          to.addEventListener("change", function () { p.end = to.value; });
+          wrap.appendChild(from);
+          wrap.appendChild(document.createTextNode(" – "));
+          wrap.appendChild(to);
+          wrap.appendChild(button(t("admin.remove"), function () { periods[d].splice(i, 1); redraw(); }, "small"));
+          spans.appendChild(wrap);
+        });
+        row.appendChild(spans);
+        row.appendChild(button(t("admin.add_period"), function () {
+          var last = periods[d][periods[d].length - 1];
+          periods[d].push(last ? { start: last.end, end: "20:00" } : { start: "09:00", end: "18:00" });
+          redraw();
+        }, "small add-period"));
+        return row;
+      }
+      function redraw() { grid.textContent = ""; DAYS.forEach(function (d) { grid.appendChild(drawDay(d)); }); }
+      redraw();
+      form.appendChild(week);
+      var holidays = check(form, t("admin.closed_on_holidays"), a.hours.closed_on_holidays);
+      var closed = field(form, t("admin.closed_days"), textarea(a.hours.closed_days.join("\n"), 3));
+      var locale = field(form, t("admin.reply_locale"), options(el("select"), [["ja", "日本語"], ["en", "English"]], a.locale));
       function reply(key, label) {
-        var on = field(form, label + " — " + t("admin.enabled"), el("input", { type: "checkbox" }));
-        on.checked = a[key].enabled;
-        var ja = field(form, label + " (ja)", el("textarea", { rows: "2", cols: "40" }));
-        ja.value = a[key].ja;
-        var en = field(form, label + " (en)", el("textarea", { rows: "2", cols: "40" }));
-        en.value = a[key].en;
+        var box = el("fieldset", { class: "reply" });
+        box.appendChild(el("legend", {}, label));
+        var on = check(box, t("admin.enabled"), a[key].enabled);
+        var ja = field(box, t("admin.text_ja"), textarea(a[key].ja));
+        var en = field(box, t("admin.text_en"), textarea(a[key].en));
+        form.appendChild(box);
         return function () { return { enabled: on.checked, ja: ja.value, en: en.value }; };
       }
       var greeting = reply("greeting", t("admin.greeting"));
       var expectation = reply("expectation", t("admin.expectation"));
       var after = field(form, t("admin.expect_after_secs"), el("input", { type: "number", min: "1", value: String(a.expect_after_secs) }));
       var away = reply("away", t("admin.away"));
-      var email = field(form, t("admin.notify_email"), el("input", { type: "checkbox" }));
-      email.checked = a.notify_email;
-      var sms = field(form, t("admin.notify_sms"), el("input", { type: "checkbox" }));
-      sms.checked = a.notify_sms;
+      var email = check(form, t("admin.notify_email"), a.notify_email);
+      var sms = check(form, t("admin.notify_sms"), a.notify_sms);
       var notifyAfter = field(form, t("admin.notify_after_secs"), el("input", { type: "number", min: "0", value: String(a.notify_after_secs) }));
       form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
-      var msg = el("p", { role: "status" });
+      var s = card(c.name);
+      s.appendChild(form);
+      var msg = statusLine(s);
       form.addEventListener("submit", function (e) {
         e.preventDefault();
-        var spans = weekly.value.split("\n").map(function (l) { return l.trim(); }).filter(Boolean).map(function (l) {
-          var m = l.split(/\s+/), times = (m[1] || "").split("-");
-          return { day: m[0], start: times[0] || "", end: times[1] || "" };
-        });
+        var weekly = [];
+        DAYS.forEach(function (d) { periods[d].forEach(function (p) { weekly.push({ day: d, start: p.start, end: p.end }); }); });
         api("PUT", "/api/v1/channels/" + c.id + "/automation", {
           locale: locale.value,
-          hours: { weekly: spans, closed_on_holidays: holidays.checked,
-            closed_days: closed.value.split("\n").map(function (x) { return x.trim(); }).filter(Boolean) },
+          hours: { weekly: weekly, closed_on_holidays: holidays.checked, closed_days: lines(closed.value) },
           greeting: greeting(), expectation: expectation(), expect_after_secs: Number(after.value), away: away(),
-          notify_email: email.checked, notify_sms: sms.checked, notify_after_secs: Number(notifyAfter.value)
-        }).then(function () { status(msg, t("admin.saved")); }, function (err) { status(msg, err.message); });
+          bot: a.bot, notify_email: email.checked, notify_sms: sms.checked, notify_after_secs: Number(notifyAfter.value)
+        }).then(function (updated) { a = updated; msg.textContent = t("admin.saved"); }, failed(msg));
       });
-      box.appendChild(form);
-      box.appendChild(msg);
     });
-  }
-  function channels() {
-    var s = section("channels", t("admin.channels"));
-    var list = el("div");
-    s.appendChild(list);
-    var form = el("form");
-    var name = field(form, t("admin.name"), el("input", { required: "" }));
-    form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.create")));
-    s.appendChild(form);
-    function load() {
-      api("GET", "/api/v1/channels").then(function (d) {
-        list.textContent = "";
-        d.channels.forEach(function (c) { channelCard(list, c); });
-      });
-    }
-    form.addEventListener("submit", function (e) {
-      e.preventDefault();
-      api("POST", "/api/v1/channels", { name: name.value }).then(function () { form.reset(); load(); });
-    });
-    load();
   }
 
-  /* A list of named items with delete buttons and a create form. */
-  function simpleList(id, title, path, key, describe, fields) {
-    var s = section(id, title);
-    var table = el("table");
-    s.appendChild(table);
-    var form = el("form");
-    var inputs = fields.map(function (f) { return [f[0], field(form, f[1], f[2])]; });
-    form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.create")));
-    var msg = el("p", { role: "status" });
-    s.appendChild(form);
-    s.appendChild(msg);
-    function load() {
-      api("GET", path).then(function (d) {
-        table.textContent = "";
-        d[key].forEach(function (item) {
-          var tr = el("tr");
-          describe(item).forEach(function (v) { tr.appendChild(el("td", {}, v)); });
-          var td = el("td");
-          td.appendChild(el("button", { type: "button", "aria-label": t("admin.delete") + " " + item.name,
-            on: { click: function () { api("DELETE", path + "/" + item.id).then(load); } } }, t("admin.delete")));
-          tr.appendChild(td);
-          table.appendChild(tr);
+  /* ---- #bot: on/off and the button scenario as a tree of editable nodes ---- */
+  function bot() {
+    page(t("admin.bot"));
+    if (!current) return;
+    channelPicker(bot);
+    var c = current;
+    Promise.all([
+      api("GET", "/api/v1/channels/" + c.id + "/automation"),
+      api("GET", "/api/v1/channels/" + c.id + "/scenario"),
+      api("GET", "/api/v1/channels/" + c.id + "/scenario/clicks"),
+      api("GET", "/api/v1/articles")
+    ]).then(function (r) {
+      var automation = r[0], scenario = r[1], articles = r[3].articles;
+      var clicks = {};
+      r[2].forEach(function (x) { clicks[x.node_id] = x.clicks; });
+      var onCard = card(c.name);
+      var on = check(onCard, t("admin.bot_on"), automation.bot);
+      var omsg = statusLine(onCard);
+      on.addEventListener("change", function () {
+        automation.bot = on.checked;
+        api("PUT", "/api/v1/channels/" + c.id + "/automation", automation).then(saved(omsg), failed(omsg));
+      });
+      var tree = card(t("admin.scenario"));
+      tree.appendChild(el("p", { class: "hint" }, t("admin.scenario_intro")));
+      var holder = el("div", { class: "tree" });
+      tree.appendChild(holder);
+      var msg;
+      function nodeIds() { return scenario.nodes.map(function (n) { return n.id; }); }
+      function drawNode(n, depth, seen) {
+        var box = el("fieldset", { class: "node", "data-node": n.id });
+        box.style.marginLeft = Math.min(depth, 6) * 20 + "px";
+        box.appendChild(el("legend", {}, n.id + (clicks[n.id] ? " · " + t("admin.clicks") + " " + clicks[n.id] : "")));
+        var ja = field(box, t("admin.text_ja"), textarea(n.text_ja));
+        ja.addEventListener("input", function () { n.text_ja = ja.value; });
+        var en = field(box, t("admin.text_en"), textarea(n.text_en));
+        en.addEventListener("input", function () { n.text_en = en.value; });
+        var art = field(box, t("admin.node_article"), options(el("select"), [["", t("admin.no_article")]].concat(articles.map(function (a) { return [a.id, a.title]; })), n.article_id || ""));
+        art.addEventListener("change", function () { n.article_id = art.value || null; });
+        var ask = check(box, t("admin.node_ask_email"), n.ask_email);
+        ask.addEventListener("change", function () { n.ask_email = ask.checked; });
+        var hand = check(box, t("admin.node_handover"), n.handover);
+        hand.addEventListener("change", function () { n.handover = hand.checked; });
+        n.choices.forEach(function (ch, i) {
+          var row = el("div", { class: "choice-row" });
+          var lj = field(row, t("admin.choice_ja"), el("input", { value: ch.label_ja }));
+          lj.addEventListener("input", function () { ch.label_ja = lj.value; });
+          var le = field(row, t("admin.choice_en"), el("input", { value: ch.label_en || "" }));
+          le.addEventListener("input", function () { ch.label_en = le.value; });
+          var next = field(row, t("admin.choice_next"), options(el("select"), nodeIds().filter(function (id) { return id !== n.id; }).map(function (id) { return [id, id]; }), ch.next));
+          next.addEventListener("change", function () { ch.next = next.value; draw(); });
+          row.appendChild(button(t("admin.remove"), function () { n.choices.splice(i, 1); draw(); }, "small"));
+          box.appendChild(row);
         });
-      });
-    }
-    form.addEventListener("submit", function (e) {
-      e.preventDefault();
-      var body = {};
-      inputs.forEach(function (i) { body[i[0]] = i[1].value; });
-      api("POST", path, body).then(function () { form.reset(); status(msg, t("admin.saved")); load(); }, function (err) { status(msg, err.message); });
+        box.appendChild(button(t("admin.add_choice"), function () {
+          var id = "node" + (scenario.nodes.length + 1);
+          while (nodeIds().indexOf(id) >= 0) id += "x";
+          scenario.nodes.push({ id: id, text_ja: "", text_en: "", article_id: null, ask_email: false, handover: false, choices: [] });
+          n.choices.push({ label_ja: t("admin.new_choice"), label_en: "", next: id });
+          draw();
+        }, "small"));
+        if (depth > 0) box.appendChild(button(t("admin.delete_node"), function () {
+          scenario.nodes = scenario.nodes.filter(function (x) { return x !== n; });
+          scenario.nodes.forEach(function (x) { x.choices = x.choices.filter(function (ch) { return ch.next !== n.id; }); });
+          draw();
+        }, "small danger"));
+        holder.appendChild(box);
+        seen[n.id] = true;
+        n.choices.forEach(function (ch) {
+          var child = scenario.nodes.filter(function (x) { return x.id === ch.next; })[0];
+          if (child && !seen[child.id]) drawNode(child, depth + 1, seen);
+        });
+      }
+      function draw() {
+        holder.textContent = "";
+        if (!scenario.nodes.length) {
+          holder.appendChild(el("p", { class: "empty" }, t("admin.no_scenario")));
+          holder.appendChild(button(t("admin.start_scenario"), function () {
+            scenario.nodes.push({ id: "root", text_ja: t("admin.root_text"), text_en: "", article_id: null, ask_email: false, handover: false, choices: [] });
+            draw();
+          }, "primary"));
+          return;
+        }
+        var seen = {};
+        drawNode(scenario.nodes[0], 0, seen);
+        scenario.nodes.forEach(function (n) { if (!seen[n.id]) drawNode(n, 1, seen); });
+        json.value = JSON.stringify(scenario, null, 2);
+      }
+      var advanced = el("details", { class: "advanced" });
+      advanced.appendChild(el("summary", {}, t("admin.json")));
+      var json = field(advanced, t("admin.scenario_help"), el("textarea", { rows: "10", spellcheck: "false" }));
+      advanced.appendChild(button(t("admin.apply_json"), function () {
+        try { scenario = JSON.parse(json.value); draw(); } catch (err) { msg.textContent = err.message; }
+      }));
+      tree.appendChild(button(t("admin.save"), function () {
+        api("PUT", "/api/v1/channels/" + c.id + "/scenario", scenario).then(saved(msg), failed(msg));
+      }, "primary save-scenario"));
+      msg = statusLine(tree);
+      tree.appendChild(advanced);
+      draw();
     });
-    load();
   }
 
-  /* Knowledge base: articles with alternative questions, draft or published. */
+  /* ---- #knowledge: articles and synonyms ---- */
   function knowledge() {
-    var s = section("articles", t("admin.articles"));
-    var table = el("table");
-    s.appendChild(table);
+    page(t("admin.articles"));
+    var list = card();
+    var formCard = card(t("admin.article_edit"));
     var form = el("form", { id: "article-form" });
     var id = null;
-    var title = field(form, t("admin.article_title"), el("input", { required: "", size: "50" }));
+    var title = field(form, t("admin.article_title"), el("input", { required: "", maxlength: "200" }));
     var category = field(form, t("admin.category"), el("input"));
-    var locale = field(form, t("admin.locale"), el("select"));
-    ["ja", "en"].forEach(function (l) { locale.appendChild(el("option", { value: l }, l)); });
-    var statusSelect = field(form, t("admin.status"), el("select"));
-    ["draft", "published"].forEach(function (v) { statusSelect.appendChild(el("option", { value: v }, t("admin.status." + v))); });
-    var alternatives = field(form, t("admin.alternatives"), el("textarea", { rows: "3", cols: "50" }));
-    var body = field(form, t("admin.article_body"), el("textarea", { rows: "8", cols: "70", required: "" }));
+    var locale = field(form, t("admin.article_locale"), options(el("select"), [["ja", "日本語"], ["en", "English"]], "ja"));
+    var status = field(form, t("admin.status"), options(el("select"), [["draft", t("admin.status.draft")], ["published", t("admin.status.published")]], "draft"));
+    var alternatives = field(form, t("admin.alternatives"), textarea("", 3));
+    var body = field(form, t("admin.article_body"), el("textarea", { rows: "8", required: "" }));
     form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
-    var msg = el("p", { role: "status" });
-    s.appendChild(form);
-    s.appendChild(msg);
+    form.appendChild(button(t("admin.new_article"), function () { edit(null); }));
+    formCard.appendChild(form);
+    var msg = statusLine(formCard);
     function edit(a) {
       id = a ? a.id : null;
       title.value = a ? a.title : ""; category.value = a ? a.category : ""; locale.value = a ? a.locale : "ja";
-      statusSelect.value = a ? a.status : "draft"; alternatives.value = a ? a.alternatives.join("\n") : ""; body.value = a ? a.body : "";
+      status.value = a ? a.status : "draft"; alternatives.value = a ? a.alternatives.join("\n") : ""; body.value = a ? a.body : "";
       title.focus();
     }
     function load() {
-      api("GET", "/api/v1/articles").then(function (d) {
-        table.textContent = "";
-        d.articles.forEach(function (a) {
-          var tr = el("tr");
-          [a.category, a.title, t("admin.status." + a.status)].forEach(function (v) { tr.appendChild(el("td", {}, v)); });
-          var td = el("td");
-          td.appendChild(el("button", { type: "button", on: { click: function () { edit(a); } } }, t("admin.edit")));
-          td.appendChild(el("button", { type: "button", on: { click: function () { api("DELETE", "/api/v1/articles/" + a.id).then(load); } } }, t("admin.delete")));
-          tr.appendChild(td);
-          table.appendChild(tr);
-        });
+      Promise.all([api("GET", "/api/v1/articles"), api("GET", "/api/v1/bot/rates?days=90")]).then(function (r) {
+        var votes = {};
+        r[1].articles.forEach(function (v) { votes[v.article_id] = v; });
+        list.textContent = "";
+        list.appendChild(table(t("admin.articles"), [t("admin.category"), t("admin.article_title"), t("admin.article_locale"), t("admin.status"), t("admin.helpful_votes"), t("admin.actions")], r[0].articles, function (a) {
+          var v = votes[a.id];
+          var actions = el("span");
+          actions.appendChild(button(t("admin.edit"), function () { edit(a); }));
+          actions.appendChild(button(t("admin.delete"), function () { if (confirm(t("admin.confirm_delete"))) api("DELETE", "/api/v1/articles/" + a.id).then(load); }, "danger"));
+          return [a.category, a.title, localeName(a.locale), t("admin.status." + a.status), v ? v.helpful + " / " + (v.helpful + v.not_helpful) : "—", actions];
+        }, t("admin.no_articles")));
       });
     }
     form.addEventListener("submit", function (e) {
       e.preventDefault();
-      var payload = { title: title.value, category: category.value, locale: locale.value, status: statusSelect.value, body: body.value,
-        alternatives: alternatives.value.split("\n").map(function (x) { return x.trim(); }).filter(Boolean) };
+      var payload = { title: title.value, category: category.value, locale: locale.value, status: status.value, body: body.value, alternatives: lines(alternatives.value) };
       (id ? api("PUT", "/api/v1/articles/" + id, payload) : api("POST", "/api/v1/articles", payload))
-        .then(function () { edit(null); status(msg, t("admin.saved")); load(); }, function (err) { status(msg, err.message); });
+        .then(function () { edit(null); msg.textContent = t("admin.saved"); load(); }, failed(msg));
     });
     load();
+    var syn = card(t("admin.synonyms"));
+    var sform = el("form");
+    var text = field(sform, t("admin.synonyms_help"), textarea("", 5));
+    sform.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
+    syn.appendChild(sform);
+    var smsg = statusLine(syn);
+    api("GET", "/api/v1/synonyms").then(function (d) { text.value = d.groups.map(function (g) { return g.join(", "); }).join("\n"); });
+    sform.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var groups = lines(text.value).map(function (l) { return l.split(/[,、]/).map(function (w) { return w.trim(); }).filter(Boolean); }).filter(function (g) { return g.length > 1; });
+      api("PUT", "/api/v1/synonyms", { groups: groups }).then(saved(smsg), failed(smsg));
+    });
   }
 
-  /* The bot's quality loop: review answers, teach wordings, watch the rates. */
+  /* ---- #review: the bot's quality loop ---- */
   function review() {
-    var s = section("bot-review", t("admin.bot_review"));
-    var rates = el("div", { class: "rates" });
-    var table = el("table");
-    s.appendChild(rates);
-    s.appendChild(table);
+    page(t("admin.bot_review"));
+    var rates = card(t("admin.rates_30"));
+    var turns = card(t("admin.turns"));
     function pct(v) { return v === null || v === undefined ? "—" : Math.round(v * 100) + "%"; }
     function load() {
       api("GET", "/api/v1/bot/rates?days=30").then(function (r) {
         rates.textContent = "";
-        rates.appendChild(el("p", {}, t("admin.accuracy") + " " + pct(r.accuracy) + " · " + t("admin.resolution") + " " + pct(r.resolution) + " · " + t("admin.satisfaction") + " " + pct(r.satisfaction)));
-        var chart = el("div", { class: "chart", role: "img", "aria-label": t("admin.resolution") });
-        r.days.forEach(function (d) {
+        rates.appendChild(el("h3", {}, t("admin.rates_30")));
+        var dl = el("dl", { class: "rates" });
+        [["accuracy", r.accuracy], ["resolution", r.resolution], ["satisfaction", r.satisfaction], ["helpful", r.helpful]].forEach(function (p) {
+          dl.appendChild(el("dt", {}, t("admin." + p[0])));
+          dl.appendChild(el("dd", {}, pct(p[1])));
+        });
+        rates.appendChild(dl);
+        var withData = r.days.filter(function (d) { return d.asked > 0; });
+        if (!withData.length) { rates.appendChild(el("p", { class: "empty" }, t("admin.no_turns_yet"))); return; }
+        var chart = el("div", { class: "chart", role: "img", "aria-label": t("admin.resolution") + " " + withData.map(function (d) { return d.date + " " + pct(d.resolution); }).join(", ") });
+        withData.forEach(function (d) {
+          var col = el("span", { class: "col" });
           var bar = el("span", { class: "bar", title: d.date + " " + pct(d.resolution) });
-          bar.style.height = Math.round((d.resolution || 0) * 60 + 2) + "px";
-          chart.appendChild(bar);
+          bar.style.height = Math.round((d.resolution || 0) * 80 + 2) + "px";
+          col.appendChild(el("span", { class: "pct" }, pct(d.resolution)));
+          col.appendChild(bar);
+          col.appendChild(el("span", { class: "date" }, d.date.slice(5)));
+          chart.appendChild(col);
         });
         rates.appendChild(chart);
       });
       Promise.all([api("GET", "/api/v1/bot/turns"), api("GET", "/api/v1/articles")]).then(function (res) {
         var articles = res[1].articles;
-        table.textContent = "";
-        res[0].turns.forEach(function (turn) {
-          var tr = el("tr");
-          var shown = (turn.shown[0] || {}).title || "—";
-          [M.time(turn.created_at), turn.query, shown, turn.outcome, turn.review || ""].forEach(function (v) { tr.appendChild(el("td", {}, v)); });
-          var td = el("td");
-          td.appendChild(el("button", { type: "button", on: { click: function () { api("PATCH", "/api/v1/bot/turns/" + turn.id, { review: "correct" }).then(load); } } }, t("admin.correct")));
+        turns.textContent = "";
+        turns.appendChild(el("h3", {}, t("admin.turns")));
+        turns.appendChild(table(t("admin.turns"), [t("admin.when"), t("admin.question"), t("admin.shown"), t("admin.outcome"), t("admin.review"), t("admin.actions")], res[0].turns, function (turn) {
+          var td = el("span");
+          td.appendChild(button(t("admin.correct"), function () { api("PATCH", "/api/v1/bot/turns/" + turn.id, { review: "correct" }).then(load); }));
           var pick = el("select", { "aria-label": t("admin.right_article") });
           pick.appendChild(el("option", { value: "" }, t("admin.wrong") + "…"));
           articles.forEach(function (a) { pick.appendChild(el("option", { value: a.id }, a.title)); });
@@ -306,47 +518,103 @@
             api("PATCH", "/api/v1/bot/turns/" + turn.id, body).then(load);
           });
           td.appendChild(pick);
-          tr.appendChild(td);
-          table.appendChild(tr);
-        });
+          return [M.time(turn.created_at), turn.query, (turn.shown[0] || {}).title || "—", t("admin.outcome." + turn.outcome),
+            turn.review ? t("admin.review." + turn.review) : "", td];
+        }, t("admin.no_turns_yet")));
       });
     }
     load();
   }
 
-  function synonyms() {
-    var s = section("synonyms", t("admin.synonyms"));
-    var form = el("form");
-    var text = field(form, t("admin.synonyms_help"), el("textarea", { rows: "5", cols: "50" }));
-    form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
-    var msg = el("p", { role: "status" });
-    s.appendChild(form);
-    s.appendChild(msg);
-    api("GET", "/api/v1/synonyms").then(function (d) { text.value = d.groups.map(function (g) { return g.join(", "); }).join("\n"); });
-    form.addEventListener("submit", function (e) {
+  /* ---- #replies: tags and templates ---- */
+  function replies() {
+    page(t("admin.replies"));
+    var tags = card(t("admin.tags"));
+    var tlist = el("div");
+    tags.appendChild(tlist);
+    var tform = el("form", { id: "tag-form" });
+    var tname = field(tform, t("admin.name"), el("input", { required: "", maxlength: "50" }));
+    tform.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.create")));
+    tags.appendChild(tform);
+    var tmsg = statusLine(tags);
+    function loadTags() {
+      api("GET", "/api/v1/tags").then(function (d) {
+        tlist.textContent = "";
+        tlist.appendChild(table(t("admin.tags"), [t("admin.name"), t("admin.tag_uses"), t("admin.actions")], d.tags, function (x) {
+          return [x.name, x.conversations, button(t("admin.delete"), function () { api("DELETE", "/api/v1/tags/" + x.id).then(loadTags); }, "danger")];
+        }));
+      });
+    }
+    tform.addEventListener("submit", function (e) {
       e.preventDefault();
-      var groups = text.value.split("\n").map(function (l) { return l.split(/[,、]/).map(function (w) { return w.trim(); }).filter(Boolean); }).filter(function (g) { return g.length > 1; });
-      api("PUT", "/api/v1/synonyms", { groups: groups }).then(function () { status(msg, t("admin.saved")); }, function (err) { status(msg, err.message); });
+      api("POST", "/api/v1/tags", { name: tname.value }).then(function () { tform.reset(); loadTags(); }, failed(tmsg));
     });
+    loadTags();
+    var tpl = card(t("admin.templates"));
+    var plist = el("div");
+    tpl.appendChild(plist);
+    var pform = el("form", { id: "template-form" });
+    var editing = null;
+    var pname = field(pform, t("admin.name"), el("input", { required: "" }));
+    var pbody = field(pform, t("admin.body"), el("textarea", { rows: "3", required: "" }));
+    pform.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
+    pform.appendChild(button(t("admin.cancel"), function () { editing = null; pform.reset(); }));
+    tpl.appendChild(pform);
+    var pmsg = statusLine(tpl);
+    function loadTemplates() {
+      api("GET", "/api/v1/templates").then(function (d) {
+        plist.textContent = "";
+        plist.appendChild(table(t("admin.templates"), [t("admin.name"), t("admin.template_body"), t("admin.actions")], d.templates, function (x) {
+          var actions = el("span");
+          actions.appendChild(button(t("admin.edit"), function () { editing = x.id; pname.value = x.name; pbody.value = x.body; pname.focus(); }));
+          actions.appendChild(button(t("admin.delete"), function () { api("DELETE", "/api/v1/templates/" + x.id).then(loadTemplates); }, "danger"));
+          return [x.name, x.body, actions];
+        }));
+      });
+    }
+    pform.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var body = { name: pname.value, body: pbody.value };
+      (editing ? api("PATCH", "/api/v1/templates/" + editing, body) : api("POST", "/api/v1/templates", body))
+        .then(function () { editing = null; pform.reset(); pmsg.textContent = t("admin.saved"); loadTemplates(); }, failed(pmsg));
+    });
+    loadTemplates();
   }
 
-  api("GET", "/api/v1/me").then(function (me) { return M.loadStrings(me.locale); }).then(function () {
-    app = document.getElementById("app");
+  var PAGES = { general: general, agents: agents, channels: channelsPage, hours: hours, bot: bot, knowledge: knowledge, review: review, replies: replies };
+  function show() {
+    var area = location.hash.slice(1);
+    if (AREAS.indexOf(area) < 0) area = "general";
+    Array.prototype.forEach.call(nav.querySelectorAll("a"), function (a) {
+      if (a.getAttribute("href") === "#" + area) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+    });
+    PAGES[area]();
+    var title = document.getElementById("page-title");
+    document.title = title.textContent + " · Madoguchi";
+    if (show.moved) title.focus();
+    show.moved = true;
+  }
+
+  api("GET", "/api/v1/me").then(function (me) { return M.loadStrings(me.locale).then(function () { return me; }); }).then(function (me) {
+    var app = document.getElementById("app");
     app.removeAttribute("aria-busy");
     app.className = "admin";
     var top = el("header", { class: "topbar" });
     top.appendChild(el("h1", {}, "Madoguchi · " + t("admin.title")));
     top.appendChild(el("a", { href: "/inbox" }, t("admin.back")));
     document.body.insertBefore(top, app);
-    agents();
-    channels();
-    simpleList("tags", t("admin.tags"), "/api/v1/tags", "tags", function (x) { return [x.name, String(x.conversations)]; },
-      [["name", t("admin.name"), el("input", { required: "", maxlength: "50" })]]);
-    var body = el("textarea", { rows: "3", cols: "50", required: "" });
-    simpleList("templates", t("admin.templates"), "/api/v1/templates", "templates", function (x) { return [x.name, x.body]; },
-      [["name", t("admin.name"), el("input", { required: "" })], ["body", t("admin.body"), body]]);
-    knowledge();
-    synonyms();
-    review();
+    if (me.role !== "admin") {
+      app.appendChild(el("p", { class: "empty", role: "alert" }, t("admin.admins_only")));
+      return;
+    }
+    nav = el("nav", { class: "admin-nav", "aria-label": t("admin.menu") });
+    var ul = el("ul");
+    AREAS.forEach(function (a) { var li = el("li"); li.appendChild(el("a", { href: "#" + a }, t("admin.area." + a))); ul.appendChild(li); });
+    nav.appendChild(ul);
+    main = el("div", { class: "admin-page" });
+    app.appendChild(nav);
+    app.appendChild(main);
+    window.addEventListener("hashchange", show);
+    loadChannels().then(show);
   });
 })();

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use crate::support::TestApp;
 
 mod accessibility;
+mod admin;
 mod files;
 mod identity;
 

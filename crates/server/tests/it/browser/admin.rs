@@ -1,0 +1,231 @@
+//! The admin area in a real browser: one page per area behind a navigation, a visual weekly
+//! hours editor with several periods a day, the bot's on/off switch and scenario tree, values
+//! in words, and a clear Japanese message for an agent who is not an admin.
+
+use super::*;
+
+async fn automation(app: &TestApp, token: &str, channel: &str) -> Value {
+    app.get(&format!("/api/v1/channels/{channel}/automation"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn open_area(client: &Client, app: &TestApp, area: &str) {
+    client
+        .goto(&format!("{}/admin#{area}", app.url))
+        .await
+        .unwrap();
+    client.refresh().await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("#page-title"))
+        .await
+        .unwrap();
+}
+
+async fn shot(client: &Client, name: &str) {
+    std::fs::write(
+        screenshot_dir().join(format!("admin-{name}.png")),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_pages_a_shop_can_use() {
+    let Some(driver) = start_chromedriver().await else {
+        return;
+    };
+    let app = TestApp::spawn(madoguchi_store::Backend::Sqlite)
+        .await
+        .unwrap();
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "owner@example.jp", Role::Admin)
+        .await;
+    app.agent("staff@example.jp").await;
+    let channel = app.store.channel_by_key(&app.channel_key).await.unwrap().id;
+    let profiles = std::env::temp_dir().join(format!("mdg-admin-{}", std::process::id()));
+    let client = browser(&driver, &profiles.join("owner")).await;
+    log_in(&client, &app, "owner@example.jp").await;
+    client
+        .wait()
+        .for_element(Locator::Css("#conversation-list"))
+        .await
+        .unwrap();
+
+    // A navigation with one entry per area; the general page sets the shop's name.
+    open_area(&client, &app, "general").await;
+    let menu = rows(&client, ".admin-nav a").await;
+    assert_eq!(
+        menu.iter().map(|m| m.trim()).collect::<Vec<_>>(),
+        [
+            "基本設定",
+            "担当者",
+            "チャネル・ウィジェット",
+            "営業時間・自動返信",
+            "ボット",
+            "ナレッジベース",
+            "回答レビュー",
+            "タグ・テンプレート"
+        ]
+    );
+    let name = client
+        .wait()
+        .for_element(Locator::Css("#workspace-form input"))
+        .await
+        .unwrap();
+    name.clear().await.unwrap();
+    name.send_keys("窓口雑貨店").await.unwrap();
+    client
+        .find(Locator::Css("#workspace-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the shop is renamed", || async {
+        app.store.workspace(&app.workspace_id).await.unwrap().name == "窓口雑貨店"
+    })
+    .await;
+    shot(&client, "general").await;
+
+    // Agents: a table with headers and roles in words.
+    open_area(&client, &app, "agents").await;
+    eventually("the agents table", || async {
+        page_text(&client, ".admin-page table")
+            .await
+            .contains("staff@example.jp")
+    })
+    .await;
+    let headers = rows(&client, ".admin-page th").await;
+    assert!(headers.iter().any(|h| h.contains("権限")), "{headers:?}");
+    let table = page_text(&client, ".admin-page table").await;
+    assert!(
+        table.contains("管理者") && table.contains("担当者") && !table.contains("admin "),
+        "{table}"
+    );
+    shot(&client, "agents").await;
+
+    // Hours: Monday gets a second period; the grid saves what it shows.
+    open_area(&client, &app, "hours").await;
+    let add = client
+        .wait()
+        .for_element(Locator::Css(".day[data-day=mon] button.add-period"))
+        .await
+        .unwrap();
+    add.click().await.unwrap();
+    client
+        .find(Locator::Css("form[data-automation] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("two Monday periods are saved", || async {
+        let a = automation(&app, &admin.token, &channel).await;
+        a["hours"]["weekly"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["day"] == "mon")
+            .count()
+            == 2
+    })
+    .await;
+    scroll_to(&client, false, ".day[data-day=sat]").await;
+    assert!(page_text(&client, ".days").await.contains("土曜"));
+    shot(&client, "hours").await;
+
+    // Bot: off with one switch; a scenario built from buttons, not JSON.
+    open_area(&client, &app, "bot").await;
+    client
+        .wait()
+        .for_element(Locator::Css(".field.check input"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the bot is off", || async {
+        automation(&app, &admin.token, &channel).await["bot"] == false
+    })
+    .await;
+    let start = client
+        .find(Locator::XPath("//button[contains(., 'シナリオを作る')]"))
+        .await;
+    if let Ok(start) = start {
+        start.click().await.unwrap();
+    }
+    client
+        .find(Locator::XPath("//button[contains(., 'ボタンを追加')]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("button.save-scenario"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the scenario has a second step", || async {
+        let s: Value = app
+            .get(&format!("/api/v1/channels/{channel}/scenario"))
+            .bearer_auth(&admin.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        s["nodes"].as_array().map_or(0, |n| n.len()) >= 2
+            && s["nodes"][0]["choices"].as_array().map_or(0, |c| c.len()) >= 1
+    })
+    .await;
+    shot(&client, "bot").await;
+
+    for area in ["channels", "knowledge", "review", "replies"] {
+        open_area(&client, &app, area).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        shot(&client, area).await;
+    }
+    client.set_window_size(390, 844).await.unwrap();
+    open_area(&client, &app, "hours").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let overflow = client
+        .execute(
+            "return document.documentElement.scrollWidth <= innerWidth + 1;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(overflow, json!(true), "no sideways scrolling on a phone");
+    shot(&client, "hours-phone").await;
+    client.close().await.unwrap();
+
+    // An agent without the admin role gets a message in their language, not an English error.
+    let staff = browser(&driver, &profiles.join("staff")).await;
+    log_in(&staff, &app, "staff@example.jp").await;
+    staff
+        .wait()
+        .for_element(Locator::Css("#conversation-list"))
+        .await
+        .unwrap();
+    staff.goto(&format!("{}/admin", app.url)).await.unwrap();
+    eventually("the admins-only message", || async {
+        page_text(&staff, "main")
+            .await
+            .contains("管理者だけが使えます")
+    })
+    .await;
+    staff.close().await.unwrap();
+    std::fs::remove_dir_all(&profiles).ok();
+}
