@@ -36,7 +36,18 @@ pub struct Conversation {
     pub handed_over_at: Option<i64>,
     /// `ja` or `en`: the language auto-replies and the bot speak here (`None`: the channel's).
     pub locale: Option<String>,
+    /// How far staff have read (a `seq`): read receipts for the customer, unread for agents.
+    pub agent_read_seq: i64,
+    /// How far the customer has read.
+    pub contact_read_seq: i64,
     pub tags: Vec<String>,
+}
+
+/// Whose reading [`Store::mark_read`] records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    Agent,
+    Contact,
 }
 
 impl Conversation {
@@ -58,6 +69,8 @@ impl Conversation {
             waiting_since: row.try_get("waiting_since")?,
             handed_over_at: row.try_get("handed_over_at")?,
             locale: row.try_get("locale")?,
+            agent_read_seq: row.try_get("agent_read_seq")?,
+            contact_read_seq: row.try_get("contact_read_seq")?,
             tags: Vec::new(),
         })
     }
@@ -65,7 +78,8 @@ impl Conversation {
 
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, workspace_id, channel_id, contact_id, status, \
      assignee_id, team_id, priority, last_seq, created_at, first_agent_response_at, \
-     last_activity_at, resolved_at, waiting_since, handed_over_at, locale";
+     last_activity_at, resolved_at, waiting_since, handed_over_at, locale, agent_read_seq, \
+     contact_read_seq";
 
 /// Whose conversations to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -108,6 +122,10 @@ pub struct Summary {
     pub contact_name: Option<String>,
     pub contact_email: Option<String>,
     pub preview: Option<String>,
+    /// When the customer message still waiting for a human reply was written.
+    pub waiting_since_at: Option<i64>,
+    /// Customer messages after what staff have read.
+    pub unread: i64,
 }
 
 /// A started conversation; `created` is false when the `client_id` had started it before.
@@ -183,6 +201,7 @@ impl WriteOp for ConversationDraft {
                 private: false,
                 client_id: self.client_id.clone(),
                 meta: None,
+                sender_name: None,
                 jobs: self.jobs.clone(),
                 at: self.at,
             };
@@ -571,7 +590,69 @@ impl Store {
                 .or_default()
                 .preview = Some(body.chars().take(PREVIEW_CHARS).collect());
         }
+        let sql = format!(
+            "SELECT m.conversation_id, m.created_at FROM messages m JOIN conversations c \
+             ON c.id = m.conversation_id WHERE m.conversation_id IN ({}) AND m.seq = c.waiting_since",
+            placeholders(conversations.len())
+        );
+        let mut query = sqlx::query_with::<Any, AnyArguments>(&sql, AnyArguments::default());
+        for conversation in conversations {
+            query = query.bind(conversation.id.clone());
+        }
+        for row in query.fetch_all(self.pool()).await? {
+            summaries
+                .entry(row.try_get("conversation_id")?)
+                .or_default()
+                .waiting_since_at = Some(row.try_get("created_at")?);
+        }
+        let sql = format!(
+            "SELECT m.conversation_id, COUNT(*) AS n FROM messages m JOIN conversations c \
+             ON c.id = m.conversation_id WHERE m.conversation_id IN ({}) \
+             AND m.sender_kind = 'contact' AND m.seq > c.agent_read_seq GROUP BY m.conversation_id",
+            placeholders(conversations.len())
+        );
+        let mut query = sqlx::query_with::<Any, AnyArguments>(&sql, AnyArguments::default());
+        for conversation in conversations {
+            query = query.bind(conversation.id.clone());
+        }
+        for row in query.fetch_all(self.pool()).await? {
+            summaries
+                .entry(row.try_get("conversation_id")?)
+                .or_default()
+                .unread = row.try_get("n")?;
+        }
         Ok(summaries)
+    }
+
+    /// Records that `reader` has read a conversation of the workspace up to `seq` (never
+    /// backwards, never past its last message). `None` when that changed nothing.
+    pub async fn mark_read(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        reader: Reader,
+        seq: i64,
+    ) -> Result<Option<Conversation>> {
+        let column = match reader {
+            Reader::Agent => "agent_read_seq",
+            Reader::Contact => "contact_read_seq",
+        };
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "UPDATE conversations SET {column} = $3 WHERE id = $1 AND workspace_id = $2 \
+             AND {column} < $3 AND $3 <= last_seq RETURNING {CONVERSATION_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(workspace_id)
+        .bind(seq)
+        .fetch_optional(&mut *w.tx)
+        .await?;
+        w.commit().await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut conversation = Conversation::from_row(&row)?;
+        self.load_tags(std::slice::from_mut(&mut conversation))
+            .await?;
+        Ok(Some(conversation))
     }
 
     /// Applies a patch at `now` (the caller's clock) in one transaction (a group-commit write),

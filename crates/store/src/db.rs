@@ -55,6 +55,7 @@ impl Backend {
             11 => "0011_conversation_locale.sql",
             12 => "0012_workspace_logo.sql",
             13 => "0013_article_votes.sql",
+            14 => "0014_sender_name_and_reads.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

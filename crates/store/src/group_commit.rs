@@ -250,6 +250,7 @@ mod tests {
                         private: false,
                         client_id: None,
                         meta: None,
+                        sender_name: None,
                         jobs: &NO_JOBS,
                         at: crate::now_ms(),
                     })

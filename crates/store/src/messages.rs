@@ -23,6 +23,8 @@ pub struct Message {
     pub client_id: Option<String>,
     /// Structured content as JSON (bot buttons, article references), if any.
     pub meta: Option<String>,
+    /// The agent's display name when they wrote it (shown to the customer).
+    pub sender_name: Option<String>,
     pub created_at: i64,
 }
 
@@ -38,13 +40,14 @@ impl Message {
             private: row.try_get::<i64, _>("private")? != 0,
             client_id: row.try_get("client_id")?,
             meta: row.try_get("meta")?,
+            sender_name: row.try_get("sender_name")?,
             created_at: row.try_get("created_at")?,
         })
     }
 }
 
 const MESSAGE_COLUMNS: &str =
-    "id, conversation_id, seq, sender_kind, sender_id, body, private, client_id, meta, created_at";
+    "id, conversation_id, seq, sender_kind, sender_id, body, private, client_id, meta, sender_name, created_at";
 
 pub struct NewMessage<'a> {
     pub workspace_id: &'a str,
@@ -55,6 +58,8 @@ pub struct NewMessage<'a> {
     pub private: bool,
     pub client_id: Option<&'a ClientId>,
     pub meta: Option<&'a str>,
+    /// An agent's display name, kept with the message.
+    pub sender_name: Option<&'a str>,
     /// The jobs this message triggers, committed in its transaction (none for a replayed
     /// `client_id`: they came with the original).
     pub jobs: &'a JobChanges,
@@ -93,6 +98,7 @@ pub(crate) struct MessageDraft {
     pub(crate) private: bool,
     pub(crate) client_id: Option<ClientId>,
     pub(crate) meta: Option<String>,
+    pub(crate) sender_name: Option<String>,
     pub(crate) jobs: JobChanges,
     pub(crate) at: i64,
 }
@@ -108,6 +114,7 @@ impl From<&NewMessage<'_>> for MessageDraft {
             private: new.private,
             client_id: new.client_id.cloned(),
             meta: new.meta.map(str::to_owned),
+            sender_name: new.sender_name.map(str::to_owned),
             jobs: new.jobs.clone(),
             at: new.at,
         }
@@ -228,7 +235,7 @@ impl Store {
         }
         let inserted = sqlx::query(&format!(
             "INSERT INTO messages (id, conversation_id, seq, sender_kind, sender_id, body, private, \
-             client_id, meta, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {MESSAGE_COLUMNS}"
+             client_id, meta, sender_name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $10) RETURNING {MESSAGE_COLUMNS}"
         ))
         .bind(new_id())
         .bind(&new.conversation_id)
@@ -240,6 +247,7 @@ impl Store {
         .bind(new.client_id.as_ref().map(ClientId::as_str))
         .bind(new.meta.as_deref())
         .bind(now)
+        .bind(new.sender_name.as_deref())
         .fetch_one(&mut *conn)
         .await;
         match inserted {

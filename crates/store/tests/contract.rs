@@ -144,6 +144,7 @@ fn message<'a>(
         private: false,
         client_id: None,
         meta: None,
+        sender_name: None,
         jobs: &NO_JOBS,
         at: now_ms(),
     }
@@ -401,6 +402,7 @@ async fn client_id_makes_sending_idempotent(store: Store, _db: &TestDatabase) {
                 private: false,
                 client_id: Some(&racing_id),
                 meta: None,
+                sender_name: None,
                 jobs: &NO_JOBS,
                 at: now_ms(),
             };
@@ -450,6 +452,7 @@ async fn concurrent_appends_get_distinct_seq(store: Store, _db: &TestDatabase) {
                 private: false,
                 client_id: None,
                 meta: None,
+                sender_name: None,
                 jobs: &NO_JOBS,
                 at: now_ms(),
             };

@@ -7,7 +7,9 @@ use axum::response::Response;
 use madoguchi_core::conversation::{ConversationStatus, Priority};
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use madoguchi_core::InvalidValue;
-use madoguchi_store::conversations::{AssigneeFilter, ConversationFilter, ConversationPatch};
+use madoguchi_store::conversations::{
+    AssigneeFilter, ConversationFilter, ConversationPatch, Reader,
+};
 use madoguchi_store::jobs::NO_JOBS;
 use madoguchi_store::messages::NewMessage;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -29,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_conversations))
         .routes(routes!(get_conversation, update_conversation))
         .routes(routes!(list_messages, send_message))
+        .routes(routes!(mark_read))
         .routes(routes!(socket))
 }
 
@@ -65,6 +68,10 @@ pub struct ConversationListItem {
     contact_email: Option<String>,
     /// The start of the newest message the customer can see (notes left out).
     preview: Option<String>,
+    /// When the customer's message still waiting for a human reply was written (Unix ms).
+    waiting_since_at: Option<i64>,
+    /// Customer messages newer than what staff have read.
+    unread: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -132,6 +139,8 @@ async fn list_conversations(
                 contact_name: summary.contact_name,
                 contact_email: summary.contact_email,
                 preview: summary.preview,
+                waiting_since_at: summary.waiting_since_at,
+                unread: summary.unread,
             }
         })
         .collect();
@@ -306,6 +315,7 @@ async fn send_message(
             private: request.private,
             client_id: client_id.as_ref(),
             meta: None,
+            sender_name: Some(&auth.agent.name),
             jobs: &NO_JOBS,
             at: state.clock.now_ms(),
         },
@@ -329,6 +339,28 @@ async fn send_message(
     Ok((status, Json(sent)))
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadRequest {
+    /// The newest `seq` the reader has seen.
+    pub seq: i64,
+}
+
+/// Staff have read the conversation up to `seq` (the customer sees 既読; the list's unread
+/// count drops). Reading backwards changes nothing.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/read", tag = "agent", params(("id" = String, Path)), request_body = ReadRequest,
+    responses((status = 204, description = "Recorded"), (status = 404, body = ErrorBody)))]
+async fn mark_read(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+    Json(request): Json<ReadRequest>,
+) -> ApiResult<StatusCode> {
+    let conversation = workspace_conversation(&state, &auth, &id).await?;
+    conversations::read(&state, &conversation, Reader::Agent, request.seq).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The workspace's WebSocket: every message (notes included) and conversation change.
 #[utoipa::path(get, path = "/api/v1/ws", tag = "agent", params(SocketParams),
     responses((status = 101, description = "Switching to the WebSocket protocol"), (status = 401, body = ErrorBody)))]
@@ -345,6 +377,8 @@ async fn socket(
     let viewer = Viewer::Agent {
         workspace_id: auth.agent.workspace_id.clone(),
         token_hash: auth.token_hash.clone(),
+        agent_id: auth.agent.id.clone(),
+        name: auth.agent.name.clone(),
     };
     sockets::upgrade(upgrade, state, viewer, params, ip)
 }

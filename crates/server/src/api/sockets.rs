@@ -3,6 +3,8 @@
 //! parameters on connect). For each conversation it resumed, a connection remembers the last
 //! `seq` it sent, drops duplicates and fills gaps from the store, so a client sees messages in
 //! order. Frames waiting in the hub are written together: one flush per wake-up.
+//! `{"type": "typing", "conversation_id"}` tells the other side someone is writing (at most one
+//! every [`TYPING_EVERY`] per conversation and connection; nothing is stored).
 //!
 //! Hygiene: connections per client IP are limited; the server pings every 30 s and drops a
 //! client silent for 75 s; a client too slow for the hub's bounded queue is closed with 1013 and
@@ -26,7 +28,10 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use crate::app::AppState;
 use crate::http::error::AppError;
 use crate::http::rate_limit::ConnectionSlot;
-use crate::realtime::hub::{agent_message_frame, error_frame, visitor_message_frame, Event};
+use crate::realtime::hub::{
+    agent_message_frame, error_frame, visitor_message_frame, Event, Typist,
+};
+use madoguchi_store::conversations::Conversation;
 
 /// Who is on the other end, and so which events they may see.
 #[derive(Debug, Clone)]
@@ -35,6 +40,9 @@ pub enum Viewer {
         workspace_id: String,
         /// The credential the socket was opened with: revoking it closes the socket.
         token_hash: String,
+        agent_id: String,
+        /// Shown to the customer and other agents while this agent types.
+        name: String,
     },
     Visitor {
         workspace_id: String,
@@ -54,7 +62,12 @@ impl Viewer {
         }
     }
 
-    async fn may_read(&self, state: &AppState, conversation_id: &str) -> Result<bool, StoreError> {
+    /// The conversation, when this viewer may read it.
+    async fn readable(
+        &self,
+        state: &AppState,
+        conversation_id: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
         let workspace_id = match self {
             Viewer::Agent { workspace_id, .. } | Viewer::Visitor { workspace_id, .. } => {
                 workspace_id
@@ -66,10 +79,12 @@ impl Viewer {
             .await
         {
             Ok(conversation) => Ok(match self {
-                Viewer::Agent { .. } => true,
-                Viewer::Visitor { contact_id, .. } => conversation.contact_id == *contact_id,
+                Viewer::Agent { .. } => Some(conversation),
+                Viewer::Visitor { contact_id, .. } => {
+                    (conversation.contact_id == *contact_id).then_some(conversation)
+                }
             }),
-            Err(StoreError::NotFound) => Ok(false),
+            Err(StoreError::NotFound) => Ok(None),
             Err(err) => Err(err),
         }
     }
@@ -95,7 +110,13 @@ enum ClientFrame {
         conversation_id: String,
         after_seq: i64,
     },
+    Typing {
+        conversation_id: String,
+    },
 }
+
+/// Typing notices a connection passes on per conversation: one per this interval.
+const TYPING_EVERY: Duration = Duration::from_secs(2);
 
 /// How often the server pings; a client that answers nothing (not even a pong) for
 /// [`IDLE_TIMEOUT`] is disconnected.
@@ -179,6 +200,8 @@ struct Connection {
     sink: Sink,
     /// We sent a close frame and wait for the client's.
     closing: bool,
+    /// When this connection last passed on a typing notice, per conversation (bounded).
+    typing: HashMap<String, Instant>,
 }
 
 async fn run(
@@ -205,6 +228,7 @@ async fn run(
         tracked: 0,
         sink,
         closing: false,
+        typing: HashMap::new(),
     };
     let mut ok = match (params.conversation_id, params.after_seq) {
         (Some(conversation_id), after_seq) => conn
@@ -335,6 +359,7 @@ impl Connection {
                 conversation_id,
                 after_seq,
             }) => self.resume(&conversation_id, after_seq).await,
+            Ok(ClientFrame::Typing { conversation_id }) => self.typing(conversation_id).await,
             Err(err) => {
                 self.send(error_frame("bad_request", &err.to_string()))
                     .await
@@ -342,12 +367,46 @@ impl Connection {
         }
     }
 
+    /// Passes on that this viewer is writing in a conversation they may read.
+    async fn typing(&mut self, conversation_id: String) -> Result<(), axum::Error> {
+        let now = Instant::now();
+        if self
+            .typing
+            .get(&conversation_id)
+            .is_some_and(|at| now.duration_since(*at) < TYPING_EVERY)
+        {
+            return Ok(());
+        }
+        let conversation = match self.viewer.readable(&self.state, &conversation_id).await {
+            Ok(Some(conversation)) => conversation,
+            Ok(None) => {
+                return self
+                    .send(error_frame("not_found", "conversation not found"))
+                    .await
+            }
+            Err(err) => {
+                tracing::error!(%err, "typing failed");
+                return self.send(error_frame("internal", "internal error")).await;
+            }
+        };
+        if self.typing.len() >= MAX_TRACKED {
+            self.typing.clear();
+        }
+        self.typing.insert(conversation_id, now);
+        let typist = match &self.viewer {
+            Viewer::Agent { agent_id, name, .. } => Typist::Agent { id: agent_id, name },
+            Viewer::Visitor { .. } => Typist::Contact,
+        };
+        self.state.hub.typing(&conversation, typist);
+        Ok(())
+    }
+
     /// Sends every message after `after_seq` that this viewer may see, then tracks the
     /// conversation so live events continue from there.
     async fn resume(&mut self, conversation_id: &str, after_seq: i64) -> Result<(), axum::Error> {
-        match self.viewer.may_read(&self.state, conversation_id).await {
-            Ok(true) => self.catch_up(conversation_id, after_seq.max(0)).await,
-            Ok(false) => {
+        match self.viewer.readable(&self.state, conversation_id).await {
+            Ok(Some(_)) => self.catch_up(conversation_id, after_seq.max(0)).await,
+            Ok(None) => {
                 self.send(error_frame("not_found", "conversation not found"))
                     .await
             }

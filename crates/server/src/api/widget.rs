@@ -9,7 +9,7 @@ use madoguchi_core::text::check_visible;
 use madoguchi_core::widget::WidgetSettings;
 use madoguchi_core::InvalidValue;
 use madoguchi_store::contacts::{Contact, IDENTITY_USER, IDENTITY_VISITOR};
-use madoguchi_store::conversations::{Conversation, ConversationFilter};
+use madoguchi_store::conversations::{Conversation, ConversationFilter, Reader};
 use madoguchi_store::jobs::NO_JOBS;
 use madoguchi_store::messages::NewMessage;
 use madoguchi_store::workspaces::Channel;
@@ -19,6 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::contacts::{ContactRequest, ContactView};
+use super::conversations::ReadRequest;
 use super::{AfterSeq, DEFAULT_LIMIT};
 use crate::api::sockets::{self, SocketParams, Viewer};
 use crate::app::auth::{
@@ -33,6 +34,7 @@ use crate::http::error::{
     check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path, Query,
 };
 use crate::http::views::{views, VisitorConversationView, VisitorMessageView};
+use crate::inbox::conversations as inbox_conversations;
 use crate::inbox::settings::{channel_automation, channel_scenario, widget_settings};
 use crate::web::pages::rendered;
 
@@ -49,6 +51,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(bot_feedback))
         .routes(routes!(rate_conversation))
         .routes(routes!(scenario_click))
+        .routes(routes!(mark_read))
 }
 
 /// The scenario's nodes with texts in `locale` (Japanese when a translation is missing) and
@@ -113,6 +116,20 @@ async fn scenario_click(
         return Err(AppError::not_found("scenario node"));
     }
     state.store.count_scenario_click(&channel.id, &node).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The visitor has read their conversation up to `seq` (staff see it as read).
+#[utoipa::path(post, path = "/widget/v1/conversations/{id}/read", tag = "widget", params(("id" = String, Path)),
+    request_body = ReadRequest, responses((status = 204, description = "Recorded"), (status = 404, body = ErrorBody)))]
+async fn mark_read(
+    State(state): State<AppState>,
+    visitor: VisitorAuth,
+    Path(id): Path<String>,
+    Json(request): Json<ReadRequest>,
+) -> ApiResult<StatusCode> {
+    let conversation = own_conversation(&state, &visitor, &id).await?;
+    inbox_conversations::read(&state, &conversation, Reader::Contact, request.seq).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -615,6 +632,7 @@ async fn send_message(
             private: false,
             client_id: client_id.as_ref(),
             meta: None,
+            sender_name: None,
             jobs: &NO_JOBS,
             at: state.clock.now_ms(),
         },

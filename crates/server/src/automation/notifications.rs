@@ -170,6 +170,7 @@ async fn note_for_agents(
             private: true,
             client_id: Some(&client_id),
             meta: None,
+            sender_name: None,
             jobs: &NO_JOBS,
             at: now,
         },

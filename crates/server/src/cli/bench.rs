@@ -109,6 +109,7 @@ pub async fn store(
                 private: false,
                 client_id: None,
                 meta: None,
+                sender_name: None,
                 jobs: &NO_JOBS,
                 at: madoguchi_store::now_ms(),
             })

@@ -26,6 +26,9 @@ pub struct ConversationView {
     pub first_agent_response_at: Option<i64>,
     pub last_activity_at: i64,
     pub resolved_at: Option<i64>,
+    /// How far staff / the customer have read (a `seq`).
+    pub agent_read_seq: i64,
+    pub contact_read_seq: i64,
 }
 
 impl From<&Conversation> for ConversationView {
@@ -44,6 +47,8 @@ impl From<&Conversation> for ConversationView {
             first_agent_response_at: c.first_agent_response_at,
             last_activity_at: c.last_activity_at,
             resolved_at: c.resolved_at,
+            agent_read_seq: c.agent_read_seq,
+            contact_read_seq: c.contact_read_seq,
         }
     }
 }
@@ -62,6 +67,8 @@ pub struct MessageView {
     /// Structured content (bot buttons, article links).
     #[schema(value_type = Option<Object>)]
     pub meta: Option<serde_json::Value>,
+    /// The agent's name as it was when they wrote.
+    pub sender_name: Option<String>,
     pub created_at: i64,
 }
 
@@ -84,6 +91,7 @@ impl From<&Message> for MessageView {
             private: m.private,
             client_id: m.client_id.clone(),
             meta: meta_of(m),
+            sender_name: m.sender_name.clone(),
             created_at: m.created_at,
         }
     }
@@ -97,6 +105,8 @@ pub struct VisitorConversationView {
     pub last_seq: i64,
     pub created_at: i64,
     pub last_activity_at: i64,
+    /// Staff have read the conversation up to this `seq` (read receipts).
+    pub agent_read_seq: i64,
 }
 
 impl From<&Conversation> for VisitorConversationView {
@@ -107,6 +117,7 @@ impl From<&Conversation> for VisitorConversationView {
             last_seq: c.last_seq,
             created_at: c.created_at,
             last_activity_at: c.last_activity_at,
+            agent_read_seq: c.agent_read_seq,
         }
     }
 }
@@ -124,6 +135,8 @@ pub struct VisitorMessageView {
     /// Bot buttons and article links.
     #[schema(value_type = Option<Object>)]
     pub meta: Option<serde_json::Value>,
+    /// Who of the staff wrote it (agent messages).
+    pub sender_name: Option<String>,
     pub created_at: i64,
 }
 
@@ -140,6 +153,7 @@ impl From<&Message> for VisitorMessageView {
                 .clone()
                 .filter(|_| m.sender_kind == SenderKind::Contact),
             meta: meta_of(m),
+            sender_name: m.sender_name.clone(),
             created_at: m.created_at,
         }
     }

@@ -2,11 +2,12 @@
 //! their audit entry and the jobs they trigger in one transaction, then published. It owns the
 //! rules of a change itself: a conversation that becomes resolved asks its customer for a
 //! rating (満足率) — queued as a job in the same transaction and run at once, so a crash in
-//! between only delays it.
+//! between only delays it. Reading (how far staff or the customer have read) goes through
+//! here too, so both sides see it live.
 
 use madoguchi_core::conversation::ConversationStatus;
 use madoguchi_core::message::SenderKind;
-use madoguchi_store::conversations::{Conversation, ConversationPatch};
+use madoguchi_store::conversations::{Conversation, ConversationPatch, Reader};
 use madoguchi_store::jobs::{JobChanges, JobSpec, NO_JOBS};
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +31,24 @@ pub struct Change<'a> {
     /// `agent:{id}`, `bot` or `system`, for the audit log.
     pub actor: &'a str,
     pub jobs: &'a JobChanges,
+}
+
+/// Records that `reader` has read `conversation` up to `seq`, and publishes it when it moved
+/// (the customer sees 既読, agents' unread counts drop).
+pub async fn read(
+    state: &AppState,
+    conversation: &Conversation,
+    reader: Reader,
+    seq: i64,
+) -> DomainResult<()> {
+    if let Some(updated) = state
+        .store
+        .mark_read(&conversation.workspace_id, &conversation.id, reader, seq)
+        .await?
+    {
+        state.hub.conversation_updated(&updated);
+    }
+    Ok(())
 }
 
 /// Applies `change` to a conversation of `workspace_id` and publishes the result.

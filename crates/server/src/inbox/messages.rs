@@ -106,6 +106,7 @@ pub async fn post_automatic(
             private: false,
             client_id: Some(&client_id),
             meta: meta.as_deref(),
+            sender_name: None,
             jobs: automatic.jobs,
             at: state.clock.now_ms(),
         },

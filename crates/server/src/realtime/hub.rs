@@ -21,6 +21,13 @@ use crate::http::views::{
     ConversationView, MessageView, VisitorConversationView, VisitorMessageView,
 };
 
+/// Who is typing (see [`Hub::typing`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Typist<'a> {
+    Agent { id: &'a str, name: &'a str },
+    Contact,
+}
+
 /// One thing that happened to a conversation.
 #[derive(Debug, Serialize, serde::Deserialize)]
 pub struct Event {
@@ -305,6 +312,33 @@ impl Hub {
             is_message: true,
             agent_frame: agent_message_frame(message).into(),
             visitor_frame: (!message.private).then(|| visitor_message_frame(message).into()),
+        });
+    }
+
+    /// Someone is writing in a conversation: agents see who (their own echo they ignore by
+    /// id); the customer sees an agent typing, never their own.
+    pub fn typing(&self, conversation: &Conversation, typist: Typist<'_>) {
+        let (kind, id, name) = match typist {
+            Typist::Agent { id, name } => ("agent", Some(id), Some(name)),
+            Typist::Contact => ("contact", None, None),
+        };
+        let agent_frame = serde_json::json!({
+            "type": "typing", "conversation_id": conversation.id,
+            "sender_kind": kind, "sender_id": id, "name": name,
+        });
+        let visitor_frame = (kind == "agent").then(|| {
+            serde_json::json!({"type": "typing", "conversation_id": conversation.id, "sender_kind": kind, "name": name})
+                .to_string()
+                .into()
+        });
+        self.publish(Event {
+            workspace_id: conversation.workspace_id.clone(),
+            contact_id: conversation.contact_id.clone(),
+            conversation_id: conversation.id.clone(),
+            seq: conversation.last_seq,
+            is_message: false,
+            agent_frame: agent_frame.to_string().into(),
+            visitor_frame,
         });
     }
 

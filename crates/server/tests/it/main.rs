@@ -12,6 +12,7 @@ mod eval;
 mod identity;
 mod knowledge;
 mod notifications;
+mod presence;
 mod shop;
 mod support;
 mod system;

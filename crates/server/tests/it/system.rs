@@ -122,6 +122,8 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/api/v1/workspace/logo", "put"),
         ("/api/v1/agents/{id}", "patch"),
         ("/api/v1/templates/{id}", "patch"),
+        ("/api/v1/conversations/{id}/read", "post"),
+        ("/widget/v1/conversations/{id}/read", "post"),
         ("/healthz", "get"),
         ("/metrics", "get"),
     ];

@@ -152,7 +152,10 @@ async fn every_page_passes_axe() {
             .unwrap();
         // Each page draws its forms from API answers: wait until its cards are filled.
         eventually("the admin page's content", || async {
-            !page_text(&client, ".admin-page .card").await.trim().is_empty()
+            !page_text(&client, ".admin-page .card")
+                .await
+                .trim()
+                .is_empty()
         })
         .await;
         tokio::time::sleep(Duration::from_millis(300)).await;
