@@ -1,6 +1,8 @@
 /* The agent inbox: filtered conversation list with counts, the conversation with reply box and
  * private notes, templates on "/", assignment/status/priority/tags, the contact panel, live
- * updates over the workspace WebSocket, and keyboard navigation. */
+ * updates over the workspace WebSocket, and keyboard navigation. Rows show unread messages,
+ * waiting time and the assignee; the customer's typing shows under the messages; new customer
+ * messages raise the tab title's count, a sound and (when allowed) a desktop notification. */
 (function () {
   "use strict";
   var M = window.MDG, t = M.t, el = M.el, api = M.api;
@@ -12,6 +14,18 @@
   var ui = {};
 
   function byId(list, id) { return list.filter(function (x) { return x.id === id; })[0]; }
+  /* A round badge with a person's initial (an avatar without pictures to upload). */
+  function avatar(name, cls) {
+    var span = el("span", { class: "avatar " + (cls || ""), "aria-hidden": "true" }, (name || "?").trim().charAt(0).toUpperCase());
+    return span;
+  }
+  /* "5分待ち" from a time in the past. */
+  function waited(since) {
+    var minutes = Math.max(0, Math.floor((Date.now() - since) / 60000));
+    if (minutes < 60) return t("inbox.waiting_minutes").replace("{n}", minutes);
+    var hours = Math.floor(minutes / 60);
+    return hours < 48 ? t("inbox.waiting_hours").replace("{n}", hours) : t("inbox.waiting_days").replace("{n}", Math.floor(hours / 24));
+  }
   function contactLabel(c) { return c && c.name ? c.name : t("inbox.visitor") + " " + (c ? c.id.slice(-6) : ""); }
 
   /* ---- layout ---- */
@@ -100,7 +114,10 @@
     ui.composer.addEventListener("submit", function (e) { e.preventDefault(); sendMessage(); });
     ui.input.addEventListener("input", updatePopup);
     ui.input.addEventListener("keydown", composerKeys);
+    ui.typing = el("p", { class: "typing", "aria-live": "polite" });
+    ui.input.addEventListener("input", sendTyping);
     ui.thread.appendChild(ui.messages);
+    ui.thread.appendChild(ui.typing);
     ui.thread.appendChild(ui.composer);
     /* Single-key shortcuts can be switched off (WCAG 2.1.4); the choice is kept per browser. */
     var hint = el("p", { class: "hint" }, t("inbox.keyboard") + " ");
@@ -111,6 +128,18 @@
     toggle.appendChild(ui.shortcuts);
     toggle.appendChild(document.createTextNode(" " + t("inbox.shortcuts_on")));
     hint.appendChild(toggle);
+    var sound = el("label", { class: "shortcuts" });
+    var soundBox = el("input", { type: "checkbox", id: "sound" });
+    soundBox.checked = localStorage.getItem("mdg_sound") !== "off";
+    soundBox.addEventListener("change", function () { localStorage.setItem("mdg_sound", soundBox.checked ? "on" : "off"); });
+    sound.appendChild(soundBox);
+    sound.appendChild(document.createTextNode(" " + t("inbox.sound_on")));
+    hint.appendChild(sound);
+    if (window.Notification && Notification.permission === "default") {
+      hint.appendChild(el("button", { type: "button", class: "link", id: "desktop-alerts", on: { click: function (e) {
+        Notification.requestPermission().then(function () { e.target.remove(); });
+      } } }, t("inbox.desktop_alerts")));
+    }
     ui.thread.appendChild(hint);
     renderThread();
   }
@@ -155,10 +184,16 @@
       var item = el("button", { type: "button", class: "item", role: "option", "data-id": c.id,
         "aria-selected": String(S.current ? S.current.id === c.id : i === S.selected),
         on: { click: function () { S.selected = i; open(c.id); } } });
-      item.appendChild(el("strong", {}, c.contact_name || c.contact_email || t("inbox.guest") + " " + c.contact_id.slice(-6)));
+      var head = el("span", { class: "row-head" });
+      head.appendChild(el("strong", {}, c.contact_name || c.contact_email || t("inbox.guest") + " " + c.contact_id.slice(-6)));
+      if (c.unread > 0) head.appendChild(el("span", { class: "unread", "aria-label": t("inbox.unread").replace("{n}", c.unread) }, String(c.unread)));
+      if (assignee) { var a = avatar(assignee.name, "small"); a.setAttribute("title", assignee.name); head.appendChild(a); }
+      item.appendChild(head);
       if (c.preview) item.appendChild(el("div", { class: "preview" }, c.preview));
-      item.appendChild(el("div", { class: "meta" }, t("inbox.status." + c.status) + " · " + M.time(c.last_activity_at) +
+      var channel = byId(S.channels, c.channel_id);
+      item.appendChild(el("div", { class: "meta" }, (channel ? channel.name + " · " : "") + t("inbox.status." + c.status) + " · " + M.time(c.last_activity_at) +
         (assignee ? " · " + assignee.name : "") + (c.tags.length ? " · #" + c.tags.join(" #") : "")));
+      if (c.waiting_since_at && c.status !== "resolved") item.appendChild(el("div", { class: "waiting" }, waited(c.waiting_since_at)));
       ui.list.appendChild(item);
     });
   }
@@ -180,6 +215,7 @@
         renderList();
         renderThread();
         renderSide();
+        markRead();
       });
     });
   }
@@ -193,7 +229,7 @@
     var kind = m.private ? "note" : m.sender_kind;
     var node = el("div", { class: "msg " + kind, "data-seq": String(m.seq) });
     var who = m.sender_kind === "contact" ? contactLabel(currentContact())
-      : m.sender_kind === "agent" ? ((byId(S.agents, m.sender_id) || {}).name || "")
+      : m.sender_kind === "agent" ? (m.sender_name || (byId(S.agents, m.sender_id) || {}).name || "")
       : t("inbox.sender." + m.sender_kind);
     node.appendChild(el("span", { class: "who" }, (m.private ? t("inbox.note") + " · " : "") + who + " · " + M.time(m.created_at)));
     var files = M.attachments(m, function (id) { return "/api/v1/attachments/" + id; });
@@ -215,7 +251,58 @@
     if (S.messages.some(function (x) { return x.seq === m.seq; })) return;
     S.messages.push(m);
     S.messages.sort(function (a, b) { return a.seq - b.seq; });
+    if (m.sender_kind === "contact") hideTyping();
     renderThread();
+    markRead();
+  }
+  /* What this agent has seen of the open conversation (only while the tab is in view). */
+  function markRead() {
+    if (!S.current || !S.messages.length || document.hidden) return;
+    var seq = S.messages[S.messages.length - 1].seq;
+    if (seq <= (S.current.agent_read_seq || 0) || seq <= (S.readSent || 0) && S.readFor === S.current.id) return;
+    S.readSent = seq;
+    S.readFor = S.current.id;
+    api("POST", "/api/v1/conversations/" + S.current.id + "/read", { seq: seq }).catch(function () { S.readSent = 0; });
+  }
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) { markRead(); S.alerts = 0; updateTitle(); } });
+
+  /* ---- typing ---- */
+  function showTyping(text) {
+    ui.typing.textContent = text;
+    clearTimeout(S.typingTimer);
+    S.typingTimer = setTimeout(hideTyping, 6000);
+  }
+  function hideTyping() { if (ui.typing) ui.typing.textContent = ""; }
+  function sendTyping() {
+    var now = Date.now();
+    if (!S.ws || S.ws.readyState !== 1 || !S.current || S.mode === "note" || now - (S.typedAt || 0) < 3000) return;
+    S.typedAt = now;
+    S.ws.send(JSON.stringify({ type: "typing", conversation_id: S.current.id }));
+  }
+
+  /* ---- alerts: tab title, sound, desktop notification ---- */
+  function updateTitle() { document.title = (S.alerts ? "(" + S.alerts + ") " : "") + t("inbox.title") + " · Madoguchi"; }
+  function alertNew(frame) {
+    var m = frame.message;
+    if (m.sender_kind !== "contact" || (!document.hidden && S.current && S.current.id === frame.conversation_id)) return;
+    if (document.hidden) { S.alerts = (S.alerts || 0) + 1; updateTitle(); }
+    if (localStorage.getItem("mdg_sound") !== "off") beep();
+    if (window.Notification && Notification.permission === "granted" && document.hidden) {
+      var n = new Notification(t("inbox.new_message"), { body: m.body.slice(0, 120), tag: frame.conversation_id });
+      n.onclick = function () { window.focus(); open(frame.conversation_id); n.close(); };
+    }
+  }
+  var audio = null;
+  function beep() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var osc = audio.createOscillator(), gain = audio.createGain();
+      osc.frequency.value = 880;
+      gain.gain.setValueAtTime(0.08, audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.25);
+      osc.connect(gain); gain.connect(audio.destination);
+      osc.start(); osc.stop(audio.currentTime + 0.25);
+    } catch (e) { /* no audio here */ }
   }
 
   function select(label, id, options, value, onChange) {
@@ -374,8 +461,16 @@
         ws.send(JSON.stringify({ type: "resume", conversation_id: S.current.id, after_seq: S.messages[S.messages.length - 1].seq }));
       }
     };
+    S.ws = ws;
     ws.onmessage = function (event) {
       var f = JSON.parse(event.data);
+      if (f.type === "typing") {
+        if (S.current && f.conversation_id === S.current.id && f.sender_id !== S.me.id) {
+          showTyping(f.sender_kind === "contact" ? t("inbox.customer_typing") : t("inbox.agent_typing").replace("{name}", f.name || ""));
+        }
+        return;
+      }
+      if (f.type === "message.created") alertNew(f);
       if (f.type === "message.created" && S.current && f.conversation_id === S.current.id) addMessage(f.message);
       if (f.type === "conversation.updated" && S.current && f.conversation_id === S.current.id) { S.current = f.conversation; renderSide(); }
       refreshSoon();

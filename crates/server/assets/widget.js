@@ -20,7 +20,7 @@
   var storeKey = "mdg_visitor_" + key;
   var outboxKey = "mdg_outbox_" + key;
   var T = {};
-  var state = { scenario: [], node: null, answered: {}, token: null, contact: null, prechat: "off", conversations: [], current: null, messages: {}, lastSeq: {}, unread: 0, open: false, ws: null, retry: 0 };
+  var state = { scenario: [], node: null, answered: {}, readSent: {}, token: null, contact: null, prechat: "off", conversations: [], current: null, messages: {}, lastSeq: {}, unread: 0, open: false, ws: null, retry: 0 };
 
   function t(name) { return T["widget." + name] || name; }
   function el(tag, attrs, text) {
@@ -83,7 +83,10 @@
     /* Phones: the panel takes the whole screen (16 px inputs keep iOS from zooming in). */
     "@media (max-width:480px){.panel{inset:0!important;width:100%;max-width:none;height:100%;max-height:none;border-radius:0}.notify input{font-size:16px}.launcher[aria-expanded=true]{display:none}}" +
     ".notify{border-top:1px solid #d0d7de;padding:8px 12px;font-size:12px}.notify summary{cursor:pointer}.notify input{width:100%;margin:4px 0;padding:6px;border:1px solid #d0d7de;border-radius:6px}" +
-    ".article{display:block;margin-top:6px;color:inherit;font-weight:600}.choices{display:flex;gap:6px;margin-top:8px}.choice{border:1px solid #8c959f;background:#fff;border-radius:14px;padding:4px 12px;cursor:pointer;font-size:13px}" +
+    ".article{display:block;margin-top:6px;color:inherit;font-weight:600}.choices{display:flex;flex-wrap:wrap;gap:6px;margin-top:8px}.choice{border:1px solid #8c959f;background:#fff;border-radius:14px;padding:4px 12px;cursor:pointer;font-size:13px}" +
+    ".avatar{display:inline-flex;align-items:center;justify-content:center;width:18px;height:18px;border-radius:50%;color:#fff;font-size:10px;font-weight:700;margin-right:4px;vertical-align:middle}" +
+    ".read{font-size:11px;color:#57606a;text-align:right;margin:-4px 0 8px}.typing{font-size:12px;color:#57606a;margin:0;padding:0 12px;min-height:16px}" +
+    ".peek{position:fixed;bottom:88px;max-width:280px;background:#fff;color:#1f2328;border:1px solid #d0d7de;border-radius:12px;box-shadow:0 4px 14px rgba(0,0,0,.2);padding:10px 12px;text-align:left;cursor:pointer;z-index:2147483000;font-size:13px}.peek strong{display:block;font-size:12px;margin-bottom:2px}" +
     ".prechat{border-top:1px solid #d0d7de;padding:8px 12px;font-size:12px}.prechat .intro{margin:0 0 4px}.prechat input{display:block;width:100%;margin:4px 0;padding:6px;border:1px solid #d0d7de;border-radius:6px;font-size:16px}.prechat .error{color:#a40e26;margin:2px 0 0}.prechat .error:empty{display:none}" +
     ".past{font-size:13px;margin:14px 0 8px}.none{font-size:13px}.offline{background:#fff8c5;font-size:12px;padding:6px 12px;margin:0}.offline[hidden]{display:none}.back{background:none;border:0;color:inherit;cursor:pointer;font-size:13px;padding:0 0 8px}";
   if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === "function" && CSSStyleSheet.prototype.replaceSync) {
@@ -120,6 +123,8 @@
   var greeting = el("p", { class: "greeting" });
   var offline = el("p", { class: "offline", hidden: "" });
   var body = el("div", { class: "body", "aria-live": "polite" });
+  var typing = el("p", { class: "typing", "aria-live": "polite" });
+  var peek = el("button", { type: "button", class: "peek", hidden: "" });
   /* The pre-chat form: name and e-mail address before a new conversation's first message. */
   var prechat = el("div", { class: "prechat", hidden: "" });
   var prechatIntro = el("p", { class: "intro" });
@@ -144,7 +149,8 @@
   var notifySave = el("button", { type: "button", class: "primary" });
   var notifyDone = el("p", { role: "status" });
   [notifySummary, emailInput, phoneInput, notifySave, notifyDone].forEach(function (n) { notify.appendChild(n); });
-  [header, greeting, offline, body, prechat, composer, notify].forEach(function (n) { panel.appendChild(n); });
+  [header, greeting, offline, body, typing, prechat, composer, notify].forEach(function (n) { panel.appendChild(n); });
+  root.appendChild(peek);
   root.appendChild(launcher);
   root.appendChild(panel);
 
@@ -152,6 +158,7 @@
     var side = settings.position === "left" ? "left" : "right";
     launcher.style[side] = "20px";
     panel.style[side] = "20px";
+    peek.style[side] = "20px";
     [launcher, header, sendBtn, notifySave].forEach(function (n) { n.style.background = settings.color; });
     title.textContent = t("title");
     greeting.textContent = lang === "en" ? settings.greeting_en : settings.greeting_ja;
@@ -207,10 +214,18 @@
     body.appendChild(list);
   }
   function bubble(m, pending) {
-    var who = { contact: t("you"), bot: t("bot"), system: t("automatic") }[m.sender_kind] || t("staff");
+    var who = { contact: t("you"), bot: t("bot"), system: t("automatic") }[m.sender_kind] || m.sender_name || t("staff");
     var div = el("div", { class: "msg " + m.sender_kind + (pending ? " pending" : "") });
     if (m.sender_kind === "contact") div.style.background = state.color;
-    div.appendChild(el("span", { class: "who" }, pending ? who + " · " + t("pending") : who));
+    var label = el("span", { class: "who" });
+    /* Staff are shown with their name and an initial, so the customer knows who answers. */
+    if (m.sender_kind === "agent") {
+      var badge = el("span", { class: "avatar", "aria-hidden": "true" }, (m.sender_name || t("staff")).charAt(0));
+      badge.style.background = state.color;
+      label.appendChild(badge);
+    }
+    label.appendChild(document.createTextNode(pending ? who + " · " + t("pending") : who));
+    div.appendChild(label);
     var files = (m.meta && m.meta.attachments) || [];
     if (files.length) div.appendChild(fileList(files)); else div.appendChild(document.createTextNode(m.body));
     if (m.seq) div.setAttribute("data-seq", String(m.seq));
@@ -273,11 +288,20 @@
     body.appendChild(back);
     var thread = el("div", { class: "thread" });
     if (!state.current && state.scenario.length) thread.appendChild(scenarioNode());
-    (state.messages[state.current] || []).forEach(function (m) { thread.appendChild(bubble(m, false)); });
+    /* 既読 under the customer's newest message once staff have read that far. */
+    var list = state.messages[state.current] || [];
+    var mine = list.filter(function (m) { return m.sender_kind === "contact"; });
+    var newest = mine.length ? mine[mine.length - 1].seq : null;
+    var conv = state.conversations.filter(function (c) { return c.id === state.current; })[0];
+    list.forEach(function (m) {
+      thread.appendChild(bubble(m, false));
+      if (m.seq === newest && conv && conv.agent_read_seq >= newest) thread.appendChild(el("p", { class: "read" }, t("read")));
+    });
     outbox().forEach(function (item) {
       if (item.conversation === state.current) thread.appendChild(bubble({ sender_kind: "contact", body: item.body }, true));
     });
     body.appendChild(thread);
+    markRead();
     if (!state.current && needsPrechat()) prechat.removeAttribute("hidden"); else prechat.setAttribute("hidden", "");
     if (state.current) attachBtn.removeAttribute("hidden"); else attachBtn.setAttribute("hidden", "");
     composer.removeAttribute("hidden");
@@ -403,6 +427,35 @@
       .finally(function () { fileInput.value = ""; });
   });
 
+  /* What the visitor has seen of the open conversation (only while the panel is open in view). */
+  function markRead() {
+    var id = state.current, list = state.messages[id] || [];
+    if (!id || !state.open || document.hidden || !list.length) return;
+    var seq = list[list.length - 1].seq;
+    if (seq <= (state.readSent[id] || 0)) return;
+    state.readSent[id] = seq;
+    api("POST", "/widget/v1/conversations/" + id + "/read", { seq: seq }).catch(function () { state.readSent[id] = 0; });
+  }
+  document.addEventListener("visibilitychange", markRead);
+  function showTyping(name) {
+    typing.textContent = t("agent_typing").replace("{name}", name || t("staff"));
+    clearTimeout(state.typingTimer);
+    state.typingTimer = setTimeout(function () { typing.textContent = ""; }, 6000);
+  }
+  function sendTyping() {
+    var now = Date.now();
+    if (!state.ws || state.ws.readyState !== 1 || !state.current || now - (state.typedAt || 0) < 3000) return;
+    state.typedAt = now;
+    state.ws.send(JSON.stringify({ type: "typing", conversation_id: state.current }));
+  }
+  /* While the panel is closed, a new reply shows as a small card above the launcher. */
+  function preview(m) {
+    peek.textContent = "";
+    peek.appendChild(el("strong", {}, m.sender_name || t(m.sender_kind === "bot" ? "bot" : "staff")));
+    peek.appendChild(el("span", {}, m.body.length > 90 ? m.body.slice(0, 90) + "…" : m.body));
+    peek.removeAttribute("hidden");
+  }
+
   /* ---- live updates ---- */
   function connect() {
     var ws = new WebSocket(wsBase + "/widget/v1/ws?visitor_token=" + encodeURIComponent(state.token));
@@ -416,12 +469,22 @@
     };
     ws.onmessage = function (event) {
       var frame = JSON.parse(event.data);
+      if (frame.type === "typing") {
+        if (state.open && state.current === frame.conversation_id) showTyping(frame.name);
+        return;
+      }
+      if (frame.type === "conversation.updated") {
+        state.conversations = state.conversations.map(function (c) { return c.id === frame.conversation_id ? frame.conversation : c; });
+        if (state.open && state.current === frame.conversation_id) renderThread();
+        return;
+      }
       if (frame.type !== "message.created") return;
       var m = frame.message;
       var isNew = addMessage(frame.conversation_id, m);
       if (!isNew) return;
+      if (m.sender_kind !== "contact") typing.textContent = "";
       if (state.open && state.current === frame.conversation_id) renderThread();
-      else if (!state.open && m.sender_kind !== "contact") setUnread(state.unread + 1);
+      else if (!state.open && m.sender_kind !== "contact") { setUnread(state.unread + 1); state.current = frame.conversation_id; preview(m); }
     };
     ws.onclose = function () {
       state.ws = null;
@@ -438,7 +501,9 @@
     launcher.setAttribute("aria-expanded", "false");
     launcher.focus();
   }
+  peek.addEventListener("click", function () { launcher.click(); });
   launcher.addEventListener("click", function () {
+    peek.setAttribute("hidden", "");
     if (state.open) { closePanel(); return; }
     state.open = true;
     launcher.setAttribute("aria-expanded", "true");
@@ -464,6 +529,7 @@
     input.value = "";
     send(text);
   });
+  input.addEventListener("input", sendTyping);
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); composer.requestSubmit(); }
   });

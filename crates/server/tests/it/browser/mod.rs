@@ -17,6 +17,7 @@ mod accessibility;
 mod admin;
 mod files;
 mod identity;
+mod presence;
 
 const XSS: &str = "<img src=x onerror=alert(1)>";
 
@@ -939,12 +940,12 @@ async fn customer_names_follow_their_conversation() {
         rows(&agent, "#conversation-list .item").await.len() == 2
     })
     .await;
-    // Each row names its customer and shows the newest message.
+    // Each row names its customer, counts the unread message and shows the newest one.
     let mut listed = rows(&agent, "#conversation-list .item").await;
     listed.sort();
     assert!(
-        listed[0].starts_with("佐藤 一郎 佐藤です。返品の件で")
-            && listed[1].starts_with("山田 花子 山田です。注文の件で"),
+        listed[0].starts_with("佐藤 一郎 1 佐藤です。返品の件で")
+            && listed[1].starts_with("山田 花子 1 山田です。注文の件で"),
         "{listed:?}"
     );
     for _ in 0..3 {
