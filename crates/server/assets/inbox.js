@@ -321,7 +321,7 @@
     side.textContent = "";
     if (!c) return;
     var status = select(t("inbox.status"), "status", ["open", "pending", "snoozed", "resolved"].map(function (s) { return [s, t("inbox.status." + s)]; }),
-      c.status, function (v) { patch({ status: v }); });
+      c.status, function (v) { if (v === "snoozed") showSnooze(); else patch({ status: v }); });
     var assignee = select(t("inbox.assignee"), "assignee", [["", t("inbox.nobody")]].concat(S.agents.map(function (a) { return [a.id, a.name]; })),
       c.assignee_id || "", function (v) { patch({ assignee_id: v || null }); });
     var priority = select(t("inbox.priority"), "priority", ["low", "normal", "high", "urgent"].map(function (p) { return [p, t("inbox.priority." + p)]; }),
@@ -332,6 +332,25 @@
       patch({ tags: tags.value.split(/[,、]/).map(function (x) { return x.trim(); }).filter(Boolean) });
     });
     status.concat(assignee, priority, [tagsLabel, tags]).forEach(function (n) { side.appendChild(n); });
+    /* Snooze until a time: the conversation reopens by itself then (or when the customer writes). */
+    var snooze = el("div", { class: "snooze", id: "snooze", hidden: "" });
+    var when = el("input", { type: "datetime-local", id: "snooze-until" });
+    snooze.appendChild(el("label", { for: "snooze-until" }, t("inbox.snooze_until")));
+    snooze.appendChild(when);
+    snooze.appendChild(el("button", { type: "button", id: "snooze-save", on: { click: function () {
+      var until = new Date(when.value).getTime();
+      if (!until) return;
+      patch({ status: "snoozed", snoozed_until: until }).catch(function (err) { when.setCustomValidity(err.message); when.reportValidity(); });
+    } } }, t("inbox.snooze")));
+    side.appendChild(snooze);
+    if (c.status === "snoozed" && c.snoozed_until) side.appendChild(el("p", { class: "snoozed" }, t("inbox.snoozed_until").replace("{when}", M.time(c.snoozed_until))));
+    function showSnooze() {
+      var d = new Date(); d.setDate(d.getDate() + 1); d.setHours(9, 0, 0, 0);
+      var pad = function (n) { return ("0" + n).slice(-2); };
+      when.value = d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T09:00";
+      snooze.removeAttribute("hidden");
+      when.focus();
+    }
     side.appendChild(el("button", { type: "button", class: "primary", id: "resolve", on: { click: resolve } }, t("inbox.resolve")));
     if (!S.contact) return;
     var p = S.contact;

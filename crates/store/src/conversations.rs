@@ -40,6 +40,8 @@ pub struct Conversation {
     pub agent_read_seq: i64,
     /// How far the customer has read.
     pub contact_read_seq: i64,
+    /// A snoozed conversation reopens at this time (Unix ms).
+    pub snoozed_until: Option<i64>,
     pub tags: Vec<String>,
 }
 
@@ -71,6 +73,7 @@ impl Conversation {
             locale: row.try_get("locale")?,
             agent_read_seq: row.try_get("agent_read_seq")?,
             contact_read_seq: row.try_get("contact_read_seq")?,
+            snoozed_until: row.try_get("snoozed_until")?,
             tags: Vec::new(),
         })
     }
@@ -79,7 +82,7 @@ impl Conversation {
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, workspace_id, channel_id, contact_id, status, \
      assignee_id, team_id, priority, last_seq, created_at, first_agent_response_at, \
      last_activity_at, resolved_at, waiting_since, handed_over_at, locale, agent_read_seq, \
-     contact_read_seq";
+     contact_read_seq, snoozed_until";
 
 /// Whose conversations to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -111,6 +114,8 @@ pub struct ConversationPatch {
     pub tags: Option<Vec<String>>,
     /// Records that the customer asked for a person (kept once set).
     pub hand_over: bool,
+    /// With status `snoozed`: when it wakes up. Any other status clears it.
+    pub snoozed_until: Option<i64>,
 }
 
 /// Characters of the newest message a list shows.
@@ -269,9 +274,13 @@ impl WriteOp for ConversationUpdate {
                 .unwrap_or(before.assignee_id.clone());
             let priority = patch.priority.unwrap_or(before.priority);
             let handed_over_at = before.handed_over_at.or(patch.hand_over.then_some(now));
+            let snoozed_until = match status {
+                ConversationStatus::Snoozed => patch.snoozed_until.or(before.snoozed_until),
+                _ => None,
+            };
             sqlx::query(
                 "UPDATE conversations SET status = $2, resolved_at = $3, assignee_id = $4, priority = $5, \
-                 last_activity_at = $6, handed_over_at = $7 WHERE id = $1",
+                 last_activity_at = $6, handed_over_at = $7, snoozed_until = $8 WHERE id = $1",
             )
             .bind(id)
             .bind(status.as_str())
@@ -280,6 +289,7 @@ impl WriteOp for ConversationUpdate {
             .bind(priority.as_str())
             .bind(now)
             .bind(handed_over_at)
+            .bind(snoozed_until)
             .execute(&mut *conn)
             .await?;
             if let Some(tags) = &patch.tags {

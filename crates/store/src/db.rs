@@ -56,6 +56,7 @@ impl Backend {
             12 => "0012_workspace_logo.sql",
             13 => "0013_article_votes.sql",
             14 => "0014_sender_name_and_reads.sql",
+            15 => "0015_snoozed_until.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

@@ -212,7 +212,7 @@ impl Store {
             if status != conversation.status {
                 status_changed = true;
                 sqlx::query(
-                    "UPDATE conversations SET status = $2, resolved_at = NULL WHERE id = $1",
+                    "UPDATE conversations SET status = $2, resolved_at = NULL, snoozed_until = NULL WHERE id = $1",
                 )
                 .bind(&new.conversation_id)
                 .bind(status.as_str())
@@ -220,6 +220,7 @@ impl Store {
                 .await?;
                 conversation.status = status;
                 conversation.resolved_at = None;
+                conversation.snoozed_until = None;
             }
         }
         if new.sender_kind == SenderKind::Agent

@@ -196,10 +196,29 @@ pub struct ConversationUpdate {
     priority: Option<String>,
     /// The conversation's complete set of tags (1-50 characters each, at most 20).
     tags: Option<Vec<String>>,
+    /// With `status: snoozed`: when it reopens by itself (Unix ms, in the next 366 days).
+    snoozed_until: Option<i64>,
 }
 
+/// The longest a conversation may be snoozed.
+const MAX_SNOOZE_MS: i64 = 366 * 24 * 3600 * 1000;
+
 impl ConversationUpdate {
-    fn parse(self) -> Result<ConversationPatch, InvalidValue> {
+    fn parse(self, now: i64) -> Result<ConversationPatch, InvalidValue> {
+        if let Some(until) = self.snoozed_until {
+            if self.status.as_deref() != Some("snoozed") {
+                return Err(InvalidValue::new(
+                    "snoozed_until",
+                    "goes with status snoozed",
+                ));
+            }
+            if until <= now || until > now + MAX_SNOOZE_MS {
+                return Err(InvalidValue::new(
+                    "snoozed_until",
+                    "must be a time in the next 366 days",
+                ));
+            }
+        }
         if let Some(tags) = &self.tags {
             let bad = |t: &String| t.trim().is_empty() || t.chars().count() > 50;
             if tags.len() > 20 || tags.iter().any(bad) {
@@ -221,6 +240,7 @@ impl ConversationUpdate {
                 .tags
                 .map(|tags| tags.into_iter().map(|t| t.trim().to_owned()).collect()),
             hand_over: false,
+            snoozed_until: self.snoozed_until,
         })
     }
 }
@@ -236,7 +256,7 @@ async fn update_conversation(
     Json(update): Json<ConversationUpdate>,
 ) -> ApiResult<Json<ConversationView>> {
     check_id(&id, "conversation")?;
-    let patch = update.parse()?;
+    let patch = update.parse(state.clock.now_ms())?;
     let actor = format!("agent:{}", auth.agent.id);
     let change = Change {
         patch: &patch,

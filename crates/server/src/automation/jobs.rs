@@ -9,7 +9,7 @@ use madoguchi_store::jobs::Job;
 use crate::app::AppState;
 use crate::automation::auto_replies::{self, ExpectationJob, EXPECTATION_JOB, NOTIFY_JOB};
 use crate::automation::notifications::{self, NotifyJob};
-use crate::inbox::conversations::{self, RatingJob, RATING_JOB};
+use crate::inbox::conversations::{self, RatingJob, WakeJob, RATING_JOB, WAKE_JOB};
 
 pub const MAX_ATTEMPTS: i64 = 10;
 /// A claimed job is someone else's to retry if its worker has not finished within this time.
@@ -35,6 +35,12 @@ async fn handle(state: &AppState, job: &Job) -> Result<&'static str, String> {
             let payload: RatingJob =
                 serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
             conversations::ask_rating(state, &payload)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        WAKE_JOB => {
+            let payload: WakeJob = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            conversations::wake(state, &payload)
                 .await
                 .map_err(|e| e.to_string())
         }

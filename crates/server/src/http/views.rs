@@ -29,6 +29,8 @@ pub struct ConversationView {
     /// How far staff / the customer have read (a `seq`).
     pub agent_read_seq: i64,
     pub contact_read_seq: i64,
+    /// A snoozed conversation reopens at this time (Unix ms).
+    pub snoozed_until: Option<i64>,
 }
 
 impl From<&Conversation> for ConversationView {
@@ -49,6 +51,7 @@ impl From<&Conversation> for ConversationView {
             resolved_at: c.resolved_at,
             agent_read_seq: c.agent_read_seq,
             contact_read_seq: c.contact_read_seq,
+            snoozed_until: c.snoozed_until,
         }
     }
 }

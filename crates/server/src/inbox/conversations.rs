@@ -17,6 +17,16 @@ use crate::inbox::messages::{post_automatic, Automatic};
 use crate::inbox::settings::automation_of;
 
 pub const RATING_JOB: &str = "survey.rating";
+pub const WAKE_JOB: &str = "conversation.wake";
+
+/// Payload of a snoozed conversation's wake-up.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WakeJob {
+    pub workspace_id: String,
+    pub conversation_id: String,
+    /// The snooze it ends: a later snooze (or none) makes this one stale.
+    pub until: i64,
+}
 
 /// Payload of a rating request.
 #[derive(Debug, Serialize, Deserialize)]
@@ -66,6 +76,21 @@ pub async fn update(
         workspace_id: workspace_id.to_owned(),
         conversation_id: id.to_owned(),
     };
+    if let (Some(ConversationStatus::Snoozed), Some(until)) =
+        (change.patch.status, change.patch.snoozed_until)
+    {
+        let wake = WakeJob {
+            workspace_id: workspace_id.to_owned(),
+            conversation_id: id.to_owned(),
+            until,
+        };
+        jobs.enqueue.push(JobSpec {
+            kind: WAKE_JOB.into(),
+            payload: serde_json::to_string(&wake).unwrap_or_default(),
+            due_at: until,
+            dedupe_key: Some(format!("wake:{id}:{until}")),
+        });
+    }
     if resolves {
         jobs.enqueue.push(JobSpec {
             kind: RATING_JOB.into(),
@@ -95,6 +120,31 @@ pub async fn update(
     Ok(conversation)
 }
 
+/// Reopens a snoozed conversation when its time comes; nothing when it was woken, reopened or
+/// snoozed again meanwhile.
+pub async fn wake(state: &AppState, job: &WakeJob) -> DomainResult<&'static str> {
+    let conversation = state
+        .store
+        .conversation(&job.workspace_id, &job.conversation_id)
+        .await?;
+    if conversation.status != ConversationStatus::Snoozed
+        || conversation.snoozed_until != Some(job.until)
+    {
+        return Ok("changed meanwhile");
+    }
+    let patch = ConversationPatch {
+        status: Some(ConversationStatus::Open),
+        ..Default::default()
+    };
+    let change = Change {
+        patch: &patch,
+        actor: "system",
+        jobs: &NO_JOBS,
+    };
+    update(state, &job.workspace_id, &job.conversation_id, change).await?;
+    Ok("woken")
+}
+
 /// Asks the customer of a resolved conversation how satisfied they are (1–5), once per
 /// resolution; nothing when it was reopened meanwhile.
 pub async fn ask_rating(state: &AppState, job: &RatingJob) -> DomainResult<&'static str> {
@@ -110,7 +160,7 @@ pub async fn ask_rating(state: &AppState, job: &RatingJob) -> DomainResult<&'sta
     };
     let (automation, _) =
         automation_of(state, &conversation.workspace_id, &conversation.channel_id).await?;
-    let text = if automation.locale == "en" {
+    let text = if automation.locale_for(conversation.locale.as_deref()) == "en" {
         "How did we do? Please rate this conversation."
     } else {
         "ご対応はいかがでしたか？ 満足度をお選びください。"

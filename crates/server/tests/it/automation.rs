@@ -6,7 +6,11 @@ use serde_json::{json, Value};
 
 use crate::support::{both_backends, tokyo_ms, TestApp, Visitor};
 
-both_backends!(auto_replies_follow_business_hours, automation_settings_api);
+both_backends!(
+    auto_replies_follow_business_hours,
+    automation_settings_api,
+    snoozed_conversations_wake_up_on_time
+);
 
 /// On a server that can send e-mail (to an SMTP port nobody listens on: nothing is sent here),
 /// so that replies plan a notification job.
@@ -330,5 +334,95 @@ async fn a_message_and_its_jobs_commit_together(app: TestApp) {
         app.store.pending_jobs().await.unwrap(),
         jobs_before,
         "the expectation was not cancelled by the failed reply"
+    );
+}
+
+async fn snoozed_conversations_wake_up_on_time(app: TestApp) {
+    use madoguchi_server::app::clock::Clock;
+    let agent = app.agent("snooze@example.jp").await;
+    let visitor = app.visitor().await;
+    let conversation = app.start(&visitor, "来週また連絡します").await;
+    let path = format!("/api/v1/conversations/{conversation}");
+    let snooze = |body: Value| app.patch(&path, &body).bearer_auth(&agent.token).send();
+    let now = app.clock.now_ms();
+    let status = || async {
+        let c: Value = app
+            .get(&path)
+            .bearer_auth(&agent.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (
+            c["status"].as_str().unwrap().to_owned(),
+            c["snoozed_until"].as_i64(),
+        )
+    };
+    for bad in [
+        json!({"status": "snoozed", "snoozed_until": now - 1}),
+        json!({"status": "open", "snoozed_until": now + 3_600_000}),
+        json!({"snoozed_until": now + 3_600_000}),
+    ] {
+        assert_eq!(snooze(bad.clone()).await.unwrap().status(), 422, "{bad}");
+    }
+    let hour = 3_600_000;
+    snooze(json!({"status": "snoozed", "snoozed_until": now + hour}))
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    assert_eq!(status().await, ("snoozed".into(), Some(now + hour)));
+    // Snoozed again, for two hours: the first wake-up is stale.
+    snooze(json!({"status": "snoozed", "snoozed_until": now + 2 * hour}))
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    app.run_jobs().await;
+    assert_eq!(status().await.0, "snoozed", "not yet");
+    app.clock.advance_secs(3601);
+    app.run_jobs().await;
+    assert_eq!(status().await, ("snoozed".into(), Some(now + 2 * hour)));
+    app.clock.advance_secs(3600);
+    app.run_jobs().await;
+    assert_eq!(
+        status().await,
+        ("open".into(), None),
+        "woken at the time set"
+    );
+
+    // A customer message wakes a snoozed conversation at once; its timer then does nothing.
+    let later = app.clock.now_ms() + hour;
+    snooze(json!({"status": "snoozed", "snoozed_until": later}))
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    app.post(
+        &format!("/widget/v1/conversations/{conversation}/messages"),
+        &json!({"body": "やはり今日お願いします"}),
+    )
+    .header("x-visitor-token", &visitor.token)
+    .send()
+    .await
+    .unwrap()
+    .error_for_status()
+    .unwrap();
+    assert_eq!(status().await, ("open".into(), None));
+    app.patch(&path, &json!({"status": "pending"}))
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    app.clock.advance_secs(3601);
+    app.run_jobs().await;
+    assert_eq!(
+        status().await.0,
+        "pending",
+        "a stale wake-up changes nothing"
     );
 }

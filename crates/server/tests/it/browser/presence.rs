@@ -1,6 +1,7 @@
 //! Both sides see each other in a real browser: the inbox row counts unread messages, the
 //! customer sees 既読 once the agent opened the conversation, the agent's typing and name, and
-//! a reply arriving while the widget is closed shows as a card above the launcher.
+//! a reply arriving while the widget is closed shows as a card above the launcher; the agent
+//! snoozes the conversation until a time.
 
 use super::*;
 
@@ -129,6 +130,33 @@ async fn each_side_sees_the_other() {
         agent.screenshot().await.unwrap(),
     )
     .unwrap();
+
+    // Snooze until tomorrow 9:00 (the form proposes it), from the side panel.
+    agent
+        .find(Locator::Css("#status"))
+        .await
+        .unwrap()
+        .select_by_value("snoozed")
+        .await
+        .unwrap();
+    agent
+        .wait()
+        .for_element(Locator::Css("#snooze-save"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the snooze shows with its time", || async {
+        page_text(&agent, ".snoozed").await.contains("に再開します")
+    })
+    .await;
+    let snoozed: i64 = app
+        .store
+        .count_unchecked("SELECT COUNT(*) FROM conversations WHERE status = 'snoozed' AND snoozed_until IS NOT NULL")
+        .await
+        .unwrap();
+    assert_eq!(snoozed, 1);
     visitor.close().await.unwrap();
     agent.close().await.unwrap();
     std::fs::remove_dir_all(&profiles).ok();
