@@ -34,6 +34,9 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(crate::http::cors::widget_cors))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn(
+            crate::http::access_log::access_log,
+        ))
         .with_state(state)
 }
 

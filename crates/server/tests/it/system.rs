@@ -250,3 +250,65 @@ async fn agent_create_reads_the_password_from_stdin() {
         .unwrap();
     assert_eq!(login.status(), 200);
 }
+
+/// `serve` logs one line per request without query strings (they carry tokens) and, when its
+/// output is not a terminal, without colour codes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_logged_without_secrets_or_colour() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let dir = std::env::temp_dir().join(format!("mdg-access-{}", std::process::id()));
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = out.next_line().await.unwrap().expect("serve exited");
+        if let Some(url) = line.strip_prefix("listening on ") {
+            break url.to_owned();
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = out.next_line().await {} });
+    let http = reqwest::Client::new();
+    http.get(format!(
+        "{url}/api/v1/conversations?access_token=SECRET-IN-QUERY"
+    ))
+    .send()
+    .await
+    .unwrap();
+    http.get(format!("{url}/healthz")).send().await.unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(line) = err.next_line().await.unwrap() {
+            let done = line.contains("path=/healthz") && line.contains("status=200");
+            seen.push(line);
+            if done {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(found.is_ok(), "no access line for /healthz in {seen:#?}");
+    let log = seen.join("\n");
+    assert!(
+        log.contains("method=GET")
+            && log.contains("path=/api/v1/conversations")
+            && log.contains("status=401"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("SECRET-IN-QUERY"),
+        "query strings stay out of the log: {log}"
+    );
+    assert!(
+        !log.contains('\u{1b}'),
+        "no colour codes when not a terminal: {log}"
+    );
+    child.kill().await.ok();
+    std::fs::remove_dir_all(&dir).ok();
+}
