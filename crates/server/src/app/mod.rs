@@ -51,6 +51,8 @@ pub struct Limits {
     pub visitor_messages: RateLimiter,
     pub visitor_conversations: RateLimiter,
     pub websockets: ConnectionLimit,
+    /// Open TCP connections per client address.
+    pub connections: ConnectionLimit,
 }
 
 impl AppState {
@@ -85,6 +87,7 @@ impl AppState {
                 minute * 60,
             ),
             websockets: ConnectionLimit::new(settings.rate_limits.websockets_per_ip),
+            connections: ConnectionLimit::new(settings.rate_limits.connections_per_ip),
         };
         let notifier = Arc::new(Notifier::new(&settings.smtp, &settings.sms)?);
         let state = AppState {

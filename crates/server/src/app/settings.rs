@@ -55,6 +55,16 @@ pub struct RateLimits {
     /// Conversations one visitor may start per hour.
     #[serde(deserialize_with = "number")]
     pub visitor_conversations_per_hour: u32,
+    /// Open TCP connections per client address (WebSockets included); more are closed at once.
+    #[serde(deserialize_with = "number")]
+    pub connections_per_ip: u32,
+    /// Seconds a client may take to send a request's headers, and to start the next request
+    /// on a kept-alive connection; then the connection is closed.
+    #[serde(deserialize_with = "number")]
+    pub header_timeout_secs: u32,
+    /// Seconds a request (its body included) may take before `408`.
+    #[serde(deserialize_with = "number")]
+    pub request_timeout_secs: u32,
 }
 
 /// A number from the TOML file, or from an environment variable (always a string).
@@ -79,6 +89,9 @@ impl Default for RateLimits {
             websockets_per_ip: 1000,
             visitor_messages_per_minute: 30,
             visitor_conversations_per_hour: 20,
+            connections_per_ip: 1200,
+            header_timeout_secs: 30,
+            request_timeout_secs: 60,
         }
     }
 }
@@ -246,6 +259,12 @@ impl Settings {
             "visitor_messages_per_minute = {}\nvisitor_conversations_per_hour = {}\n",
             self.rate_limits.visitor_messages_per_minute,
             self.rate_limits.visitor_conversations_per_hour
+        ));
+        out.push_str(&format!(
+            "connections_per_ip = {}\nheader_timeout_secs = {}\nrequest_timeout_secs = {}\n",
+            self.rate_limits.connections_per_ip,
+            self.rate_limits.header_timeout_secs,
+            self.rate_limits.request_timeout_secs
         ));
         let optional = |key: &str, value: &Option<String>, secret: bool| match value {
             Some(_) if secret => format!("{key} = \"***\"\n"),

@@ -213,6 +213,7 @@ async fn start_server(
     command
         .env("MADOGUCHI_RATE_LIMITS__VISITOR_SESSIONS_PER_MINUTE", &limit)
         .env("MADOGUCHI_RATE_LIMITS__WEBSOCKETS_PER_IP", &limit)
+        .env("MADOGUCHI_RATE_LIMITS__CONNECTIONS_PER_IP", &limit)
         // The generator is one "visitor" sending far faster than any person would.
         .env(
             "MADOGUCHI_RATE_LIMITS__VISITOR_MESSAGES_PER_MINUTE",

@@ -3,14 +3,20 @@
 //! listener until a shutdown future resolves, then tell WebSockets to close and drain).
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
 use axum::http::{header, HeaderValue};
 use axum::Router;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower::ServiceExt;
 
 use crate::app::AppState;
 
@@ -34,6 +40,10 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(crate::http::cors::widget_cors))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.settings.rate_limits.request_timeout_secs,
+            crate::http::deadline::deadline,
+        ))
         .layer(axum::middleware::from_fn(
             crate::http::access_log::access_log,
         ))
@@ -55,17 +65,75 @@ async fn security_headers(mut response: axum::response::Response) -> axum::respo
 }
 
 /// Serves until `shutdown` resolves; then WebSockets are told to close and open requests drain.
+/// Each connection gets the header/idle timeout (a client that trickles headers or idles on a
+/// kept-alive connection is cut off), requests a time limit (`408`), and each client address at
+/// most `connections_per_ip` connections (more are closed at once).
 pub async fn launch(
     listener: TcpListener,
     state: AppState,
     shutdown_tx: watch::Sender<bool>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = shutdown_tx.send(true);
-        })
-        .await
+    let limits = &state.settings.rate_limits;
+    let header_timeout = Duration::from_secs(u64::from(limits.header_timeout_secs.max(1)));
+    let limits_of_state = state.limits.clone();
+    let trusted = state.settings.trusted_proxies.clone();
+    let app = router(state);
+    // Told once when shutdown starts: each connection then finishes its request and closes.
+    let (closing_tx, closing) = watch::channel(false);
+    let mut open = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        while open.try_join_next().is_some() {}
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors and the like: wait a little instead of spinning.
+                    tracing::warn!(%err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Behind a trusted proxy every client shares its address: the cap counts clients only.
+        let slot = if trusted.iter().any(|range| range.contains(peer.ip())) {
+            None
+        } else {
+            match limits_of_state.connections.acquire(peer.ip()) {
+                Ok(slot) => Some(slot),
+                Err(_) => continue,
+            }
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(request.map(Body::new))
+        });
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        let mut closing = closing.clone();
+        open.spawn(async move {
+            let _slot = slot;
+            tokio::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                _ = async { closing.wait_for(|closing| *closing).await.map(|_| ()) } => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(err) = ended {
+                tracing::debug!(%err, %peer, "connection ended");
+            }
+        });
+    }
+    let _ = shutdown_tx.send(true);
+    let _ = closing_tx.send(true);
+    while open.join_next().await.is_some() {}
+    Ok(())
 }

@@ -24,6 +24,7 @@ pub enum ErrorCode {
     NotFound,
     Conflict,
     RateLimited,
+    RequestTimeout,
     Internal,
     /// Stored settings that cannot be read (the message names the row); never replaced by
     /// defaults.
@@ -43,6 +44,7 @@ impl ErrorCode {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorCode::Internal | ErrorCode::CorruptSettings => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }

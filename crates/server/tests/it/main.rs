@@ -6,6 +6,7 @@ mod automation;
 mod bad_input;
 mod browser;
 mod cluster;
+mod connections;
 mod core_loop;
 mod crash;
 mod eval;
