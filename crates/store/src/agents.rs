@@ -1,4 +1,7 @@
-//! Agents (the shop's staff) and their tokens. Tokens are stored as SHA-256 hashes only.
+//! Agents (the shop's staff) and their tokens. Tokens are stored as SHA-256 hashes only. An
+//! agent can be disabled (no login, no token works) and deleted (anonymised and disabled: their
+//! conversations and messages stay); ending their tokens returns the hashes so that open
+//! WebSockets can be closed.
 
 use madoguchi_core::agent::{Email, Role};
 use sqlx::any::AnyRow;
@@ -15,6 +18,8 @@ pub struct Agent {
     pub role: Role,
     pub password_hash: String,
     pub locale: String,
+    /// Set while the agent may not log in or use any token.
+    pub disabled_at: Option<i64>,
     pub created_at: i64,
 }
 
@@ -28,13 +33,14 @@ impl Agent {
             role: Role::parse(&row.try_get::<String, _>("role")?)?,
             password_hash: row.try_get("password_hash")?,
             locale: row.try_get("locale")?,
+            disabled_at: row.try_get("disabled_at")?,
             created_at: row.try_get("created_at")?,
         })
     }
 }
 
 const AGENT_COLUMNS: &str =
-    "id, workspace_id, email, name, role, password_hash, locale, created_at";
+    "id, workspace_id, email, name, role, password_hash, locale, disabled_at, created_at";
 
 /// How a token was issued: a browser session (cookie, CSRF-checked) or an API token (bearer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +64,8 @@ pub struct TokenGrant {
     pub agent: Agent,
     pub kind: TokenKind,
     pub csrf_hash: Option<String>,
+    /// When the token was last used (or made), as recorded by [`Store::touch_token`].
+    pub last_used_at: i64,
 }
 
 pub struct NewAgent<'a> {
@@ -67,6 +75,9 @@ pub struct NewAgent<'a> {
     pub role: Role,
     pub password_hash: &'a str,
 }
+
+/// The name a deleted agent's messages and assignments show.
+pub const DELETED_AGENT_NAME: &str = "削除された担当者";
 
 impl Store {
     /// Creates an agent; an e-mail address already in use is a [`StoreError::Conflict`].
@@ -140,6 +151,7 @@ impl Store {
         name: &str,
         role: Role,
     ) -> Result<Agent> {
+        let before = self.agent(workspace_id, id).await?;
         let mut w = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "UPDATE agents SET name = $3, role = $4 WHERE id = $1 AND workspace_id = $2 RETURNING {AGENT_COLUMNS}"
@@ -150,18 +162,7 @@ impl Store {
         .bind(role.as_str())
         .fetch_one(&mut *w.tx)
         .await?;
-        let admins: i64 = sqlx::query(
-            "SELECT COUNT(*) AS n FROM agents WHERE workspace_id = $1 AND role = 'admin'",
-        )
-        .bind(workspace_id)
-        .fetch_one(&mut *w.tx)
-        .await?
-        .try_get("n")?;
-        if admins == 0 {
-            return Err(crate::StoreError::Conflict(
-                "the workspace needs at least one admin".into(),
-            ));
-        }
+        Self::keep_an_admin(&mut w, workspace_id, before.role == Role::Admin).await?;
         w.commit().await?;
         Agent::from_row(&row)
     }
@@ -184,6 +185,7 @@ impl Store {
         kind: TokenKind,
         csrf_hash: Option<&str>,
         expires_at: Option<i64>,
+        at: i64,
     ) -> Result<()> {
         let mut w = self.begin_write().await?;
         sqlx::query(
@@ -194,28 +196,38 @@ impl Store {
         .bind(agent_id)
         .bind(kind.as_str())
         .bind(csrf_hash)
-        .bind(now_ms())
+        .bind(at)
         .bind(expires_at)
         .execute(&mut *w.tx)
         .await?;
         w.commit().await
     }
 
-    /// The agent a live (unexpired) token belongs to.
-    pub async fn token_grant(&self, token_hash: &str) -> Result<TokenGrant> {
+    /// The agent a live token belongs to at `now`: unexpired, used since `idle_since` (idle
+    /// expiry), and its agent not disabled.
+    pub async fn token_grant(
+        &self,
+        token_hash: &str,
+        now: i64,
+        idle_since: i64,
+    ) -> Result<TokenGrant> {
         let token = sqlx::query(
-            "SELECT agent_id, kind, csrf_hash FROM agent_tokens \
-             WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2)",
+            "SELECT agent_id, kind, csrf_hash, COALESCE(last_used_at, created_at) AS used FROM agent_tokens \
+             WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2) \
+             AND COALESCE(last_used_at, created_at) > $3",
         )
         .bind(token_hash)
-        .bind(now_ms())
+        .bind(now)
+        .bind(idle_since)
         .fetch_one(self.pool())
         .await?;
         let agent_id: String = token.try_get("agent_id")?;
-        let row = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1"))
-            .bind(&agent_id)
-            .fetch_one(self.pool())
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1 AND disabled_at IS NULL"
+        ))
+        .bind(&agent_id)
+        .fetch_one(self.pool())
+        .await?;
         let kind = match token.try_get::<String, _>("kind")?.as_str() {
             "session" => TokenKind::Session,
             _ => TokenKind::Api,
@@ -224,7 +236,114 @@ impl Store {
             agent: Agent::from_row(&row)?,
             kind,
             csrf_hash: token.try_get("csrf_hash")?,
+            last_used_at: token.try_get("used")?,
         })
+    }
+
+    /// Records that a token was used (callers do it once every few minutes, not per request).
+    pub async fn touch_token(&self, token_hash: &str, now: i64) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        sqlx::query("UPDATE agent_tokens SET last_used_at = $2 WHERE token_hash = $1")
+            .bind(token_hash)
+            .bind(now)
+            .execute(&mut *w.tx)
+            .await?;
+        w.commit().await
+    }
+
+    /// Ends an agent's tokens (all, or all but `keep`); returns their hashes.
+    pub async fn end_tokens(&self, agent_id: &str, keep: Option<&str>) -> Result<Vec<String>> {
+        let mut w = self.begin_write().await?;
+        let rows = sqlx::query(
+            "DELETE FROM agent_tokens WHERE agent_id = $1 AND token_hash <> COALESCE($2, '') \
+             RETURNING token_hash",
+        )
+        .bind(agent_id)
+        .bind(keep)
+        .fetch_all(&mut *w.tx)
+        .await?;
+        w.commit().await?;
+        rows.iter().map(|r| Ok(r.try_get("token_hash")?)).collect()
+    }
+
+    /// Replaces an agent's password hash.
+    pub async fn set_password_hash(&self, agent_id: &str, hash: &str) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        sqlx::query("UPDATE agents SET password_hash = $2 WHERE id = $1")
+            .bind(agent_id)
+            .bind(hash)
+            .execute(&mut *w.tx)
+            .await?;
+        w.commit().await
+    }
+
+    /// Disables (`Some(now)`) or re-enables (`None`) an agent of the workspace. A workspace keeps
+    /// at least one enabled admin: disabling the last one is a [`StoreError::Conflict`].
+    pub async fn set_agent_disabled(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        disabled_at: Option<i64>,
+    ) -> Result<Agent> {
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "UPDATE agents SET disabled_at = $3 WHERE id = $1 AND workspace_id = $2 RETURNING {AGENT_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(workspace_id)
+        .bind(disabled_at)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        let agent = Agent::from_row(&row)?;
+        Self::keep_an_admin(&mut w, workspace_id, agent.role == Role::Admin).await?;
+        w.commit().await?;
+        Ok(agent)
+    }
+
+    /// Deletes an agent of the workspace: disabled, their e-mail address and name replaced
+    /// (the address is free again), their password unusable; conversations and messages stay.
+    pub async fn delete_agent(&self, workspace_id: &str, id: &str, now: i64) -> Result<Agent> {
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "UPDATE agents SET disabled_at = COALESCE(disabled_at, $3), email = $4, name = $5, \
+             password_hash = '!' WHERE id = $1 AND workspace_id = $2 RETURNING {AGENT_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(workspace_id)
+        .bind(now)
+        .bind(format!("deleted-{id}@invalid"))
+        .bind(DELETED_AGENT_NAME)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        let agent = Agent::from_row(&row)?;
+        Self::keep_an_admin(&mut w, workspace_id, agent.role == Role::Admin).await?;
+        w.commit().await?;
+        Ok(agent)
+    }
+
+    /// Refuses a change that left the workspace without an enabled admin, when the changed agent
+    /// was (or is) an admin.
+    async fn keep_an_admin(
+        w: &mut crate::db::WriteTx,
+        workspace_id: &str,
+        was_admin: bool,
+    ) -> Result<()> {
+        if !was_admin {
+            return Ok(());
+        }
+        let admins: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM agents WHERE workspace_id = $1 AND role = 'admin' AND disabled_at IS NULL",
+        )
+        .bind(workspace_id)
+        .fetch_one(&mut *w.tx)
+        .await?
+        .try_get("n")?;
+        if admins == 0 {
+            return Err(StoreError::Conflict(
+                "the workspace needs at least one admin".into(),
+            ));
+        }
+        Ok(())
     }
 
     pub async fn delete_token(&self, token_hash: &str) -> Result<()> {

@@ -57,6 +57,7 @@ impl Backend {
             13 => "0013_article_votes.sql",
             14 => "0014_sender_name_and_reads.sql",
             15 => "0015_snoozed_until.sql",
+            16 => "0016_agent_lifecycle.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

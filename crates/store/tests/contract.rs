@@ -192,10 +192,17 @@ async fn agents_and_tokens(store: Store, _db: &TestDatabase) {
     ));
 
     store
-        .create_token(&id, "live", TokenKind::Session, Some("csrf"), None)
+        .create_token(
+            &id,
+            "live",
+            TokenKind::Session,
+            Some("csrf"),
+            None,
+            now_ms(),
+        )
         .await
         .unwrap();
-    let grant = store.token_grant("live").await.unwrap();
+    let grant = store.token_grant("live", now_ms(), 0).await.unwrap();
     assert_eq!(
         (
             grant.agent.id.as_str(),
@@ -205,16 +212,49 @@ async fn agents_and_tokens(store: Store, _db: &TestDatabase) {
         (id.as_str(), TokenKind::Session, Some("csrf"))
     );
     store
-        .create_token(&id, "expired", TokenKind::Api, None, Some(1))
+        .create_token(&id, "expired", TokenKind::Api, None, Some(1), now_ms())
         .await
         .unwrap();
     assert!(matches!(
-        store.token_grant("expired").await,
+        store.token_grant("expired", now_ms(), 0).await,
         Err(StoreError::NotFound)
     ));
+    // Idle expiry: a token unused since before `idle_since` no longer works.
+    assert!(matches!(
+        store.token_grant("live", now_ms(), now_ms() + 1).await,
+        Err(StoreError::NotFound)
+    ));
+    store.touch_token("live", now_ms() + 10_000).await.unwrap();
+    assert!(store
+        .token_grant("live", now_ms(), now_ms() + 1)
+        .await
+        .is_ok());
+    // A disabled agent's tokens do not work; ending them returns their hashes.
+    store
+        .create_token(&id, "second", TokenKind::Api, None, None, now_ms())
+        .await
+        .unwrap();
+    store
+        .set_agent_disabled(&f.workspace, &id, Some(now_ms()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.token_grant("second", now_ms(), 0).await,
+        Err(StoreError::NotFound)
+    ));
+    store
+        .set_agent_disabled(&f.workspace, &id, None)
+        .await
+        .unwrap();
+    assert!(store.token_grant("second", now_ms(), 0).await.is_ok());
+    let ended = store.end_tokens(&id, Some("live")).await.unwrap();
+    assert!(
+        ended.contains(&"second".to_owned()) && !ended.contains(&"live".to_owned()),
+        "{ended:?}"
+    );
     store.delete_token("live").await.unwrap();
     assert!(matches!(
-        store.token_grant("live").await,
+        store.token_grant("live", now_ms(), 0).await,
         Err(StoreError::NotFound)
     ));
 }

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::auth::{hash_password, new_secret, AdminAuth, AgentAuth};
+use crate::app::auth::{end_sessions, hash_password, new_secret, AdminAuth, AgentAuth};
 use crate::app::AppState;
 use crate::http::error::{
     check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path,
@@ -66,6 +66,8 @@ pub struct AgentView {
     /// admin or agent
     pub role: String,
     pub locale: String,
+    /// Disabled agents cannot log in (deleted ones are disabled too).
+    pub disabled: bool,
 }
 
 impl From<&Agent> for AgentView {
@@ -77,6 +79,7 @@ impl From<&Agent> for AgentView {
             name: a.name.clone(),
             role: a.role.as_str().to_owned(),
             locale: a.locale.clone(),
+            disabled: a.disabled_at.is_some(),
         }
     }
 }
@@ -118,7 +121,9 @@ impl From<&Tag> for TagView {
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_agents, create_agent))
-        .routes(routes!(update_agent))
+        .routes(routes!(update_agent, delete_agent))
+        .routes(routes!(disable_agent))
+        .routes(routes!(enable_agent))
         .routes(routes!(list_channels, create_channel))
         .routes(routes!(update_channel))
         .routes(routes!(get_automation, put_automation))
@@ -318,6 +323,100 @@ async fn update_agent(
     )
     .await?;
     Ok(Json((&agent).into()))
+}
+
+/// An admin acts on another agent (never on themselves: that is how a shop locks itself out).
+fn another_agent(admin: &Agent, id: &str) -> ApiResult<()> {
+    check_id(id, "agent")?;
+    if admin.id == id {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "you cannot do this to your own account",
+        ));
+    }
+    Ok(())
+}
+
+/// Disable an agent: they cannot log in, every session and token ends and their open
+/// WebSockets close at once. Their conversations stay.
+#[utoipa::path(post, path = "/api/v1/agents/{id}/disable", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, body = AgentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn disable_agent(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AgentView>> {
+    another_agent(&admin, &id)?;
+    let agent = state
+        .store
+        .set_agent_disabled(&admin.workspace_id, &id, Some(state.clock.now_ms()))
+        .await
+        .or_not_found("agent")?;
+    let ended = end_sessions(&state, &id, None).await?;
+    let target = format!("agent:{id}");
+    audit(
+        &state,
+        &admin,
+        "agent.disabled",
+        &target,
+        serde_json::json!({ "sessions_ended": ended }),
+    )
+    .await?;
+    Ok(Json((&agent).into()))
+}
+
+/// Let a disabled agent log in again.
+#[utoipa::path(post, path = "/api/v1/agents/{id}/enable", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, body = AgentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn enable_agent(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AgentView>> {
+    another_agent(&admin, &id)?;
+    let agent = state
+        .store
+        .set_agent_disabled(&admin.workspace_id, &id, None)
+        .await
+        .or_not_found("agent")?;
+    let target = format!("agent:{id}");
+    audit(
+        &state,
+        &admin,
+        "agent.enabled",
+        &target,
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(Json((&agent).into()))
+}
+
+/// Delete an agent: anonymised and disabled (their e-mail address is free again), every
+/// session ends; their conversations and messages stay, shown as 「削除された担当者」.
+#[utoipa::path(delete, path = "/api/v1/agents/{id}", tag = "admin", params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn delete_agent(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    another_agent(&admin, &id)?;
+    state
+        .store
+        .delete_agent(&admin.workspace_id, &id, state.clock.now_ms())
+        .await
+        .or_not_found("agent")?;
+    end_sessions(&state, &id, None).await?;
+    let target = format!("agent:{id}");
+    audit(
+        &state,
+        &admin,
+        "agent.deleted",
+        &target,
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use madoguchi_core::agent::Email;
+use madoguchi_core::agent::{check_password, Email};
 use madoguchi_store::agents::TokenKind;
 use madoguchi_store::audit::AuditEntry;
 use madoguchi_store::StoreError;
@@ -17,8 +17,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::admin::AgentView;
+use crate::api::audit;
 use crate::app::auth::{
-    hash_password, hash_token, new_secret, verify_password, AgentAuth, ClientIp, SESSION_COOKIE,
+    end_sessions, hash_password, hash_token, new_secret, verify_password, AgentAuth, ClientIp,
+    SESSION_COOKIE,
 };
 use crate::app::settings::Cookie;
 use crate::app::AppState;
@@ -28,7 +30,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(login))
         .routes(routes!(logout))
+        .routes(routes!(logout_everywhere))
         .routes(routes!(me, update_me))
+        .routes(routes!(change_password))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -46,9 +50,6 @@ pub struct LoginResponse {
     csrf_token: String,
     agent: AgentView,
 }
-
-/// Sessions last 30 days.
-const SESSION_SECONDS: i64 = 30 * 24 * 3600;
 
 fn invalid_credentials() -> AppError {
     AppError::new(
@@ -106,9 +107,16 @@ async fn login(
             .await?;
         return Err(invalid_credentials());
     }
+    if agent.disabled_at.is_some() {
+        // Neutral: a disabled account is told nothing an attacker could use.
+        state.metrics.login_failures.fetch_add(1, Ordering::Relaxed);
+        return Err(invalid_credentials());
+    }
+    let session_seconds = i64::from(state.settings.sessions.lifetime_hours) * 3600;
     let token = new_secret();
     let csrf_token = new_secret();
-    let expires_at = madoguchi_store::now_ms() + SESSION_SECONDS * 1000;
+    let now = state.clock.now_ms();
+    let expires_at = now + session_seconds * 1000;
     state
         .store
         .create_token(
@@ -117,6 +125,7 @@ async fn login(
             TokenKind::Session,
             Some(&hash_token(&csrf_token)),
             Some(expires_at),
+            now,
         )
         .await?;
     state
@@ -131,7 +140,7 @@ async fn login(
         .await?;
     let cookie = state
         .settings
-        .cookie(session_cookie(&token, SESSION_SECONDS));
+        .cookie(session_cookie(&token, session_seconds));
     let body = LoginResponse {
         token,
         csrf_token,
@@ -149,6 +158,60 @@ async fn logout(State(state): State<AppState>, auth: AgentAuth) -> ApiResult<Res
     state.hub.revoke(&auth.token_hash).await;
     let expired = state.settings.cookie(session_cookie("", 0));
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, expired)]).into_response())
+}
+
+/// End every session and API token of the agent, this one included (a lost laptop).
+#[utoipa::path(post, path = "/api/v1/auth/logout-everywhere", tag = "agent",
+    responses((status = 204, description = "Logged out everywhere"), (status = 401, body = ErrorBody)))]
+async fn logout_everywhere(State(state): State<AppState>, auth: AgentAuth) -> ApiResult<Response> {
+    let ended = end_sessions(&state, &auth.agent.id, None).await?;
+    audit(
+        &state,
+        &auth.agent,
+        "auth.logout_everywhere",
+        &format!("agent:{}", auth.agent.id),
+        serde_json::json!({ "sessions": ended }),
+    )
+    .await?;
+    let expired = state.settings.cookie(session_cookie("", 0));
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, expired)]).into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// Change one's own password: every other session and token ends (this one stays).
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "agent", request_body = PasswordChange,
+    responses((status = 204, description = "Changed"), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn change_password(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Json(change): Json<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    state
+        .limits
+        .login
+        .check(&format!("account:{}", auth.agent.email))?;
+    if !verify_password(change.current_password, auth.agent.password_hash.clone()).await {
+        return Err(invalid_credentials());
+    }
+    check_password(&change.new_password)?;
+    let hash = hash_password(change.new_password).await?;
+    state.store.set_password_hash(&auth.agent.id, &hash).await?;
+    let ended = end_sessions(&state, &auth.agent.id, Some(&auth.token_hash)).await?;
+    audit(
+        &state,
+        &auth.agent,
+        "auth.password_changed",
+        &format!("agent:{}", auth.agent.id),
+        serde_json::json!({ "other_sessions_ended": ended }),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The agent behind the current credentials.

@@ -14,7 +14,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, Method};
 use madoguchi_core::agent::Role;
-use madoguchi_store::agents::{Agent, TokenKind};
+use madoguchi_store::agents::{Agent, TokenGrant, TokenKind};
 use madoguchi_store::contacts::{Contact, IDENTITY_USER, IDENTITY_VISITOR};
 use madoguchi_store::workspaces::Channel;
 use madoguchi_store::StoreError;
@@ -196,11 +196,7 @@ impl FromRequestParts<AppState> for AgentAuth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         if let Some(token) = bearer(parts).or_else(|| websocket_param(parts, "access_token")) {
             let token_hash = hash_token(&token);
-            let grant = state
-                .store
-                .token_grant(&token_hash)
-                .await
-                .map_err(missing_is_unauthenticated)?;
+            let grant = live_grant(state, &token_hash).await?;
             return Ok(AgentAuth {
                 agent: grant.agent,
                 token_hash,
@@ -210,11 +206,7 @@ impl FromRequestParts<AppState> for AgentAuth {
             return Err(unauthenticated());
         };
         let token_hash = hash_token(&token);
-        let grant = state
-            .store
-            .token_grant(&token_hash)
-            .await
-            .map_err(missing_is_unauthenticated)?;
+        let grant = live_grant(state, &token_hash).await?;
         if grant.kind != TokenKind::Session {
             return Err(unauthenticated());
         }
@@ -232,6 +224,39 @@ impl FromRequestParts<AppState> for AgentAuth {
             token_hash,
         })
     }
+}
+
+/// How often a token's last use is written (idle expiry needs no finer grain).
+const TOUCH_EVERY_MS: i64 = 5 * 60 * 1000;
+
+/// The grant of a token that is live: not expired, not idle past `sessions.idle_hours`, its
+/// agent enabled. Its use is recorded every few minutes.
+async fn live_grant(state: &AppState, token_hash: &str) -> Result<TokenGrant, AppError> {
+    let now = state.clock.now_ms();
+    let idle_ms = i64::from(state.settings.sessions.idle_hours) * 3_600_000;
+    let grant = state
+        .store
+        .token_grant(token_hash, now, now - idle_ms)
+        .await
+        .map_err(missing_is_unauthenticated)?;
+    if grant.last_used_at < now - TOUCH_EVERY_MS {
+        state.store.touch_token(token_hash, now).await?;
+    }
+    Ok(grant)
+}
+
+/// Ends an agent's sessions and API tokens (all, or all but `keep`) and closes the WebSockets
+/// opened with them, on every node.
+pub async fn end_sessions(
+    state: &AppState,
+    agent_id: &str,
+    keep: Option<&str>,
+) -> Result<usize, AppError> {
+    let ended = state.store.end_tokens(agent_id, keep).await?;
+    for token_hash in &ended {
+        state.hub.revoke(token_hash).await;
+    }
+    Ok(ended.len())
 }
 
 /// An authenticated agent with the admin role.

@@ -35,6 +35,28 @@ pub struct Settings {
     pub rate_limits: RateLimits,
     pub smtp: Smtp,
     pub sms: Sms,
+    pub sessions: Sessions,
+}
+
+/// How long agents' browser sessions last.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sessions {
+    /// A session ends this many hours after login at the latest.
+    #[serde(deserialize_with = "number")]
+    pub lifetime_hours: u32,
+    /// A session (or API token) unused for this many hours ends.
+    #[serde(deserialize_with = "number")]
+    pub idle_hours: u32,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Self {
+            lifetime_hours: 30 * 24,
+            idle_hours: 7 * 24,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -109,6 +131,7 @@ impl Default for Settings {
             rate_limits: RateLimits::default(),
             smtp: Smtp::default(),
             sms: Sms::default(),
+            sessions: Sessions::default(),
         }
     }
 }
@@ -271,6 +294,10 @@ impl Settings {
             Some(v) => format!("{key} = {:?}\n", mask_url_secrets(v)),
             None => String::new(),
         };
+        out.push_str(&format!(
+            "\n[sessions]\nlifetime_hours = {}\nidle_hours = {}\n",
+            self.sessions.lifetime_hours, self.sessions.idle_hours
+        ));
         out.push_str("\n[smtp]\n");
         out.push_str(&optional("url", &self.smtp.url, false));
         out.push_str(&format!("from = {:?}\n", self.smtp.from));

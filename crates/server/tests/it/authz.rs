@@ -1117,8 +1117,6 @@ async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
 /// requests; another session of the same agent keeps its socket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_closes_the_sessions_open_sockets() {
-    use futures_util::StreamExt;
-    use tokio_tungstenite::tungstenite::Message as WsMessage;
     let app = TestApp::spawn(madoguchi_store::Backend::Sqlite)
         .await
         .unwrap();
@@ -1148,18 +1146,7 @@ async fn logout_closes_the_sessions_open_sockets() {
         .await
         .unwrap();
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
-    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-        loop {
-            match socket.next().await {
-                Some(Ok(WsMessage::Close(frame))) => return frame.map(|f| u16::from(f.code)),
-                Some(Ok(_)) => continue,
-                _ => return None,
-            }
-        }
-    })
-    .await
-    .expect("the socket stayed open after logout");
-    assert_eq!(closed, Some(1008));
+    assert_eq!(crate::support::close_code(&mut socket).await, Some(1008));
     // The other session still gets the workspace's events.
     let visitor = app.visitor().await;
     app.start(&visitor, "まだ見えますか").await;

@@ -12,6 +12,7 @@ mod crash;
 mod eval;
 mod identity;
 mod knowledge;
+mod lifecycle;
 mod notifications;
 mod presence;
 mod shop;

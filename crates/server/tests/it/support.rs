@@ -148,6 +148,28 @@ impl TestApp {
         }
     }
 
+    /// A new session for an existing agent (`password-123` unless they changed it).
+    pub async fn login(&self, email: &str, password: &str, agent: &Agent) -> Agent {
+        let login: Value = self
+            .post(
+                "/api/v1/auth/login",
+                &json!({"email": email, "password": password}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Agent {
+            id: agent.id.clone(),
+            token: login["token"].as_str().unwrap().to_owned(),
+            csrf: login["csrf_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
     pub async fn agent(&self, email: &str) -> Agent {
         let workspace = self.workspace_id.clone();
         self.agent_in(&workspace, email, Role::Agent).await
@@ -392,6 +414,21 @@ pub async fn assert_next_message(ws: &mut Ws, marker: &str) {
         frame["message"]["body"], marker,
         "a message arrived before the marker: {frame}"
     );
+}
+
+/// The code the server closes `ws` with, skipping other frames; fails when it stays open 5 s.
+pub async fn close_code(ws: &mut Ws) -> Option<u16> {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(WsMessage::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("the socket stayed open")
 }
 
 pub async fn send_frame(ws: &mut Ws, frame: Value) {

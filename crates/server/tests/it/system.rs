@@ -124,6 +124,11 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/api/v1/templates/{id}", "patch"),
         ("/api/v1/conversations/{id}/read", "post"),
         ("/widget/v1/conversations/{id}/read", "post"),
+        ("/api/v1/agents/{id}", "delete"),
+        ("/api/v1/agents/{id}/disable", "post"),
+        ("/api/v1/agents/{id}/enable", "post"),
+        ("/api/v1/me/password", "post"),
+        ("/api/v1/auth/logout-everywhere", "post"),
         ("/healthz", "get"),
         ("/metrics", "get"),
     ];
