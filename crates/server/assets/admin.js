@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   var M = window.MDG, t = M.t, el = M.el, api = M.api;
-  var main, nav, channels = [], current = null;
+  var main, nav, me, channels = [], current = null;
   var AREAS = ["general", "agents", "channels", "hours", "bot", "knowledge", "review", "replies"];
   var DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
@@ -144,7 +144,17 @@
       api("GET", "/api/v1/agents").then(function (d) {
         list.textContent = "";
         list.appendChild(table(t("admin.agents"), [t("admin.name"), t("inbox.email"), t("admin.role"), t("admin.language"), t("admin.actions")], d.agents, function (a) {
-          return [a.name, a.email, roleName(a.role), localeName(a.locale), button(t("admin.edit"), function () { editAgent(a); })];
+          var actions = el("span");
+          actions.appendChild(button(t("admin.edit"), function () { editAgent(a); }));
+          if (a.id !== me.id) {
+            actions.appendChild(button(a.disabled ? t("admin.enable") : t("admin.disable"), function () {
+              api("POST", "/api/v1/agents/" + a.id + (a.disabled ? "/enable" : "/disable")).then(load, failed(msg));
+            }));
+            actions.appendChild(button(t("admin.delete"), function () {
+              if (confirm(t("admin.confirm_delete_agent"))) api("DELETE", "/api/v1/agents/" + a.id).then(load, failed(msg));
+            }, "danger"));
+          }
+          return [a.name, a.email, roleName(a.role) + (a.disabled ? " · " + t("admin.disabled") : ""), localeName(a.locale), actions];
         }));
       });
     }
@@ -595,7 +605,7 @@
     show.moved = true;
   }
 
-  api("GET", "/api/v1/me").then(function (me) { return M.loadStrings(me.locale).then(function () { return me; }); }).then(function (me) {
+  api("GET", "/api/v1/me").then(function (who) { me = who; return M.loadStrings(who.locale); }).then(function () {
     var app = document.getElementById("app");
     app.removeAttribute("aria-busy");
     app.className = "admin";

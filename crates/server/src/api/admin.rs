@@ -244,6 +244,15 @@ async fn create_channel(
         .store
         .create_channel(&admin.workspace_id, "widget", &name)
         .await?;
+    let target = format!("channel:{}", channel.id);
+    audit(
+        &state,
+        &admin,
+        "channel.created",
+        &target,
+        serde_json::json!({ "name": name }),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json((&channel).try_into()?)))
 }
 
@@ -285,6 +294,15 @@ async fn update_channel(
         .store
         .update_channel(&admin.workspace_id, &id, &name, &settings)
         .await?;
+    let target = format!("channel:{id}");
+    audit(
+        &state,
+        &admin,
+        "channel.updated",
+        &target,
+        serde_json::json!({ "name": name }),
+    )
+    .await?;
     Ok(Json((&channel).try_into()?))
 }
 
@@ -458,6 +476,15 @@ async fn create_template(
         .store
         .create_template(&admin.workspace_id, &name, body.as_str())
         .await?;
+    let target = format!("template:{}", template.id);
+    audit(
+        &state,
+        &admin,
+        "template.created",
+        &target,
+        serde_json::json!({ "name": name }),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json((&template).into())))
 }
 
@@ -478,6 +505,15 @@ async fn update_template(
         .update_template(&admin.workspace_id, &id, &name, body.as_str())
         .await
         .or_not_found("template")?;
+    let target = format!("template:{id}");
+    audit(
+        &state,
+        &admin,
+        "template.updated",
+        &target,
+        serde_json::json!({ "name": name }),
+    )
+    .await?;
     Ok(Json((&template).into()))
 }
 
@@ -494,6 +530,15 @@ async fn delete_template(
         .store
         .delete_template(&admin.workspace_id, &id)
         .await?;
+    let target = format!("template:{id}");
+    audit(
+        &state,
+        &admin,
+        "template.deleted",
+        &target,
+        serde_json::json!({}),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -531,6 +576,15 @@ async fn create_tag(
         ));
     }
     let tag = state.store.create_tag(&admin.workspace_id, name).await?;
+    let target = format!("tag:{}", tag.id);
+    audit(
+        &state,
+        &admin,
+        "tag.created",
+        &target,
+        serde_json::json!({ "name": name }),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json((&tag).into())))
 }
 
@@ -544,6 +598,15 @@ async fn delete_tag(
 ) -> ApiResult<StatusCode> {
     check_id(&id, "tag")?;
     state.store.delete_tag(&admin.workspace_id, &id).await?;
+    let target = format!("tag:{id}");
+    audit(
+        &state,
+        &admin,
+        "tag.deleted",
+        &target,
+        serde_json::json!({}),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -590,6 +653,15 @@ async fn put_automation(
             )
             .await
             .or_not_found("channel")?;
+        let target = format!("channel:{id}");
+        audit(
+            &state,
+            &admin,
+            "channel.automation_updated",
+            &target,
+            serde_json::json!({}),
+        )
+        .await?;
         Ok(Json(channel_automation(&updated)?))
     }
 }
@@ -635,6 +707,15 @@ async fn put_scenario(
             )
             .await
             .or_not_found("channel")?;
+        let target = format!("channel:{id}");
+        audit(
+            &state,
+            &admin,
+            "channel.scenario_updated",
+            &target,
+            serde_json::json!({}),
+        )
+        .await?;
         Ok(Json(channel_scenario(&updated)?))
     }
 }

@@ -154,6 +154,14 @@ async fn login(
     responses((status = 204, description = "Logged out"), (status = 401, body = ErrorBody)))]
 async fn logout(State(state): State<AppState>, auth: AgentAuth) -> ApiResult<Response> {
     state.store.delete_token(&auth.token_hash).await?;
+    audit(
+        &state,
+        &auth.agent,
+        "auth.logout",
+        &format!("agent:{}", auth.agent.id),
+        serde_json::json!({}),
+    )
+    .await?;
     // Its open WebSockets close too, on every node.
     state.hub.revoke(&auth.token_hash).await;
     let expired = state.settings.cookie(session_cookie("", 0));

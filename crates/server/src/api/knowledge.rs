@@ -364,6 +364,15 @@ async fn put_synonyms(
         .store
         .set_synonym_groups(&admin.workspace_id, &groups)
         .await?;
+    let target = format!("workspace:{}", admin.workspace_id);
+    audit(
+        &state,
+        &admin,
+        "synonyms.replaced",
+        &target,
+        serde_json::json!({ "groups": groups.len() }),
+    )
+    .await?;
     Ok(Json(SynonymList { groups }))
 }
 

@@ -8,6 +8,7 @@ use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use madoguchi_core::text::check_visible;
 use madoguchi_core::widget::WidgetSettings;
 use madoguchi_core::InvalidValue;
+use madoguchi_store::audit::AuditEntry;
 use madoguchi_store::contacts::{Contact, IDENTITY_USER, IDENTITY_VISITOR};
 use madoguchi_store::conversations::{Conversation, ConversationFilter, Reader};
 use madoguchi_store::jobs::NO_JOBS;
@@ -754,6 +755,16 @@ async fn resume_link(
             IDENTITY_VISITOR,
             &hash_token(&token),
         )
+        .await?;
+    state
+        .store
+        .record_audit(&AuditEntry {
+            workspace_id: &conversation.workspace_id,
+            actor: &format!("contact:{}", conversation.contact_id),
+            action: "visitor.resume_token_issued",
+            target: &format!("conversation:{}", conversation.id),
+            detail: &serde_json::json!({}),
+        })
         .await?;
     // Readable by the widget on the hosted chat page, which keeps it like any other token.
     let cookie = state.settings.cookie(Cookie {

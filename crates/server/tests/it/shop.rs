@@ -11,7 +11,8 @@ use crate::support::{both_backends, TestApp};
 
 both_backends!(
     name_logo_and_helpful_answers_in_the_help_center,
-    agents_and_templates_are_edited
+    agents_and_templates_are_edited,
+    every_settings_change_is_audited
 );
 
 async fn name_logo_and_helpful_answers_in_the_help_center(app: TestApp) {
@@ -262,4 +263,125 @@ async fn agents_and_templates_are_edited(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(taken.status(), StatusCode::CONFLICT);
+}
+
+async fn every_settings_change_is_audited(app: TestApp) {
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "owner@example.jp", Role::Admin)
+        .await;
+    let channel = app.store.channel_by_key(&app.channel_key).await.unwrap().id;
+    let send = |method: reqwest::Method, path: String, body: Value| {
+        app.http
+            .request(method, format!("{}{path}", app.url))
+            .bearer_auth(&admin.token)
+            .json(&body)
+            .send()
+    };
+    use reqwest::Method;
+    let created: Value = send(
+        Method::POST,
+        "/api/v1/channels".into(),
+        json!({"name": "LP"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let lp = created["id"].as_str().unwrap().to_owned();
+    let template: Value = send(
+        Method::POST,
+        "/api/v1/templates".into(),
+        json!({"name": "a", "body": "b"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let template = template["id"].as_str().unwrap().to_owned();
+    let tag: Value = send(Method::POST, "/api/v1/tags".into(), json!({"name": "vip"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tag = tag["id"].as_str().unwrap().to_owned();
+    for (method, path, body) in [
+        (
+            Method::PATCH,
+            format!("/api/v1/channels/{lp}"),
+            json!({"name": "LP2"}),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/channels/{channel}/automation"),
+            json!({"bot": false}),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/channels/{channel}/scenario"),
+            json!({"nodes": []}),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/templates/{template}"),
+            json!({"name": "a", "body": "c"}),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/templates/{template}"),
+            json!({}),
+        ),
+        (Method::DELETE, format!("/api/v1/tags/{tag}"), json!({})),
+        (
+            Method::PUT,
+            "/api/v1/synonyms".into(),
+            json!({"groups": [["返品", "返却"]]}),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/workspace".into(),
+            json!({"name": "窓口雑貨店"}),
+        ),
+        (Method::POST, "/api/v1/auth/logout".into(), json!({})),
+    ] {
+        let answer = send(method.clone(), path.clone(), body).await.unwrap();
+        assert!(
+            answer.status().is_success(),
+            "{method} {path}: {}",
+            answer.status()
+        );
+    }
+    let missing: Vec<String> = {
+        let mut found = Vec::new();
+        for action in [
+            "channel.created",
+            "channel.updated",
+            "channel.automation_updated",
+            "channel.scenario_updated",
+            "template.created",
+            "template.updated",
+            "template.deleted",
+            "tag.created",
+            "tag.deleted",
+            "synonyms.replaced",
+            "workspace.renamed",
+            "auth.logout",
+        ] {
+            let n = app
+                .store
+                .count_unchecked(&format!(
+                    "SELECT COUNT(*) FROM audit_events WHERE action = '{action}'"
+                ))
+                .await
+                .unwrap();
+            if n == 0 {
+                found.push(action.to_owned());
+            }
+        }
+        found
+    };
+    assert!(missing.is_empty(), "not audited: {missing:?}");
 }

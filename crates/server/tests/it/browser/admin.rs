@@ -110,6 +110,43 @@ async fn admin_pages_a_shop_can_use() {
         table.contains("管理者") && table.contains("担当者") && !table.contains("admin "),
         "{table}"
     );
+    // Disable the part-timer from their row.
+    client
+        .find(Locator::XPath(
+            "//tr[contains(., 'staff@example.jp')]//button[contains(., '無効にする')]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the agent is disabled", || async {
+        page_text(&client, ".admin-page table")
+            .await
+            .contains("担当者 · 無効")
+    })
+    .await;
+    let staff = app
+        .store
+        .agent_by_email(&madoguchi_core::agent::Email::parse("staff@example.jp").unwrap())
+        .await
+        .unwrap();
+    assert!(staff.disabled_at.is_some());
+    client
+        .find(Locator::XPath(
+            "//tr[contains(., 'staff@example.jp')]//button[contains(., '有効にする')]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("enabled again", || async {
+        !page_text(&client, ".admin-page table")
+            .await
+            .contains("担当者 · 無効")
+    })
+    .await;
     shot(&client, "agents").await;
 
     // Hours: Monday gets a second period; the grid saves what it shows.
