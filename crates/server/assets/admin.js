@@ -222,6 +222,8 @@
     var embed = card(t("admin.embed"));
     embed.appendChild(el("pre", { class: "embed" }, '<script src="' + location.origin + '/widget.js" data-channel="' + c.public_key + '" async></script>'));
     embed.appendChild(el("p", { class: "hint" }, t("admin.help_center") + ": " + location.origin + "/help/" + c.public_key));
+    /* The widget as customers see it, with the saved settings (the hosted chat page). */
+    embed.appendChild(el("a", { href: "/chat/" + c.public_key, target: "_blank", rel: "noopener", class: "preview-link" }, t("admin.preview")));
     var idv = card(t("admin.identity"));
     idv.appendChild(el("p", { class: "hint" }, t("admin.identity_help")));
     var shown = el("pre", { class: "secret", hidden: "" });
