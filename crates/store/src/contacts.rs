@@ -206,7 +206,8 @@ impl Store {
     ) -> Result<()> {
         let mut w = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO contact_identities (workspace_id, kind, value, contact_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO contact_identities (workspace_id, kind, value, contact_id, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (workspace_id, kind, value) DO NOTHING",
         )
         .bind(workspace_id)
         .bind(kind)

@@ -24,7 +24,8 @@ use super::conversations::ReadRequest;
 use super::{AfterSeq, DEFAULT_LIMIT};
 use crate::api::sockets::{self, SocketParams, Viewer};
 use crate::app::auth::{
-    hash_token, new_visitor_token, resolve_visitor, ClientIp, VisitorAuth, VISITOR_COOKIE,
+    hash_token, link_visitor_token, new_visitor_token, resolve_visitor, ClientIp, VisitorAuth,
+    VISITOR_COOKIE,
 };
 use crate::app::settings::Cookie;
 use crate::app::signing::{link_key, verify, verify_user_hash};
@@ -746,7 +747,8 @@ async fn resume_link(
         .store
         .channel(&conversation.workspace_id, &conversation.channel_id)
         .await?;
-    let token = new_visitor_token(&key, &channel.public_key, None);
+    // The same link gives the same token: replays add no identity and no new credential.
+    let token = link_visitor_token(&key, &channel.public_key, &query.signature);
     state
         .store
         .add_identity(

@@ -76,11 +76,21 @@ pub async fn verify_password(password: String, hash: String) -> bool {
 /// anonymous visitor, or the hex of a signed-in customer's shop user id, verified when the
 /// token was issued (see `api::widget`).
 pub fn new_visitor_token(key: &str, channel_key: &str, user: Option<&str>) -> String {
-    let nonce = new_secret();
+    visitor_token_with(key, channel_key, user, &new_secret())
+}
+
+/// The visitor token a signed link gives: derived from the link's signature, so opening the
+/// link again gives the same token (one identity row however often it is used).
+pub fn link_visitor_token(key: &str, channel_key: &str, link_signature: &str) -> String {
+    let nonce = sign(key, &["link-token", link_signature]);
+    visitor_token_with(key, channel_key, None, &nonce)
+}
+
+fn visitor_token_with(key: &str, channel_key: &str, user: Option<&str>, nonce: &str) -> String {
     let subject = user
         .map(|id| hex::encode(id.as_bytes()))
         .unwrap_or_default();
-    let signature = sign(key, &["visitor", channel_key, &nonce, &subject]);
+    let signature = sign(key, &["visitor", channel_key, nonce, &subject]);
     format!("{channel_key}.{nonce}.{subject}.{signature}")
 }
 

@@ -251,6 +251,18 @@ async fn replies_reach_a_visitor_who_left_by_email() {
     let page = app.get(&location).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("data-open=\"auto\""));
+    // Opened again (a mail scanner, another tab): the same token, no new identity.
+    let identities = || async {
+        app.store
+            .count_unchecked("SELECT COUNT(*) FROM contact_identities WHERE kind = 'visitor'")
+            .await
+            .unwrap()
+    };
+    let before = identities().await;
+    let again = no_redirect.get(&link).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert_eq!(again.headers()["set-cookie"].to_str().unwrap(), cookie);
+    assert_eq!(identities().await, before, "a replay mints nothing");
     let forged = link.replace("expires=", "expires=9");
     assert_eq!(
         no_redirect.get(&forged).send().await.unwrap().status(),

@@ -352,6 +352,8 @@ pub async fn start_server(db: &TestDatabase, env: &[(&str, &str)]) -> Server {
     if db.backend == Backend::Postgres {
         command.args(["--database-url", &db.url]);
     }
+    // Only warnings and errors: the access log of a crash test would bury the test's output.
+    command.env("RUST_LOG", "warn");
     command.envs(env.iter().copied());
     let mut child = command
         .stdout(Stdio::piped())
