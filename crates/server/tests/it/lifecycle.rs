@@ -84,7 +84,7 @@ async fn disabled_and_deleted_agents_are_cut_off() {
         200
     );
     let back = app
-        .login("part-time@example.jp", "password-123", &agent)
+        .login("part-time@example.jp", "password-123", &agent.id)
         .await;
     assert_eq!(me(&app, &back).await, StatusCode::OK);
 
@@ -162,7 +162,7 @@ async fn password_changes_and_logout_everywhere_end_sessions() {
         .await
         .unwrap();
     let here = app.agent("sato@example.jp").await;
-    let laptop = app.login("sato@example.jp", "password-123", &here).await;
+    let laptop = app.login("sato@example.jp", "password-123", &here.id).await;
     let mut laptop_socket = app.agent_ws(&laptop, "").await;
 
     let change = |current: &'static str, new: &'static str| {
@@ -192,7 +192,9 @@ async fn password_changes_and_logout_everywhere_end_sessions() {
             .status(),
         StatusCode::UNAUTHORIZED
     );
-    let phone = app.login("sato@example.jp", "a-new-password", &here).await;
+    let phone = app
+        .login("sato@example.jp", "a-new-password", &here.id)
+        .await;
     let mut phone_socket = app.agent_ws(&phone, "").await;
 
     let everywhere = post(

@@ -275,7 +275,9 @@ async fn replies_reach_a_visitor_who_left_by_email() {
         "expired"
     );
     // A month later the agent's session has expired as well: they log in again.
-    let agent = app.login("staff@example.jp", "password-123", &agent).await;
+    let agent = app
+        .login("staff@example.jp", "password-123", &agent.id)
+        .await;
 
     // A visitor who is on the page sees replies live: no e-mail.
     let ws = app.visitor_ws(&visitor, "").await;

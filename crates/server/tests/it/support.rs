@@ -128,28 +128,11 @@ impl TestApp {
             })
             .await
             .unwrap();
-        let login: Value = self
-            .post(
-                "/api/v1/auth/login",
-                &json!({"email": email, "password": "password-123"}),
-            )
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Agent {
-            id: agent.id,
-            token: login["token"].as_str().unwrap().to_owned(),
-            csrf: login["csrf_token"].as_str().unwrap().to_owned(),
-        }
+        self.login(email, "password-123", &agent.id).await
     }
 
     /// A new session for an existing agent (`password-123` unless they changed it).
-    pub async fn login(&self, email: &str, password: &str, agent: &Agent) -> Agent {
+    pub async fn login(&self, email: &str, password: &str, agent_id: &str) -> Agent {
         let login: Value = self
             .post(
                 "/api/v1/auth/login",
@@ -164,7 +147,7 @@ impl TestApp {
             .await
             .unwrap();
         Agent {
-            id: agent.id.clone(),
+            id: agent_id.to_owned(),
             token: login["token"].as_str().unwrap().to_owned(),
             csrf: login["csrf_token"].as_str().unwrap().to_owned(),
         }
