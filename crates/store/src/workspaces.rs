@@ -140,6 +140,15 @@ impl Store {
         w.commit().await
     }
 
+    /// Whether the workspace has a logo (without reading it).
+    pub async fn has_workspace_logo(&self, id: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT logo_type FROM workspaces WHERE id = $1")
+            .bind(id)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get::<Option<String>, _>("logo_type")?.is_some())
+    }
+
     /// The workspace's logo as `(content_type, bytes)`; not found when it has none.
     pub async fn workspace_logo(&self, id: &str) -> Result<(String, Vec<u8>)> {
         let row = sqlx::query(

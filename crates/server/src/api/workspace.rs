@@ -37,11 +37,7 @@ pub struct WorkspaceView {
 }
 
 async fn view(state: &AppState, workspace: &Workspace) -> ApiResult<WorkspaceView> {
-    let has_logo = match state.store.workspace_logo(&workspace.id).await {
-        Ok(_) => true,
-        Err(madoguchi_store::StoreError::NotFound) => false,
-        Err(err) => return Err(err.into()),
-    };
+    let has_logo = state.store.has_workspace_logo(&workspace.id).await?;
     Ok(WorkspaceView {
         id: workspace.id.clone(),
         name: workspace.name.clone(),

@@ -14,7 +14,6 @@ use axum::Router;
 use madoguchi_core::InvalidValue;
 use madoguchi_store::knowledge::Article;
 use madoguchi_store::workspaces::Channel;
-use madoguchi_store::StoreError;
 use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag};
 use serde::Deserialize;
 
@@ -141,11 +140,7 @@ async fn shop(state: &AppState, key: &str) -> ApiResult<(Channel, Shop)> {
         .await
         .or_not_found("help center")?;
     let workspace = state.store.workspace(&channel.workspace_id).await?;
-    let has_logo = match state.store.workspace_logo(&workspace.id).await {
-        Ok(_) => true,
-        Err(StoreError::NotFound) => false,
-        Err(err) => return Err(err.into()),
-    };
+    let has_logo = state.store.has_workspace_logo(&workspace.id).await?;
     let shop = Shop {
         key: key.to_owned(),
         name: workspace.name,
