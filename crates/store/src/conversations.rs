@@ -223,6 +223,7 @@ struct ConversationUpdate {
     actor: String,
     jobs: JobChanges,
     now: i64,
+    audit_key: Option<std::sync::Arc<crate::audit::AuditKey>>,
 }
 
 impl WriteOp for ConversationUpdate {
@@ -326,6 +327,7 @@ impl WriteOp for ConversationUpdate {
                 });
                 Store::append_audit_in(
                     conn,
+                    self.audit_key.as_deref(),
                     &AuditEntry {
                         workspace_id,
                         actor,
@@ -683,6 +685,7 @@ impl Store {
             actor: actor.to_owned(),
             jobs: jobs.clone(),
             now,
+            audit_key: self.audit_key.clone(),
         })
         .await?;
         self.conversation(workspace_id, id).await

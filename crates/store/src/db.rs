@@ -79,6 +79,8 @@ pub struct Store {
     /// SQLite: short writes committed together (see [`group_commit`]).
     group_commit: Option<GroupCommit>,
     pub(crate) caches: Arc<Caches>,
+    /// The key the audit chain is signed with (see [`crate::audit`]); unkeyed without one.
+    pub(crate) audit_key: Option<Arc<crate::audit::AuditKey>>,
 }
 
 /// A write transaction; on SQLite it also holds the writer lock until commit or drop.
@@ -133,9 +135,16 @@ impl Store {
             write_lock,
             group_commit,
             caches: Arc::default(),
+            audit_key: None,
         };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// This handle, signing new audit events with `key` and checking the chain against it.
+    pub fn with_audit_key(mut self, key: crate::audit::AuditKey) -> Self {
+        self.audit_key = Some(Arc::new(key));
+        self
     }
 
     pub fn backend(&self) -> Backend {

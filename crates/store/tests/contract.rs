@@ -6,7 +6,7 @@ use madoguchi_core::agent::{Email, Role};
 use madoguchi_core::conversation::{ConversationStatus, Priority};
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use madoguchi_store::agents::{NewAgent, TokenKind};
-use madoguchi_store::audit::AuditEntry;
+use madoguchi_store::audit::{AuditEntry, AuditKey};
 use madoguchi_store::contacts::{ContactPatch, IDENTITY_EMAIL, IDENTITY_USER, IDENTITY_VISITOR};
 use madoguchi_store::conversations::{
     AssigneeFilter, ConversationFilter, ConversationPatch, NewConversation,
@@ -49,6 +49,7 @@ contract!(
     conversation_filters,
     patch_rejects_agents_of_other_workspaces,
     audit_chain_detects_tampering,
+    keyed_audit_chain_survives_no_rewrite_without_the_key,
     data_survives_reconnect,
     templates_tags_and_channel_settings,
     job_queue_dedupes_leases_and_retries,
@@ -814,6 +815,83 @@ async fn audit_chain_detects_tampering(store: Store, _db: &TestDatabase) {
             .first_broken_seq,
         Some(-1)
     );
+}
+
+async fn record_logins(store: &Store, workspace: &str, actor: &str, count: usize) {
+    for _ in 0..count {
+        store
+            .record_audit(&AuditEntry {
+                workspace_id: workspace,
+                actor,
+                action: "auth.login",
+                target: "agent-1",
+                detail: &serde_json::json!({"ip": "127.0.0.1"}),
+            })
+            .await
+            .unwrap();
+    }
+}
+
+/// Someone who can write the database but has not the key file rewrites the whole log
+/// consistently (recomputing every plain hash, or sealing with a key of their own): the chain no
+/// longer verifies. Events from before the key existed still do.
+async fn keyed_audit_chain_survives_no_rewrite_without_the_key(store: Store, _db: &TestDatabase) {
+    let f = fixture(&store).await;
+    record_logins(&store, &f.workspace, "system", 2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let key = AuditKey::new([7; 32], now_ms());
+    let key_id = key.id().to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let keyed = store.clone().with_audit_key(key);
+    record_logins(&keyed, &f.workspace, "agent:1", 2).await;
+    let check = keyed.verify_audit_chain(&f.workspace).await.unwrap();
+    assert_eq!(
+        (check.events, check.unkeyed, check.first_broken_seq),
+        (4, 2, None)
+    );
+    assert!(keyed.foreign_audit_keys().await.unwrap().is_empty());
+    // Without the key, the keyed part cannot be checked.
+    let unchecked = store.verify_audit_chain(&f.workspace).await.unwrap();
+    assert_eq!(unchecked.first_broken_seq, Some(3));
+    assert_eq!(unchecked.foreign_key.as_deref(), Some(key_id.as_str()));
+
+    let rewrite = |sealer: Store| {
+        let workspace = f.workspace.clone();
+        async move {
+            sealer
+                .execute_unchecked("DELETE FROM audit_events")
+                .await
+                .unwrap();
+            sealer
+                .execute_unchecked("UPDATE workspaces SET audit_seq = 0, audit_head = ''")
+                .await
+                .unwrap();
+            record_logins(&sealer, &workspace, "system", 4).await;
+        }
+    };
+    // A plain chain, consistent in itself, dated after the key was made.
+    rewrite(store.clone()).await;
+    assert_eq!(
+        store
+            .verify_audit_chain(&f.workspace)
+            .await
+            .unwrap()
+            .first_broken_seq,
+        None
+    );
+    let forged = keyed.verify_audit_chain(&f.workspace).await.unwrap();
+    assert_eq!((forged.first_broken_seq, forged.unkeyed), (Some(1), 0));
+    // A chain sealed with another key: refused, and a node holding it would be told so.
+    let other = store
+        .clone()
+        .with_audit_key(AuditKey::new([9; 32], now_ms()));
+    let other_id = other.foreign_audit_keys().await.unwrap();
+    assert!(other_id.is_empty(), "plain heads name no key: {other_id:?}");
+    rewrite(other.clone()).await;
+    let forged = keyed.verify_audit_chain(&f.workspace).await.unwrap();
+    assert_eq!(forged.first_broken_seq, Some(1));
+    assert_ne!(forged.foreign_key.as_deref(), Some(key_id.as_str()));
+    assert_eq!(keyed.foreign_audit_keys().await.unwrap().len(), 1);
 }
 
 async fn data_survives_reconnect(store: Store, db: &TestDatabase) {

@@ -27,6 +27,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// `nats://127.0.0.1:4222` to share events with other nodes (with PostgreSQL).
     pub nats_url: Option<String>,
+    /// The key that seals the audit log, kept outside the database; `data_dir/audit.key`
+    /// (made on first start) when unset. Every node of one database needs the same file.
+    pub audit_key_file: Option<PathBuf>,
     /// The bearer token `/metrics` asks for; while unset, only loopback clients may read it.
     pub metrics_token: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name the client.
@@ -126,6 +129,7 @@ impl Default for Settings {
             database_url: None,
             public_url: None,
             nats_url: None,
+            audit_key_file: None,
             metrics_token: None,
             trusted_proxies: Vec::new(),
             rate_limits: RateLimits::default(),
@@ -239,6 +243,13 @@ impl Settings {
         header
     }
 
+    /// Where the audit log's key lives.
+    pub fn audit_key_path(&self) -> PathBuf {
+        self.audit_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit.key"))
+    }
+
     pub fn public_url(&self) -> String {
         match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
@@ -261,6 +272,12 @@ impl Settings {
         }
         if let Some(url) = &self.nats_url {
             out.push_str(&format!("nats_url = {:?}\n", mask_url_secrets(url)));
+        }
+        if let Some(path) = &self.audit_key_file {
+            out.push_str(&format!(
+                "audit_key_file = {:?}\n",
+                path.display().to_string()
+            ));
         }
         if !self.trusted_proxies.is_empty() {
             let ranges: Vec<String> = self

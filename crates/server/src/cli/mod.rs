@@ -11,6 +11,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use madoguchi_core::agent::{check_password, Email, Role};
 use madoguchi_store::agents::NewAgent;
+use madoguchi_store::audit::{AuditEntry, AuditKey};
 use madoguchi_store::Store;
 use tokio::net::TcpListener;
 
@@ -179,14 +180,46 @@ impl Cli {
     }
 }
 
-async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    if settings.database_url.is_none() {
+/// What a command does with the audit log's key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AuditKeyUse {
+    /// Seal new events: the key file is made when missing, and a database sealed with another
+    /// key is refused before anything is written.
+    Seal,
+    /// Only check the chain: a missing key file stays missing.
+    Check,
+}
+
+async fn open_store(settings: &Settings, key_use: AuditKeyUse) -> anyhow::Result<Store> {
+    if settings.database_url.is_none() || key_use == AuditKeyUse::Seal {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("cannot create {}", settings.data_dir.display()))?;
     }
-    Store::connect(&settings.database_url())
+    let store = Store::connect(&settings.database_url())
         .await
-        .context("cannot open the database")
+        .context("cannot open the database")?;
+    let path = settings.audit_key_path();
+    let key = match key_use {
+        AuditKeyUse::Seal => Some(AuditKey::load_or_create(&path)),
+        AuditKeyUse::Check => AuditKey::load(&path).transpose(),
+    }
+    .transpose()
+    .with_context(|| format!("cannot read the audit key {}", path.display()))?;
+    let Some(key) = key else {
+        return Ok(store);
+    };
+    let store = store.with_audit_key(key);
+    let foreign = store.foreign_audit_keys().await?;
+    if key_use == AuditKeyUse::Seal && !foreign.is_empty() {
+        anyhow::bail!(
+            "the audit log was sealed with key {} but {} holds another key: restore the key file \
+             the log was written with (or point `audit_key_file` at it); every node of one \
+             database needs the same file",
+            foreign.join(", "),
+            path.display()
+        );
+    }
+    Ok(store)
 }
 
 pub async fn run() -> anyhow::Result<()> {
@@ -207,7 +240,7 @@ pub async fn run() -> anyhow::Result<()> {
             workspace,
         }) => {
             let settings = cli.settings(None)?;
-            let store = open_store(&settings).await?;
+            let store = open_store(&settings, AuditKeyUse::Seal).await?;
             let email = Email::parse(email)?;
             let password = match password {
                 Some(password) => password.clone(),
@@ -234,6 +267,15 @@ pub async fn run() -> anyhow::Result<()> {
                     name: name.as_deref().unwrap_or(&default_name),
                     role: Role::parse(role)?,
                     password_hash: &password_hash,
+                })
+                .await?;
+            store
+                .record_audit(&AuditEntry {
+                    workspace_id: &workspace_id,
+                    actor: "system",
+                    action: "agent.created",
+                    target: &format!("agent:{}", agent.id),
+                    detail: &serde_json::json!({ "role": agent.role, "via": "cli" }),
                 })
                 .await?;
             println!(
@@ -300,7 +342,14 @@ pub async fn run() -> anyhow::Result<()> {
         }
         Command::Audit(AuditCommand::Verify { workspace }) => {
             let settings = cli.settings(None)?;
-            let store = open_store(&settings).await?;
+            let store = open_store(&settings, AuditKeyUse::Check).await?;
+            let key_file = settings.audit_key_path();
+            if AuditKey::load(&key_file)?.is_none() {
+                eprintln!(
+                    "no audit key at {}: only events sealed without a key can be checked",
+                    key_file.display()
+                );
+            }
             let ids = match workspace {
                 Some(id) => vec![store.workspace(id).await.context("no such workspace")?.id],
                 None => store.workspace_ids().await?,
@@ -308,22 +357,36 @@ pub async fn run() -> anyhow::Result<()> {
             let mut broken = 0;
             for id in &ids {
                 let check = store.verify_audit_chain(id).await?;
-                match check.first_broken_seq {
-                    None => println!("workspace {id}: {} events, chain intact", check.events),
-                    Some(seq) => {
-                        broken += 1;
-                        let events = store.audit_events(id).await?;
-                        match events.iter().find(|e| e.seq == seq) {
-                            Some(e) => eprintln!(
-                                "workspace {id}: audit event #{seq} ({} on {} by {}) does not match the chain",
-                                e.action, e.target, e.actor
-                            ),
-                            None => eprintln!(
-                                "workspace {id}: the chain's head does not match its last event \
-                                 (events removed at the end?)"
-                            ),
-                        }
-                    }
+                let Some(seq) = check.first_broken_seq else {
+                    let unkeyed = match check.unkeyed {
+                        0 => String::new(),
+                        n if n == check.events => " (none sealed with the key)".to_owned(),
+                        n => format!(" (the first {n} predate the key)"),
+                    };
+                    println!(
+                        "workspace {id}: {} events, chain intact{unkeyed}",
+                        check.events
+                    );
+                    continue;
+                };
+                broken += 1;
+                let events = store.audit_events(id).await?;
+                let why = match &check.foreign_key {
+                    Some(key) => format!(
+                        "is sealed with audit key {key}, not the key in {}",
+                        key_file.display()
+                    ),
+                    None => "does not match the chain".to_owned(),
+                };
+                match events.iter().find(|e| e.seq == seq) {
+                    Some(e) => eprintln!(
+                        "workspace {id}: audit event #{seq} ({} on {} by {}) {why}",
+                        e.action, e.target, e.actor
+                    ),
+                    None => eprintln!(
+                        "workspace {id}: the chain's head does not match its last event \
+                         (events removed at the end?)"
+                    ),
                 }
             }
             if broken > 0 {
@@ -348,7 +411,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         // No colour codes in files, pipes and journals.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let store = open_store(&settings).await?;
+    let store = open_store(&settings, AuditKeyUse::Seal).await?;
     let boot = ensure_default_workspace(&store).await?;
     if let Some(channel) = &boot.created_channel {
         println!(

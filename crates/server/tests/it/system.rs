@@ -150,7 +150,8 @@ async fn health_metrics_and_openapi(app: TestApp) {
 }
 
 /// `madoguchi audit verify` passes on a database with activity and, once a row of
-/// `audit_events` is edited, fails naming that event.
+/// `audit_events` is edited or the whole table rewritten without the key file, fails naming the
+/// first event that does not match.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_verify_names_the_first_tampered_event() {
     let db = madoguchi_store::testing::TestDatabase::create(Backend::Sqlite)
@@ -194,20 +195,98 @@ async fn audit_verify_names_the_first_tampered_event() {
     let intact = cli(&["audit", "verify"]);
     let stdout = String::from_utf8_lossy(&intact.stdout);
     assert!(intact.status.success(), "{stdout}");
-    assert!(stdout.contains("3 events, chain intact"), "{stdout}");
+    // Two agents made on the command line, three failed logins.
+    assert!(stdout.contains("5 events, chain intact"), "{stdout}");
 
     let store = db.store().await;
     store
-        .execute_unchecked("UPDATE audit_events SET actor = 'someone else' WHERE seq = 2")
+        .execute_unchecked("UPDATE audit_events SET actor = 'someone else' WHERE seq = 4")
         .await
         .unwrap();
     let broken = cli(&["audit", "verify"]);
     let stderr = String::from_utf8_lossy(&broken.stderr);
     assert!(!broken.status.success());
     assert!(
-        stderr.contains("audit event #2 (auth.login_failed") && stderr.contains("was altered"),
+        stderr.contains("audit event #4 (auth.login_failed") && stderr.contains("was altered"),
         "{stderr}"
     );
+
+    // A consistent rewrite by someone who can write the database but has not the key file in
+    // the data folder: every plain hash recomputed, the head updated. Still detected.
+    assert!(db.dir().join("audit.key").exists());
+    store
+        .execute_unchecked("DELETE FROM audit_events")
+        .await
+        .unwrap();
+    store
+        .execute_unchecked("UPDATE workspaces SET audit_seq = 0, audit_head = ''")
+        .await
+        .unwrap();
+    let workspace = store.workspace_ids().await.unwrap().remove(0);
+    for _ in 0..3 {
+        store
+            .record_audit(&madoguchi_store::audit::AuditEntry {
+                workspace_id: &workspace,
+                actor: "anonymous",
+                action: "auth.login_failed",
+                target: "nobody@example.jp",
+                detail: &serde_json::json!({}),
+            })
+            .await
+            .unwrap();
+    }
+    let rewritten = cli(&["audit", "verify"]);
+    let stderr = String::from_utf8_lossy(&rewritten.stderr);
+    assert!(!rewritten.status.success());
+    assert!(
+        stderr.contains("audit event #1 (auth.login_failed"),
+        "{stderr}"
+    );
+
+    // A node with another key file refuses to write to a log sealed with this one.
+    store
+        .execute_unchecked("DELETE FROM audit_events")
+        .await
+        .unwrap();
+    store
+        .execute_unchecked("UPDATE workspaces SET audit_seq = 0, audit_head = ''")
+        .await
+        .unwrap();
+    let sealed = cli(&[
+        "agent",
+        "create",
+        "--email",
+        "three@example.jp",
+        "--password",
+        "password-123",
+        "--role",
+        "agent",
+    ]);
+    assert!(
+        sealed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sealed.stderr)
+    );
+    let other_key = db.dir().join("other.key");
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .args([
+            "agent",
+            "create",
+            "--email",
+            "four@example.jp",
+            "--password",
+            "password-123",
+            "--role",
+            "agent",
+        ])
+        .arg("--data-dir")
+        .arg(db.dir())
+        .env("MADOGUCHI_AUDIT_KEY_FILE", &other_key)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(stderr.contains("holds another key"), "{stderr}");
 }
 
 /// `agent create` without `--password` reads it from standard input (so it is not in `ps` or
