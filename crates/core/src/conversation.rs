@@ -4,12 +4,14 @@ use crate::string_enum;
 
 string_enum!(
     /// Where a conversation stands. A customer message on a resolved or snoozed conversation
-    /// opens it again.
+    /// opens it again; `spam` (mail flagged as spam or phishing) stays apart until an agent
+    /// releases it.
     ConversationStatus, "status", {
         Open => "open",
         Pending => "pending",
         Snoozed => "snoozed",
         Resolved => "resolved",
+        Spam => "spam",
     }
 );
 
@@ -24,10 +26,11 @@ string_enum!(
 );
 
 impl ConversationStatus {
-    /// The status after the customer writes: anything but `open` and `pending` reopens.
+    /// The status after the customer writes: anything but `open`, `pending` and `spam` reopens.
     pub fn after_customer_message(self) -> Self {
         match self {
             ConversationStatus::Pending => ConversationStatus::Pending,
+            ConversationStatus::Spam => ConversationStatus::Spam,
             _ => ConversationStatus::Open,
         }
     }

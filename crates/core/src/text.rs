@@ -15,6 +15,17 @@ fn is_invisible(c: char) -> bool {
         || matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
 }
 
+/// `raw` without what [`check_visible`] refuses (direction overrides, control characters): for
+/// text that cannot be sent back, such as a mail.
+pub fn visible_only(raw: &str, multiline: bool) -> String {
+    raw.chars()
+        .filter(|&c| {
+            !is_direction_control(c)
+                && !(c.is_control() && !(multiline && matches!(c, '\n' | '\t')))
+        })
+        .collect()
+}
+
 /// Refuses `raw` when it hides what a reader sees: direction overrides, control characters
 /// (line breaks and tabs only where `multiline`), or nothing visible at all.
 pub fn check_visible(field: &'static str, raw: &str, multiline: bool) -> Result<(), InvalidValue> {

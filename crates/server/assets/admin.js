@@ -181,24 +181,38 @@
     load();
   }
 
-  /* ---- #channels: widget settings, embed code, identity verification ---- */
+  /* ---- #channels: new widget or e-mail channels; widget settings, embed code, identity verification ---- */
   function channelsPage() {
     page(t("admin.channels"));
     var create = card(t("admin.add_channel"));
     var cform = el("form", { id: "channel-create" });
     var cname = field(cform, t("admin.name"), el("input", { required: "" }));
+    var ckind = field(cform, t("admin.kind"), options(el("select", { id: "channel-kind" }), [["widget", t("admin.kind.widget")], ["email", t("admin.kind.email")]], "widget"));
+    var caddress = field(cform, t("admin.email_address"), el("input", { type: "email", id: "channel-address" }));
+    var addressRow = caddress.parentNode;
+    addressRow.hidden = true;
+    ckind.addEventListener("change", function () { addressRow.hidden = ckind.value !== "email"; caddress.required = ckind.value === "email"; });
     cform.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.create")));
     create.appendChild(cform);
+    var cmsg = statusLine(create);
     cform.addEventListener("submit", function (e) {
       e.preventDefault();
-      api("POST", "/api/v1/channels", { name: cname.value }).then(function (c) { current = c; return loadChannels(); }).then(channelsPage);
+      var body = { name: cname.value, kind: ckind.value };
+      if (ckind.value === "email") body.email_address = caddress.value;
+      api("POST", "/api/v1/channels", body).then(function (c) { current = c; return loadChannels(); }).then(channelsPage, failed(cmsg));
     });
-    main.appendChild(table(t("admin.channels"), [t("admin.name"), t("admin.key"), t("admin.identity")], channels, function (c) {
-      return [c.name, c.public_key, c.identity_verification ? t("admin.on") : t("admin.off")];
+    main.appendChild(table(t("admin.channels"), [t("admin.name"), t("admin.kind"), t("admin.key"), t("admin.identity")], channels, function (c) {
+      return [c.name, t("admin.kind." + c.kind), c.email_address || c.public_key, c.kind === "widget" ? (c.identity_verification ? t("admin.on") : t("admin.off")) : "—"];
     }));
     if (!current) return;
     channelPicker(channelsPage);
     var c = current, st = c.settings;
+    if (c.kind === "email") {
+      var mail = card(t("admin.kind.email") + ": " + c.name);
+      mail.appendChild(el("p", { class: "address" }, c.email_address));
+      mail.appendChild(el("p", { class: "hint" }, t("admin.email_help")));
+      return;
+    }
     var s = card(t("admin.widget") + ": " + c.name);
     var form = el("form", { "data-channel": c.id });
     var name = field(form, t("admin.name"), el("input", { value: c.name, required: "" }));

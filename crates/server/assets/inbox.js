@@ -62,7 +62,7 @@
     var f = ui.filters;
     f.textContent = "";
     f.appendChild(el("h2", {}, t("inbox.status")));
-    ["open", "pending", "snoozed", "resolved"].forEach(function (status) {
+    ["open", "pending", "snoozed", "resolved", "spam"].forEach(function (status) {
       var label = t("inbox.status." + status) + " (" + (S.counts[status] || 0) + ")";
       f.appendChild(el("button", { type: "button", "data-status": status, "aria-pressed": String(S.filter.status === status),
         on: { click: function () { S.filter.status = status; refresh(); } } }, label));
@@ -189,11 +189,12 @@
       if (c.unread > 0) head.appendChild(el("span", { class: "unread", "aria-label": t("inbox.unread").replace("{n}", c.unread) }, String(c.unread)));
       if (assignee) { var a = avatar(assignee.name, "small"); a.setAttribute("title", assignee.name); head.appendChild(a); }
       item.appendChild(head);
+      if (c.subject) item.appendChild(el("div", { class: "subject" }, c.subject));
       if (c.preview) item.appendChild(el("div", { class: "preview" }, c.preview));
       var channel = byId(S.channels, c.channel_id);
       item.appendChild(el("div", { class: "meta" }, (channel ? channel.name + " · " : "") + t("inbox.status." + c.status) + " · " + M.time(c.last_activity_at) +
         (assignee ? " · " + assignee.name : "") + (c.tags.length ? " · #" + c.tags.join(" #") : "")));
-      if (c.waiting_since_at && c.status !== "resolved") item.appendChild(el("div", { class: "waiting" }, waited(c.waiting_since_at)));
+      if (c.waiting_since_at && c.status !== "resolved" && c.status !== "spam") item.appendChild(el("div", { class: "waiting" }, waited(c.waiting_since_at)));
       ui.list.appendChild(item);
     });
   }
@@ -232,8 +233,27 @@
       : m.sender_kind === "agent" ? (m.sender_name || (byId(S.agents, m.sender_id) || {}).name || "")
       : t("inbox.sender." + m.sender_kind);
     node.appendChild(el("span", { class: "who" }, (m.private ? t("inbox.note") + " · " : "") + who + " · " + M.time(m.created_at)));
+    var mail = m.meta && m.meta.email;
+    /* Why a mail looks like spam or phishing, or came from a machine: each flag with its reason. */
+    if (mail && mail.flags && mail.flags.length) {
+      var warn = el("div", { class: "mail-flags" + (mail.spam ? " spam" : ""), role: "note" });
+      warn.appendChild(el("strong", {}, t(mail.spam ? "inbox.mail.spam" : "inbox.mail.automatic")));
+      var reasons = el("ul");
+      mail.flags.forEach(function (f) { reasons.appendChild(el("li", {}, t("inbox.mail.flag." + f.code) + ": " + f.reason)); });
+      warn.appendChild(reasons);
+      node.appendChild(warn);
+    }
     var files = M.attachments(m, function (id) { return "/api/v1/attachments/" + id; });
     if (files) node.appendChild(files); else node.appendChild(document.createTextNode(m.body));
+    if (mail && mail.full_text) {
+      var whole = el("details", { class: "mail-full" });
+      whole.appendChild(el("summary", {}, t("inbox.mail.full_text")));
+      whole.appendChild(el("pre", {}, mail.full_text));
+      node.appendChild(whole);
+    }
+    if (mail && mail.skipped_files && mail.skipped_files.length) {
+      node.appendChild(el("p", { class: "mail-skipped" }, t("inbox.mail.skipped").replace("{files}", mail.skipped_files.join(", "))));
+    }
     /* The articles the bot offered, as links to the help center. */
     ((m.meta && m.meta.articles) || []).forEach(function (a) {
       node.appendChild(el("a", { href: a.url, target: "_blank", rel: "noopener", class: "article" }, a.title));
@@ -244,6 +264,7 @@
     ui.messages.textContent = "";
     ui.composer.hidden = !S.current;
     if (!S.current) { ui.messages.appendChild(el("p", { class: "empty" }, t("inbox.select"))); return; }
+    if (S.current.subject) ui.messages.appendChild(el("h2", { class: "subject" }, S.current.subject));
     S.messages.forEach(function (m) { ui.messages.appendChild(messageNode(m)); });
     ui.messages.scrollTop = ui.messages.scrollHeight;
   }
@@ -320,7 +341,7 @@
     var side = ui.side, c = S.current;
     side.textContent = "";
     if (!c) return;
-    var status = select(t("inbox.status"), "status", ["open", "pending", "snoozed", "resolved"].map(function (s) { return [s, t("inbox.status." + s)]; }),
+    var status = select(t("inbox.status"), "status", ["open", "pending", "snoozed", "resolved", "spam"].map(function (s) { return [s, t("inbox.status." + s)]; }),
       c.status, function (v) { if (v === "snoozed") showSnooze(); else patch({ status: v }); });
     var assignee = select(t("inbox.assignee"), "assignee", [["", t("inbox.nobody")]].concat(S.agents.map(function (a) { return [a.id, a.name]; })),
       c.assignee_id || "", function (v) { patch({ assignee_id: v || null }); });
@@ -376,7 +397,7 @@
     p.conversations.forEach(function (h) {
       var li = el("li");
       li.appendChild(el("a", { href: "#" + h.id, on: { click: function (e) { e.preventDefault(); open(h.id); } } },
-        M.time(h.created_at) + " · " + t("inbox.status." + h.status)));
+        (h.subject ? h.subject + " · " : "") + M.time(h.created_at) + " · " + t("inbox.status." + h.status)));
       history.appendChild(li);
     });
     side.appendChild(history);

@@ -10,21 +10,25 @@
 //!    WebSocket sessions, each documented into `/api/openapi.json` as it is registered.
 //! 3. [`web`] — the widget script, inbox/admin/login pages, assets, locales, help center.
 //! 4. [`automation`] — the rules that react: [`automation::intake`] is where customer and agent
-//!    messages enter (it plans their jobs, writes through the door, then reacts); auto-replies,
-//!    reply notifications, the job runner.
+//!    messages enter (it plans their jobs, writes through the door, then reacts);
+//!    [`automation::mail_intake`] turns inbound mail into contacts, threads and messages;
+//!    auto-replies, reply notifications, the job runner.
 //! 5. [`bot`] — answering from the knowledge base, the customer's feedback.
 //! 6. [`inbox`] — the doors: a message or a conversation change is written with the jobs it
-//!    triggers in one transaction, then published; channel settings as typed values.
+//!    triggers in one transaction, then published; [`inbox::outbox`] mails what agents and
+//!    auto-replies write in e-mail conversations; channel settings as typed values.
 //! 7. [`app`] — the shared state, settings, clock, the services' error (no HTTP in it; mapped
 //!    to status and code in one `From`), credentials and extractors, signed links, start-up.
 //! 8. [`realtime`] (the hub, NATS), [`knowledge`] (the per-workspace search index),
-//!    [`channels`] (provider adapters: e-mail and SMS out).
+//!    [`channels`] (provider adapters: mail parsing, spam flags and the SMTP receiver; e-mail
+//!    and SMS out).
 //! 9. [`http`] — error codes, JSON views, CORS, rate limits, metrics.
 //!
 //! # Tasks
 //! `launch` runs the axum server; each WebSocket runs in its own task, which ends when the
 //! client leaves, lags behind the hub, or the shutdown signal fires. `serve` also runs the job
-//! runner, which stops with the same shutdown signal and finishes the job in hand first.
+//! runner, which stops with the same shutdown signal and finishes the job in hand first, and
+//! (with `smtp_inbound.bind`) the SMTP receiver, a task per SMTP session.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod api;
@@ -61,6 +65,20 @@ mod layout {
         RANKS.iter().find(|(f, _)| *f == folder).map(|(_, r)| *r)
     }
 
+    /// The `.rs` files under `dir`, subfolders included.
+    fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files.extend(rust_files(&path));
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+        files
+    }
+
     #[test]
     fn folders_use_only_the_folders_below_them() {
         let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -78,8 +96,7 @@ mod layout {
             }
             folders += 1;
             let own = rank(&name).unwrap_or_else(|| panic!("folder {name} has no rank"));
-            for file in std::fs::read_dir(&path).unwrap() {
-                let file = file.unwrap().path();
+            for file in rust_files(&path) {
                 let text = std::fs::read_to_string(&file).unwrap();
                 for (at, _) in text.match_indices("crate::") {
                     let used: String = text[at + 7..]

@@ -42,6 +42,8 @@ pub struct Conversation {
     pub contact_read_seq: i64,
     /// A snoozed conversation reopens at this time (Unix ms).
     pub snoozed_until: Option<i64>,
+    /// An e-mail conversation's subject.
+    pub subject: Option<String>,
     pub tags: Vec<String>,
 }
 
@@ -74,6 +76,7 @@ impl Conversation {
             agent_read_seq: row.try_get("agent_read_seq")?,
             contact_read_seq: row.try_get("contact_read_seq")?,
             snoozed_until: row.try_get("snoozed_until")?,
+            subject: row.try_get("subject")?,
             tags: Vec::new(),
         })
     }
@@ -82,7 +85,7 @@ impl Conversation {
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, workspace_id, channel_id, contact_id, status, \
      assignee_id, team_id, priority, last_seq, created_at, first_agent_response_at, \
      last_activity_at, resolved_at, waiting_since, handed_over_at, locale, agent_read_seq, \
-     contact_read_seq, snoozed_until";
+     contact_read_seq, snoozed_until, subject";
 
 /// Whose conversations to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -155,6 +158,12 @@ pub struct NewConversation<'a> {
     pub handed_over: bool,
     /// `ja` or `en`, when known.
     pub locale: Option<&'a str>,
+    /// An e-mail's subject.
+    pub subject: Option<&'a str>,
+    /// The first message's `meta` (JSON: files, the mail it came as).
+    pub meta: Option<&'a str>,
+    /// `open`, or `spam` for mail flagged as such.
+    pub status: ConversationStatus,
     /// The jobs the first message triggers, committed with it.
     pub jobs: &'a JobChanges,
     /// When, by the caller's clock (Unix ms).
@@ -171,6 +180,9 @@ struct ConversationDraft {
     client_id: Option<ClientId>,
     handed_over: bool,
     locale: Option<String>,
+    subject: Option<String>,
+    meta: Option<String>,
+    status: ConversationStatus,
     jobs: JobChanges,
     at: i64,
 }
@@ -183,18 +195,20 @@ impl WriteOp for ConversationDraft {
             let now = self.at;
             let row = sqlx::query(&format!(
                 "INSERT INTO conversations (id, workspace_id, channel_id, contact_id, status, priority, \
-                 last_seq, created_at, last_activity_at, handed_over_at, locale) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $8, $9) \
+                 last_seq, created_at, last_activity_at, handed_over_at, locale, subject) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $8, $9, $10) \
                  RETURNING {CONVERSATION_COLUMNS}"
             ))
             .bind(&self.id)
             .bind(&self.workspace_id)
             .bind(&self.channel_id)
             .bind(&self.contact_id)
-            .bind(ConversationStatus::Open.as_str())
+            .bind(self.status.as_str())
             .bind(Priority::Normal.as_str())
             .bind(now)
             .bind(self.handed_over.then_some(now))
             .bind(self.locale.as_deref())
+            .bind(self.subject.as_deref())
             .fetch_one(&mut *conn)
             .await?;
             let message = MessageDraft {
@@ -205,7 +219,7 @@ impl WriteOp for ConversationDraft {
                 body: self.body.clone(),
                 private: false,
                 client_id: self.client_id.clone(),
-                meta: None,
+                meta: self.meta.clone(),
                 sender_name: None,
                 jobs: self.jobs.clone(),
                 at: self.at,
@@ -373,6 +387,9 @@ impl Store {
             client_id: new.client_id.cloned(),
             handed_over: new.handed_over,
             locale: new.locale.map(str::to_owned),
+            subject: new.subject.map(str::to_owned),
+            meta: new.meta.map(str::to_owned),
+            status: new.status,
             jobs: new.jobs.clone(),
             at: new.at,
         };

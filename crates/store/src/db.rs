@@ -58,6 +58,7 @@ impl Backend {
             14 => "0014_sender_name_and_reads.sql",
             15 => "0015_snoozed_until.sql",
             16 => "0016_agent_lifecycle.sql",
+            17 => "0017_email.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

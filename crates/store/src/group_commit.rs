@@ -213,6 +213,9 @@ mod tests {
                 client_id: None,
                 handed_over: false,
                 locale: None,
+                subject: None,
+                meta: None,
+                status: madoguchi_core::conversation::ConversationStatus::Open,
                 jobs: &NO_JOBS,
                 at: crate::now_ms(),
             })

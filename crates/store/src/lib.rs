@@ -17,6 +17,7 @@
 //! - [`attachments`]: files attached to messages, stored in the database.
 //! - [`templates`]: canned replies and the tag list.
 //! - [`audit`]: the hash-chained audit log.
+//! - [`mail`]: the Message-IDs of each conversation's mails, for threading.
 //! - [`knowledge`]: knowledge-base articles, synonyms, and the bot's turns.
 //! - [`jobs`]: the durable job queue (auto-replies, notifications) and server secrets.
 //! - [`testing`] (feature `testing`): fresh databases for tests on both backends.
@@ -37,6 +38,7 @@ pub mod db;
 pub mod group_commit;
 pub mod jobs;
 pub mod knowledge;
+pub mod mail;
 pub mod messages;
 pub mod templates;
 #[cfg(feature = "testing")]

@@ -3,7 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::{new_id, now_ms, Result, Store};
+use crate::{new_id, now_ms, Result, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Workspace {
@@ -42,6 +42,8 @@ pub struct Channel {
     /// The secret a shop's server signs its signed-in customers' user ids with (HMAC-SHA256);
     /// `None`: identity verification is off and no user id is believed.
     pub identity_secret: Option<String>,
+    /// An e-mail channel's support address (lower case), unique across workspaces.
+    pub email_address: Option<String>,
     pub created_at: i64,
 }
 
@@ -51,6 +53,7 @@ pub enum ChannelField {
     Automation,
     Scenario,
     IdentitySecret,
+    EmailAddress,
 }
 
 impl Channel {
@@ -65,13 +68,14 @@ impl Channel {
             automation: row.try_get("automation")?,
             scenario: row.try_get("scenario")?,
             identity_secret: row.try_get("identity_secret")?,
+            email_address: row.try_get("email_address")?,
             created_at: row.try_get("created_at")?,
         })
     }
 }
 
 const CHANNEL_COLUMNS: &str =
-    "id, workspace_id, kind, name, public_key, settings, automation, scenario, identity_secret, created_at";
+    "id, workspace_id, kind, name, public_key, settings, automation, scenario, identity_secret, email_address, created_at";
 
 impl Store {
     pub async fn create_workspace(&self, name: &str) -> Result<Workspace> {
@@ -253,6 +257,7 @@ impl Store {
             ChannelField::Automation => "automation",
             ChannelField::Scenario => "scenario",
             ChannelField::IdentitySecret => "identity_secret",
+            ChannelField::EmailAddress => "email_address",
         };
         let mut w = self.begin_write().await?;
         let row = sqlx::query(&format!(
@@ -262,9 +267,24 @@ impl Store {
         .bind(workspace_id)
         .bind(value)
         .fetch_one(&mut *w.tx)
-        .await?;
+        .await
+        .map_err(|err| match crate::is_unique_violation(&err) {
+            true => StoreError::Conflict(format!("{column} is taken")),
+            false => err.into(),
+        })?;
         w.commit().await?;
         self.caches.channels.clear();
+        Channel::from_row(&row)
+    }
+
+    /// The e-mail channel whose support address this is (lower case, any workspace).
+    pub async fn channel_by_email_address(&self, address: &str) -> Result<Channel> {
+        let row = sqlx::query(&format!(
+            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE email_address = $1 AND kind = 'email'"
+        ))
+        .bind(address)
+        .fetch_one(self.pool())
+        .await?;
         Channel::from_row(&row)
     }
 

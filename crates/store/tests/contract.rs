@@ -120,6 +120,9 @@ async fn start(store: &Store, f: &Fixture, text: &str) -> String {
             client_id: None,
             handed_over: false,
             locale: None,
+            subject: None,
+            meta: None,
+            status: ConversationStatus::Open,
             jobs: &NO_JOBS,
             at: now_ms(),
         })
@@ -382,6 +385,9 @@ async fn client_id_makes_sending_idempotent(store: Store, _db: &TestDatabase) {
         client_id: Some(&client_id),
         handed_over: false,
         locale: None,
+        subject: None,
+        meta: None,
+        status: ConversationStatus::Open,
         jobs: &NO_JOBS,
         at: now_ms(),
     };
@@ -400,6 +406,9 @@ async fn client_id_makes_sending_idempotent(store: Store, _db: &TestDatabase) {
             client_id: None,
             handed_over: false,
             locale: None,
+            subject: None,
+            meta: None,
+            status: ConversationStatus::Open,
             jobs: &NO_JOBS,
             at: now_ms(),
         }
@@ -563,6 +572,9 @@ async fn conversation_filters(store: Store, _db: &TestDatabase) {
             client_id: None,
             handed_over: false,
             locale: None,
+            subject: None,
+            meta: None,
+            status: ConversationStatus::Open,
             jobs: &NO_JOBS,
             at: now_ms(),
         })
@@ -1430,6 +1442,9 @@ async fn a_message_and_its_jobs_commit_together(store: Store, _db: &TestDatabase
             client_id: None,
             handed_over: false,
             locale: None,
+            subject: None,
+            meta: None,
+            status: ConversationStatus::Open,
             jobs: &expect,
             at: now_ms(),
         })

@@ -38,6 +38,8 @@ pub struct ChannelView {
     pub settings: WidgetSettings,
     /// Whether signed-in customers' user ids are verified (an identity secret is set).
     pub identity_verification: bool,
+    /// An e-mail channel's support address.
+    pub email_address: Option<String>,
     pub created_at: i64,
 }
 
@@ -52,6 +54,7 @@ impl TryFrom<&Channel> for ChannelView {
             public_key: c.public_key.clone(),
             settings: widget_settings(c)?,
             identity_verification: c.identity_secret.is_some(),
+            email_address: c.email_address.clone(),
             created_at: c.created_at,
         })
     }
@@ -229,9 +232,14 @@ async fn list_channels(
 #[serde(deny_unknown_fields)]
 pub struct NewChannelRequest {
     name: String,
+    /// `widget` (the default) or `email`.
+    kind: Option<String>,
+    /// For `email`: the support address customers write to (mail for it, and for
+    /// `local+anything@domain`, lands in this channel).
+    email_address: Option<String>,
 }
 
-/// Add a web widget channel.
+/// Add a channel: a web widget, or an e-mail support address.
 #[utoipa::path(post, path = "/api/v1/channels", tag = "admin", request_body = NewChannelRequest,
     responses((status = 201, body = ChannelView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_channel(
@@ -240,17 +248,60 @@ async fn create_channel(
     Json(request): Json<NewChannelRequest>,
 ) -> ApiResult<(StatusCode, Json<ChannelView>)> {
     let name = parse_name(&request.name)?;
-    let channel = state
+    let kind = request.kind.as_deref().unwrap_or("widget");
+    let address = match (kind, request.email_address.as_deref()) {
+        ("widget", None) => None,
+        ("email", Some(address)) => {
+            let address = Email::parse(address)?.as_str().to_lowercase();
+            if address
+                .split('@')
+                .next()
+                .is_some_and(|local| local.contains('+'))
+            {
+                return Err(InvalidValue::new(
+                    "email_address",
+                    "must not contain '+' (plus addresses reach the channel already)",
+                )
+                .into());
+            }
+            if state.store.channel_by_email_address(&address).await.is_ok() {
+                return Err(AppError::new(
+                    ErrorCode::Conflict,
+                    "this address cannot be used for a channel",
+                ));
+            }
+            Some(address)
+        }
+        ("email", None) => {
+            return Err(InvalidValue::new("email_address", "is required for e-mail").into())
+        }
+        ("widget", Some(_)) => {
+            return Err(InvalidValue::new("email_address", "is only for e-mail channels").into())
+        }
+        _ => return Err(InvalidValue::new("kind", "must be widget or email").into()),
+    };
+    let mut channel = state
         .store
-        .create_channel(&admin.workspace_id, "widget", &name)
+        .create_channel(&admin.workspace_id, kind, &name)
         .await?;
+    if let Some(address) = &address {
+        channel = state
+            .store
+            .set_channel_field(
+                &admin.workspace_id,
+                &channel.id,
+                ChannelField::EmailAddress,
+                Some(address),
+            )
+            .await?;
+    }
     let target = format!("channel:{}", channel.id);
     audit(
         &state,
         &admin,
         "channel.created",
         &target,
-        serde_json::json!({ "name": name }),
+        serde_json::json!({ "name": name, "kind": kind, "email_address": address }),
     )
     .await?;
     Ok((StatusCode::CREATED, Json((&channel).try_into()?)))

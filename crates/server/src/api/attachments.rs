@@ -190,6 +190,7 @@ async fn visitor_upload(
             jobs: &NO_JOBS,
             at: state.clock.now_ms(),
         },
+        intake::Reactions::All,
     )
     .await
     .or_not_found("conversation")?;

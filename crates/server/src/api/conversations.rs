@@ -57,6 +57,7 @@ pub struct StatusCounts {
     pending: i64,
     snoozed: i64,
     resolved: i64,
+    spam: i64,
 }
 
 /// A conversation as a list shows it: with its customer and its newest visible message.
@@ -119,6 +120,7 @@ async fn list_conversations(
         pending: 0,
         snoozed: 0,
         resolved: 0,
+        spam: 0,
     };
     for (status, n) in state.store.conversation_counts(&agent.workspace_id).await? {
         let slot = match status {
@@ -126,6 +128,7 @@ async fn list_conversations(
             ConversationStatus::Pending => &mut counts.pending,
             ConversationStatus::Snoozed => &mut counts.snoozed,
             ConversationStatus::Resolved => &mut counts.resolved,
+            ConversationStatus::Spam => &mut counts.spam,
         };
         *slot = n;
     }

@@ -31,7 +31,7 @@ use crate::app::settings::Cookie;
 use crate::app::signing::{link_key, verify, verify_user_hash};
 use crate::app::AppState;
 use crate::automation::auto_replies::{reachable, Reachable};
-use crate::automation::intake;
+use crate::automation::intake::{self, Opening};
 use crate::http::error::{
     check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path, Query,
 };
@@ -535,10 +535,12 @@ async fn start_conversation(
         &state,
         &visitor.channel,
         &contact.id,
-        &body,
-        client_id.as_ref(),
-        handed_over,
-        locale,
+        Opening {
+            client_id: client_id.as_ref(),
+            handed_over,
+            locale,
+            ..Opening::chat(&body)
+        },
     )
     .await?;
     let status = if started.created {
@@ -638,6 +640,7 @@ async fn send_message(
             jobs: &NO_JOBS,
             at: state.clock.now_ms(),
         },
+        intake::Reactions::All,
     )
     .await
     .or_not_found("conversation")?;

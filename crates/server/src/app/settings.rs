@@ -39,6 +39,27 @@ pub struct Settings {
     pub smtp: Smtp,
     pub sms: Sms,
     pub sessions: Sessions,
+    pub smtp_inbound: SmtpInbound,
+}
+
+/// The built-in SMTP receiver for e-mail channels; off while `bind` is unset.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpInbound {
+    /// `127.0.0.1:2525`, say.
+    pub bind: Option<String>,
+    /// Larger mails are refused.
+    #[serde(deserialize_with = "number")]
+    pub max_message_bytes: u32,
+}
+
+impl Default for SmtpInbound {
+    fn default() -> Self {
+        Self {
+            bind: None,
+            max_message_bytes: 25 * 1024 * 1024,
+        }
+    }
 }
 
 /// How long agents' browser sessions last.
@@ -136,6 +157,7 @@ impl Default for Settings {
             smtp: Smtp::default(),
             sms: Sms::default(),
             sessions: Sessions::default(),
+            smtp_inbound: SmtpInbound::default(),
         }
     }
 }
@@ -311,6 +333,11 @@ impl Settings {
             Some(v) => format!("{key} = {:?}\n", mask_url_secrets(v)),
             None => String::new(),
         };
+        out.push_str(&format!(
+            "\n[smtp_inbound]\n{}max_message_bytes = {}\n",
+            optional("bind", &self.smtp_inbound.bind, false),
+            self.smtp_inbound.max_message_bytes
+        ));
         out.push_str(&format!(
             "\n[sessions]\nlifetime_hours = {}\nidle_hours = {}\n",
             self.sessions.lifetime_hours, self.sessions.idle_hours

@@ -25,6 +25,7 @@ use crate::app::AppState;
 use crate::automation::notifications::NotifyJob;
 use crate::bot;
 use crate::inbox::messages::{post_automatic, Automatic};
+use crate::inbox::outbox;
 use crate::inbox::settings::automation_of;
 
 pub const EXPECTATION_JOB: &str = "auto_reply.expectation";
@@ -129,7 +130,7 @@ pub async fn after_customer_message(
         handed_over: conversation.handed_over_at.is_some(),
     };
     let answered = &cancel_expectation(&conversation.id);
-    // A file (the only customer message with `meta`) is for a person to look at.
+    // A file or a mail (the customer messages with `meta`) is for a person to look at.
     if automation.bot
         && message.meta.is_none()
         && involvement.bot_may_answer()
@@ -188,9 +189,13 @@ pub async fn plan_agent_message(
         return Ok(JobChanges::default());
     }
     let mut jobs = cancel_expectation(&conversation.id);
+    // In an e-mail conversation the reply itself is the mail: no notification besides.
+    let mail = outbox::plan(state, conversation).await?;
+    let notify = mail.is_none();
+    jobs.enqueue.extend(mail);
     let (automation, _) =
         automation_of(state, &conversation.workspace_id, &conversation.channel_id).await?;
-    if reachable(state, &automation).any() {
+    if notify && reachable(state, &automation).any() {
         let job = NotifyJob {
             workspace_id: conversation.workspace_id.clone(),
             conversation_id: conversation.id.clone(),

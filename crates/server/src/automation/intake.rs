@@ -7,6 +7,7 @@
 //! request) was committed with it as a job.
 
 use madoguchi_store::conversations::{Conversation, ConversationPatch, NewConversation, Started};
+use madoguchi_store::jobs::NO_JOBS;
 use madoguchi_store::messages::{Appended, NewMessage};
 use madoguchi_store::workspaces::Channel;
 
@@ -21,21 +22,64 @@ use crate::inbox::conversations::{self, Change};
 use crate::inbox::messages;
 use madoguchi_core::text::language_of;
 
+/// A customer's first message and how it came.
+pub struct Opening<'a> {
+    pub body: &'a MessageBody,
+    pub client_id: Option<&'a ClientId>,
+    /// The customer chose a person before writing.
+    pub handed_over: bool,
+    /// `ja`/`en` as the widget shows; else the language the message is written in, if it tells.
+    pub locale: Option<&'a str>,
+    /// An e-mail's subject.
+    pub subject: Option<&'a str>,
+    /// The message's `meta` (JSON): files, the mail it came as.
+    pub meta: Option<&'a str>,
+    pub reactions: Reactions,
+}
+
+impl<'a> Opening<'a> {
+    /// A chat message, with every reaction.
+    pub fn chat(body: &'a MessageBody) -> Self {
+        Self {
+            body,
+            client_id: None,
+            handed_over: false,
+            locale: None,
+            subject: None,
+            meta: None,
+            reactions: Reactions::All,
+        }
+    }
+}
+
+/// What a customer's message sets off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reactions {
+    /// Greeting, bot, away message, the in-hours expectation.
+    All,
+    /// Nothing: an automatic mail (out-of-office, bounce) must never be answered automatically
+    /// (no mail loops), nor must spam.
+    None,
+    /// Nothing, and the conversation starts in `spam`.
+    Spam,
+}
+
 /// A customer's first message on `channel`: starts a conversation (`handed_over` when they chose
-/// a person before writing) in `locale` (`ja`/`en` as the widget shows; else the language the
-/// message is written in, if it tells).
+/// a person before writing).
 pub async fn start_conversation(
     state: &AppState,
     channel: &Channel,
     contact_id: &str,
-    body: &MessageBody,
-    client_id: Option<&ClientId>,
-    handed_over: bool,
-    locale: Option<&str>,
+    opening: Opening<'_>,
 ) -> DomainResult<Started> {
-    let locale = locale.or_else(|| language_of(body.as_str()));
+    let locale = opening
+        .locale
+        .or_else(|| language_of(opening.body.as_str()));
     let id = madoguchi_store::new_id();
-    let plan = plan_wait(state, &channel.workspace_id, &channel.id, &id).await?;
+    let plan = match opening.reactions {
+        Reactions::All => Some(plan_wait(state, &channel.workspace_id, &channel.id, &id).await?),
+        Reactions::None | Reactions::Spam => None,
+    };
     let started = messages::start(
         state,
         NewConversation {
@@ -43,20 +87,26 @@ pub async fn start_conversation(
             workspace_id: &channel.workspace_id,
             channel_id: &channel.id,
             contact_id,
-            body,
-            client_id,
-            handed_over,
+            body: opening.body,
+            client_id: opening.client_id,
+            handed_over: opening.handed_over,
             locale,
-            jobs: &plan.jobs,
+            subject: opening.subject,
+            meta: opening.meta,
+            status: match opening.reactions {
+                Reactions::Spam => ConversationStatus::Spam,
+                Reactions::All | Reactions::None => ConversationStatus::Open,
+            },
+            jobs: plan.as_ref().map_or(&NO_JOBS, |plan| &plan.jobs),
             at: state.clock.now_ms(),
         },
     )
     .await?;
-    if started.created {
+    if let (true, Some(plan)) = (started.created, &plan) {
         react(
             auto_replies::after_customer_message(
                 state,
-                &plan,
+                plan,
                 &started.conversation,
                 &started.message,
                 true,
@@ -72,21 +122,28 @@ pub async fn customer_message(
     state: &AppState,
     channel: &Channel,
     new: NewMessage<'_>,
+    reactions: Reactions,
 ) -> DomainResult<Appended> {
-    let plan = plan_wait(state, new.workspace_id, &channel.id, new.conversation_id).await?;
+    let plan = match reactions {
+        Reactions::All => {
+            Some(plan_wait(state, new.workspace_id, &channel.id, new.conversation_id).await?)
+        }
+        Reactions::None | Reactions::Spam => None,
+    };
     let appended = messages::post(
         state,
         &NewMessage {
-            jobs: &plan.jobs,
+            jobs: plan.as_ref().map_or(new.jobs, |plan| &plan.jobs),
             ..new
         },
     )
     .await?;
-    if appended.created {
+    let quiet = appended.conversation.status == ConversationStatus::Spam;
+    if let (true, false, Some(plan)) = (appended.created, quiet, &plan) {
         react(
             auto_replies::after_customer_message(
                 state,
-                &plan,
+                plan,
                 &appended.conversation,
                 &appended.message,
                 false,

@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::automation::auto_replies::{self, ExpectationJob, EXPECTATION_JOB, NOTIFY_JOB};
 use crate::automation::notifications::{self, NotifyJob};
 use crate::inbox::conversations::{self, RatingJob, WakeJob, RATING_JOB, WAKE_JOB};
+use crate::inbox::outbox::{self, MailJob, MAIL_JOB};
 
 pub const MAX_ATTEMPTS: i64 = 10;
 /// A claimed job is someone else's to retry if its worker has not finished within this time.
@@ -48,6 +49,10 @@ async fn handle(state: &AppState, job: &Job) -> Result<&'static str, String> {
             let payload: NotifyJob =
                 serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
             notifications::deliver(state, &payload).await
+        }
+        MAIL_JOB => {
+            let payload: MailJob = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            outbox::send(state, &payload).await
         }
         _ => Ok("unknown job kind"),
     }

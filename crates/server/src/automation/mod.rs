@@ -7,4 +7,5 @@
 pub mod auto_replies;
 pub mod intake;
 pub mod jobs;
+pub mod mail_intake;
 pub mod notifications;

@@ -6,4 +6,5 @@
 //! reply notifications today; an agent's reply on an e-mail or LINE conversation will go out
 //! the same way, as a job. The widget's own HTTP API lives in `api::widget`.
 
+pub mod email;
 pub mod outbound;

@@ -1,4 +1,5 @@
-//! Outbound channel adapters: plain-text e-mail through SMTP and SMS through an HTTP provider
+//! Outbound channel adapters: plain-text e-mail through SMTP (notifications, and replies in
+//! e-mail conversations with their threading headers) and SMS through an HTTP provider
 //! (form POST `To`, `From`, `Body`). They only send: what to send, to whom and when is the
 //! rules' business (see `automation::notifications`), and a failure is returned for the job
 //! queue to retry.
@@ -162,5 +163,64 @@ impl Notifier {
             return Err(format!("sms provider answered {}", response.status()));
         }
         Ok(())
+    }
+}
+
+/// An agent's (or an auto-reply's) answer in an e-mail conversation, threaded into the
+/// customer's mail client.
+pub struct MailReply<'a> {
+    /// The channel's support address and name: the reply's `From`.
+    pub from: &'a str,
+    pub from_name: &'a str,
+    /// `support+{conversation}@…`: where the customer's answer comes back (`Reply-To`).
+    pub reply_to: &'a str,
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    /// Without angle brackets.
+    pub message_id: &'a str,
+    pub in_reply_to: Option<&'a str>,
+    /// Oldest first.
+    pub references: &'a [String],
+}
+
+impl Notifier {
+    /// Sends a reply as UTF-8 plain text (lettre encodes the subject as encoded words).
+    pub async fn send_reply(&self, reply: &MailReply<'_>) -> Result<(), String> {
+        let Some((mailer, _)) = &self.mailer else {
+            return Err("e-mail is not configured (smtp.url)".into());
+        };
+        let mailbox = |name: Option<&str>, address: &str| -> Result<Mailbox, String> {
+            let address = address
+                .parse()
+                .map_err(|err: lettre::address::AddressError| format!("{address}: {err}"))?;
+            Ok(Mailbox::new(name.map(str::to_owned), address))
+        };
+        let mut builder = lettre::Message::builder()
+            .from(mailbox(Some(reply.from_name), reply.from)?)
+            .reply_to(mailbox(Some(reply.from_name), reply.reply_to)?)
+            .to(mailbox(None, reply.to)?)
+            .subject(reply.subject)
+            .message_id(Some(format!("<{}>", reply.message_id)))
+            .header(ContentType::TEXT_PLAIN);
+        if let Some(parent) = reply.in_reply_to {
+            builder = builder.in_reply_to(format!("<{parent}>"));
+        }
+        if !reply.references.is_empty() {
+            let references: Vec<String> = reply
+                .references
+                .iter()
+                .map(|id| format!("<{id}>"))
+                .collect();
+            builder = builder.references(references.join(" "));
+        }
+        let message = builder
+            .body(reply.text.to_owned())
+            .map_err(|err| err.to_string())?;
+        mailer
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|err| format!("smtp: {err}"))
     }
 }

@@ -90,6 +90,9 @@ pub async fn store(
             client_id: None,
             handed_over: false,
             locale: None,
+            subject: None,
+            meta: None,
+            status: madoguchi_core::conversation::ConversationStatus::Open,
             jobs: &NO_JOBS,
             at: madoguchi_store::now_ms(),
         })

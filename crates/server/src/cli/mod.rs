@@ -429,6 +429,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", settings.bind))?;
     println!("listening on http://{}", listener.local_addr()?);
     let nats_url = settings.nats_url.clone();
+    let smtp_inbound = settings.smtp_inbound.clone();
     let (mut state, shutdown_tx) = AppState::new(store.clone(), settings)?;
     if let Some(url) = nats_url {
         state.hub = crate::realtime::hub::Hub::with_nats(&url)
@@ -437,7 +438,28 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         println!("sharing events with other nodes through NATS");
     }
     let runner = crate::automation::jobs::spawn_runner(state.clone());
+    let receiver = match &smtp_inbound.bind {
+        Some(bind) => {
+            let listener = TcpListener::bind(bind)
+                .await
+                .with_context(|| format!("cannot listen for mail on {bind}"))?;
+            println!("receiving mail on smtp://{}", listener.local_addr()?);
+            let bounds = crate::channels::email::receiver::Bounds {
+                max_message_bytes: smtp_inbound.max_message_bytes as usize,
+                read_timeout: std::time::Duration::from_secs(300),
+            };
+            let mailroom =
+                std::sync::Arc::new(crate::automation::mail_intake::Inbound(state.clone()));
+            Some(tokio::spawn(crate::channels::email::receiver::serve(
+                listener, mailroom, bounds,
+            )))
+        }
+        None => None,
+    };
     launch(listener, state, shutdown_tx, shutdown_signal()).await?;
+    if let Some(receiver) = receiver {
+        receiver.abort();
+    }
     // The job in hand is finished and recorded before the store closes.
     if let Err(err) = runner.await {
         tracing::error!(%err, "the job runner ended abnormally");

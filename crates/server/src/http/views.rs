@@ -14,7 +14,7 @@ pub struct ConversationView {
     pub id: String,
     pub channel_id: String,
     pub contact_id: String,
-    /// open, pending, snoozed or resolved
+    /// open, pending, snoozed, resolved or spam
     pub status: String,
     pub assignee_id: Option<String>,
     pub team_id: Option<String>,
@@ -31,6 +31,8 @@ pub struct ConversationView {
     pub contact_read_seq: i64,
     /// A snoozed conversation reopens at this time (Unix ms).
     pub snoozed_until: Option<i64>,
+    /// An e-mail conversation's subject.
+    pub subject: Option<String>,
 }
 
 impl From<&Conversation> for ConversationView {
@@ -52,6 +54,7 @@ impl From<&Conversation> for ConversationView {
             agent_read_seq: c.agent_read_seq,
             contact_read_seq: c.contact_read_seq,
             snoozed_until: c.snoozed_until,
+            subject: c.subject.clone(),
         }
     }
 }

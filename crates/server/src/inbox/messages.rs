@@ -95,6 +95,9 @@ pub async fn post_automatic(
         return Ok(());
     }
     let meta = automatic.meta.map(|m| m.to_string());
+    let mut jobs = automatic.jobs.clone();
+    jobs.enqueue
+        .extend(super::outbox::plan(state, conversation).await?);
     post(
         state,
         &NewMessage {
@@ -107,7 +110,7 @@ pub async fn post_automatic(
             client_id: Some(&client_id),
             meta: meta.as_deref(),
             sender_name: None,
-            jobs: automatic.jobs,
+            jobs: &jobs,
             at: state.clock.now_ms(),
         },
     )

@@ -11,4 +11,5 @@
 
 pub mod conversations;
 pub mod messages;
+pub mod outbox;
 pub mod settings;

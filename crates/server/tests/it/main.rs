@@ -9,6 +9,7 @@ mod cluster;
 mod connections;
 mod core_loop;
 mod crash;
+mod email;
 mod eval;
 mod identity;
 mod knowledge;

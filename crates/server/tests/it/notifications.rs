@@ -18,9 +18,9 @@ use serde_json::{json, Value};
 use crate::support::{start_server, TestApp};
 
 /// A real SMTP server that stores each message as a file in `dir/new`.
-struct SmtpServer {
+pub(crate) struct SmtpServer {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Drop for SmtpServer {
@@ -38,7 +38,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn start_smtp(dir: &Path) -> Option<SmtpServer> {
+pub(crate) async fn start_smtp(dir: &Path) -> Option<SmtpServer> {
     let available = Command::new("python3")
         .args(["-c", "import aiosmtpd"])
         .status()
@@ -77,7 +77,7 @@ async fn start_smtp(dir: &Path) -> Option<SmtpServer> {
 }
 
 /// The raw messages the SMTP server received so far.
-fn mailbox(dir: &Path) -> Vec<Vec<u8>> {
+pub(crate) fn mailbox(dir: &Path) -> Vec<Vec<u8>> {
     let mut files: Vec<_> = std::fs::read_dir(dir.join("new"))
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();

@@ -29,11 +29,7 @@ async fn open_area(client: &Client, app: &TestApp, area: &str) {
 }
 
 async fn shot(client: &Client, name: &str) {
-    std::fs::write(
-        screenshot_dir().join(format!("admin-{name}.png")),
-        client.screenshot().await.unwrap(),
-    )
-    .unwrap();
+    save_screenshot(client, &format!("admin-{name}")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

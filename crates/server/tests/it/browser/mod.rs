@@ -17,6 +17,7 @@ mod accessibility;
 mod admin;
 mod files;
 mod identity;
+mod mail;
 mod presence;
 
 const XSS: &str = "<img src=x onerror=alert(1)>";
@@ -254,6 +255,15 @@ fn screenshot_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Saves what `client` shows as `target/screenshots/{name}.png`, to look at.
+async fn save_screenshot(client: &Client, name: &str) {
+    std::fs::write(
+        screenshot_dir().join(format!("{name}.png")),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
 }
 
 /// Logs an agent in through the login page (password of the test harness).

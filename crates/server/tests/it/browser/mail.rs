@@ -1,0 +1,137 @@
+//! E-mail in a real browser: an admin adds an e-mail channel; a mail's subject heads its
+//! conversation; a phishing mail waits under 迷惑メール with the reasons it was flagged.
+
+use super::*;
+
+const JAPANESE_MAIL: &[u8] = include_bytes!("../../fixtures/mail/iso2022jp_pdf.eml");
+const PHISHING_MAIL: &[u8] = include_bytes!("../../fixtures/mail/phishing.eml");
+
+/// Clicks the element matching `css`; the inbox redraws its filters and list as answers and
+/// live events arrive, so a click on a node just replaced is tried again.
+async fn click_settled(client: &Client, css: &str) {
+    eventually(css, || async {
+        match client.find(Locator::Css(css)).await {
+            Ok(node) => node.click().await.is_ok(),
+            Err(_) => false,
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_in_the_inbox_and_the_admin() {
+    let Some(driver) = start_chromedriver().await else {
+        return;
+    };
+    let app = TestApp::spawn(madoguchi_store::Backend::Sqlite)
+        .await
+        .unwrap();
+    let workspace = app.workspace_id.clone();
+    app.agent_in(&workspace, "mail-admin@example.jp", Role::Admin)
+        .await;
+    let profiles = std::env::temp_dir().join(format!("mdg-mail-ui-{}", std::process::id()));
+    let client = browser(&driver, &profiles.join("admin")).await;
+    log_in(&client, &app, "mail-admin@example.jp").await;
+    client
+        .wait()
+        .for_element(Locator::Css("#conversation-list"))
+        .await
+        .unwrap();
+
+    // The admin adds the support address as a channel.
+    client
+        .goto(&format!("{}/admin#channels", app.url))
+        .await
+        .unwrap();
+    let kind = client
+        .wait()
+        .for_element(Locator::Css("#channel-kind"))
+        .await
+        .unwrap();
+    kind.select_by_value("email").await.unwrap();
+    let form = client.find(Locator::Css("#channel-create")).await.unwrap();
+    form.find(Locator::Css("input:not([type=email])"))
+        .await
+        .unwrap()
+        .send_keys("サポート窓口")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#channel-address"))
+        .await
+        .unwrap()
+        .send_keys("support@shop.example")
+        .await
+        .unwrap();
+    form.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the channel is listed with its address", || async {
+        page_text(&client, "table")
+            .await
+            .contains("support@shop.example")
+    })
+    .await;
+    eventually("the forwarding help shows", || async {
+        page_text(&client, ".admin-page")
+            .await
+            .contains("smtp_inbound.bind")
+    })
+    .await;
+    save_screenshot(&client, "admin-email-channel").await;
+
+    for raw in [JAPANESE_MAIL, PHISHING_MAIL] {
+        madoguchi_server::automation::mail_intake::receive(
+            &app.state,
+            raw,
+            &["support@shop.example".to_owned()],
+        )
+        .await
+        .unwrap();
+    }
+    client.goto(&format!("{}/inbox", app.url)).await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("#conversation-list .item .subject"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the subject heads the conversation", || async {
+        page_text(&client, "#messages h2.subject").await.trim() == "注文が届かない"
+    })
+    .await;
+    eventually("the PDF is listed", || async {
+        page_text(&client, "#messages")
+            .await
+            .contains("receipt.pdf")
+    })
+    .await;
+    save_screenshot(&client, "inbox-mail").await;
+
+    click_settled(&client, "button[data-status=spam]").await;
+    eventually("the phishing mail is under spam", || async {
+        page_text(&client, "#conversation-list")
+            .await
+            .contains("アカウントが停止")
+    })
+    .await;
+    click_settled(&client, "#conversation-list .item").await;
+    eventually("the reasons show", || async {
+        let text = page_text(&client, "#messages .mail-flags.spam").await;
+        text.contains("なりすましの疑いがあるドメイン: amaz0n-jp.com → amazon")
+    })
+    .await;
+    let body = page_text(&client, "#messages").await;
+    assert!(
+        !body.contains("<a "),
+        "the mail's HTML is shown as text: {body}"
+    );
+    save_screenshot(&client, "inbox-spam").await;
+    client.close().await.unwrap();
+    std::fs::remove_dir_all(&profiles).ok();
+}

@@ -1,0 +1,455 @@
+//! The e-mail channel end to end: mail arrives through the built-in SMTP receiver over TCP,
+//! replies leave through a real SMTP server (aiosmtpd), and customers' answers thread back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use madoguchi_core::agent::Role;
+use madoguchi_server::app::settings::Settings;
+use madoguchi_server::automation::mail_intake::Inbound;
+use madoguchi_server::channels::email::receiver::{self, Bounds};
+use madoguchi_store::Backend;
+use serde_json::{json, Value};
+
+use crate::notifications::{mailbox, start_smtp};
+use crate::support::{Agent, TestApp};
+
+const JAPANESE_MAIL: &[u8] = include_bytes!("../fixtures/mail/iso2022jp_pdf.eml");
+const PHISHING_MAIL: &[u8] = include_bytes!("../fixtures/mail/phishing.eml");
+
+/// Sends a raw mail to the receiver on `port` as a mail server would.
+async fn deliver(port: u16, from: &str, to: &str, raw: &[u8]) -> Result<(), String> {
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(port)
+        .timeout(Some(Duration::from_secs(10)))
+        .build();
+    let envelope = Envelope::new(Some(from.parse().unwrap()), vec![to.parse().unwrap()]).unwrap();
+    transport
+        .send_raw(&envelope, raw)
+        .await
+        .map(|_| ())
+        .map_err(|err| err.to_string())
+}
+
+async fn start_receiver(app: &TestApp) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let bounds = Bounds {
+        max_message_bytes: 64 * 1024,
+        read_timeout: Duration::from_secs(10),
+    };
+    tokio::spawn(receiver::serve(
+        listener,
+        Arc::new(Inbound(app.state.clone())),
+        bounds,
+    ));
+    port
+}
+
+/// An admin of the app's workspace adds an e-mail channel: the API's answer.
+async fn add_email_channel(
+    app: &TestApp,
+    admin: &Agent,
+    name: &str,
+    address: &str,
+) -> reqwest::Response {
+    app.post(
+        "/api/v1/channels",
+        &json!({"name": name, "kind": "email", "email_address": address}),
+    )
+    .bearer_auth(&admin.token)
+    .send()
+    .await
+    .unwrap()
+}
+
+async fn get(app: &TestApp, agent: &Agent, path: &str) -> Value {
+    app.get(path)
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn conversations(app: &TestApp, agent: &Agent, status: &str) -> Vec<Value> {
+    get(
+        app,
+        agent,
+        &format!("/api/v1/conversations?status={status}"),
+    )
+    .await["conversations"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+async fn messages(app: &TestApp, agent: &Agent, conversation: &str) -> Vec<Value> {
+    get(
+        app,
+        agent,
+        &format!("/api/v1/conversations/{conversation}/messages"),
+    )
+    .await["messages"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
+    raw.lines()
+        .find(|l| {
+            l.to_lowercase()
+                .starts_with(&format!("{}:", name.to_lowercase()))
+        })
+        .map(|l| l[name.len() + 1..].trim())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_arrives_is_answered_and_threads_back_on_sqlite() {
+    mail_arrives_is_answered_and_threads_back(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_arrives_is_answered_and_threads_back_on_postgres() {
+    mail_arrives_is_answered_and_threads_back(Backend::Postgres).await;
+}
+
+async fn mail_arrives_is_answered_and_threads_back(backend: Backend) {
+    let maildir = std::env::temp_dir().join(format!("mdg-mail-{}", madoguchi_store::new_id()));
+    let Some(smtp) = start_smtp(&maildir).await else {
+        return;
+    };
+    let mut settings = Settings::default();
+    settings.smtp.url = Some(format!("smtp://127.0.0.1:{}", smtp.port));
+    let Some(app) = TestApp::spawn_with(backend, settings).await else {
+        return;
+    };
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "admin@shop.example", Role::Admin)
+        .await;
+    let created = add_email_channel(&app, &admin, "サポート窓口", "Support@Shop.example").await;
+    assert_eq!(created.status(), 201);
+    let channel: Value = created.json().await.unwrap();
+    assert_eq!(channel["email_address"], "support@shop.example");
+    let port = start_receiver(&app).await;
+
+    // Unknown recipients are refused at RCPT time.
+    let refused = deliver(port, "taro@example.jp", "sales@shop.example", JAPANESE_MAIL).await;
+    assert!(refused.unwrap_err().contains("550"), "refused before DATA");
+
+    // An ISO-2022-JP mail with a PDF: one conversation with subject, text and the file.
+    deliver(
+        port,
+        "taro@example.jp",
+        "support@shop.example",
+        JAPANESE_MAIL,
+    )
+    .await
+    .unwrap();
+    let open = conversations(&app, &admin, "open").await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    let conversation = open[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(open[0]["subject"], "注文が届かない");
+    assert_eq!(open[0]["contact_email"], "taro@example.jp");
+    assert_eq!(open[0]["contact_name"], "山田 太郎");
+    let thread = messages(&app, &admin, &conversation).await;
+    assert_eq!(thread.len(), 2, "{thread:?}");
+    assert_eq!(
+        thread[0]["body"],
+        "注文した商品がまだ届きません。\n注文番号は A-1024 です。"
+    );
+    let file = &thread[1]["meta"]["attachments"][0];
+    assert_eq!(file["name"], "receipt.pdf");
+    assert_eq!(file["content_type"], "application/pdf");
+    let served = app
+        .get(&format!(
+            "/api/v1/attachments/{}",
+            file["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200);
+    assert!(served.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    assert!(served.bytes().await.unwrap().starts_with(b"%PDF-"));
+
+    // The same mail again (a retry, or fetched a second way): still one message.
+    deliver(
+        port,
+        "taro@example.jp",
+        "support@shop.example",
+        JAPANESE_MAIL,
+    )
+    .await
+    .unwrap();
+    assert_eq!(messages(&app, &admin, &conversation).await.len(), 2);
+
+    // The agent's reply goes out threaded, in UTF-8, and nothing else is mailed.
+    app.reply(
+        &admin,
+        &conversation,
+        "ご不便をおかけしております。本日発送いたしました。",
+        false,
+    )
+    .await;
+    app.reply(&admin, &conversation, "社内メモ: 倉庫に確認済み", true)
+        .await;
+    app.clock.advance_secs(120);
+    app.run_jobs().await;
+    let sent = mailbox(&maildir);
+    assert_eq!(sent.len(), 1, "one reply, no notification, no note");
+    let raw = String::from_utf8_lossy(&sent[0]).into_owned();
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&sent[0])
+        .unwrap();
+    assert_eq!(parsed.subject(), Some("Re: 注文が届かない"));
+    assert!(
+        header(&raw, "Subject").unwrap().contains("=?utf-8?"),
+        "{raw}"
+    );
+    assert!(parsed
+        .body_text(0)
+        .unwrap()
+        .contains("本日発送いたしました"));
+    assert_eq!(header(&raw, "In-Reply-To"), Some("<first-1@example.jp>"));
+    assert_eq!(header(&raw, "References"), Some("<first-1@example.jp>"));
+    assert_eq!(
+        parsed.reply_to().unwrap().first().unwrap().address(),
+        Some(format!("support+{conversation}@shop.example").as_str())
+    );
+    assert_eq!(
+        parsed.from().unwrap().first().unwrap().address(),
+        Some("support@shop.example")
+    );
+    assert_eq!(
+        parsed.to().unwrap().first().unwrap().address(),
+        Some("taro@example.jp")
+    );
+    let reply_id = parsed.message_id().unwrap().to_owned();
+
+    // The customer answers from a client that keeps only In-Reply-To, under a new subject.
+    let answer = format!(
+        "From: Taro <taro@example.jp>\r\nTo: support@shop.example\r\nSubject: 追加の質問\r\n\
+         Message-ID: <second-2@example.jp>\r\nIn-Reply-To: <{reply_id}>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n届きました。ありがとうございます。\r\n"
+    );
+    deliver(
+        port,
+        "taro@example.jp",
+        "support@shop.example",
+        answer.as_bytes(),
+    )
+    .await
+    .unwrap();
+    let thread = messages(&app, &admin, &conversation).await;
+    assert_eq!(
+        thread.last().unwrap()["body"],
+        "届きました。ありがとうございます。"
+    );
+    // A reply through the plus address alone (no threading headers) threads too…
+    let by_address = format!(
+        "From: taro@example.jp\r\nTo: support+{conversation}@shop.example\r\nSubject: もう一つ\r\n\
+         Message-ID: <third-3@example.jp>\r\n\r\n領収書も再発行できますか。\r\n"
+    );
+    deliver(
+        port,
+        "taro@example.jp",
+        &format!("support+{conversation}@shop.example"),
+        by_address.as_bytes(),
+    )
+    .await
+    .unwrap();
+    // …but someone else naming the same ids gets a conversation of their own.
+    let stranger = format!(
+        "From: jiro@example.jp\r\nTo: support@shop.example\r\nSubject: Re: 注文が届かない\r\n\
+         Message-ID: <other-1@example.jp>\r\nReferences: <first-1@example.jp> <{reply_id}>\r\n\r\n私も届いていません。\r\n"
+    );
+    deliver(
+        port,
+        "jiro@example.jp",
+        &format!("support+{conversation}@shop.example"),
+        stranger.as_bytes(),
+    )
+    .await
+    .unwrap();
+    let thread = messages(&app, &admin, &conversation).await;
+    let bodies: Vec<&str> = thread.iter().map(|m| m["body"].as_str().unwrap()).collect();
+    assert!(bodies.contains(&"領収書も再発行できますか。"), "{bodies:?}");
+    assert!(!bodies.contains(&"私も届いていません。"), "{bodies:?}");
+    assert_eq!(conversations(&app, &admin, "open").await.len(), 2);
+
+    // The answers waiting in hours get the expectation auto-reply, by mail.
+    app.clock.advance_secs(120);
+    app.run_jobs().await;
+    let automatic = |id: String| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            messages(app, admin, &id)
+                .await
+                .into_iter()
+                .filter(|m| m["sender_kind"] == "system" || m["sender_kind"] == "bot")
+                .count()
+        }
+    };
+    let before = mailbox(&maildir).len();
+    let answered_before = automatic(conversation.clone()).await;
+    assert_eq!(answered_before, 1, "one expectation while the answers wait");
+
+    // An out-of-office answer lands in the thread but gets no automatic answer (no loop).
+    let out_of_office = format!(
+        "From: taro@example.jp\r\nTo: support@shop.example\r\nSubject: 自動応答: Re: 注文が届かない\r\n\
+         Auto-Submitted: auto-replied\r\nMessage-ID: <ooo-1@example.jp>\r\nIn-Reply-To: <{reply_id}>\r\n\r\n12月3日まで不在にしております。\r\n"
+    );
+    app.reply(
+        &admin,
+        &conversation,
+        "ほかにご不明な点はございますか。",
+        false,
+    )
+    .await;
+    app.run_jobs().await;
+    let before = before + 1;
+    assert_eq!(mailbox(&maildir).len(), before);
+    deliver(
+        port,
+        "taro@example.jp",
+        "support@shop.example",
+        out_of_office.as_bytes(),
+    )
+    .await
+    .unwrap();
+    // A phishing mail: kept apart as spam, with its reasons, and never answered.
+    deliver(
+        port,
+        "info@amaz0n-jp.com",
+        "support@shop.example",
+        PHISHING_MAIL,
+    )
+    .await
+    .unwrap();
+    let spam = conversations(&app, &admin, "spam").await;
+    assert_eq!(spam.len(), 1, "{spam:?}");
+    let spam_id = spam[0]["id"].as_str().unwrap().to_owned();
+    let flagged = messages(&app, &admin, &spam_id).await;
+    let codes: Vec<&str> = flagged[0]["meta"]["email"]["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"lookalike_domain") && codes.contains(&"link_mismatch"),
+        "{codes:?}"
+    );
+    app.clock.advance_secs(600);
+    app.run_jobs().await;
+    assert_eq!(
+        mailbox(&maildir).len(),
+        before,
+        "no auto-reply to machines or spam"
+    );
+    assert_eq!(automatic(conversation.clone()).await, answered_before);
+    assert_eq!(automatic(spam_id.clone()).await, 0);
+    let thread = messages(&app, &admin, &conversation).await;
+    assert_eq!(
+        thread.last().unwrap()["body"],
+        "12月3日まで不在にしております。"
+    );
+    // An agent releases it from spam.
+    let released = app
+        .patch(
+            &format!("/api/v1/conversations/{spam_id}"),
+            &json!({"status": "open"}),
+        )
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(released.status(), 200);
+    assert!(conversations(&app, &admin, "spam").await.is_empty());
+}
+
+/// A mail over the size bound is refused, and the session goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_mail_is_refused() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "admin@shop.example", Role::Admin)
+        .await;
+    let created = add_email_channel(&app, &admin, "Mail", "help@shop.example").await;
+    assert_eq!(created.status(), 201);
+    let taken = add_email_channel(&app, &admin, "Again", "help@shop.example").await;
+    assert_eq!(taken.status(), 409);
+    let port = start_receiver(&app).await;
+    let big = format!(
+        "From: a@example.jp\r\nSubject: big\r\n\r\n{}\r\n",
+        "x".repeat(70 * 1024)
+    );
+    let refused = deliver(port, "a@example.jp", "help@shop.example", big.as_bytes()).await;
+    assert!(refused.unwrap_err().contains("552"));
+    assert!(conversations(&app, &admin, "open").await.is_empty());
+}
+
+/// `madoguchi serve` with `smtp_inbound.bind` receives mail for its e-mail channels.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_receives_mail_when_smtp_inbound_is_set() {
+    let db = madoguchi_store::testing::TestDatabase::create(Backend::Sqlite)
+        .await
+        .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut server =
+        crate::support::start_server(&db, &[("MADOGUCHI_SMTP_INBOUND__BIND", &bind)]).await;
+    let store = db.store().await;
+    let workspace = store.workspace_ids().await.unwrap().remove(0);
+    let channel = store
+        .create_channel(&workspace, "email", "Mail")
+        .await
+        .unwrap();
+    store
+        .set_channel_field(
+            &workspace,
+            &channel.id,
+            madoguchi_store::workspaces::ChannelField::EmailAddress,
+            Some("support@shop.example"),
+        )
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while let Err(err) = deliver(
+        port,
+        "taro@example.jp",
+        "support@shop.example",
+        JAPANESE_MAIL,
+    )
+    .await
+    {
+        assert!(std::time::Instant::now() < deadline, "{err}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let subjects = store
+        .count_unchecked("SELECT COUNT(*) FROM conversations WHERE subject = '注文が届かない'")
+        .await
+        .unwrap();
+    assert_eq!(subjects, 1);
+    server.child.start_kill().unwrap();
+    server.child.wait().await.unwrap();
+}
