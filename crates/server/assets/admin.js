@@ -211,6 +211,7 @@
       var mail = card(t("admin.kind.email") + ": " + c.name);
       mail.appendChild(el("p", { class: "address" }, c.email_address));
       mail.appendChild(el("p", { class: "hint" }, t("admin.email_help")));
+      mailboxCard(c);
       return;
     }
     var s = card(t("admin.widget") + ": " + c.name);
@@ -256,6 +257,35 @@
       }));
     }
     idv.appendChild(shown);
+  }
+
+  /* An e-mail channel's IMAP mailbox: connect (the server tries the login first) or disconnect. */
+  function mailboxCard(c) {
+    var box = card(t("admin.imap"));
+    var m = c.imap;
+    box.appendChild(el("p", { class: "hint" }, m ? t("admin.imap_connected").replace("{who}", m.user + "@" + m.host + ":" + m.port + " / " + m.folder) : t("admin.imap_help")));
+    var form = el("form", { id: "imap-form" });
+    var host = field(form, t("admin.imap_host"), el("input", { required: "", value: m ? m.host : "" }));
+    var port = field(form, t("admin.imap_port"), el("input", { type: "number", min: "1", max: "65535", required: "", value: m ? String(m.port) : "993" }));
+    var tls = field(form, t("admin.imap_tls"), options(el("select"), [["tls", "TLS (993)"], ["starttls", "STARTTLS (143)"], ["none", t("admin.imap_tls_none")]], m ? m.tls : "tls"));
+    var user = field(form, t("admin.imap_user"), el("input", { required: "", autocomplete: "off", value: m ? m.user : "" }));
+    var password = field(form, t("admin.imap_password"), el("input", { type: "password", required: "", autocomplete: "new-password" }));
+    var folder = field(form, t("admin.imap_folder"), el("input", { required: "", value: m ? m.folder : "INBOX" }));
+    form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.imap_connect")));
+    box.appendChild(form);
+    var msg = statusLine(box);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      msg.textContent = t("admin.imap_trying");
+      api("PUT", "/api/v1/channels/" + c.id + "/imap", { host: host.value, port: Number(port.value), tls: tls.value,
+        user: user.value, password: password.value, folder: folder.value })
+        .then(function (updated) { current = updated; return loadChannels(); }).then(channelsPage, failed(msg));
+    });
+    if (m) {
+      box.appendChild(button(t("admin.imap_disconnect"), function () {
+        api("DELETE", "/api/v1/channels/" + c.id + "/imap").then(loadChannels).then(channelsPage, failed(msg));
+      }, "danger"));
+    }
   }
 
   /* ---- #hours: a weekly grid with several periods a day, closed days, auto-replies ---- */

@@ -59,6 +59,7 @@ impl Backend {
             15 => "0015_snoozed_until.sql",
             16 => "0016_agent_lifecycle.sql",
             17 => "0017_email.sql",
+            18 => "0018_imap.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

@@ -44,6 +44,8 @@ pub struct Channel {
     pub identity_secret: Option<String>,
     /// An e-mail channel's support address (lower case), unique across workspaces.
     pub email_address: Option<String>,
+    /// An e-mail channel's IMAP mailbox as JSON (with its password); `None`: no IMAP.
+    pub imap: Option<String>,
     pub created_at: i64,
 }
 
@@ -54,6 +56,7 @@ pub enum ChannelField {
     Scenario,
     IdentitySecret,
     EmailAddress,
+    Imap,
 }
 
 impl Channel {
@@ -69,13 +72,14 @@ impl Channel {
             scenario: row.try_get("scenario")?,
             identity_secret: row.try_get("identity_secret")?,
             email_address: row.try_get("email_address")?,
+            imap: row.try_get("imap")?,
             created_at: row.try_get("created_at")?,
         })
     }
 }
 
 const CHANNEL_COLUMNS: &str =
-    "id, workspace_id, kind, name, public_key, settings, automation, scenario, identity_secret, email_address, created_at";
+    "id, workspace_id, kind, name, public_key, settings, automation, scenario, identity_secret, email_address, imap, created_at";
 
 impl Store {
     pub async fn create_workspace(&self, name: &str) -> Result<Workspace> {
@@ -258,6 +262,7 @@ impl Store {
             ChannelField::Scenario => "scenario",
             ChannelField::IdentitySecret => "identity_secret",
             ChannelField::EmailAddress => "email_address",
+            ChannelField::Imap => "imap",
         };
         let mut w = self.begin_write().await?;
         let row = sqlx::query(&format!(
@@ -275,6 +280,47 @@ impl Store {
         w.commit().await?;
         self.caches.channels.clear();
         Channel::from_row(&row)
+    }
+
+    /// Every e-mail channel that reads an IMAP mailbox, in all workspaces.
+    pub async fn imap_channels(&self) -> Result<Vec<Channel>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE kind = 'email' AND imap IS NOT NULL ORDER BY id"
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(Channel::from_row).collect()
+    }
+
+    /// How far a channel's IMAP mailbox has been read: `(uid_validity, last_uid)`.
+    pub async fn imap_state(&self, channel_id: &str) -> Result<Option<(i64, i64)>> {
+        let row =
+            sqlx::query("SELECT uid_validity, last_uid FROM imap_state WHERE channel_id = $1")
+                .bind(channel_id)
+                .fetch_optional(self.pool())
+                .await?;
+        row.map(|row| Ok((row.try_get("uid_validity")?, row.try_get("last_uid")?)))
+            .transpose()
+    }
+
+    /// Records that the mailbox was read up to `last_uid` (after the mail is stored).
+    pub async fn set_imap_state(
+        &self,
+        channel_id: &str,
+        uid_validity: i64,
+        last_uid: i64,
+    ) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO imap_state (channel_id, uid_validity, last_uid) VALUES ($1, $2, $3) \
+             ON CONFLICT (channel_id) DO UPDATE SET uid_validity = $2, last_uid = $3",
+        )
+        .bind(channel_id)
+        .bind(uid_validity)
+        .bind(last_uid)
+        .execute(&mut *w.tx)
+        .await?;
+        w.commit().await
     }
 
     /// The e-mail channel whose support address this is (lower case, any workspace).

@@ -40,7 +40,19 @@ pub struct ChannelView {
     pub identity_verification: bool,
     /// An e-mail channel's support address.
     pub email_address: Option<String>,
+    /// The IMAP mailbox an e-mail channel reads (never its password).
+    pub imap: Option<MailboxView>,
     pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MailboxView {
+    pub host: String,
+    pub port: u16,
+    /// tls, starttls or none
+    pub tls: String,
+    pub user: String,
+    pub folder: String,
 }
 
 impl TryFrom<&Channel> for ChannelView {
@@ -55,6 +67,18 @@ impl TryFrom<&Channel> for ChannelView {
             settings: widget_settings(c)?,
             identity_verification: c.identity_secret.is_some(),
             email_address: c.email_address.clone(),
+            imap: crate::automation::mail_reader::mailbox_of(c)
+                .map_err(|err| AppError::new(ErrorCode::Internal, err))?
+                .map(|m| MailboxView {
+                    tls: serde_json::to_value(m.tls)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    host: m.host,
+                    port: m.port,
+                    user: m.user,
+                    folder: m.folder,
+                }),
             created_at: c.created_at,
         })
     }

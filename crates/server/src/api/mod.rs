@@ -8,6 +8,7 @@ mod auth;
 mod contacts;
 mod conversations;
 mod knowledge;
+mod mailbox;
 pub mod sockets;
 mod system;
 mod widget;
@@ -44,6 +45,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(contacts::routes())
         .merge(knowledge::routes())
         .merge(admin::routes())
+        .merge(mailbox::routes())
         .merge(system::routes())
         .merge(workspace::routes())
 }

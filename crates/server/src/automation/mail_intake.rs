@@ -93,6 +93,27 @@ pub async fn receive(state: &AppState, raw: &[u8], recipients: &[String]) -> Dom
     Ok(())
 }
 
+/// Stores a mail read from `channel`'s own mailbox (IMAP): the conversation id in a plus
+/// address among its recipients still threads it.
+pub async fn receive_in(state: &AppState, channel: &Channel, raw: &[u8]) -> DomainResult<()> {
+    let mail = match parse(raw) {
+        Ok(mail) => mail,
+        Err(err) => {
+            tracing::warn!(error = %err, channel = %channel.id, "a mail in the mailbox was skipped");
+            return Ok(());
+        }
+    };
+    let support = channel.email_address.as_deref().unwrap_or_default();
+    let tag = mail
+        .recipients
+        .iter()
+        .find_map(|recipient| match split_address(recipient) {
+            (address, Some(tag)) if address == support => Some(tag),
+            _ => None,
+        });
+    store_mail(state, channel, tag.as_deref(), &mail, &judge(&mail), raw).await
+}
+
 /// The mail's own id for the message (`client_id`): from its Message-ID, else its bytes.
 fn mail_client_id(mail: &ParsedMail, raw: &[u8]) -> String {
     let digest = match &mail.message_id {

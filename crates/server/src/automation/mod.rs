@@ -8,4 +8,5 @@ pub mod auto_replies;
 pub mod intake;
 pub mod jobs;
 pub mod mail_intake;
+pub mod mail_reader;
 pub mod notifications;

@@ -456,7 +456,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let readers = crate::automation::mail_reader::spawn_readers(state.clone());
     launch(listener, state, shutdown_tx, shutdown_signal()).await?;
+    readers.abort();
     if let Some(receiver) = receiver {
         receiver.abort();
     }

@@ -12,6 +12,7 @@ mod crash;
 mod email;
 mod eval;
 mod identity;
+mod imap;
 mod knowledge;
 mod lifecycle;
 mod notifications;

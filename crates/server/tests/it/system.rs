@@ -113,6 +113,8 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/api/v1/bot/rates", "get"),
         ("/api/v1/channels/{id}/identity-secret", "post"),
         ("/api/v1/channels/{id}/identity-secret", "delete"),
+        ("/api/v1/channels/{id}/imap", "put"),
+        ("/api/v1/channels/{id}/imap", "delete"),
         ("/widget/v1/conversations/{id}/attachments", "post"),
         ("/api/v1/conversations/{id}/attachments", "post"),
         ("/widget/v1/attachments/{id}", "get"),

@@ -6,5 +6,6 @@
 //! business; replies go out through `channels::outbound`.
 
 pub mod flags;
+pub mod imap;
 pub mod parse;
 pub mod receiver;

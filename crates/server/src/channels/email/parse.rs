@@ -23,6 +23,8 @@ pub struct ParsedMail {
     /// The sender's address, lower case.
     pub from: String,
     pub from_name: Option<String>,
+    /// The `To` and `Cc` addresses, lower case.
+    pub recipients: Vec<String>,
     pub subject: String,
     /// Without angle brackets.
     pub message_id: Option<String>,
@@ -88,6 +90,13 @@ pub fn parse(raw: &[u8]) -> Result<ParsedMail, ParseError> {
         .name()
         .map(|n| n.trim().to_owned())
         .filter(|n| !n.is_empty());
+    let recipients = [mail.to(), mail.cc()]
+        .into_iter()
+        .flatten()
+        .flat_map(|list| list.iter())
+        .filter_map(|addr| addr.address())
+        .map(|a| a.trim().to_lowercase())
+        .collect();
     let mut references: Vec<String> = Vec::new();
     for value in [mail.in_reply_to(), mail.references()] {
         let ids: Vec<&str> = match value {
@@ -145,6 +154,7 @@ pub fn parse(raw: &[u8]) -> Result<ParsedMail, ParseError> {
     Ok(ParsedMail {
         from,
         from_name,
+        recipients,
         subject: mail.subject().unwrap_or_default().trim().to_owned(),
         message_id: mail.message_id().map(clean_id).filter(|id| !id.is_empty()),
         references,
@@ -274,6 +284,7 @@ mod tests {
         let mail = parse(ISO_2022_JP_MAIL).unwrap();
         assert_eq!(mail.from, "taro@example.jp");
         assert_eq!(mail.from_name.as_deref(), Some("山田 太郎"));
+        assert_eq!(mail.recipients, ["support@shop.example"]);
         assert_eq!(mail.subject, "注文が届かない");
         assert_eq!(mail.message_id.as_deref(), Some("first-1@example.jp"));
         assert_eq!(

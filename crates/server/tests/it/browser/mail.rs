@@ -83,6 +83,51 @@ async fn mail_in_the_inbox_and_the_admin() {
     .await;
     save_screenshot(&client, "admin-email-channel").await;
 
+    // The mailbox form: a wrong password is said at once; the right one connects.
+    if let Some(dovecot) = crate::imap::start_dovecot().await {
+        let fill = |label: &'static str, value: String| {
+            let client = &client;
+            async move {
+                let input = client
+                    .find(Locator::XPath(&format!(
+                        "//form[@id='imap-form']//label[normalize-space()='{label}']/following-sibling::*[1]"
+                    )))
+                    .await
+                    .unwrap();
+                input.clear().await.unwrap();
+                input.send_keys(&value).await.unwrap();
+            }
+        };
+        fill("IMAP サーバー", "127.0.0.1".into()).await;
+        fill("ポート", dovecot.port.to_string()).await;
+        fill("ユーザー名", "support".into()).await;
+        fill("パスワード", "wrong".into()).await;
+        client
+            .find(Locator::Css("#imap-form select"))
+            .await
+            .unwrap()
+            .select_by_value("none")
+            .await
+            .unwrap();
+        click_settled(&client, "#imap-form button[type=submit]").await;
+        eventually("the refused login is shown", || async {
+            page_text(&client, ".admin-page")
+                .await
+                .contains("cannot log in")
+        })
+        .await;
+        fill("パスワード", "s3cret".into()).await;
+        click_settled(&client, "#imap-form button[type=submit]").await;
+        eventually("the mailbox shows as connected", || async {
+            page_text(&client, ".admin-page")
+                .await
+                .contains("接続中: support@127.0.0.1")
+        })
+        .await;
+        save_screenshot(&client, "admin-email-imap").await;
+        drop(dovecot);
+    }
+
     for raw in [JAPANESE_MAIL, PHISHING_MAIL] {
         madoguchi_server::automation::mail_intake::receive(
             &app.state,
