@@ -31,9 +31,13 @@ pub fn sniff(bytes: &[u8]) -> Result<&'static str, InvalidValue> {
     Ok(kind)
 }
 
-/// Whether a file of this (sniffed) type is shown in the page; others are downloaded.
+/// The type a mail's original HTML body is kept as (never accepted as an upload).
+pub const MAIL_HTML: &str = "text/html; charset=utf-8";
+
+/// Whether a file of this type opens in the browser: images, and a mail's original HTML
+/// (served sandboxed: no script, no remote content); others are downloaded.
 pub fn shown_inline(content_type: &str) -> bool {
-    content_type.starts_with("image/")
+    content_type.starts_with("image/") || content_type == MAIL_HTML
 }
 
 /// A file name as shown to people: the last path segment, visible text, at most 200 characters.

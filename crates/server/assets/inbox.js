@@ -61,6 +61,9 @@
   function buildFilters() {
     var f = ui.filters;
     f.textContent = "";
+    if (S.channels.some(function (c) { return c.kind === "email"; })) {
+      f.appendChild(el("button", { type: "button", class: "primary compose", id: "compose", on: { click: compose } }, t("inbox.compose")));
+    }
     f.appendChild(el("h2", {}, t("inbox.status")));
     ["open", "pending", "snoozed", "resolved", "spam"].forEach(function (status) {
       var label = t("inbox.status." + status) + " (" + (S.counts[status] || 0) + ")";
@@ -89,6 +92,49 @@
     f.appendChild(el("h2", {}, t("inbox.channel_filter")));
     f.appendChild(channel);
     f.appendChild(search);
+  }
+
+  /* Writing to a customer by e-mail: a new conversation, opened once it is sent. */
+  function compose() {
+    var dialog = el("dialog", { class: "compose-dialog", "aria-labelledby": "compose-title" });
+    var form = el("form", { method: "dialog", id: "compose-form" });
+    form.appendChild(el("h2", { id: "compose-title" }, t("inbox.compose")));
+    function row(label, input) {
+      input.id = "compose-" + label;
+      form.appendChild(el("label", { for: input.id }, t("inbox.compose." + label)));
+      form.appendChild(input);
+      return input;
+    }
+    var from = row("from", el("select"));
+    S.channels.filter(function (c) { return c.kind === "email"; }).forEach(function (c) {
+      from.appendChild(el("option", { value: c.id }, c.name + " <" + c.email_address + ">"));
+    });
+    var to = row("to", el("input", { type: "email", required: "" }));
+    var name = row("name", el("input", {}));
+    var subject = row("subject", el("input", { required: "", maxlength: "200" }));
+    var body = row("body", el("textarea", { required: "", rows: "8" }));
+    var msg = el("p", { class: "error", role: "alert" });
+    form.appendChild(msg);
+    var actions = el("div", { class: "actions" });
+    actions.appendChild(el("button", { type: "submit", class: "primary" }, t("inbox.compose.send")));
+    actions.appendChild(el("button", { type: "button", on: { click: function () { dialog.close(); } } }, t("inbox.compose.cancel")));
+    form.appendChild(actions);
+    dialog.appendChild(form);
+    dialog.addEventListener("close", function () { dialog.remove(); });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var request = { channel_id: from.value, to: to.value, subject: subject.value, body: body.value };
+      if (name.value.trim()) request.name = name.value.trim();
+      api("POST", "/api/v1/conversations", request).then(function (sent) {
+        dialog.close();
+        S.filter.status = "open";
+        refresh();
+        open(sent.conversation.id);
+      }, function (err) { msg.textContent = err.message; });
+    });
+    document.body.appendChild(dialog);
+    dialog.showModal();
+    to.focus();
   }
 
   function buildThread() {

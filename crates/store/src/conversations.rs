@@ -164,10 +164,19 @@ pub struct NewConversation<'a> {
     pub meta: Option<&'a str>,
     /// `open`, or `spam` for mail flagged as such.
     pub status: ConversationStatus,
+    /// The agent who writes first (a mail an agent sends a customer); `None`: the customer.
+    pub agent: Option<Opener<'a>>,
     /// The jobs the first message triggers, committed with it.
     pub jobs: &'a JobChanges,
     /// When, by the caller's clock (Unix ms).
     pub at: i64,
+}
+
+/// An agent who opens a conversation with a message of theirs.
+#[derive(Debug, Clone, Copy)]
+pub struct Opener<'a> {
+    pub agent_id: &'a str,
+    pub agent_name: &'a str,
 }
 
 /// A [`NewConversation`] that owns its parts, so that it can wait in the group-commit queue.
@@ -183,6 +192,8 @@ struct ConversationDraft {
     subject: Option<String>,
     meta: Option<String>,
     status: ConversationStatus,
+    /// The opening agent's id and name.
+    agent: Option<(String, String)>,
     jobs: JobChanges,
     at: i64,
 }
@@ -214,13 +225,19 @@ impl WriteOp for ConversationDraft {
             let message = MessageDraft {
                 workspace_id: self.workspace_id.clone(),
                 conversation_id: row.try_get("id")?,
-                sender_kind: SenderKind::Contact,
-                sender_id: self.contact_id.clone(),
+                sender_kind: match self.agent {
+                    Some(_) => SenderKind::Agent,
+                    None => SenderKind::Contact,
+                },
+                sender_id: match &self.agent {
+                    Some((id, _)) => id.clone(),
+                    None => self.contact_id.clone(),
+                },
                 body: self.body.clone(),
                 private: false,
                 client_id: self.client_id.clone(),
                 meta: self.meta.clone(),
-                sender_name: None,
+                sender_name: self.agent.as_ref().map(|(_, name)| name.clone()),
                 jobs: self.jobs.clone(),
                 at: self.at,
             };
@@ -390,6 +407,9 @@ impl Store {
             subject: new.subject.map(str::to_owned),
             meta: new.meta.map(str::to_owned),
             status: new.status,
+            agent: new
+                .agent
+                .map(|a| (a.agent_id.to_owned(), a.agent_name.to_owned())),
             jobs: new.jobs.clone(),
             at: new.at,
         };
@@ -413,7 +433,14 @@ impl Store {
             return Ok(None);
         };
         let Some(message) = self
-            .message_by_client_id(SenderKind::Contact, new.contact_id, client_id)
+            .message_by_client_id(
+                match new.agent {
+                    Some(_) => SenderKind::Agent,
+                    None => SenderKind::Contact,
+                },
+                new.agent.map_or(new.contact_id, |a| a.agent_id),
+                client_id,
+            )
             .await?
         else {
             return Ok(None);

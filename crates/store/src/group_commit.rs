@@ -216,6 +216,7 @@ mod tests {
                 subject: None,
                 meta: None,
                 status: madoguchi_core::conversation::ConversationStatus::Open,
+                agent: None,
                 jobs: &NO_JOBS,
                 at: crate::now_ms(),
             })

@@ -123,6 +123,7 @@ async fn start(store: &Store, f: &Fixture, text: &str) -> String {
             subject: None,
             meta: None,
             status: ConversationStatus::Open,
+            agent: None,
             jobs: &NO_JOBS,
             at: now_ms(),
         })
@@ -388,6 +389,7 @@ async fn client_id_makes_sending_idempotent(store: Store, _db: &TestDatabase) {
         subject: None,
         meta: None,
         status: ConversationStatus::Open,
+        agent: None,
         jobs: &NO_JOBS,
         at: now_ms(),
     };
@@ -409,6 +411,7 @@ async fn client_id_makes_sending_idempotent(store: Store, _db: &TestDatabase) {
             subject: None,
             meta: None,
             status: ConversationStatus::Open,
+            agent: None,
             jobs: &NO_JOBS,
             at: now_ms(),
         }
@@ -575,6 +578,7 @@ async fn conversation_filters(store: Store, _db: &TestDatabase) {
             subject: None,
             meta: None,
             status: ConversationStatus::Open,
+            agent: None,
             jobs: &NO_JOBS,
             at: now_ms(),
         })
@@ -1445,6 +1449,7 @@ async fn a_message_and_its_jobs_commit_together(store: Store, _db: &TestDatabase
             subject: None,
             meta: None,
             status: ConversationStatus::Open,
+            agent: None,
             jobs: &expect,
             at: now_ms(),
         })

@@ -4,11 +4,14 @@
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::Response;
+use madoguchi_core::agent::Email;
 use madoguchi_core::conversation::{ConversationStatus, Priority};
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
+use madoguchi_core::text::check_visible;
 use madoguchi_core::InvalidValue;
+use madoguchi_store::contacts::{ContactPatch, IDENTITY_EMAIL};
 use madoguchi_store::conversations::{
-    AssigneeFilter, ConversationFilter, ConversationPatch, Reader,
+    AssigneeFilter, ConversationFilter, ConversationPatch, Opener, Reader,
 };
 use madoguchi_store::jobs::NO_JOBS;
 use madoguchi_store::messages::NewMessage;
@@ -18,6 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{AfterSeq, DEFAULT_LIMIT};
+use crate::api::admin::parse_name;
 use crate::api::sockets::{self, SocketParams, Viewer};
 use crate::app::auth::{AgentAuth, ClientIp};
 use crate::app::AppState;
@@ -28,7 +32,7 @@ use crate::inbox::conversations::{self, Change};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_conversations))
+        .routes(routes!(list_conversations, start_mail))
         .routes(routes!(get_conversation, update_conversation))
         .routes(routes!(list_messages, send_message))
         .routes(routes!(mark_read))
@@ -360,6 +364,97 @@ async fn send_message(
         conversation: (&conversation).into(),
     };
     Ok((status, Json(sent)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMailRequest {
+    /// An e-mail channel of the workspace: the mail goes out from its address.
+    channel_id: String,
+    /// The customer's address; their contact is found (or made) by it.
+    to: String,
+    /// The customer's name, for a contact that has none yet.
+    name: Option<String>,
+    subject: String,
+    body: String,
+    client_id: Option<String>,
+}
+
+/// Write to a customer by e-mail: a new conversation (open, waiting on nobody); their reply
+/// threads into it.
+#[utoipa::path(post, path = "/api/v1/conversations", tag = "agent", request_body = NewMailRequest,
+    responses((status = 201, body = AgentSent), (status = 200, description = "Replay of an earlier client_id", body = AgentSent),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn start_mail(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Json(request): Json<NewMailRequest>,
+) -> ApiResult<(StatusCode, Json<AgentSent>)> {
+    check_id(&request.channel_id, "channel")?;
+    let workspace_id = &auth.agent.workspace_id;
+    let channel = state
+        .store
+        .channel(workspace_id, &request.channel_id)
+        .await
+        .or_not_found("channel")?;
+    if channel.kind != "email" {
+        return Err(InvalidValue::new("channel_id", "is not an e-mail channel").into());
+    }
+    let to = Email::parse(&request.to)?.as_str().to_lowercase();
+    let subject = request.subject.trim();
+    if subject.is_empty() || subject.chars().count() > 200 {
+        return Err(InvalidValue::new("subject", "must be 1-200 characters").into());
+    }
+    check_visible("subject", subject, false)?;
+    let name = request.name.as_deref().map(parse_name).transpose()?;
+    let body = MessageBody::parse(&request.body)?;
+    let client_id = request
+        .client_id
+        .as_deref()
+        .map(ClientId::parse)
+        .transpose()?;
+    let mut contact = state
+        .store
+        .identified_contact(workspace_id, IDENTITY_EMAIL, &to)
+        .await?;
+    if contact.email.is_none() || (contact.name.is_none() && name.is_some()) {
+        let patch = ContactPatch {
+            name: contact.name.is_none().then_some(name).flatten(),
+            email: contact.email.is_none().then(|| to.clone()),
+            phone: None,
+        };
+        contact = state
+            .store
+            .update_contact(workspace_id, &contact.id, &patch)
+            .await?;
+    }
+    let started = intake::agent_opens_mail(
+        &state,
+        intake::OutgoingMail {
+            channel: &channel,
+            contact_id: &contact.id,
+            agent: Opener {
+                agent_id: &auth.agent.id,
+                agent_name: &auth.agent.name,
+            },
+            subject,
+            body: &body,
+            client_id: client_id.as_ref(),
+        },
+    )
+    .await?;
+    let status = if started.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(AgentSent {
+            message: (&started.message).into(),
+            conversation: (&started.conversation).into(),
+        }),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

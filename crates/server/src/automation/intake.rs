@@ -6,7 +6,9 @@
 //! send: the message stands, and what must not be lost (expectation, notification, rating
 //! request) was committed with it as a job.
 
-use madoguchi_store::conversations::{Conversation, ConversationPatch, NewConversation, Started};
+use madoguchi_store::conversations::{
+    Conversation, ConversationPatch, NewConversation, Opener, Started,
+};
 use madoguchi_store::jobs::NO_JOBS;
 use madoguchi_store::messages::{Appended, NewMessage};
 use madoguchi_store::workspaces::Channel;
@@ -20,6 +22,7 @@ use crate::automation::auto_replies::{self, plan_agent_message, plan_wait};
 use crate::bot::{self, Feedback};
 use crate::inbox::conversations::{self, Change};
 use crate::inbox::messages;
+use crate::inbox::outbox;
 use madoguchi_core::text::language_of;
 
 /// A customer's first message and how it came.
@@ -97,6 +100,7 @@ pub async fn start_conversation(
                 Reactions::Spam => ConversationStatus::Spam,
                 Reactions::All | Reactions::None => ConversationStatus::Open,
             },
+            agent: None,
             jobs: plan.as_ref().map_or(&NO_JOBS, |plan| &plan.jobs),
             at: state.clock.now_ms(),
         },
@@ -152,6 +156,45 @@ pub async fn customer_message(
         );
     }
     Ok(appended)
+}
+
+/// What an agent writes to open an e-mail conversation with a customer.
+pub struct OutgoingMail<'a> {
+    pub channel: &'a Channel,
+    pub contact_id: &'a str,
+    pub agent: Opener<'a>,
+    pub subject: &'a str,
+    pub body: &'a MessageBody,
+    pub client_id: Option<&'a ClientId>,
+}
+
+/// An agent opens a conversation by mail: it is open but waits on nobody, and the mail goes
+/// out as a job committed with it; the customer's answer threads into it.
+pub async fn agent_opens_mail(state: &AppState, mail: OutgoingMail<'_>) -> DomainResult<Started> {
+    let id = madoguchi_store::new_id();
+    let mut jobs = madoguchi_store::jobs::JobChanges::default();
+    jobs.enqueue
+        .extend(outbox::job(state, mail.channel, &id, 0));
+    messages::start(
+        state,
+        NewConversation {
+            id: &id,
+            workspace_id: &mail.channel.workspace_id,
+            channel_id: &mail.channel.id,
+            contact_id: mail.contact_id,
+            body: mail.body,
+            client_id: mail.client_id,
+            handed_over: true,
+            locale: language_of(mail.body.as_str()),
+            subject: Some(mail.subject),
+            meta: None,
+            status: ConversationStatus::Open,
+            agent: Some(mail.agent),
+            jobs: &jobs,
+            at: state.clock.now_ms(),
+        },
+    )
+    .await
 }
 
 /// An agent's reply or private note.

@@ -9,7 +9,7 @@
 //! nor machine mail (out-of-office, bounces) get an automatic answer. The same mail delivered
 //! twice (same Message-ID from the same sender) is one message.
 
-use madoguchi_core::attachment::{parse_file_name, sniff, MAX_ATTACHMENT_BYTES};
+use madoguchi_core::attachment::{parse_file_name, sniff, MAIL_HTML, MAX_ATTACHMENT_BYTES};
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind, MAX_BODY_CHARS};
 use madoguchi_core::text::visible_only;
 use madoguchi_store::attachments::NewAttachment;
@@ -298,7 +298,8 @@ fn kept_kind(file: &MailFile) -> Option<&'static str> {
         .flatten()
 }
 
-/// The mail's images and PDFs, each as a message of its own after the text.
+/// The mail's images and PDFs, each as a message of its own after the text, then its original
+/// HTML body (opened sandboxed, for what the text version loses: tables, emphasis).
 async fn store_files(
     state: &AppState,
     channel: &Channel,
@@ -307,10 +308,17 @@ async fn store_files(
     mail: &ParsedMail,
     client_id: &ClientId,
 ) -> DomainResult<()> {
-    for (index, file) in mail.files.iter().enumerate() {
-        let Some(kind) = kept_kind(file) else {
-            continue;
-        };
+    let html = mail.html.as_ref().map(|html| MailFile {
+        name: "message.html".into(),
+        content_type: MAIL_HTML.into(),
+        data: html.as_bytes().to_vec(),
+    });
+    let kept = mail
+        .files
+        .iter()
+        .filter_map(|file| Some((kept_kind(file)?, file)))
+        .chain(html.as_ref().map(|file| (MAIL_HTML, file)));
+    for (index, (kind, file)) in kept.enumerate() {
         let name = parse_file_name(&visible_only(&file.name, false))
             .unwrap_or_else(|_| "attachment".into());
         let attachment = state

@@ -93,6 +93,7 @@ pub async fn store(
             subject: None,
             meta: None,
             status: madoguchi_core::conversation::ConversationStatus::Open,
+            agent: None,
             jobs: &NO_JOBS,
             at: madoguchi_store::now_ms(),
         })

@@ -9,6 +9,7 @@
 use madoguchi_core::message::SenderKind;
 use madoguchi_store::conversations::Conversation;
 use madoguchi_store::jobs::JobSpec;
+use madoguchi_store::workspaces::Channel;
 use serde::{Deserialize, Serialize};
 
 use crate::app::error::DomainResult;
@@ -32,23 +33,36 @@ pub async fn plan(state: &AppState, conversation: &Conversation) -> DomainResult
         .store
         .channel(&conversation.workspace_id, &conversation.channel_id)
         .await?;
+    Ok(job(
+        state,
+        &channel,
+        &conversation.id,
+        conversation.last_seq,
+    ))
+}
+
+/// The job that mails the first outgoing message after `after_seq` of a conversation on
+/// `channel`; `None` unless it is an e-mail channel.
+pub fn job(
+    state: &AppState,
+    channel: &Channel,
+    conversation_id: &str,
+    after_seq: i64,
+) -> Option<JobSpec> {
     if channel.kind != "email" {
-        return Ok(None);
+        return None;
     }
     let job = MailJob {
-        workspace_id: conversation.workspace_id.clone(),
-        conversation_id: conversation.id.clone(),
-        after_seq: conversation.last_seq,
+        workspace_id: channel.workspace_id.clone(),
+        conversation_id: conversation_id.to_owned(),
+        after_seq,
     };
-    Ok(Some(JobSpec {
+    Some(JobSpec {
         kind: MAIL_JOB.into(),
         payload: serde_json::to_string(&job).unwrap_or_default(),
         due_at: state.clock.now_ms(),
-        dedupe_key: Some(format!(
-            "mail:{}:{}",
-            conversation.id, conversation.last_seq
-        )),
-    }))
+        dedupe_key: Some(format!("mail:{conversation_id}:{after_seq}")),
+    })
 }
 
 /// `support+{conversation}@shop.example` for `support@shop.example`.
@@ -113,7 +127,14 @@ pub async fn send(state: &AppState, job: &MailJob) -> Result<&'static str, Strin
             from_name: &channel.name,
             reply_to: &reply_address(support, &conversation.id),
             to,
-            subject: &reply_subject(conversation.subject.as_deref(), &channel.name),
+            // The first mail of a conversation an agent opened is no reply.
+            subject: &match known.is_empty() {
+                true => conversation
+                    .subject
+                    .clone()
+                    .unwrap_or_else(|| channel.name.clone()),
+                false => reply_subject(conversation.subject.as_deref(), &channel.name),
+            },
             text: &message.body,
             message_id: &message_id,
             in_reply_to: known.last().map(String::as_str),

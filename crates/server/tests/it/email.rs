@@ -354,6 +354,34 @@ async fn mail_arrives_is_answered_and_threads_back(backend: Backend) {
         codes.contains(&"lookalike_domain") && codes.contains(&"link_mismatch"),
         "{codes:?}"
     );
+    // Its original HTML is kept, and opens only sandboxed: no script, nothing remote.
+    let html = flagged
+        .iter()
+        .find(|m| m["meta"]["attachments"][0]["name"] == "message.html")
+        .expect("the original HTML is kept");
+    let served = app
+        .get(&format!(
+            "/api/v1/attachments/{}",
+            html["meta"]["attachments"][0]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.headers()["content-type"], "text/html; charset=utf-8");
+    let policy = served.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        policy.starts_with("sandbox;") && policy.contains("default-src 'none'"),
+        "{policy}"
+    );
+    assert!(served
+        .text()
+        .await
+        .unwrap()
+        .contains("href=\"http://amaz0n-jp.com/login\""));
     app.clock.advance_secs(600);
     app.run_jobs().await;
     assert_eq!(
@@ -452,4 +480,77 @@ async fn serve_receives_mail_when_smtp_inbound_is_set() {
     assert_eq!(subjects, 1);
     server.child.start_kill().unwrap();
     server.child.wait().await.unwrap();
+}
+
+/// An agent writes to a customer first; the mail goes out as such (no `Re:`), and the
+/// customer's answer threads into that conversation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_writes_first_and_the_answer_threads() {
+    let maildir = std::env::temp_dir().join(format!("mdg-mail-{}", madoguchi_store::new_id()));
+    let Some(smtp) = start_smtp(&maildir).await else {
+        return;
+    };
+    let mut settings = Settings::default();
+    settings.smtp.url = Some(format!("smtp://127.0.0.1:{}", smtp.port));
+    let app = TestApp::spawn_with(Backend::Sqlite, settings)
+        .await
+        .unwrap();
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "admin@shop.example", Role::Admin)
+        .await;
+    let channel: Value = add_email_channel(&app, &admin, "Mail", "support@shop.example")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let port = start_receiver(&app).await;
+    let write = |channel_id: &str| {
+        app.post(
+            "/api/v1/conversations",
+            &json!({"channel_id": channel_id, "to": "Hanako@Example.jp", "name": "山田 花子",
+                    "subject": "ご注文の確認", "body": "ご注文の色をお知らせください。"}),
+        )
+        .bearer_auth(&admin.token)
+        .send()
+    };
+    let widget = app.store.channel_by_key(&app.channel_key).await.unwrap();
+    assert_eq!(write(&widget.id).await.unwrap().status(), 422);
+    let started = write(channel["id"].as_str().unwrap()).await.unwrap();
+    assert_eq!(started.status(), 201);
+    let started: Value = started.json().await.unwrap();
+    let conversation = started["conversation"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(started["conversation"]["subject"], "ご注文の確認");
+    assert_eq!(started["message"]["sender_kind"], "agent");
+    app.run_jobs().await;
+    let sent = mailbox(&maildir);
+    assert_eq!(sent.len(), 1);
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&sent[0])
+        .unwrap();
+    assert_eq!(parsed.subject(), Some("ご注文の確認"));
+    assert_eq!(
+        parsed.to().unwrap().first().unwrap().address(),
+        Some("hanako@example.jp")
+    );
+    assert!(header(&String::from_utf8_lossy(&sent[0]), "In-Reply-To").is_none());
+    let ours = parsed.message_id().unwrap().to_owned();
+
+    let answer = format!(
+        "From: hanako@example.jp\r\nTo: support@shop.example\r\nSubject: Re: ご注文の確認\r\n\
+         Message-ID: <hanako-1@example.jp>\r\nIn-Reply-To: <{ours}>\r\nReferences: <{ours}>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n青でお願いします。\r\n"
+    );
+    deliver(
+        port,
+        "hanako@example.jp",
+        "support@shop.example",
+        answer.as_bytes(),
+    )
+    .await
+    .unwrap();
+    let thread = messages(&app, &admin, &conversation).await;
+    assert_eq!(thread.len(), 2, "{thread:?}");
+    assert_eq!(thread[1]["body"], "青でお願いします。");
+    assert_eq!(conversations(&app, &admin, "open").await.len(), 1);
 }

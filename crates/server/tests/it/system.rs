@@ -69,6 +69,7 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/api/v1/auth/logout", "post"),
         ("/api/v1/me", "get"),
         ("/api/v1/conversations", "get"),
+        ("/api/v1/conversations", "post"),
         ("/api/v1/conversations/{id}", "get"),
         ("/api/v1/conversations/{id}", "patch"),
         ("/api/v1/conversations/{id}/messages", "get"),

@@ -111,10 +111,12 @@ pub fn parse(raw: &[u8]) -> Result<ParsedMail, ParseError> {
             }
         }
     }
+    // Only a real text/html part: for a plain-text mail the parser would make HTML up.
     let html = mail
-        .body_html(0)
-        .map(|h| h.into_owned())
-        .filter(|_| mail.html_body_count() > 0);
+        .html_part(0)
+        .filter(|part| part.is_text_html())
+        .and_then(|part| part.text_contents())
+        .map(str::to_owned);
     let full_text = mail
         .body_text(0)
         .map(|t| t.into_owned())
@@ -295,6 +297,7 @@ mod tests {
         assert_eq!(mail.files.len(), 1);
         assert_eq!(mail.files[0].name, "receipt.pdf");
         assert!(mail.files[0].data.starts_with(b"%PDF-"));
+        assert!(mail.html.is_none(), "a plain-text mail has no HTML");
     }
 
     #[test]

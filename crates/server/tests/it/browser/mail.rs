@@ -1,5 +1,6 @@
-//! E-mail in a real browser: an admin adds an e-mail channel; a mail's subject heads its
-//! conversation; a phishing mail waits under 迷惑メール with the reasons it was flagged.
+//! E-mail in a real browser: an admin adds an e-mail channel and connects its mailbox; a
+//! mail's subject heads its conversation; a phishing mail waits under 迷惑メール with the
+//! reasons it was flagged; an agent writes to a customer first.
 
 use super::*;
 
@@ -177,6 +178,32 @@ async fn mail_in_the_inbox_and_the_admin() {
         "the mail's HTML is shown as text: {body}"
     );
     save_screenshot(&client, "inbox-spam").await;
+
+    // An agent writes to a customer first.
+    click_settled(&client, "#compose").await;
+    for (css, value) in [
+        ("#compose-to", "hanako@example.jp"),
+        ("#compose-subject", "ご注文の確認"),
+        ("#compose-body", "ご希望の色をお知らせください。"),
+    ] {
+        client
+            .wait()
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    save_screenshot(&client, "inbox-compose").await;
+    click_settled(&client, "#compose-form button[type=submit]").await;
+    eventually("the new conversation opens", || async {
+        page_text(&client, "#messages h2.subject").await.trim() == "ご注文の確認"
+            && page_text(&client, "#messages .msg.agent")
+                .await
+                .contains("ご希望の色をお知らせください。")
+    })
+    .await;
     client.close().await.unwrap();
     std::fs::remove_dir_all(&profiles).ok();
 }
