@@ -327,7 +327,8 @@ async fn store_files(
                 workspace_id: &channel.workspace_id,
                 conversation_id,
                 uploaded_by: &format!("contact:{contact_id}"),
-                private: false,
+                // Served to agents only (not to a widget visitor who is the same contact).
+                private: true,
                 name: &name,
                 content_type: kind,
                 data: &file.data,

@@ -554,3 +554,59 @@ async fn an_agent_writes_first_and_the_answer_threads() {
     assert_eq!(thread[1]["body"], "青でお願いします。");
     assert_eq!(conversations(&app, &admin, "open").await.len(), 1);
 }
+
+/// A widget visitor who left their address and later writes by mail is one contact with both
+/// conversations; the mail's files are for agents, not for the visitor's widget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_who_left_an_address_is_the_same_contact_by_mail() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "admin@shop.example", Role::Admin)
+        .await;
+    add_email_channel(&app, &admin, "Mail", "support@shop.example").await;
+    let visitor = app.visitor().await;
+    app.start(&visitor, "チャットで質問です").await;
+    app.patch("/widget/v1/contact", &json!({"email": "taro@example.jp"}))
+        .header("x-visitor-token", &visitor.token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    madoguchi_server::automation::mail_intake::receive(
+        &app.state,
+        JAPANESE_MAIL,
+        &["support@shop.example".to_owned()],
+    )
+    .await
+    .unwrap();
+    let contact = app.contact_of(&visitor).await;
+    let profile = get(&app, &admin, &format!("/api/v1/contacts/{contact}")).await;
+    let subjects: Vec<Value> = profile["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["subject"].clone())
+        .collect();
+    assert_eq!(subjects.len(), 2, "{profile}");
+    assert!(subjects.contains(&json!("注文が届かない")));
+    let mail_conversation = profile["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["subject"] == "注文が届かない")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let thread = messages(&app, &admin, &mail_conversation).await;
+    let pdf = thread[1]["meta"]["attachments"][0]["id"].as_str().unwrap();
+    let by_visitor = app
+        .get(&format!("/widget/v1/attachments/{pdf}"))
+        .header("x-visitor-token", &visitor.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_visitor.status(), 404);
+}

@@ -321,6 +321,16 @@ mod tests {
     }
 
     #[test]
+    fn euc_jp_mail_is_decoded() {
+        let raw = b"From: a@b.example\r\nSubject: =?EUC-JP?B?wMG14b3x?=\r\n\
+Content-Type: text/plain; charset=EUC-JP\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+wMG14b3xpM66xsivudSk8qSqtOqkpKS3pN6kuaGj\r\n";
+        let mail = parse(raw).unwrap();
+        assert_eq!(mail.subject, "請求書");
+        assert_eq!(mail.text, "請求書の再発行をお願いします。");
+    }
+
+    #[test]
     fn no_sender_or_no_mail_is_an_error_not_a_panic() {
         assert_eq!(
             parse(b"Subject: hi\r\n\r\nbody").err(),
