@@ -133,6 +133,40 @@ impl BusinessHours {
             .any(|(start, end)| (*start..*end).contains(&second))
     }
 
+    /// Seconds the desk was open between two instants (for first response in business hours);
+    /// 0 when `to` is not after `from`. Spans more than 400 days are cut there.
+    pub fn open_seconds_between(&self, tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+        if to <= from {
+            return 0;
+        }
+        let mut date = from.with_timezone(&tz).date_naive();
+        let last = to.with_timezone(&tz).date_naive();
+        let mut open = 0;
+        for _ in 0..400 {
+            for (start, end) in self.spans_on(date) {
+                let at = |second: u32| {
+                    let naive =
+                        date.and_time(NaiveTime::MIN) + Duration::seconds(i64::from(second));
+                    tz.from_local_datetime(&naive)
+                        .earliest()
+                        .map(|t| t.with_timezone(&Utc))
+                };
+                if let (Some(s), Some(e)) = (at(start), at(end)) {
+                    let (s, e) = (s.max(from), e.min(to));
+                    if e > s {
+                        open += (e - s).num_seconds();
+                    }
+                }
+            }
+            if date >= last {
+                break;
+            }
+            let Some(next) = date.succ_opt() else { break };
+            date = next;
+        }
+        open
+    }
+
     /// `at` itself when open, else the next opening within a year.
     pub fn next_open(&self, tz: Tz, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         if self.is_open(tz, at) {
@@ -314,5 +348,28 @@ mod tests {
         let at = tokyo(2026, 11, 27, 9, 0, 0);
         assert_eq!(format_local(Tz::Asia__Tokyo, at, "ja"), "11月27日(金) 9:00");
         assert_eq!(format_local(Tz::Asia__Tokyo, at, "en"), "Fri 27 Nov 09:00");
+    }
+
+    #[test]
+    fn open_seconds_count_only_business_hours() {
+        let hours = BusinessHours::default();
+        let tz = Tz::Asia__Tokyo;
+        // Fri 2026-11-27 17:59 → Mon 2026-11-30 09:01: one minute on Friday, one on Monday.
+        let from = tokyo(2026, 11, 27, 17, 59, 0);
+        let to = tokyo(2026, 11, 30, 9, 1, 0);
+        assert_eq!(hours.open_seconds_between(tz, from, to), 120);
+        // Within one morning: wall time.
+        let (a, b) = (
+            tokyo(2026, 11, 30, 10, 0, 0),
+            tokyo(2026, 11, 30, 10, 0, 45),
+        );
+        assert_eq!(hours.open_seconds_between(tz, a, b), 45);
+        // Out of hours only, and backwards: nothing.
+        let night = tokyo(2026, 11, 30, 20, 0, 0);
+        assert_eq!(
+            hours.open_seconds_between(tz, night, night + Duration::hours(2)),
+            0
+        );
+        assert_eq!(hours.open_seconds_between(tz, b, a), 0);
     }
 }

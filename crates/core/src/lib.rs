@@ -13,6 +13,7 @@
 //! - [`scenario`]: the bot's button trees.
 //! - [`automation`]: per-channel auto-replies and reply notifications, and their timing rules.
 //! - [`attachment`]: which files may be attached (told by their content) and their names.
+//! - [`kpi`]: the support KPIs over what is stored about conversations, and report groups.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod agent;
@@ -21,6 +22,7 @@ pub mod automation;
 pub mod conversation;
 pub mod holidays;
 pub mod hours;
+pub mod kpi;
 pub mod message;
 pub mod scenario;
 pub mod text;

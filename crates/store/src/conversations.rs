@@ -312,7 +312,8 @@ impl WriteOp for ConversationUpdate {
             };
             sqlx::query(
                 "UPDATE conversations SET status = $2, resolved_at = $3, assignee_id = $4, priority = $5, \
-                 last_activity_at = $6, handed_over_at = $7, snoozed_until = $8 WHERE id = $1",
+                 last_activity_at = $6, handed_over_at = $7, snoozed_until = $8, reopened = reopened + $9 \
+                 WHERE id = $1",
             )
             .bind(id)
             .bind(status.as_str())
@@ -322,6 +323,10 @@ impl WriteOp for ConversationUpdate {
             .bind(now)
             .bind(handed_over_at)
             .bind(snoozed_until)
+            .bind(i64::from(
+                before.status == ConversationStatus::Resolved
+                    && status != ConversationStatus::Resolved,
+            ))
             .execute(&mut *conn)
             .await?;
             if let Some(tags) = &patch.tags {

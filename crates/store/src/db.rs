@@ -60,6 +60,7 @@ impl Backend {
             16 => "0016_agent_lifecycle.sql",
             17 => "0017_email.sql",
             18 => "0018_imap.sql",
+            19 => "0019_kpi_facts.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

@@ -15,6 +15,7 @@
 //! - [`conversations`]: conversations, their filters, tags and updates.
 //! - [`messages`]: appending messages (idempotent on `client_id`) and reading them by `seq`.
 //! - [`attachments`]: files attached to messages, stored in the database.
+//! - [`reports`]: the facts the KPI reports read.
 //! - [`templates`]: canned replies and the tag list.
 //! - [`audit`]: the hash-chained audit log.
 //! - [`mail`]: the Message-IDs of each conversation's mails, for threading.
@@ -40,6 +41,7 @@ pub mod jobs;
 pub mod knowledge;
 pub mod mail;
 pub mod messages;
+pub mod reports;
 pub mod templates;
 #[cfg(feature = "testing")]
 pub mod testing;

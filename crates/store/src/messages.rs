@@ -193,7 +193,10 @@ impl Store {
         let row = sqlx::query(&format!(
             "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $3, \
              waiting_since = CASE WHEN $4 = 'contact' THEN COALESCE(waiting_since, last_seq + 1) \
-             WHEN $4 = 'agent' AND $5 = 0 THEN NULL ELSE waiting_since END \
+             WHEN $4 = 'agent' AND $5 = 0 THEN NULL ELSE waiting_since END, \
+             first_contact_at = CASE WHEN $4 = 'contact' THEN COALESCE(first_contact_at, $3) ELSE first_contact_at END, \
+             last_contact_at = CASE WHEN $4 = 'contact' THEN $3 ELSE last_contact_at END, \
+             first_bot_at = CASE WHEN $4 = 'bot' THEN COALESCE(first_bot_at, $3) ELSE first_bot_at END \
              WHERE id = $1 AND workspace_id = $2 AND ($4 <> 'contact' OR contact_id = $6) \
              RETURNING {CONVERSATION_COLUMNS}"
         ))
@@ -212,7 +215,8 @@ impl Store {
             if status != conversation.status {
                 status_changed = true;
                 sqlx::query(
-                    "UPDATE conversations SET status = $2, resolved_at = NULL, snoozed_until = NULL WHERE id = $1",
+                    "UPDATE conversations SET status = $2, resolved_at = NULL, snoozed_until = NULL, \
+                     reopened = reopened + CASE WHEN status = 'resolved' THEN 1 ELSE 0 END WHERE id = $1",
                 )
                 .bind(&new.conversation_id)
                 .bind(status.as_str())

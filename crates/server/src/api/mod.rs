@@ -9,6 +9,7 @@ mod contacts;
 mod conversations;
 mod knowledge;
 mod mailbox;
+pub mod reports;
 pub mod sockets;
 mod system;
 mod widget;
@@ -46,6 +47,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(knowledge::routes())
         .merge(admin::routes())
         .merge(mailbox::routes())
+        .merge(reports::routes())
         .merge(system::routes())
         .merge(workspace::routes())
 }

@@ -17,6 +17,7 @@ mod knowledge;
 mod lifecycle;
 mod notifications;
 mod presence;
+mod reports;
 mod shop;
 mod support;
 mod system;
