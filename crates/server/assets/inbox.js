@@ -42,7 +42,10 @@
     });
     lang.addEventListener("change", function () { api("PATCH", "/api/v1/me", { locale: lang.value }).then(function () { location.reload(); }); });
     top.appendChild(lang);
-    if (S.me.role === "admin") top.appendChild(el("a", { href: "/admin" }, t("inbox.admin")));
+    if (S.me.role === "admin") {
+      top.appendChild(el("a", { href: "/reports" }, t("inbox.reports")));
+      top.appendChild(el("a", { href: "/admin" }, t("inbox.admin")));
+    }
     top.appendChild(el("span", {}, S.me.name));
     top.appendChild(el("button", { type: "button", on: { click: logout } }, t("inbox.logout")));
     document.body.insertBefore(top, app);
@@ -579,6 +582,8 @@
     S.templates = r[2].templates;
     build();
     connect();
-    return refresh();
+    /* A link from elsewhere (a report's drill-down) opens its conversation: #conversation=ID. */
+    var linked = /^#conversation=([0-9a-f-]{36})$/.exec(location.hash);
+    return refresh().then(function () { if (linked) return open(linked[1]); });
   });
 })();

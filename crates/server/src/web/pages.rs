@@ -1,4 +1,4 @@
-//! The browser UI: the embeddable widget script, the agent inbox and admin pages (HTML shells
+//! The browser UI: the embeddable widget script, the agent inbox, admin and reports pages (HTML shells
 //! with small vanilla JavaScript modules), their assets and locale files — all embedded in the
 //! binary. Pages send a Content Security Policy without inline scripts or styles.
 
@@ -15,6 +15,7 @@ use crate::http::error::{AppError, ErrorCode, Path};
 const WIDGET_JS: &str = include_str!("../../assets/widget.js");
 const INBOX_JS: &str = include_str!("../../assets/inbox.js");
 const ADMIN_JS: &str = include_str!("../../assets/admin.js");
+const REPORTS_JS: &str = include_str!("../../assets/reports.js");
 const LOGIN_JS: &str = include_str!("../../assets/login.js");
 const COMMON_JS: &str = include_str!("../../assets/common.js");
 const UI_CSS: &str = include_str!("../../assets/ui.css");
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(|| async { page("login", "login.js") }))
         .route("/inbox", get(|| async { page("inbox", "inbox.js") }))
         .route("/admin", get(|| async { page("admin", "admin.js") }))
+        .route("/reports", get(|| async { page("reports", "reports.js") }))
         .route("/chat/{channel_key}", get(chat_page))
 }
 
@@ -81,6 +83,7 @@ async fn asset_by_name(Path(name): Path<String>) -> Result<Response, AppError> {
     let (content_type, body) = match name.as_str() {
         "inbox.js" => ("application/javascript; charset=utf-8", INBOX_JS),
         "admin.js" => ("application/javascript; charset=utf-8", ADMIN_JS),
+        "reports.js" => ("application/javascript; charset=utf-8", REPORTS_JS),
         "login.js" => ("application/javascript; charset=utf-8", LOGIN_JS),
         "common.js" => ("application/javascript; charset=utf-8", COMMON_JS),
         "ui.css" => ("text/css; charset=utf-8", UI_CSS),

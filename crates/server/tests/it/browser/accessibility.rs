@@ -162,6 +162,13 @@ async fn every_page_passes_axe() {
         let found = violations(&client, &axe).await;
         report.push((area, found));
     }
+    client.goto(&format!("{}/reports", app.url)).await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css(".tile .kpi-chart"))
+        .await
+        .unwrap();
+    report.push(("reports", violations(&client, &axe).await));
     let help = format!("{}/help/{}", app.url, app.channel_key);
     client.goto(&help).await.unwrap();
     report.push(("help center", violations(&client, &axe).await));

@@ -19,6 +19,7 @@ mod files;
 mod identity;
 mod mail;
 mod presence;
+mod reports;
 
 const XSS: &str = "<img src=x onerror=alert(1)>";
 
