@@ -9,6 +9,7 @@
 //! - [`db`]: the [`Store`] handle, connection set-up, write transactions, migrations.
 //! - [`group_commit`]: concurrent short writes (messages, conversation updates, jobs, bot turns)
 //!   sharing one commit on SQLite.
+//! - [`demo`]: a synthetic shop history for demos and benchmarks, written in bulk.
 //! - [`workspaces`]: workspaces and channels.
 //! - [`agents`]: agents and their session / API tokens (stored hashed).
 //! - [`contacts`]: contacts and their identities (visitor token hash, e-mail, phone, shop user ids).
@@ -36,6 +37,7 @@ pub mod cache;
 pub mod contacts;
 pub mod conversations;
 pub mod db;
+pub mod demo;
 pub mod group_commit;
 pub mod jobs;
 pub mod knowledge;

@@ -78,6 +78,27 @@ impl Store {
             .collect()
     }
 
+    /// How many conversations the workspace has.
+    pub async fn count_conversations(&self, workspace_id: &str) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM conversations WHERE workspace_id = $1")
+            .bind(workspace_id)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// How many messages the workspace's conversations hold.
+    pub async fn count_messages(&self, workspace_id: &str) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+             WHERE c.workspace_id = $1",
+        )
+        .bind(workspace_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
     /// The workspace's KPI targets as JSON, if it set any.
     pub async fn kpi_targets(&self, workspace_id: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT kpi_targets FROM workspaces WHERE id = $1")

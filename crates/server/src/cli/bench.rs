@@ -1,5 +1,7 @@
-//! `madoguchi bench store` and `madoguchi bench realtime`: figures, not tests.
+//! `madoguchi bench store`, `bench realtime` and `bench kpis`: figures, not tests.
 //!
+//! `kpis` seeds a scratch database once with a synthetic history (see `cli::demo`) and times
+//! the 30-day KPI report, all KPIs grouped by day, as the API computes it.
 //! `store` measures durable single-message commits per second of the store itself (the limit to
 //! compare the server against). `realtime` is a load generator in its own process: it starts a
 //! server (or targets `--url`), opens visitor and agent WebSockets, sends visitor messages at a
@@ -616,5 +618,99 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
         server.child.wait().await.ok();
         std::fs::remove_dir_all(&server.data_dir).ok();
     }
+    Ok(())
+}
+
+pub struct KpiOptions {
+    pub conversations: usize,
+    pub days: i64,
+    pub runs: usize,
+    /// A scratch database; SQLite in the temp folder (kept, reused) when unset.
+    pub database_url: Option<String>,
+    pub as_json: bool,
+}
+
+/// Seeds (once) and times the 30-day report.
+pub async fn kpis(options: KpiOptions) -> anyhow::Result<()> {
+    let url = match options.database_url {
+        Some(url) => url,
+        None => {
+            let dir = std::env::temp_dir().join(format!(
+                "madoguchi-bench-kpis-{}-{}",
+                options.conversations, options.days
+            ));
+            std::fs::create_dir_all(&dir)?;
+            format!("sqlite://{}?mode=rwc", dir.join("bench.db").display())
+        }
+    };
+    let store = Store::connect(&url).await?;
+    let boot = crate::app::bootstrap::ensure_default_workspace(&store).await?;
+    let workspace_id = boot.workspace.id.clone();
+    let have = store.count_conversations(&workspace_id).await? as usize;
+    let started = Instant::now();
+    if have < options.conversations {
+        let channel = store
+            .channels(&workspace_id)
+            .await?
+            .into_iter()
+            .find(|c| c.kind == "widget")
+            .context("no widget channel")?;
+        eprintln!("seeding {} conversations…", options.conversations - have);
+        crate::cli::demo::seed(&store, &channel, options.conversations - have, options.days)
+            .await?;
+    }
+    let seed_s = started.elapsed().as_secs_f64();
+    let conversations = store.count_conversations(&workspace_id).await?;
+    let messages = store.count_messages(&workspace_id).await?;
+    let (state, _shutdown) =
+        crate::app::AppState::new(store.clone(), crate::app::settings::Settings::default())?;
+    let to = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Tz::Asia__Tokyo)
+        .date_naive();
+    let scope = crate::api::reports::Scope {
+        from: to - chrono::Duration::days(29),
+        to,
+        group_by: Some(madoguchi_core::kpi::GroupBy::Day),
+        channel: None,
+    };
+    let mut counted = 0;
+    let mut times = Vec::new();
+    for run in 0..=options.runs {
+        let began = Instant::now();
+        let (report, facts) = crate::api::reports::build_report(&state, &workspace_id, &scope)
+            .await
+            .map_err(|err| anyhow::anyhow!(err.message))?;
+        let ms = began.elapsed().as_secs_f64() * 1000.0;
+        counted = facts.len();
+        std::hint::black_box(report);
+        // The first run warms the caches; it is not counted.
+        if run > 0 {
+            times.push(ms);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let figures = json!({
+        "backend": format!("{:?}", store.backend()).to_lowercase(),
+        "conversations": conversations,
+        "messages": messages,
+        "in_report": counted,
+        "seed_s": (seed_s * 10.0).round() / 10.0,
+        "report_ms": {
+            "p50": (percentile(&times, 50.0) * 10.0).round() / 10.0,
+            "p99": (percentile(&times, 99.0) * 10.0).round() / 10.0,
+            "max": (times.last().copied().unwrap_or(0.0) * 10.0).round() / 10.0,
+        },
+        "runs": times.len(),
+    });
+    if options.as_json {
+        println!("{figures}");
+    } else {
+        println!(
+            "{} conversations ({} messages, {} in the 30-day report) on {}: report p50 {} ms, p99 {} ms, max {} ms over {} runs (seeding took {:.1} s)",
+            conversations, messages, counted, figures["backend"], figures["report_ms"]["p50"],
+            figures["report_ms"]["p99"], figures["report_ms"]["max"], times.len(), seed_s
+        );
+    }
+    store.close().await;
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! The `madoguchi` command line: `serve` (its router in [`serve`]), `agent create`, `audit
-//! verify`, `config`, and the [`eval`] and [`bench`] measurements.
+//! verify`, `config`, [`demo`] data, and the [`eval`] and [`bench`] measurements.
 
 pub mod bench;
+pub mod demo;
 pub mod eval;
 pub mod serve;
 
@@ -51,6 +52,9 @@ enum Command {
         /// Share events with other nodes through NATS (use with PostgreSQL).
         #[arg(long)]
         nats_url: Option<String>,
+        /// On an empty database, seed a small demo history first (see `demo seed`).
+        #[arg(long)]
+        demo: bool,
     },
     /// Manage agents.
     #[command(subcommand)]
@@ -66,6 +70,20 @@ enum Command {
     /// Measure speed (prints figures).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Demo data.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DemoCommand {
+    /// Add a synthetic Japanese shop history to the first workspace (demo agents included).
+    Seed {
+        #[arg(long, default_value_t = 500)]
+        conversations: usize,
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,6 +124,19 @@ enum BenchCommand {
         /// (and logs a turn) on every customer line, which then asks a question.
         #[arg(long, default_value_t = 0)]
         articles: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The 30-day KPI report (all KPIs, by day) over a large synthetic history.
+    Kpis {
+        /// Conversations in the scratch database (seeded once, then reused).
+        #[arg(long, default_value_t = 1_000_000)]
+        conversations: usize,
+        /// Days the history spans.
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
         #[arg(long)]
         json: bool,
     },
@@ -225,12 +256,30 @@ async fn open_store(settings: &Settings, key_use: AuditKeyUse) -> anyhow::Result
 pub async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match &cli.command {
-        Command::Serve { bind, nats_url } => {
+        Command::Serve {
+            bind,
+            nats_url,
+            demo,
+        } => {
             let mut settings = cli.settings(bind.as_ref())?;
             if let Some(url) = nats_url {
                 settings.nats_url = Some(url.clone());
             }
-            serve(settings).await
+            serve(settings, *demo).await
+        }
+        Command::Demo(DemoCommand::Seed {
+            conversations,
+            days,
+        }) => {
+            let settings = cli.settings(None)?;
+            let store = open_store(&settings, AuditKeyUse::Seal).await?;
+            let channel = default_channel(&store).await?;
+            let seeded = demo::seed(&store, &channel, *conversations, (*days).max(1)).await?;
+            println!(
+                "seeded {} conversations ({} messages) over {} days",
+                seeded.conversations, seeded.messages, days
+            );
+            Ok(())
         }
         Command::Agent(AgentCommand::Create {
             email,
@@ -340,6 +389,21 @@ pub async fn run() -> anyhow::Result<()> {
             })
             .await
         }
+        Command::Bench(BenchCommand::Kpis {
+            conversations,
+            days,
+            runs,
+            json,
+        }) => {
+            crate::cli::bench::kpis(crate::cli::bench::KpiOptions {
+                conversations: *conversations,
+                days: (*days).max(1),
+                runs: (*runs).max(1),
+                database_url: cli.database_url.clone(),
+                as_json: *json,
+            })
+            .await
+        }
         Command::Audit(AuditCommand::Verify { workspace }) => {
             let settings = cli.settings(None)?;
             let store = open_store(&settings, AuditKeyUse::Check).await?;
@@ -401,7 +465,18 @@ pub async fn run() -> anyhow::Result<()> {
     }
 }
 
-async fn serve(settings: Settings) -> anyhow::Result<()> {
+/// The first widget channel of the first workspace (made on an empty database).
+async fn default_channel(store: &Store) -> anyhow::Result<madoguchi_store::workspaces::Channel> {
+    let boot = ensure_default_workspace(store).await?;
+    store
+        .channels(&boot.workspace.id)
+        .await?
+        .into_iter()
+        .find(|c| c.kind == "widget")
+        .context("the workspace has no widget channel")
+}
+
+async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -419,6 +494,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             boot.workspace.name, boot.workspace.id
         );
         println!("widget channel key: {}", channel.public_key);
+    }
+    if demo && store.count_conversations(&boot.workspace.id).await? == 0 {
+        let channel = default_channel(&store).await?;
+        let seeded = demo::seed(&store, &channel, 300, 30).await?;
+        println!(
+            "seeded a demo history: {} conversations",
+            seeded.conversations
+        );
     }
     if store.agents(&boot.workspace.id).await?.is_empty() {
         println!("no agent yet; create the first admin with:");

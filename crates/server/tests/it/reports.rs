@@ -368,3 +368,55 @@ async fn days_end_at_midnight_in_the_workspace_s_time_zone() {
         .unwrap();
     assert_eq!(bad.status(), 422);
 }
+
+/// The demo history (what `demo seed`, `serve --demo` and `bench kpis` write) reads as a
+/// plausible shop: every KPI has a value in its range.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_history_gives_plausible_kpis() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let workspace = app.workspace_id.clone();
+    let lead = app
+        .agent_in(&workspace, "lead@example.jp", Role::Admin)
+        .await;
+    let channel = app.store.channel_by_key(&app.channel_key).await.unwrap();
+    let seeded = madoguchi_server::cli::demo::seed(&app.store, &channel, 400, 20)
+        .await
+        .unwrap();
+    assert_eq!(seeded.conversations, 400);
+    assert!(seeded.messages >= 800, "{seeded:?}");
+    let to = chrono::Utc::now().date_naive();
+    let from = to - chrono::Duration::days(25);
+    let range = format!(
+        "from={from}&to={}&group_by=day",
+        to + chrono::Duration::days(1)
+    );
+    let report = report(&app, &lead, &range).await;
+    let t = &report["totals"];
+    assert_eq!(t["conversations"], 400);
+    let rate = |name: &str| t[name].as_f64().unwrap_or_else(|| panic!("{name}: {t}"));
+    for name in [
+        "fcr_rate",
+        "csat_rate",
+        "abandonment_rate",
+        "recontact_rate",
+        "complaint_rate",
+        "self_resolution_rate",
+    ] {
+        let value = rate(name);
+        assert!(
+            (0.0..=1.0).contains(&value) && value > 0.0,
+            "{name} = {value}"
+        );
+    }
+    let p50 = t["first_response_p50_s"].as_i64().unwrap();
+    assert!((20..=620).contains(&p50), "{p50}");
+    assert!(t["csat_responses"].as_i64().unwrap() > 100);
+    // The busiest hours are business hours: most days have conversations.
+    let busy = report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["conversations"].as_i64().unwrap() > 0)
+        .count();
+    assert!(busy >= 18, "{busy} days with conversations");
+}
