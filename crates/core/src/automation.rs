@@ -53,6 +53,8 @@ pub struct Automation {
     /// Wait this long for the visitor to see a reply live before notifying (replies within
     /// the window go out together).
     pub notify_after_secs: u32,
+    /// After the rating card, ask the NPS question (0–10: would you recommend us?).
+    pub nps: bool,
 }
 
 impl Default for Automation {
@@ -77,6 +79,7 @@ impl Default for Automation {
             notify_email: true,
             notify_sms: false,
             notify_after_secs: 60,
+            nps: false,
         }
     }
 }

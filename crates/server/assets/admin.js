@@ -350,6 +350,7 @@
       var email = check(form, t("admin.notify_email"), a.notify_email);
       var sms = check(form, t("admin.notify_sms"), a.notify_sms);
       var notifyAfter = field(form, t("admin.notify_after_secs"), el("input", { type: "number", min: "0", value: String(a.notify_after_secs) }));
+      var nps = check(form, t("admin.nps"), a.nps);
       form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
       var s = card(c.name);
       s.appendChild(form);
@@ -362,7 +363,8 @@
           locale: locale.value,
           hours: { weekly: weekly, closed_on_holidays: holidays.checked, closed_days: lines(closed.value) },
           greeting: greeting(), expectation: expectation(), expect_after_secs: Number(after.value), away: away(),
-          bot: a.bot, notify_email: email.checked, notify_sms: sms.checked, notify_after_secs: Number(notifyAfter.value)
+          bot: a.bot, notify_email: email.checked, notify_sms: sms.checked, notify_after_secs: Number(notifyAfter.value),
+          nps: nps.checked
         }).then(function (updated) { a = updated; msg.textContent = t("admin.saved"); }, failed(msg));
       });
     });

@@ -263,7 +263,8 @@
       var link = el("a", { href: a.url, target: "_blank", rel: "noopener", class: "article" }, a.title);
       div.appendChild(link);
     });
-    var key = m.meta.turn_id || (m.meta.kind === "rating" ? "rating-" + m.id : null);
+    var survey = m.meta.kind === "rating" || m.meta.kind === "nps";
+    var key = m.meta.turn_id || (survey ? m.meta.kind + "-" + m.id : null);
     if (!key || state.answered[key] || answeredBefore(m)) return;
     var row = el("div", { class: "choices" });
     (m.meta.buttons || []).forEach(function (b) {
@@ -272,8 +273,8 @@
         state.answered[key] = true;
         row.remove();
         var path = "/widget/v1/conversations/" + m.conversation_id;
-        var sent = m.meta.kind === "rating"
-          ? api("POST", path + "/rating", { score: Number(b.value) })
+        var sent = survey
+          ? api("POST", path + "/" + m.meta.kind, { score: Number(b.value) })
           : api("POST", path + "/bot-feedback", { turn_id: m.meta.turn_id, resolved: b.value === "yes" });
         sent.catch(function () { state.answered[key] = false; });
       });

@@ -61,6 +61,7 @@ impl Backend {
             17 => "0017_email.sql",
             18 => "0018_imap.sql",
             19 => "0019_kpi_facts.sql",
+            20 => "0020_nps.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

@@ -6,7 +6,7 @@ use madoguchi_core::conversation::ConversationStatus;
 use madoguchi_core::kpi::{ConversationFacts, RECONTACT_WITHIN_MS};
 use sqlx::Row;
 
-use crate::{Result, Store};
+use crate::{Result, Store, StoreError};
 
 /// Which conversations a report covers: created in `[from_ms, to_ms)`.
 pub struct Period<'a> {
@@ -21,6 +21,7 @@ const FACTS: &str = "SELECT c.id, c.channel_id, c.assignee_id, c.team_id, c.stat
      c.resolved_at, c.reopened, \
      (SELECT m.created_at FROM messages m WHERE m.conversation_id = c.id AND m.seq = c.waiting_since) AS waiting_since_at, \
      (SELECT r.score FROM ratings r WHERE r.conversation_id = c.id) AS rating, \
+     (SELECT a.score FROM nps_answers a WHERE a.conversation_id = c.id) AS nps, \
      CAST(CASE WHEN EXISTS (SELECT 1 FROM conversation_tags ct JOIN tags t ON t.id = ct.tag_id \
        WHERE ct.conversation_id = c.id AND t.name = 'complaint') THEN 1 ELSE 0 END AS BIGINT) AS complaint, \
      CAST(CASE WHEN c.resolved_at IS NOT NULL AND EXISTS (SELECT 1 FROM conversations n \
@@ -68,7 +69,7 @@ impl Store {
                     reopened: row.try_get::<i64, _>("reopened")? > 0,
                     waiting_since_at: row.try_get("waiting_since_at")?,
                     rating: row.try_get("rating")?,
-                    nps: None,
+                    nps: row.try_get("nps")?,
                     complaint: row.try_get::<i64, _>("complaint")? != 0,
                     recontact: row.try_get::<i64, _>("recontact")? != 0,
                     bot_resolved: row.try_get::<i64, _>("bot_resolved")? != 0,
@@ -76,6 +77,38 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Records a conversation's NPS answer; a changed answer only within 7 days of the first
+    /// ([`StoreError::Conflict`] after that).
+    pub async fn answer_nps(
+        &self,
+        workspace_id: &str,
+        conversation_id: &str,
+        score: i64,
+        comment: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        let done = sqlx::query(
+            "INSERT INTO nps_answers (conversation_id, workspace_id, score, comment, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (conversation_id) DO UPDATE \
+             SET score = $3, comment = $4, updated_at = $5 WHERE nps_answers.created_at > $6",
+        )
+        .bind(conversation_id)
+        .bind(workspace_id)
+        .bind(score)
+        .bind(comment)
+        .bind(now)
+        .bind(now - 7 * 24 * 3_600_000)
+        .execute(&mut *w.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict(
+                "the answer can no longer be changed".into(),
+            ));
+        }
+        w.commit().await
     }
 
     /// How many conversations the workspace has.

@@ -52,6 +52,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(unsubscribe_page, unsubscribe))
         .routes(routes!(bot_feedback))
         .routes(routes!(rate_conversation))
+        .routes(routes!(answer_nps))
         .routes(routes!(scenario_click))
         .routes(routes!(mark_read))
 }
@@ -141,6 +142,48 @@ pub struct RatingRequest {
     /// 1 (poor) to 5 (excellent).
     score: i64,
     comment: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NpsRequest {
+    /// 0 (would not recommend) to 10 (certainly would).
+    score: i64,
+    comment: Option<String>,
+}
+
+/// The visitor's answer to the NPS question of a conversation; changeable for 7 days.
+#[utoipa::path(post, path = "/widget/v1/conversations/{id}/nps", tag = "widget", params(("id" = String, Path)),
+    request_body = NpsRequest, responses((status = 204, description = "Recorded"), (status = 404, body = ErrorBody),
+        (status = 409, description = "Answered more than 7 days ago", body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn answer_nps(
+    State(state): State<AppState>,
+    visitor: VisitorAuth,
+    Path(id): Path<String>,
+    Json(answer): Json<NpsRequest>,
+) -> ApiResult<StatusCode> {
+    let conversation = own_conversation(&state, &visitor, &id).await?;
+    if !(0..=10).contains(&answer.score) {
+        return Err(InvalidValue::new("score", "must be 0-10").into());
+    }
+    let comment = answer
+        .comment
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| MessageBody::parse(c).map(|_| c.to_owned()))
+        .transpose()?;
+    state
+        .store
+        .answer_nps(
+            &conversation.workspace_id,
+            &conversation.id,
+            answer.score,
+            comment.as_deref(),
+            state.clock.now_ms(),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The visitor's satisfaction with a conversation (満足率).

@@ -181,5 +181,28 @@ pub async fn ask_rating(state: &AppState, job: &RatingJob) -> DomainResult<&'sta
         },
     )
     .await?;
+    if automation.nps {
+        let text = if automation.locale_for(conversation.locale.as_deref()) == "en" {
+            "How likely are you to recommend us to a friend? (0 = not at all, 10 = very likely)"
+        } else {
+            "当店を友人やお知り合いに勧める可能性はどのくらいありますか？（0 = まったくない、10 = とても高い）"
+        };
+        let buttons: Vec<serde_json::Value> = (0..=10)
+            .map(|n| serde_json::json!({"label": n.to_string(), "value": n.to_string()}))
+            .collect();
+        let meta = serde_json::json!({"kind": "nps", "buttons": buttons});
+        post_automatic(
+            state,
+            &conversation,
+            Automatic {
+                sender_kind: SenderKind::System,
+                client_id: &format!("nps-{resolved_at}"),
+                text: text.into(),
+                meta: Some(&meta),
+                jobs: &NO_JOBS,
+            },
+        )
+        .await?;
+    }
     Ok("sent")
 }

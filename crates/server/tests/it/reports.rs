@@ -200,6 +200,15 @@ async fn every_kpi_of_a_hand_built_day(backend: Backend) {
     );
     assert_eq!(t["self_resolution_rate"], 0.0);
 
+    // Numbers stay exact as conversations change: a late rating, a removed tag.
+    rate(&app, &ve, &e, 4).await;
+    change(&app, &agent, &b, json!({"tags": []})).await;
+    let later = report(&app, &lead, "from=2026-11-26&to=2026-11-26").await;
+    // Ratings 5, 2, 4 → 2 of 3; no complaint left.
+    assert_eq!(later["totals"]["csat_rate"], 2.0 / 3.0);
+    assert_eq!(later["totals"]["complaint_rate"], 0.0);
+    change(&app, &agent, &b, json!({"tags": ["complaint"]})).await;
+
     // Drill-down lists exactly what each number counts.
     let sorted = |ids: &[(&String, bool)]| {
         let mut ids: Vec<(String, bool)> =
@@ -218,7 +227,7 @@ async fn every_kpi_of_a_hand_built_day(backend: Backend) {
     );
     assert_eq!(
         drill(&app, &lead, &format!("{range}&kpi=csat_rate")).await,
-        sorted(&[(&a, true), (&b, false)])
+        sorted(&[(&a, true), (&b, false), (&e, true)])
     );
     let unknown = app
         .get(&format!(
@@ -419,4 +428,74 @@ async fn the_demo_history_gives_plausible_kpis() {
         .filter(|g| g["conversations"].as_i64().unwrap() > 0)
         .count();
     assert!(busy >= 18, "{busy} days with conversations");
+}
+
+/// With NPS on for the channel, the rating card is followed by the 0–10 question; the answer
+/// counts in the report and can be changed for 7 days.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nps_is_asked_after_the_rating_and_counted() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let workspace = app.workspace_id.clone();
+    let lead = app
+        .agent_in(&workspace, "lead@example.jp", Role::Admin)
+        .await;
+    let channel = app.store.channel_by_key(&app.channel_key).await.unwrap();
+    let path = format!("/api/v1/channels/{}/automation", channel.id);
+    let mut automation: Value = app
+        .get(&path)
+        .bearer_auth(&lead.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    automation["nps"] = json!(true);
+    let saved = app
+        .http
+        .put(format!("{}{path}", app.url))
+        .bearer_auth(&lead.token)
+        .json(&automation)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+    let visitor = app.visitor().await;
+    let id = app.start(&visitor, "ポイントの使い方は？").await;
+    app.reply(&lead, &id, "お会計画面でお使いいただけます", false)
+        .await;
+    change(&app, &lead, &id, json!({"status": "resolved"})).await;
+    app.run_jobs().await;
+    let cards: Vec<String> = app
+        .visitor_messages(&visitor, &id)
+        .await
+        .iter()
+        .filter_map(|m| m["meta"]["kind"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(cards, ["rating", "nps"]);
+    let answer = |score: i64| {
+        app.post(
+            &format!("/widget/v1/conversations/{id}/nps"),
+            &json!({"score": score}),
+        )
+        .header("x-visitor-token", &visitor.token)
+        .send()
+    };
+    assert_eq!(answer(11).await.unwrap().status(), 422);
+    assert_eq!(answer(9).await.unwrap().status(), 204);
+    let today = "from=2026-11-26&to=2026-11-26";
+    let t = report(&app, &lead, today).await["totals"].clone();
+    assert_eq!(
+        (t["nps"].clone(), t["nps_responses"].clone()),
+        (json!(100.0), json!(1))
+    );
+    app.clock.advance_secs(6 * 24 * 3600);
+    assert_eq!(
+        answer(3).await.unwrap().status(),
+        204,
+        "changed within 7 days"
+    );
+    assert_eq!(report(&app, &lead, today).await["totals"]["nps"], -100.0);
+    app.clock.advance_secs(2 * 24 * 3600);
+    assert_eq!(answer(10).await.unwrap().status(), 409, "not after 7 days");
 }

@@ -122,6 +122,7 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/api/v1/channels/{id}/imap", "put"),
         ("/api/v1/channels/{id}/imap", "delete"),
         ("/widget/v1/conversations/{id}/attachments", "post"),
+        ("/widget/v1/conversations/{id}/nps", "post"),
         ("/api/v1/conversations/{id}/attachments", "post"),
         ("/widget/v1/attachments/{id}", "get"),
         ("/api/v1/attachments/{id}", "get"),
