@@ -50,6 +50,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(channel_config))
         .routes(routes!(resume_link))
         .routes(routes!(unsubscribe_page, unsubscribe))
+        .routes(routes!(survey_page, answer_survey))
         .routes(routes!(bot_feedback))
         .routes(routes!(rate_conversation))
         .routes(routes!(answer_nps))
@@ -890,4 +891,123 @@ async fn unsubscribe(
         .await
         .or_not_found("contact")?;
     rendered(&UnsubscribePage { done: true })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyQuery {
+    workspace: String,
+    conversation: String,
+    expires: i64,
+    signature: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SurveyForm {
+    rating: i64,
+    nps: Option<String>,
+    comment: Option<String>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "survey.html")]
+struct SurveyPage {
+    done: bool,
+    nps: bool,
+}
+
+/// The conversation a survey link names, when its signature holds and it has not expired.
+async fn surveyed(state: &AppState, query: &SurveyQuery) -> ApiResult<(Conversation, bool)> {
+    let key = link_key(state).await?;
+    let expires = query.expires.to_string();
+    let signed = verify(
+        &key,
+        &["survey", &query.workspace, &query.conversation, &expires],
+        &query.signature,
+    );
+    if !signed || query.expires < state.clock.now_ms() {
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "this link is not valid (or has expired)",
+        ));
+    }
+    let conversation = state
+        .store
+        .conversation(&query.workspace, &query.conversation)
+        .await
+        .or_not_found("conversation")?;
+    let channel = state
+        .store
+        .channel(&conversation.workspace_id, &conversation.channel_id)
+        .await?;
+    Ok((conversation, channel_automation(&channel)?.nps))
+}
+
+/// The survey a mailed link opens: it asks, and records nothing (mail scanners open links).
+#[utoipa::path(get, path = "/widget/v1/survey", tag = "widget", params(SurveyQuery),
+    responses((status = 200, content_type = "text/html", body = String), (status = 403, body = ErrorBody)))]
+async fn survey_page(
+    State(state): State<AppState>,
+    Query(query): Query<SurveyQuery>,
+) -> ApiResult<Response> {
+    let (_, nps) = surveyed(&state, &query).await?;
+    rendered(&SurveyPage { done: false, nps })
+}
+
+/// The survey's answers: the rating (1–5), and NPS (0–10) where asked, with a comment.
+#[utoipa::path(post, path = "/widget/v1/survey", tag = "widget", params(SurveyQuery),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, content_type = "text/html", body = String), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn answer_survey(
+    State(state): State<AppState>,
+    Query(query): Query<SurveyQuery>,
+    axum::extract::Form(form): axum::extract::Form<SurveyForm>,
+) -> ApiResult<Response> {
+    let (conversation, asks_nps) = surveyed(&state, &query).await?;
+    if !(1..=5).contains(&form.rating) {
+        return Err(InvalidValue::new("rating", "must be 1-5").into());
+    }
+    let nps = match form.nps.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        Some(n) if asks_nps => Some(
+            n.parse::<i64>()
+                .ok()
+                .filter(|n| (0..=10).contains(n))
+                .ok_or_else(|| InvalidValue::new("nps", "must be 0-10"))?,
+        ),
+        _ => None,
+    };
+    let comment = form
+        .comment
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| MessageBody::parse(c).map(|_| c.to_owned()))
+        .transpose()?;
+    let now = state.clock.now_ms();
+    state
+        .store
+        .rate_conversation(
+            &conversation.workspace_id,
+            &conversation.id,
+            form.rating,
+            comment.as_deref(),
+            now,
+        )
+        .await?;
+    if let Some(score) = nps {
+        state
+            .store
+            .answer_nps(
+                &conversation.workspace_id,
+                &conversation.id,
+                score,
+                None,
+                now,
+            )
+            .await?;
+    }
+    rendered(&SurveyPage {
+        done: true,
+        nps: asks_nps,
+    })
 }

@@ -78,6 +78,15 @@ pub fn resume_link(base: &str, key: &str, conversation: &Conversation, expires: 
     )
 }
 
+/// A link to the satisfaction survey of a conversation (rating, and NPS where asked), valid
+/// until `expires`.
+pub fn survey_link(base: &str, key: &str, conversation: &Conversation, expires: i64) -> String {
+    let (workspace, id) = (&conversation.workspace_id, &conversation.id);
+    let expires = expires.to_string();
+    let signature = sign(key, &["survey", workspace, id, &expires]);
+    format!("{base}/widget/v1/survey?workspace={workspace}&conversation={id}&expires={expires}&signature={signature}")
+}
+
 pub fn unsubscribe_link(base: &str, key: &str, workspace_id: &str, contact_id: &str) -> String {
     let signature = sign(key, &["unsubscribe", workspace_id, contact_id]);
     format!("{base}/widget/v1/unsubscribe?workspace={workspace_id}&contact={contact_id}&signature={signature}")

@@ -35,9 +35,21 @@ async fn handle(state: &AppState, job: &Job) -> Result<&'static str, String> {
         RATING_JOB => {
             let payload: RatingJob =
                 serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
-            conversations::ask_rating(state, &payload)
+            let asked = conversations::ask_rating(state, &payload)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())?;
+            if asked == "reopened meanwhile" {
+                return Ok(asked);
+            }
+            notifications::offer_survey(state, &payload.workspace_id, &payload.conversation_id)
+                .await
+                .map(|mailed| {
+                    if mailed == "survey mailed" {
+                        mailed
+                    } else {
+                        asked
+                    }
+                })
         }
         WAKE_JOB => {
             let payload: WakeJob = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;

@@ -1,7 +1,10 @@
 //! Reply notifications: when an agent answers a visitor who has left, the reply goes out by
 //! e-mail (SMTP) or SMS (an HTTP provider), with a signed, expiring link that reopens the
 //! conversation and a link to unsubscribe. Replies within the waiting window go out together;
-//! the job queue retries failures with backoff.
+//! the job queue retries failures with backoff. After resolution, the satisfaction survey
+//! (rating, and NPS where the channel asks it) goes out by e-mail as a link where the widget's
+//! cards cannot reach the customer: always for e-mail conversations, and for a widget visitor
+//! who has left when the channel asks NPS.
 
 use madoguchi_core::hours::format_local;
 use serde::{Deserialize, Serialize};
@@ -12,7 +15,7 @@ use madoguchi_store::jobs::NO_JOBS;
 use madoguchi_store::messages::NewMessage;
 
 use crate::app::error::DomainResult;
-use crate::app::signing::{link_key, resume_link, unsubscribe_link, LINK_TTL_MS};
+use crate::app::signing::{link_key, resume_link, survey_link, unsubscribe_link, LINK_TTL_MS};
 use crate::app::AppState;
 use crate::inbox::messages;
 use crate::inbox::settings::{channel_automation, workspace_time_zone};
@@ -177,4 +180,69 @@ async fn note_for_agents(
     )
     .await?;
     Ok(())
+}
+
+/// How long a survey link stays valid.
+const SURVEY_TTL_MS: i64 = 7 * 24 * 3_600_000;
+
+/// Mails the survey link of a resolved conversation where the widget's cards cannot reach
+/// the customer; the outcome says what happened.
+pub async fn offer_survey(
+    state: &AppState,
+    workspace_id: &str,
+    conversation_id: &str,
+) -> Result<&'static str, String> {
+    let store = &state.store;
+    let failed = |e: madoguchi_store::StoreError| e.to_string();
+    let conversation = store
+        .conversation(workspace_id, conversation_id)
+        .await
+        .map_err(failed)?;
+    let channel = store
+        .channel(workspace_id, &conversation.channel_id)
+        .await
+        .map_err(failed)?;
+    let automation = channel_automation(&channel).map_err(|e| e.to_string())?;
+    let contact = store
+        .contact(workspace_id, &conversation.contact_id)
+        .await
+        .map_err(failed)?;
+    let by_mail = channel.kind == "email";
+    let wanted = by_mail || (automation.nps && !state.hub.is_visitor_online(&contact.id).await);
+    let Some(email) = contact
+        .email
+        .as_deref()
+        .filter(|_| wanted && state.notifier.can_email())
+    else {
+        return Ok("no survey mail");
+    };
+    if contact.unsubscribed_at.is_some() {
+        return Ok("unsubscribed");
+    }
+    let workspace = store.workspace(workspace_id).await.map_err(failed)?;
+    let key = link_key(state).await.map_err(failed)?;
+    let base = state.settings.public_url();
+    let link = survey_link(
+        &base,
+        &key,
+        &conversation,
+        state.clock.now_ms() + SURVEY_TTL_MS,
+    );
+    let unsubscribe = unsubscribe_link(&base, &key, workspace_id, &contact.id);
+    let (subject, body) = if automation.locale_for(conversation.locale.as_deref()) == "en" {
+        (
+            format!("[{}] How did we do?", workspace.name),
+            format!("Thank you for contacting us. Please tell us how we did (one minute):\n{link}\n\nStop these e-mails: {unsubscribe}\n"),
+        )
+    } else {
+        (
+            format!("【{}】アンケートのお願い", workspace.name),
+            format!("お問い合わせいただきありがとうございました。今回の対応についてお聞かせください（1分ほどです）。\n{link}\n\n配信停止: {unsubscribe}\n"),
+        )
+    };
+    state
+        .notifier
+        .send_email(email, &subject, body, &unsubscribe)
+        .await?;
+    Ok("survey mailed")
 }

@@ -158,6 +158,14 @@ pub async fn ask_rating(state: &AppState, job: &RatingJob) -> DomainResult<&'sta
     else {
         return Ok("reopened meanwhile");
     };
+    let channel = state
+        .store
+        .channel(&conversation.workspace_id, &conversation.channel_id)
+        .await?;
+    if channel.kind == "email" {
+        // Buttons mean nothing in a mail: the survey goes out as a link (see notifications).
+        return Ok("asked by mail");
+    }
     let (automation, _) =
         automation_of(state, &conversation.workspace_id, &conversation.channel_id).await?;
     let text = if automation.locale_for(conversation.locale.as_deref()) == "en" {

@@ -610,3 +610,118 @@ async fn a_visitor_who_left_an_address_is_the_same_contact_by_mail() {
         .unwrap();
     assert_eq!(by_visitor.status(), 404);
 }
+
+/// An e-mail conversation's survey goes out as a link (no rating buttons mailed as text); the
+/// page asks without recording, the form records the rating and NPS; an old link is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_survey_goes_out_by_mail_and_counts() {
+    let maildir = std::env::temp_dir().join(format!("mdg-mail-{}", madoguchi_store::new_id()));
+    let Some(smtp) = start_smtp(&maildir).await else {
+        return;
+    };
+    let mut settings = Settings::default();
+    settings.smtp.url = Some(format!("smtp://127.0.0.1:{}", smtp.port));
+    let app = TestApp::spawn_with(Backend::Sqlite, settings)
+        .await
+        .unwrap();
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "admin@shop.example", Role::Admin)
+        .await;
+    let channel: Value = add_email_channel(&app, &admin, "Mail", "support@shop.example")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let automation_path = format!(
+        "/api/v1/channels/{}/automation",
+        channel["id"].as_str().unwrap()
+    );
+    let mut automation = get(&app, &admin, &automation_path).await;
+    automation["nps"] = json!(true);
+    app.http
+        .put(format!("{}{automation_path}", app.url))
+        .bearer_auth(&admin.token)
+        .json(&automation)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    madoguchi_server::automation::mail_intake::receive(
+        &app.state,
+        JAPANESE_MAIL,
+        &["support@shop.example".to_owned()],
+    )
+    .await
+    .unwrap();
+    let conversation = conversations(&app, &admin, "open").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.reply(&admin, &conversation, "本日発送しました。", false)
+        .await;
+    app.patch(
+        &format!("/api/v1/conversations/{conversation}"),
+        &json!({"status": "resolved"}),
+    )
+    .bearer_auth(&admin.token)
+    .send()
+    .await
+    .unwrap()
+    .error_for_status()
+    .unwrap();
+    app.run_jobs().await;
+    let mails: Vec<(String, String)> = mailbox(&maildir)
+        .iter()
+        .map(|raw| {
+            let parsed = mail_parser::MessageParser::default().parse(raw).unwrap();
+            (
+                parsed.subject().unwrap_or_default().to_owned(),
+                parsed.body_text(0).unwrap_or_default().into_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(mails.len(), 2, "the reply and the survey: {mails:?}");
+    assert!(mails
+        .iter()
+        .all(|(_, body)| !body.contains("満足度をお選びください")));
+    let (subject, body) = &mails[1];
+    assert!(subject.contains("アンケート"), "{subject}");
+    let link = body
+        .split_whitespace()
+        .find(|w| w.contains("/widget/v1/survey?"))
+        .unwrap()
+        .to_owned();
+    let page = reqwest::get(&link).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("満足度") && html.contains("name=\"nps\""),
+        "{html}"
+    );
+    let answered = reqwest::Client::new()
+        .post(&link)
+        .form(&[("rating", "4"), ("nps", "9"), ("comment", "早い対応でした")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 200);
+    assert!(answered
+        .text()
+        .await
+        .unwrap()
+        .contains("ありがとうございました"));
+    let report = get(
+        &app,
+        &admin,
+        "/api/v1/reports/kpis?from=2026-11-26&to=2026-11-26",
+    )
+    .await;
+    assert_eq!(report["totals"]["csat_rate"], 1.0);
+    assert_eq!(report["totals"]["nps"], 100.0);
+    let forged = link.replace("signature=", "signature=00");
+    assert_eq!(reqwest::get(&forged).await.unwrap().status(), 403);
+    app.clock.advance_secs(8 * 24 * 3600);
+    assert_eq!(reqwest::get(&link).await.unwrap().status(), 403, "expired");
+}

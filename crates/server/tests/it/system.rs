@@ -123,6 +123,8 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/api/v1/channels/{id}/imap", "delete"),
         ("/widget/v1/conversations/{id}/attachments", "post"),
         ("/widget/v1/conversations/{id}/nps", "post"),
+        ("/widget/v1/survey", "get"),
+        ("/widget/v1/survey", "post"),
         ("/api/v1/conversations/{id}/attachments", "post"),
         ("/widget/v1/attachments/{id}", "get"),
         ("/api/v1/attachments/{id}", "get"),
