@@ -355,6 +355,11 @@ impl WriteOp for ConversationUpdate {
                     .execute(&mut *conn)
                     .await?;
                 }
+                sqlx::query("UPDATE conversations SET complaint = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(i64::from(tags.iter().any(|t| t == "complaint")))
+                    .execute(&mut *conn)
+                    .await?;
             }
             if status != before.status || assignee_id != before.assignee_id {
                 let detail = serde_json::json!({

@@ -62,6 +62,7 @@ impl Backend {
             18 => "0018_imap.sql",
             19 => "0019_kpi_facts.sql",
             20 => "0020_nps.sql",
+            21 => "0021_report_columns.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

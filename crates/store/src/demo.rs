@@ -246,6 +246,7 @@ impl Store {
                 let (mut status, mut assignee, mut first_response, mut resolved, mut first_bot) =
                     ("resolved", None, None, None, None);
                 let (mut last_contact, mut waiting, mut reopened) = (at, None, 0);
+                let mut rating = None;
                 if roll < 10 {
                     // The bot answers from the FAQ and the customer says it solved it.
                     first_bot = Some(at + 2_000);
@@ -303,6 +304,7 @@ impl Store {
                                 87..=94 => 2,
                                 _ => 1,
                             };
+                            rating = Some(score);
                             ratings.push(vec![
                                 text(id.clone()),
                                 text(plan.workspace_id),
@@ -313,7 +315,8 @@ impl Store {
                         }
                     }
                 }
-                if *topic == "クレーム" || dice.chance(1) {
+                let complaint = *topic == "クレーム" || dice.chance(1);
+                if complaint {
                     tags.push(vec![text(id.clone()), text(tag_id.clone())]);
                 }
                 let last_activity = resolved.unwrap_or(at).max(last_contact);
@@ -337,6 +340,10 @@ impl Store {
                     Cell::Int(Some(last_contact)),
                     Cell::Int(first_bot),
                     Cell::Int(Some(reopened)),
+                    Cell::Int(rating),
+                    Cell::Int(Some(i64::from(complaint))),
+                    Cell::Int(Some(i64::from(first_bot.is_some()))),
+                    Cell::Int(waiting.map(|_| at)),
                 ]);
                 seeded.messages += seq as usize;
             }
@@ -378,6 +385,10 @@ impl Store {
                     "last_contact_at",
                     "first_bot_at",
                     "reopened",
+                    "rating",
+                    "complaint",
+                    "bot_resolved",
+                    "waiting_since_at",
                 ],
                 conversations,
             )

@@ -418,6 +418,17 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        if column == "outcome" {
+            // The reports read whether the bot resolved the conversation from the conversation.
+            sqlx::query(
+                "UPDATE conversations SET bot_resolved = CASE WHEN EXISTS (SELECT 1 FROM bot_turns b \
+                 WHERE b.conversation_id = conversations.id AND b.outcome = 'resolved') THEN 1 ELSE 0 END \
+                 WHERE id = (SELECT conversation_id FROM bot_turns WHERE id = $1)",
+            )
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+        }
         w.commit().await
     }
 
@@ -520,6 +531,11 @@ impl Store {
         .bind(now)
         .execute(&mut *w.tx)
         .await?;
+        sqlx::query("UPDATE conversations SET rating = $2 WHERE id = $1")
+            .bind(conversation_id)
+            .bind(score)
+            .execute(&mut *w.tx)
+            .await?;
         w.commit().await
     }
 }

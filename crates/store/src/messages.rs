@@ -194,6 +194,8 @@ impl Store {
             "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $3, \
              waiting_since = CASE WHEN $4 = 'contact' THEN COALESCE(waiting_since, last_seq + 1) \
              WHEN $4 = 'agent' AND $5 = 0 THEN NULL ELSE waiting_since END, \
+             waiting_since_at = CASE WHEN $4 = 'contact' THEN COALESCE(waiting_since_at, $3) \
+             WHEN $4 = 'agent' AND $5 = 0 THEN NULL ELSE waiting_since_at END, \
              first_contact_at = CASE WHEN $4 = 'contact' THEN COALESCE(first_contact_at, $3) ELSE first_contact_at END, \
              last_contact_at = CASE WHEN $4 = 'contact' THEN $3 ELSE last_contact_at END, \
              first_bot_at = CASE WHEN $4 = 'bot' THEN COALESCE(first_bot_at, $3) ELSE first_bot_at END \

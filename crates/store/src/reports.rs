@@ -1,9 +1,12 @@
-//! What the KPI reports read: the facts of the conversations created in a period, in one
-//! query (ratings, the `complaint` tag, re-contact within 7 days and the bot's resolutions
-//! looked up by index), and the help-center votes that solved a question without one.
+//! What the KPI reports read: the facts of the conversations created in a period, from one
+//! covering index (the writes keep the rating, NPS, complaint tag, bot resolution and waiting
+//! time on the conversation; re-contact is worked out from the same rows), and the
+//! help-center votes that solved a question without one.
 
 use madoguchi_core::conversation::ConversationStatus;
 use madoguchi_core::kpi::{ConversationFacts, RECONTACT_WITHIN_MS};
+use std::collections::HashMap;
+
 use sqlx::Row;
 
 use crate::{Result, Store, StoreError};
@@ -16,46 +19,45 @@ pub struct Period<'a> {
     pub channel_id: Option<&'a str>,
 }
 
-const FACTS: &str = "SELECT c.id, c.channel_id, c.assignee_id, c.team_id, c.status, c.created_at, \
-     c.first_contact_at, c.last_contact_at, c.first_agent_response_at, c.first_bot_at, \
-     c.resolved_at, c.reopened, \
-     (SELECT m.created_at FROM messages m WHERE m.conversation_id = c.id AND m.seq = c.waiting_since) AS waiting_since_at, \
-     (SELECT r.score FROM ratings r WHERE r.conversation_id = c.id) AS rating, \
-     (SELECT a.score FROM nps_answers a WHERE a.conversation_id = c.id) AS nps, \
-     CAST(CASE WHEN EXISTS (SELECT 1 FROM conversation_tags ct JOIN tags t ON t.id = ct.tag_id \
-       WHERE ct.conversation_id = c.id AND t.name = 'complaint') THEN 1 ELSE 0 END AS BIGINT) AS complaint, \
-     CAST(CASE WHEN c.resolved_at IS NOT NULL AND EXISTS (SELECT 1 FROM conversations n \
-       WHERE n.contact_id = c.contact_id AND n.created_at > c.resolved_at \
-       AND n.created_at <= c.resolved_at + $4) THEN 1 ELSE 0 END AS BIGINT) AS recontact, \
-     CAST(CASE WHEN EXISTS (SELECT 1 FROM bot_turns b WHERE b.conversation_id = c.id \
-       AND b.outcome = 'resolved') THEN 1 ELSE 0 END AS BIGINT) AS bot_resolved \
-     FROM conversations c WHERE c.workspace_id = $1 AND c.created_at >= $2 AND c.created_at < $3";
+/// Every column here is in the `conversations_report` index: the report reads the index only.
+const FACTS: &str = "SELECT id, channel_id, assignee_id, team_id, contact_id, status, created_at, \
+     first_contact_at, last_contact_at, first_agent_response_at, first_bot_at, resolved_at, \
+     reopened, waiting_since_at, rating, nps, complaint, bot_resolved \
+     FROM conversations WHERE workspace_id = $1 AND created_at >= $2 AND created_at < $3";
 
 impl Store {
-    /// The facts of every conversation the period covers, oldest first.
+    /// The facts of every conversation the period covers, oldest first. Re-contact needs the
+    /// conversations that came up to 7 days after the period: read from the same index.
     pub async fn conversation_facts(&self, period: &Period<'_>) -> Result<Vec<ConversationFacts>> {
-        let sql = match period.channel_id {
-            Some(_) => format!("{FACTS} AND c.channel_id = $5 ORDER BY c.created_at"),
-            None => format!("{FACTS} ORDER BY c.created_at"),
-        };
-        let mut query = sqlx::query(&sql)
+        let rows = sqlx::query(&format!("{FACTS} ORDER BY created_at"))
             .bind(period.workspace_id)
             .bind(period.from_ms)
-            .bind(period.to_ms)
-            .bind(RECONTACT_WITHIN_MS);
-        if let Some(channel) = period.channel_id {
-            query = query.bind(channel);
-        }
-        let rows = query.fetch_all(self.pool()).await?;
-        rows.iter()
-            .map(|row| {
-                let status = ConversationStatus::parse(&row.try_get::<String, _>("status")?)?;
-                Ok(ConversationFacts {
+            .bind(period.to_ms + RECONTACT_WITHIN_MS)
+            .fetch_all(self.pool())
+            .await?;
+        // When each customer opened conversations, for re-contact (any channel).
+        let mut opened: HashMap<String, Vec<i64>> = HashMap::new();
+        let mut facts = Vec::new();
+        for row in &rows {
+            let created_at: i64 = row.try_get("created_at")?;
+            let contact: String = row.try_get("contact_id")?;
+            opened.entry(contact.clone()).or_default().push(created_at);
+            let channel_id: String = row.try_get("channel_id")?;
+            let in_period = created_at < period.to_ms
+                && period.channel_id.is_none_or(|wanted| wanted == channel_id);
+            if !in_period {
+                continue;
+            }
+            let status = ConversationStatus::parse(&row.try_get::<String, _>("status")?)?;
+            let flag = |name: &str| -> Result<bool> { Ok(row.try_get::<i64, _>(name)? != 0) };
+            facts.push((
+                contact,
+                ConversationFacts {
                     id: row.try_get("id")?,
-                    channel_id: row.try_get("channel_id")?,
+                    channel_id,
                     assignee_id: row.try_get("assignee_id")?,
                     team_id: row.try_get("team_id")?,
-                    created_at: row.try_get("created_at")?,
+                    created_at,
                     first_contact_at: row.try_get("first_contact_at")?,
                     last_contact_at: row.try_get("last_contact_at")?,
                     first_agent_response_at: row.try_get("first_agent_response_at")?,
@@ -66,17 +68,55 @@ impl Store {
                         ConversationStatus::Open | ConversationStatus::Pending
                     ),
                     spam: status == ConversationStatus::Spam,
-                    reopened: row.try_get::<i64, _>("reopened")? > 0,
+                    reopened: flag("reopened")?,
                     waiting_since_at: row.try_get("waiting_since_at")?,
                     rating: row.try_get("rating")?,
                     nps: row.try_get("nps")?,
-                    complaint: row.try_get::<i64, _>("complaint")? != 0,
-                    recontact: row.try_get::<i64, _>("recontact")? != 0,
-                    bot_resolved: row.try_get::<i64, _>("bot_resolved")? != 0,
+                    complaint: flag("complaint")?,
+                    recontact: false,
+                    bot_resolved: flag("bot_resolved")?,
                     business_first_response_s: None,
-                })
+                },
+            ));
+        }
+        // A conversation resolved after the period can be re-contacted later still: read those
+        // later conversations too (usually none).
+        let horizon = period.to_ms + RECONTACT_WITHIN_MS;
+        let latest = facts
+            .iter()
+            .filter_map(|(_, f)| f.resolved_at)
+            .max()
+            .map_or(horizon, |at| at + RECONTACT_WITHIN_MS);
+        if latest > horizon {
+            let later = sqlx::query(
+                "SELECT contact_id, created_at FROM conversations WHERE workspace_id = $1 \
+                 AND created_at >= $2 AND created_at <= $3",
+            )
+            .bind(period.workspace_id)
+            .bind(horizon)
+            .bind(latest)
+            .fetch_all(self.pool())
+            .await?;
+            for row in &later {
+                opened
+                    .entry(row.try_get("contact_id")?)
+                    .or_default()
+                    .push(row.try_get("created_at")?);
+            }
+        }
+        Ok(facts
+            .into_iter()
+            .map(|(contact, mut f)| {
+                if let Some(resolved) = f.resolved_at {
+                    f.recontact = opened.get(&contact).is_some_and(|times| {
+                        times
+                            .iter()
+                            .any(|at| *at > resolved && *at <= resolved + RECONTACT_WITHIN_MS)
+                    });
+                }
+                f
             })
-            .collect()
+            .collect())
     }
 
     /// Records a conversation's NPS answer; a changed answer only within 7 days of the first
@@ -108,6 +148,11 @@ impl Store {
                 "the answer can no longer be changed".into(),
             ));
         }
+        sqlx::query("UPDATE conversations SET nps = $2 WHERE id = $1")
+            .bind(conversation_id)
+            .bind(score)
+            .execute(&mut *w.tx)
+            .await?;
         w.commit().await
     }
 
