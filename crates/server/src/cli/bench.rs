@@ -689,6 +689,32 @@ pub async fn kpis(options: KpiOptions) -> anyhow::Result<()> {
         }
     }
     times.sort_by(f64::total_cmp);
+    // Of which: reading the facts from the store (the rest is computing the KPIs).
+    let mut reads = Vec::new();
+    for _ in 0..options.runs.min(5) {
+        let began = Instant::now();
+        let workspace = store.workspace(&workspace_id).await?;
+        let tz = crate::inbox::settings::workspace_time_zone(&workspace);
+        let midnight = |date: chrono::NaiveDate| {
+            chrono::TimeZone::from_local_datetime(
+                &tz,
+                &date.and_hms_opt(0, 0, 0).unwrap_or_default(),
+            )
+            .earliest()
+            .map_or(0, |t| t.timestamp_millis())
+        };
+        let facts = store
+            .conversation_facts(&madoguchi_store::reports::Period {
+                workspace_id: &workspace_id,
+                from_ms: midnight(scope.from),
+                to_ms: midnight(scope.to + chrono::Duration::days(1)),
+                channel_id: None,
+            })
+            .await?;
+        std::hint::black_box(facts);
+        reads.push(began.elapsed().as_secs_f64() * 1000.0);
+    }
+    reads.sort_by(f64::total_cmp);
     let figures = json!({
         "backend": format!("{:?}", store.backend()).to_lowercase(),
         "conversations": conversations,
@@ -701,6 +727,7 @@ pub async fn kpis(options: KpiOptions) -> anyhow::Result<()> {
             "max": (times.last().copied().unwrap_or(0.0) * 10.0).round() / 10.0,
         },
         "runs": times.len(),
+        "facts_read_ms_p50": (percentile(&reads, 50.0) * 10.0).round() / 10.0,
     });
     if options.as_json {
         println!("{figures}");
