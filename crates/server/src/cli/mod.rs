@@ -503,8 +503,9 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
             seeded.conversations
         );
     }
-    if store.agents(&boot.workspace.id).await?.is_empty() {
-        println!("no agent yet; create the first admin with:");
+    let agents = store.agents(&boot.workspace.id).await?;
+    if !agents.iter().any(|a| a.role == Role::Admin) {
+        println!("no admin yet; create the first admin with:");
         println!("  madoguchi agent create --email you@example.com --role admin   (the password is read from standard input)");
     }
     let listener = TcpListener::bind(settings.bind_addr()?)
