@@ -422,6 +422,12 @@
       when.focus();
     }
     side.appendChild(el("button", { type: "button", class: "primary", id: "resolve", on: { click: resolve } }, t("inbox.resolve")));
+    /* The whole transcript, for records and handovers. */
+    var exports = el("p", { class: "exports" });
+    exports.appendChild(el("a", { href: "/api/v1/conversations/" + c.id + "/transcript", download: "" }, t("inbox.transcript")));
+    exports.appendChild(document.createTextNode(" · "));
+    exports.appendChild(el("a", { href: "/api/v1/conversations/" + c.id + "/transcript?format=csv", download: "" }, "CSV"));
+    side.appendChild(exports);
     if (!S.contact) return;
     var p = S.contact;
     side.appendChild(el("h2", {}, t("inbox.contact")));

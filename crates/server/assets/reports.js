@@ -182,6 +182,39 @@
     main.appendChild(el("p", { id: "period", class: "period", role: "status" }));
     main.appendChild(el("div", { id: "tiles", class: "tiles" }));
     main.appendChild(el("div", { id: "drill", class: "drill", "aria-live": "polite" }));
+    main.appendChild(targetsForm());
+  }
+
+  /* The workspace's targets, editable (rates in %, times in seconds). */
+  function targetsForm() {
+    var box = el("details", { class: "targets", id: "targets" });
+    box.appendChild(el("summary", {}, t("reports.targets")));
+    var form = el("form", { id: "targets-form" });
+    var FIELDS = [["first_response_s", "s"], ["handle_time_min_s", "s"], ["handle_time_max_s", "s"], ["fcr_rate", "%"], ["csat_rate", "%"],
+      ["abandonment_rate", "%"], ["recontact_rate", "%"], ["complaint_rate", "%"], ["missed", ""], ["self_resolution_rate", "%"]];
+    var inputs = {};
+    api("GET", "/api/v1/reports/targets").then(function (g) {
+      FIELDS.forEach(function (f) {
+        var wrap = el("label", {}, t("reports.target." + f[0]) + (f[1] ? " (" + f[1] + ")" : ""));
+        var value = f[1] === "%" ? Math.round(g[f[0]] * 1000) / 10 : g[f[0]];
+        var input = el("input", { type: "number", min: "0", step: f[1] === "%" ? "0.1" : "1", value: String(value), name: f[0] });
+        inputs[f[0]] = input;
+        wrap.appendChild(input);
+        form.appendChild(wrap);
+      });
+      form.appendChild(el("button", { type: "submit", class: "primary" }, t("reports.save_targets")));
+      var msg = el("p", { class: "status", role: "status" });
+      form.appendChild(msg);
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var body = {};
+        FIELDS.forEach(function (f) { var v = Number(inputs[f[0]].value); body[f[0]] = f[1] === "%" ? v / 100 : v; });
+        api("PUT", "/api/v1/reports/targets", body).then(function () { msg.textContent = t("admin.saved"); return load(); },
+          function (err) { msg.textContent = err.message; });
+      });
+    });
+    box.appendChild(form);
+    return box;
   }
 
   api("GET", "/api/v1/me").then(function (who) {

@@ -91,6 +91,36 @@ async fn the_dashboard_shows_kpis_charts_and_drill_down() {
     })
     .await;
     save_screenshot(&client, "reports-drill-down").await;
+
+    // A stricter target: 40 s no longer meets a 30 s first-response target.
+    client
+        .find(Locator::Css("#targets summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let target = client
+        .wait()
+        .for_element(Locator::Css("#targets-form input[name=first_response_s]"))
+        .await
+        .unwrap();
+    target.clear().await.unwrap();
+    target.send_keys("30").await.unwrap();
+    client
+        .find(Locator::Css("#targets-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    scroll_to(&client, false, ".tile[data-kpi=first_response_p50_s]").await;
+    eventually("the tile follows the new target", || async {
+        page_text(&client, ".tile[data-kpi=first_response_p50_s] .target")
+            .await
+            .contains("≤ 30秒 · 未達")
+    })
+    .await;
     client.set_window_size(390, 844).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let overflow = client
