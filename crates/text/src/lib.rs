@@ -2,6 +2,7 @@
 //! support bot and (later) classifiers.
 //!
 //! # Layout
+//! - [`abuse`]: customer harassment (カスハラ) and complaints, told apart, each flag explained.
 //! - [`normalize`]: NFKC (full/half width), case, katakana → hiragana, long-vowel marks.
 //! - [`analyzer`]: morphological analysis with IPADIC compiled into the binary (lindera), content
 //!   word lemmas, English stemming, character bigrams, per-workspace synonyms.
@@ -14,6 +15,7 @@
 //! None: everything here is synchronous and pure; build an [`analyzer::Analyzer`] once and share it.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod abuse;
 pub mod analyzer;
 pub mod bm25;
 pub mod faq;

@@ -1,3 +1,7 @@
+//! `madoguchi eval abuse`: precision, recall and F1 per label (harassment, complaint, normal)
+//! of the harassment / complaint check on a labelled JSON array `[{"text", "label"}]`, how many
+//! complaints it took for harassment, and its latency per message.
+//!
 //! `madoguchi eval faq`: loads a FAQ corpus as a knowledge base, sends every query through the
 //! bot's retrieval, and reports nDCG@10, Recall@10, MRR@10 and P@1 for the test half (odd query
 //! ids), the development half (even ids) and all queries, with per-query latency and index
@@ -151,4 +155,85 @@ mod tests {
         assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 50.0), 2.0);
         assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 99.0), 4.0);
     }
+}
+
+#[derive(serde::Deserialize)]
+struct Labelled {
+    text: String,
+    label: String,
+}
+
+/// The harassment / complaint check on a labelled file.
+pub fn abuse(data: &Path, as_json: bool) -> anyhow::Result<()> {
+    use madoguchi_text::abuse::{judge, Custom};
+    let items: Vec<Labelled> = read_json(data)?;
+    const LABELS: [&str; 3] = ["harassment", "complaint", "normal"];
+    let custom = Custom::default();
+    let mut latencies = Vec::new();
+    let mut pairs = Vec::new();
+    for item in &items {
+        let started = Instant::now();
+        let verdict = judge(&item.text, &custom);
+        latencies.push(started.elapsed().as_secs_f64() * 1e6);
+        let predicted = if verdict.harassment() {
+            "harassment"
+        } else if verdict.complaint() {
+            "complaint"
+        } else {
+            "normal"
+        };
+        pairs.push((item.label.as_str(), predicted));
+    }
+    latencies.sort_by(f64::total_cmp);
+    let mut labels = serde_json::Map::new();
+    for label in LABELS {
+        let tp = pairs
+            .iter()
+            .filter(|(g, p)| *g == label && *p == label)
+            .count() as f64;
+        let predicted = pairs.iter().filter(|(_, p)| *p == label).count() as f64;
+        let support = pairs.iter().filter(|(g, _)| *g == label).count() as f64;
+        let precision = if predicted > 0.0 { tp / predicted } else { 0.0 };
+        let recall = if support > 0.0 { tp / support } else { 0.0 };
+        let f1 = if precision + recall > 0.0 {
+            2.0 * precision * recall / (precision + recall)
+        } else {
+            0.0
+        };
+        labels.insert(
+            label.to_owned(),
+            json!({"precision": precision, "recall": recall, "f1": f1, "support": support as usize}),
+        );
+    }
+    let complaints = pairs.iter().filter(|(g, _)| *g == "complaint").count();
+    let taken = pairs
+        .iter()
+        .filter(|(g, p)| *g == "complaint" && *p == "harassment")
+        .count();
+    let figures = json!({
+        "labels": labels,
+        "complaints_flagged_as_harassment": if complaints > 0 { taken as f64 / complaints as f64 } else { 0.0 },
+        "latency_us": {"p50": percentile(&latencies, 50.0), "p99": percentile(&latencies, 99.0)},
+        "messages": items.len(),
+    });
+    if as_json {
+        println!("{figures}");
+    } else {
+        for label in LABELS {
+            let l = &figures["labels"][label];
+            println!(
+                "{label:<11} precision {:.3}  recall {:.3}  F1 {:.3}  (n = {})",
+                l["precision"].as_f64().unwrap_or(0.0),
+                l["recall"].as_f64().unwrap_or(0.0),
+                l["f1"].as_f64().unwrap_or(0.0),
+                l["support"]
+            );
+        }
+        println!(
+            "complaints flagged as harassment: {taken} of {complaints}; latency p50 {:.1} µs, p99 {:.1} µs",
+            percentile(&latencies, 50.0),
+            percentile(&latencies, 99.0)
+        );
+    }
+    Ok(())
 }

@@ -160,6 +160,13 @@ enum EvalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The harassment / complaint check on a labelled JSON array of `{"text", "label"}`.
+    Abuse {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -333,6 +340,7 @@ pub async fn run() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Eval(EvalCommand::Abuse { data, json }) => crate::cli::eval::abuse(data, *json),
         Command::Eval(EvalCommand::Faq {
             corpus,
             queries,

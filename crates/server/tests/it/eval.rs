@@ -1,4 +1,5 @@
-//! `madoguchi eval faq` on the shared LocalgovFAQ files (beside the repository as ../shared).
+//! `madoguchi eval faq` on the shared LocalgovFAQ files (beside the repository as ../shared),
+//! and `madoguchi eval abuse` on the repository's labelled sample.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -85,4 +86,42 @@ fn eval_faq_rejects_missing_files_clearly() {
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("cannot read /nonexistent/corpus.json")
     );
+}
+
+/// `madoguchi eval abuse` on the repository's own labelled sample: the figures the issue asks
+/// for, as JSON, and the harassment check at its targets on that (development) set.
+#[test]
+fn eval_abuse_reports_per_label_figures() {
+    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../text/data/abuse-sample.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .args(["eval", "abuse", "--json", "--data"])
+        .arg(&sample)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let figures: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let harassment = &figures["labels"]["harassment"];
+    assert!(
+        harassment["precision"].as_f64().unwrap() >= 0.9,
+        "{figures}"
+    );
+    assert!(harassment["recall"].as_f64().unwrap() >= 0.9, "{figures}");
+    assert_eq!(harassment["support"], 25);
+    assert!(
+        figures["complaints_flagged_as_harassment"]
+            .as_f64()
+            .unwrap()
+            < 0.05
+    );
+    assert!(figures["latency_us"]["p99"].as_f64().unwrap() > 0.0);
+    let missing = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .args(["eval", "abuse", "--data", "/nonexistent.json"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read"));
 }
