@@ -145,6 +145,21 @@ pub struct RatingRequest {
     comment: Option<String>,
 }
 
+/// A survey answer's optional comment: trimmed, visible text, at most 2,000 characters.
+fn survey_comment(raw: Option<&str>) -> Result<Option<String>, InvalidValue> {
+    let Some(comment) = raw.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    if comment.chars().count() > 2000 {
+        return Err(InvalidValue::new(
+            "comment",
+            "must be at most 2000 characters",
+        ));
+    }
+    madoguchi_core::text::check_visible("comment", comment, true)?;
+    Ok(Some(comment.to_owned()))
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NpsRequest {
@@ -167,13 +182,7 @@ async fn answer_nps(
     if !(0..=10).contains(&answer.score) {
         return Err(InvalidValue::new("score", "must be 0-10").into());
     }
-    let comment = answer
-        .comment
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(|c| MessageBody::parse(c).map(|_| c.to_owned()))
-        .transpose()?;
+    let comment = survey_comment(answer.comment.as_deref())?;
     state
         .store
         .answer_nps(
@@ -200,21 +209,14 @@ async fn rate_conversation(
     if !(1..=5).contains(&rating.score) {
         return Err(InvalidValue::new("score", "must be 1-5").into());
     }
-    let comment = rating
-        .comment
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty());
-    if comment.is_some_and(|c| c.chars().count() > 2000) {
-        return Err(InvalidValue::new("comment", "must be at most 2000 characters").into());
-    }
+    let comment = survey_comment(rating.comment.as_deref())?;
     state
         .store
         .rate_conversation(
             &conversation.workspace_id,
             &id,
             rating.score,
-            comment,
+            comment.as_deref(),
             state.clock.now_ms(),
         )
         .await?;
@@ -976,13 +978,7 @@ async fn answer_survey(
         ),
         _ => None,
     };
-    let comment = form
-        .comment
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(|c| MessageBody::parse(c).map(|_| c.to_owned()))
-        .transpose()?;
+    let comment = survey_comment(form.comment.as_deref())?;
     let now = state.clock.now_ms();
     state
         .store
