@@ -111,6 +111,38 @@ fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
         .map(|l| l[name.len() + 1..].trim())
 }
 
+/// A shop answering mail: the app sending through a real SMTP server (whose mailbox is
+/// `maildir`), an admin, and an e-mail channel for `address`.
+struct MailDesk {
+    app: TestApp,
+    admin: Agent,
+    channel: Value,
+    maildir: std::path::PathBuf,
+    _smtp: crate::notifications::SmtpServer,
+}
+
+async fn mail_desk(backend: Backend, name: &str, address: &str) -> Option<MailDesk> {
+    let maildir = std::env::temp_dir().join(format!("mdg-mail-{}", madoguchi_store::new_id()));
+    let smtp = start_smtp(&maildir).await?;
+    let mut settings = Settings::default();
+    settings.smtp.url = Some(format!("smtp://127.0.0.1:{}", smtp.port));
+    let app = TestApp::spawn_with(backend, settings).await?;
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "admin@shop.example", Role::Admin)
+        .await;
+    let created = add_email_channel(&app, &admin, name, address).await;
+    assert_eq!(created.status(), 201);
+    let channel: Value = created.json().await.unwrap();
+    Some(MailDesk {
+        app,
+        admin,
+        channel,
+        maildir,
+        _smtp: smtp,
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mail_arrives_is_answered_and_threads_back_on_sqlite() {
     mail_arrives_is_answered_and_threads_back(Backend::Sqlite).await;
@@ -122,22 +154,16 @@ async fn mail_arrives_is_answered_and_threads_back_on_postgres() {
 }
 
 async fn mail_arrives_is_answered_and_threads_back(backend: Backend) {
-    let maildir = std::env::temp_dir().join(format!("mdg-mail-{}", madoguchi_store::new_id()));
-    let Some(smtp) = start_smtp(&maildir).await else {
+    let Some(MailDesk {
+        app,
+        admin,
+        channel,
+        maildir,
+        _smtp,
+    }) = mail_desk(backend, "サポート窓口", "Support@Shop.example").await
+    else {
         return;
     };
-    let mut settings = Settings::default();
-    settings.smtp.url = Some(format!("smtp://127.0.0.1:{}", smtp.port));
-    let Some(app) = TestApp::spawn_with(backend, settings).await else {
-        return;
-    };
-    let workspace = app.workspace_id.clone();
-    let admin = app
-        .agent_in(&workspace, "admin@shop.example", Role::Admin)
-        .await;
-    let created = add_email_channel(&app, &admin, "サポート窓口", "Support@Shop.example").await;
-    assert_eq!(created.status(), 201);
-    let channel: Value = created.json().await.unwrap();
     assert_eq!(channel["email_address"], "support@shop.example");
     let port = start_receiver(&app).await;
 
@@ -486,24 +512,16 @@ async fn serve_receives_mail_when_smtp_inbound_is_set() {
 /// customer's answer threads into that conversation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_writes_first_and_the_answer_threads() {
-    let maildir = std::env::temp_dir().join(format!("mdg-mail-{}", madoguchi_store::new_id()));
-    let Some(smtp) = start_smtp(&maildir).await else {
+    let Some(MailDesk {
+        app,
+        admin,
+        channel,
+        maildir,
+        _smtp,
+    }) = mail_desk(Backend::Sqlite, "Mail", "support@shop.example").await
+    else {
         return;
     };
-    let mut settings = Settings::default();
-    settings.smtp.url = Some(format!("smtp://127.0.0.1:{}", smtp.port));
-    let app = TestApp::spawn_with(Backend::Sqlite, settings)
-        .await
-        .unwrap();
-    let workspace = app.workspace_id.clone();
-    let admin = app
-        .agent_in(&workspace, "admin@shop.example", Role::Admin)
-        .await;
-    let channel: Value = add_email_channel(&app, &admin, "Mail", "support@shop.example")
-        .await
-        .json()
-        .await
-        .unwrap();
     let port = start_receiver(&app).await;
     let write = |channel_id: &str| {
         app.post(
@@ -615,24 +633,16 @@ async fn a_visitor_who_left_an_address_is_the_same_contact_by_mail() {
 /// page asks without recording, the form records the rating and NPS; an old link is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_survey_goes_out_by_mail_and_counts() {
-    let maildir = std::env::temp_dir().join(format!("mdg-mail-{}", madoguchi_store::new_id()));
-    let Some(smtp) = start_smtp(&maildir).await else {
+    let Some(MailDesk {
+        app,
+        admin,
+        channel,
+        maildir,
+        _smtp,
+    }) = mail_desk(Backend::Sqlite, "Mail", "support@shop.example").await
+    else {
         return;
     };
-    let mut settings = Settings::default();
-    settings.smtp.url = Some(format!("smtp://127.0.0.1:{}", smtp.port));
-    let app = TestApp::spawn_with(Backend::Sqlite, settings)
-        .await
-        .unwrap();
-    let workspace = app.workspace_id.clone();
-    let admin = app
-        .agent_in(&workspace, "admin@shop.example", Role::Admin)
-        .await;
-    let channel: Value = add_email_channel(&app, &admin, "Mail", "support@shop.example")
-        .await
-        .json()
-        .await
-        .unwrap();
     let automation_path = format!(
         "/api/v1/channels/{}/automation",
         channel["id"].as_str().unwrap()
