@@ -65,34 +65,16 @@ async fn add_email_channel(
     .unwrap()
 }
 
-async fn get(app: &TestApp, agent: &Agent, path: &str) -> Value {
-    app.get(path)
-        .bearer_auth(&agent.token)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 async fn conversations(app: &TestApp, agent: &Agent, status: &str) -> Vec<Value> {
-    get(
-        app,
-        agent,
-        &format!("/api/v1/conversations?status={status}"),
-    )
-    .await["conversations"]
+    app.get_json(agent, &format!("/api/v1/conversations?status={status}"))
+        .await["conversations"]
         .as_array()
         .unwrap()
         .clone()
 }
 
 async fn messages(app: &TestApp, agent: &Agent, conversation: &str) -> Vec<Value> {
-    get(
-        app,
+    app.get_json(
         agent,
         &format!("/api/v1/conversations/{conversation}/messages"),
     )
@@ -600,7 +582,9 @@ async fn a_visitor_who_left_an_address_is_the_same_contact_by_mail() {
     .await
     .unwrap();
     let contact = app.contact_of(&visitor).await;
-    let profile = get(&app, &admin, &format!("/api/v1/contacts/{contact}")).await;
+    let profile = app
+        .get_json(&admin, &format!("/api/v1/contacts/{contact}"))
+        .await;
     let subjects: Vec<Value> = profile["conversations"]
         .as_array()
         .unwrap()
@@ -647,7 +631,7 @@ async fn the_survey_goes_out_by_mail_and_counts() {
         "/api/v1/channels/{}/automation",
         channel["id"].as_str().unwrap()
     );
-    let mut automation = get(&app, &admin, &automation_path).await;
+    let mut automation = app.get_json(&admin, &automation_path).await;
     automation["nps"] = json!(true);
     app.http
         .put(format!("{}{automation_path}", app.url))
@@ -725,12 +709,9 @@ async fn the_survey_goes_out_by_mail_and_counts() {
         .await
         .unwrap()
         .contains("ありがとうございました"));
-    let report = get(
-        &app,
-        &admin,
-        "/api/v1/reports/kpis?from=2026-11-26&to=2026-11-26",
-    )
-    .await;
+    let report = app
+        .get_json(&admin, "/api/v1/reports/kpis?from=2026-11-26&to=2026-11-26")
+        .await;
     assert_eq!(report["totals"]["csat_rate"], 1.0);
     assert_eq!(report["totals"]["nps"], 100.0);
     let forged = link.replace("signature=", "signature=00");

@@ -46,30 +46,17 @@ async fn rate(app: &TestApp, visitor: &Visitor, conversation: &str, score: i64) 
 }
 
 async fn report(app: &TestApp, agent: &Agent, query: &str) -> Value {
-    app.get(&format!("/api/v1/reports/kpis?{query}"))
-        .bearer_auth(&agent.token)
-        .send()
+    app.get_json(agent, &format!("/api/v1/reports/kpis?{query}"))
         .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 async fn drill(app: &TestApp, agent: &Agent, query: &str) -> Vec<(String, bool)> {
-    let list: Value = app
-        .get(&format!("/api/v1/reports/kpis/conversations?{query}"))
-        .bearer_auth(&agent.token)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = app
+        .get_json(
+            agent,
+            &format!("/api/v1/reports/kpis/conversations?{query}"),
+        )
+        .await;
     let mut counted: Vec<(String, bool)> = list["conversations"]
         .as_array()
         .unwrap()

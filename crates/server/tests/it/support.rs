@@ -215,6 +215,20 @@ impl TestApp {
             .to_owned()
     }
 
+    /// `GET path` as `agent`, expecting success: the JSON answer.
+    pub async fn get_json(&self, agent: &Agent, path: &str) -> Value {
+        self.get(path)
+            .bearer_auth(&agent.token)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.http.get(format!("{}{path}", self.url))
     }
