@@ -871,20 +871,31 @@ async fn remove_identity_secret(
     AdminAuth(admin): AdminAuth,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    check_id(&id, "channel")?;
+    clear_channel_field(
+        &state,
+        &admin,
+        &id,
+        ChannelField::IdentitySecret,
+        "channel.identity_secret.removed",
+    )
+    .await
+}
+
+/// Turns one of a channel's settings off (`field` to `NULL`), audited as `action`.
+pub(super) async fn clear_channel_field(
+    state: &AppState,
+    admin: &Agent,
+    id: &str,
+    field: ChannelField,
+    action: &str,
+) -> ApiResult<StatusCode> {
+    check_id(id, "channel")?;
     state
         .store
-        .set_channel_field(&admin.workspace_id, &id, ChannelField::IdentitySecret, None)
+        .set_channel_field(&admin.workspace_id, id, field, None)
         .await
         .or_not_found("channel")?;
     let target = format!("channel:{id}");
-    audit(
-        &state,
-        &admin,
-        "channel.identity_secret.removed",
-        &target,
-        serde_json::json!({}),
-    )
-    .await?;
+    audit(state, admin, action, &target, serde_json::json!({})).await?;
     Ok(StatusCode::NO_CONTENT)
 }

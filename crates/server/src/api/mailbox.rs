@@ -8,7 +8,7 @@ use madoguchi_store::workspaces::ChannelField;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::admin::ChannelView;
+use super::admin::{clear_channel_field, ChannelView};
 use crate::api::audit;
 use crate::app::auth::AdminAuth;
 use crate::app::AppState;
@@ -89,20 +89,12 @@ async fn disconnect_mailbox(
     AdminAuth(admin): AdminAuth,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    check_id(&id, "channel")?;
-    state
-        .store
-        .set_channel_field(&admin.workspace_id, &id, ChannelField::Imap, None)
-        .await
-        .or_not_found("channel")?;
-    let target = format!("channel:{id}");
-    audit(
+    clear_channel_field(
         &state,
         &admin,
+        &id,
+        ChannelField::Imap,
         "channel.imap_disconnected",
-        &target,
-        serde_json::json!({}),
     )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+    .await
 }

@@ -127,6 +127,16 @@ impl Scope {
     }
 }
 
+impl Scope {
+    /// The scope's days as Unix ms in `tz`: from its first midnight to the midnight after it.
+    pub fn bounds_ms(&self, tz: Tz) -> (i64, i64) {
+        (
+            midnight(tz, self.from),
+            midnight(tz, self.to + Duration::days(1)),
+        )
+    }
+}
+
 /// Unix ms of local midnight starting `date` in `tz`.
 fn midnight(tz: Tz, date: NaiveDate) -> i64 {
     tz.from_local_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default())
@@ -154,10 +164,7 @@ pub async fn build_report(
 ) -> ApiResult<(Report, Vec<ConversationFacts>)> {
     let workspace = state.store.workspace(workspace_id).await?;
     let tz = workspace_time_zone(&workspace);
-    let (from_ms, to_ms) = (
-        midnight(tz, scope.from),
-        midnight(tz, scope.to + Duration::days(1)),
-    );
+    let (from_ms, to_ms) = scope.bounds_ms(tz);
     let mut facts = state
         .store
         .conversation_facts(&Period {
@@ -446,6 +453,13 @@ async fn transcript(
     Query(query): Query<TranscriptQuery>,
 ) -> ApiResult<Response> {
     check_id(&id, "conversation")?;
+    if let Some(format) = query
+        .format
+        .as_deref()
+        .filter(|f| !matches!(*f, "csv" | "text"))
+    {
+        return Err(InvalidValue::new("format", format!("{format:?}: use text or csv")).into());
+    }
     let workspace_id = &auth.agent.workspace_id;
     let conversation = state
         .store
@@ -486,13 +500,6 @@ async fn transcript(
         other => other.to_owned(),
     };
     let csv = query.format.as_deref() == Some("csv");
-    if let Some(format) = query
-        .format
-        .as_deref()
-        .filter(|f| !matches!(*f, "csv" | "text"))
-    {
-        return Err(InvalidValue::new("format", format!("{format:?}: use text or csv")).into());
-    }
     let mut out = String::new();
     if csv {
         out.push_str("seq,time,sender_kind,sender,private,body\n");

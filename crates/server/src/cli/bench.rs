@@ -694,20 +694,13 @@ pub async fn kpis(options: KpiOptions) -> anyhow::Result<()> {
     for _ in 0..options.runs.min(5) {
         let began = Instant::now();
         let workspace = store.workspace(&workspace_id).await?;
-        let tz = crate::inbox::settings::workspace_time_zone(&workspace);
-        let midnight = |date: chrono::NaiveDate| {
-            chrono::TimeZone::from_local_datetime(
-                &tz,
-                &date.and_hms_opt(0, 0, 0).unwrap_or_default(),
-            )
-            .earliest()
-            .map_or(0, |t| t.timestamp_millis())
-        };
+        let (from_ms, to_ms) =
+            scope.bounds_ms(crate::inbox::settings::workspace_time_zone(&workspace));
         let facts = store
             .conversation_facts(&madoguchi_store::reports::Period {
                 workspace_id: &workspace_id,
-                from_ms: midnight(scope.from),
-                to_ms: midnight(scope.to + chrono::Duration::days(1)),
+                from_ms,
+                to_ms,
                 channel_id: None,
             })
             .await?;

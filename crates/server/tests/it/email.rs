@@ -33,6 +33,17 @@ async fn deliver(port: u16, from: &str, to: &str, raw: &[u8]) -> Result<(), Stri
         .map_err(|err| err.to_string())
 }
 
+/// Hands a mail for support@shop.example to the intake, as a mail source would.
+async fn receive_for_support(app: &TestApp, raw: &[u8]) {
+    madoguchi_server::automation::mail_intake::receive(
+        &app.state,
+        raw,
+        &["support@shop.example".to_owned()],
+    )
+    .await
+    .unwrap();
+}
+
 async fn start_receiver(app: &TestApp) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -574,13 +585,7 @@ async fn a_visitor_who_left_an_address_is_the_same_contact_by_mail() {
         .unwrap()
         .error_for_status()
         .unwrap();
-    madoguchi_server::automation::mail_intake::receive(
-        &app.state,
-        JAPANESE_MAIL,
-        &["support@shop.example".to_owned()],
-    )
-    .await
-    .unwrap();
+    receive_for_support(&app, JAPANESE_MAIL).await;
     let contact = app.contact_of(&visitor).await;
     let profile = app
         .get_json(&admin, &format!("/api/v1/contacts/{contact}"))
@@ -627,28 +632,11 @@ async fn the_survey_goes_out_by_mail_and_counts() {
     else {
         return;
     };
-    let automation_path = format!(
-        "/api/v1/channels/{}/automation",
-        channel["id"].as_str().unwrap()
-    );
-    let mut automation = app.get_json(&admin, &automation_path).await;
-    automation["nps"] = json!(true);
-    app.http
-        .put(format!("{}{automation_path}", app.url))
-        .bearer_auth(&admin.token)
-        .json(&automation)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
-    madoguchi_server::automation::mail_intake::receive(
-        &app.state,
-        JAPANESE_MAIL,
-        &["support@shop.example".to_owned()],
-    )
-    .await
-    .unwrap();
+    app.change_automation(&admin, channel["id"].as_str().unwrap(), |a| {
+        a["nps"] = json!(true)
+    })
+    .await;
+    receive_for_support(&app, JAPANESE_MAIL).await;
     let conversation = conversations(&app, &admin, "open").await[0]["id"]
         .as_str()
         .unwrap()

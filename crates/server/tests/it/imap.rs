@@ -279,4 +279,24 @@ async fn a_mailbox_is_read_once_and_followed_in_idle() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     readers.abort();
+
+    // Disconnecting keeps the mail and forgets the mailbox.
+    let disconnected = app
+        .http
+        .delete(format!("{}/api/v1/channels/{channel_id}/imap", app.url))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disconnected.status(), 204);
+    let channels = app.get_json(&admin, "/api/v1/channels").await;
+    let mail = channels["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == channel_id.as_str())
+        .unwrap();
+    assert_eq!(mail["imap"], Value::Null);
+    assert!(app.store.imap_channels().await.unwrap().is_empty());
+    assert_eq!(messages(&app, &admin.token, &conversation).await.len(), 3);
 }

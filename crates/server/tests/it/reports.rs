@@ -289,6 +289,13 @@ async fn every_kpi_of_a_hand_built_day(backend: Backend) {
         .unwrap();
     assert!(transcript_csv
         .starts_with("seq,time,sender_kind,sender,private,body\n1,2026-11-26 10:05:00,contact,"));
+    let unknown_format = app
+        .get(&format!("/api/v1/conversations/{b}/transcript?format=pdf"))
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown_format.status(), 422);
 }
 
 /// A conversation at 23:59 JST belongs to that JST day; one at 00:01 to the next. Targets
@@ -427,26 +434,8 @@ async fn nps_is_asked_after_the_rating_and_counted() {
         .agent_in(&workspace, "lead@example.jp", Role::Admin)
         .await;
     let channel = app.store.channel_by_key(&app.channel_key).await.unwrap();
-    let path = format!("/api/v1/channels/{}/automation", channel.id);
-    let mut automation: Value = app
-        .get(&path)
-        .bearer_auth(&lead.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    automation["nps"] = json!(true);
-    let saved = app
-        .http
-        .put(format!("{}{path}", app.url))
-        .bearer_auth(&lead.token)
-        .json(&automation)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(saved.status(), 200);
+    app.change_automation(&lead, &channel.id, |a| a["nps"] = json!(true))
+        .await;
     let visitor = app.visitor().await;
     let id = app.start(&visitor, "ポイントの使い方は？").await;
     app.reply(&lead, &id, "お会計画面でお使いいただけます", false)

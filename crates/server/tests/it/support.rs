@@ -229,6 +229,27 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Changes a channel's automation settings as `admin` would: read, edit, save.
+    pub async fn change_automation(
+        &self,
+        admin: &Agent,
+        channel_id: &str,
+        edit: impl FnOnce(&mut Value),
+    ) {
+        let path = format!("/api/v1/channels/{channel_id}/automation");
+        let mut automation = self.get_json(admin, &path).await;
+        edit(&mut automation);
+        self.http
+            .put(format!("{}{path}", self.url))
+            .bearer_auth(&admin.token)
+            .json(&automation)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+    }
+
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.http.get(format!("{}{path}", self.url))
     }
