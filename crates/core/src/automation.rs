@@ -17,7 +17,7 @@ pub struct ReplyText {
 }
 
 impl ReplyText {
-    fn new(ja: &str, en: &str) -> Self {
+    pub(crate) fn new(ja: &str, en: &str) -> Self {
         Self {
             enabled: true,
             ja: ja.into(),

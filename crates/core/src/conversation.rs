@@ -5,13 +5,14 @@ use crate::string_enum;
 string_enum!(
     /// Where a conversation stands. A customer message on a resolved or snoozed conversation
     /// opens it again; `spam` (mail flagged as spam or phishing) stays apart until an agent
-    /// releases it.
+    /// releases it; `blocked` (a blocked sender's) stays apart until the block is lifted.
     ConversationStatus, "status", {
         Open => "open",
         Pending => "pending",
         Snoozed => "snoozed",
         Resolved => "resolved",
         Spam => "spam",
+        Blocked => "blocked",
     }
 );
 

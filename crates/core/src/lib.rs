@@ -13,6 +13,7 @@
 //! - [`scenario`]: the bot's button trees.
 //! - [`automation`]: per-channel auto-replies and reply notifications, and their timing rules.
 //! - [`attachment`]: which files may be attached (told by their content) and their names.
+//! - [`harassment`]: a workspace's harassment policy, flags on messages, blocks.
 //! - [`kpi`]: the support KPIs over what is stored about conversations, and report groups.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -20,6 +21,7 @@ pub mod agent;
 pub mod attachment;
 pub mod automation;
 pub mod conversation;
+pub mod harassment;
 pub mod holidays;
 pub mod hours;
 pub mod kpi;

@@ -36,6 +36,21 @@ pub struct AuditEvent {
     pub hash: String,
 }
 
+impl AuditEvent {
+    pub(crate) fn from_row(row: &sqlx::any::AnyRow) -> Result<Self> {
+        Ok(Self {
+            seq: row.try_get("seq")?,
+            actor: row.try_get("actor")?,
+            action: row.try_get("action")?,
+            target: row.try_get("target")?,
+            detail: row.try_get("detail")?,
+            created_at: row.try_get("created_at")?,
+            prev_hash: row.try_get("prev_hash")?,
+            hash: row.try_get("hash")?,
+        })
+    }
+}
+
 /// The outcome of checking a workspace's chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainCheck {
@@ -247,20 +262,7 @@ impl Store {
         .bind(workspace_id)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(AuditEvent {
-                    seq: row.try_get("seq")?,
-                    actor: row.try_get("actor")?,
-                    action: row.try_get("action")?,
-                    target: row.try_get("target")?,
-                    detail: row.try_get("detail")?,
-                    created_at: row.try_get("created_at")?,
-                    prev_hash: row.try_get("prev_hash")?,
-                    hash: row.try_get("hash")?,
-                })
-            })
-            .collect()
+        rows.iter().map(AuditEvent::from_row).collect()
     }
 
     /// The ids of the keys that sealed the newest event of some workspace, other than this

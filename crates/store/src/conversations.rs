@@ -11,7 +11,7 @@ use sqlx::{Any, AnyConnection, Row};
 use crate::audit::AuditEntry;
 use crate::group_commit::{BoxFuture, WriteOp};
 use crate::jobs::JobChanges;
-use crate::messages::{Inserted, Message, MessageDraft};
+use crate::messages::{Inserted, Message, MessageDraft, Screen, ScreenDraft};
 use crate::{new_id, Result, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -129,7 +129,9 @@ const PREVIEW_CHARS: usize = 80;
 pub struct Summary {
     pub contact_name: Option<String>,
     pub contact_email: Option<String>,
+    /// `None` when the newest message is masked (flagged as harassment).
     pub preview: Option<String>,
+    pub masked: bool,
     /// When the customer message still waiting for a human reply was written.
     pub waiting_since_at: Option<i64>,
     /// Customer messages after what staff have read.
@@ -196,6 +198,8 @@ struct ConversationDraft {
     agent: Option<(String, String)>,
     jobs: JobChanges,
     at: i64,
+    screen: ScreenDraft,
+    audit_key: Option<std::sync::Arc<crate::audit::AuditKey>>,
 }
 
 impl WriteOp for ConversationDraft {
@@ -240,6 +244,8 @@ impl WriteOp for ConversationDraft {
                 sender_name: self.agent.as_ref().map(|(_, name)| name.clone()),
                 jobs: self.jobs.clone(),
                 at: self.at,
+                screen: self.screen.clone(),
+                audit_key: self.audit_key.clone(),
             };
             Store::insert_message(conn, &message, now).await
         })
@@ -335,25 +341,7 @@ impl WriteOp for ConversationUpdate {
                     .execute(&mut *conn)
                     .await?;
                 for name in tags {
-                    sqlx::query(
-                        "INSERT INTO tags (id, workspace_id, name) VALUES ($1, $2, $3) \
-                         ON CONFLICT (workspace_id, name) DO NOTHING",
-                    )
-                    .bind(new_id())
-                    .bind(workspace_id)
-                    .bind(name)
-                    .execute(&mut *conn)
-                    .await?;
-                    sqlx::query(
-                        "INSERT INTO conversation_tags (conversation_id, tag_id) \
-                         SELECT $1, id FROM tags WHERE workspace_id = $2 AND name = $3 \
-                         ON CONFLICT (conversation_id, tag_id) DO NOTHING",
-                    )
-                    .bind(id)
-                    .bind(workspace_id)
-                    .bind(name)
-                    .execute(&mut *conn)
-                    .await?;
+                    Store::add_tag_in(conn, workspace_id, id, name).await?;
                 }
                 sqlx::query("UPDATE conversations SET complaint = $2 WHERE id = $1")
                     .bind(id)
@@ -385,6 +373,38 @@ impl WriteOp for ConversationUpdate {
     }
 }
 
+impl Store {
+    /// Tags a conversation inside a write transaction (making the tag if new); false when it
+    /// was tagged so already.
+    pub(crate) async fn add_tag_in(
+        conn: &mut AnyConnection,
+        workspace_id: &str,
+        conversation_id: &str,
+        name: &str,
+    ) -> Result<bool> {
+        sqlx::query(
+            "INSERT INTO tags (id, workspace_id, name) VALUES ($1, $2, $3) \
+             ON CONFLICT (workspace_id, name) DO NOTHING",
+        )
+        .bind(new_id())
+        .bind(workspace_id)
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+        let added = sqlx::query(
+            "INSERT INTO conversation_tags (conversation_id, tag_id) \
+             SELECT $1, id FROM tags WHERE workspace_id = $2 AND name = $3 \
+             ON CONFLICT (conversation_id, tag_id) DO NOTHING",
+        )
+        .bind(conversation_id)
+        .bind(workspace_id)
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+        Ok(added.rows_affected() > 0)
+    }
+}
+
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
 fn like_pattern(words: &str) -> String {
     let mut pattern = String::from("%");
@@ -402,6 +422,15 @@ impl Store {
     /// Starts a conversation with the contact's first message. Idempotent on `client_id`: the
     /// same id again returns the conversation and message created the first time.
     pub async fn start_conversation(&self, new: NewConversation<'_>) -> Result<Started> {
+        self.start_screened(new, &Screen::default()).await
+    }
+
+    /// Starts a conversation with what the harassment check found on its first message.
+    pub async fn start_screened(
+        &self,
+        new: NewConversation<'_>,
+        screen: &Screen<'_>,
+    ) -> Result<Started> {
         if let Some(found) = self.started_with(&new).await? {
             return Ok(found);
         }
@@ -422,6 +451,8 @@ impl Store {
                 .map(|a| (a.agent_id.to_owned(), a.agent_name.to_owned())),
             jobs: new.jobs.clone(),
             at: new.at,
+            screen: ScreenDraft::from(screen),
+            audit_key: self.audit_key.clone(),
         };
         match self.write(draft).await {
             Ok(inserted) => Ok(Started {
@@ -640,7 +671,7 @@ impl Store {
             summary.contact_email = row.try_get("email")?;
         }
         let sql = format!(
-            "SELECT m.conversation_id, m.body FROM messages m WHERE m.conversation_id IN ({}) \
+            "SELECT m.conversation_id, m.body, m.flag, m.flag_decision FROM messages m WHERE m.conversation_id IN ({}) \
              AND m.private = 0 AND m.seq = (SELECT MAX(n.seq) FROM messages n \
              WHERE n.conversation_id = m.conversation_id AND n.private = 0)",
             placeholders(conversations.len())
@@ -651,10 +682,14 @@ impl Store {
         }
         for row in query.fetch_all(self.pool()).await? {
             let body: String = row.try_get("body")?;
-            summaries
+            let flag: Option<String> = row.try_get("flag")?;
+            let decision: Option<String> = row.try_get("flag_decision")?;
+            let masked = crate::messages::masked(flag.as_deref(), decision.as_deref());
+            let summary = summaries
                 .entry(row.try_get("conversation_id")?)
-                .or_default()
-                .preview = Some(body.chars().take(PREVIEW_CHARS).collect());
+                .or_default();
+            summary.masked = masked;
+            summary.preview = (!masked).then(|| body.chars().take(PREVIEW_CHARS).collect());
         }
         let sql = format!(
             "SELECT m.conversation_id, m.created_at FROM messages m JOIN conversations c \

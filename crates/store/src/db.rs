@@ -63,6 +63,7 @@ impl Backend {
             19 => "0019_kpi_facts.sql",
             20 => "0020_nps.sql",
             21 => "0021_report_columns.sql",
+            22 => "0022_harassment.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

@@ -19,6 +19,7 @@
 //! - [`reports`]: the facts the KPI reports read.
 //! - [`templates`]: canned replies and the tag list.
 //! - [`audit`]: the hash-chained audit log.
+//! - [`harassment`]: flagged and reported messages, decisions, blocked senders, case evidence.
 //! - [`mail`]: the Message-IDs of each conversation's mails, for threading.
 //! - [`knowledge`]: knowledge-base articles, synonyms, and the bot's turns.
 //! - [`jobs`]: the durable job queue (auto-replies, notifications) and server secrets.
@@ -39,6 +40,7 @@ pub mod conversations;
 pub mod db;
 pub mod demo;
 pub mod group_commit;
+pub mod harassment;
 pub mod jobs;
 pub mod knowledge;
 pub mod mail;

@@ -1,6 +1,7 @@
 //! Messages: appending them (one `seq` per conversation, idempotent on the sender's `client_id`)
 //! and reading them in `seq` order.
 
+use madoguchi_core::conversation::ConversationStatus;
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -26,10 +27,26 @@ pub struct Message {
     /// The agent's display name when they wrote it (shown to the customer).
     pub sender_name: Option<String>,
     pub created_at: i64,
+    /// Why it was flagged as harassment (JSON), if it was.
+    pub flag: Option<String>,
+    /// A supervisor's decision on the flag (`confirmed`, `dismissed`).
+    pub flag_decision: Option<String>,
 }
 
 impl Message {
-    fn from_row(row: &AnyRow) -> Result<Self> {
+    /// Whether agents see it masked: flagged, and not dismissed by a supervisor.
+    pub fn masked(&self) -> bool {
+        masked(self.flag.as_deref(), self.flag_decision.as_deref())
+    }
+}
+
+/// A message with this flag and decision is masked for agents.
+pub(crate) fn masked(flag: Option<&str>, decision: Option<&str>) -> bool {
+    flag.is_some() && decision != Some("dismissed")
+}
+
+impl Message {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self> {
         Ok(Self {
             id: row.try_get("id")?,
             conversation_id: row.try_get("conversation_id")?,
@@ -42,12 +59,14 @@ impl Message {
             meta: row.try_get("meta")?,
             sender_name: row.try_get("sender_name")?,
             created_at: row.try_get("created_at")?,
+            flag: row.try_get("flag")?,
+            flag_decision: row.try_get("flag_decision")?,
         })
     }
 }
 
-const MESSAGE_COLUMNS: &str =
-    "id, conversation_id, seq, sender_kind, sender_id, body, private, client_id, meta, sender_name, created_at";
+pub(crate) const MESSAGE_COLUMNS: &str =
+    "id, conversation_id, seq, sender_kind, sender_id, body, private, client_id, meta, sender_name, created_at, flag, flag_decision";
 
 pub struct NewMessage<'a> {
     pub workspace_id: &'a str,
@@ -68,6 +87,36 @@ pub struct NewMessage<'a> {
     pub at: i64,
 }
 
+/// What the door's harassment check found on a customer message, written with it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Screen<'a> {
+    /// The flag (JSON): the message is kept, masked for agents, and its text sealed into the
+    /// audit log in the same transaction.
+    pub flag: Option<&'a str>,
+    /// A complaint: the conversation is tagged `complaint`.
+    pub complaint: bool,
+    /// The sender is blocked: the conversation goes (or stays) `blocked`.
+    pub held: bool,
+}
+
+/// [`Screen`], owned.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ScreenDraft {
+    pub(crate) flag: Option<String>,
+    pub(crate) complaint: bool,
+    pub(crate) held: bool,
+}
+
+impl From<&Screen<'_>> for ScreenDraft {
+    fn from(screen: &Screen<'_>) -> Self {
+        Self {
+            flag: screen.flag.map(str::to_owned),
+            complaint: screen.complaint,
+            held: screen.held,
+        }
+    }
+}
+
 /// The result of appending: `created` is false when the `client_id` had been seen before and
 /// the earlier message is returned instead. `conversation.tags` is left empty (most sends do
 /// not need it): see [`Store::load_tags`].
@@ -76,7 +125,7 @@ pub struct Appended {
     pub message: Message,
     pub conversation: Conversation,
     pub created: bool,
-    /// The message changed the conversation's status (a customer reopening it).
+    /// The message changed the conversation: its status (a customer reopening it), or a tag.
     pub status_changed: bool,
 }
 
@@ -88,7 +137,7 @@ pub(crate) struct Inserted {
 }
 
 /// A [`NewMessage`] that owns its parts, so that it can wait in the group-commit queue.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct MessageDraft {
     pub(crate) workspace_id: String,
     pub(crate) conversation_id: String,
@@ -101,10 +150,13 @@ pub(crate) struct MessageDraft {
     pub(crate) sender_name: Option<String>,
     pub(crate) jobs: JobChanges,
     pub(crate) at: i64,
+    pub(crate) screen: ScreenDraft,
+    /// Seals the flagged message's audit event.
+    pub(crate) audit_key: Option<std::sync::Arc<crate::audit::AuditKey>>,
 }
 
-impl From<&NewMessage<'_>> for MessageDraft {
-    fn from(new: &NewMessage<'_>) -> Self {
+impl MessageDraft {
+    fn new(new: &NewMessage<'_>, screen: &Screen<'_>, store: &Store) -> Self {
         Self {
             workspace_id: new.workspace_id.to_owned(),
             conversation_id: new.conversation_id.to_owned(),
@@ -117,6 +169,8 @@ impl From<&NewMessage<'_>> for MessageDraft {
             sender_name: new.sender_name.map(str::to_owned),
             jobs: new.jobs.clone(),
             at: new.at,
+            screen: ScreenDraft::from(screen),
+            audit_key: store.audit_key.clone(),
         }
     }
 }
@@ -132,10 +186,19 @@ impl WriteOp for MessageDraft {
 impl Store {
     /// Appends a message to a conversation of `new.workspace_id` and commits it.
     pub async fn append_message(&self, new: &NewMessage<'_>) -> Result<Appended> {
+        self.append_screened(new, &Screen::default()).await
+    }
+
+    /// Appends a message with what the harassment check found on it.
+    pub async fn append_screened(
+        &self,
+        new: &NewMessage<'_>,
+        screen: &Screen<'_>,
+    ) -> Result<Appended> {
         if let Some(found) = self.replay_client_id(new).await? {
             return Ok(found);
         }
-        match self.write(MessageDraft::from(new)).await {
+        match self.write(MessageDraft::new(new, screen, self)).await {
             Ok(Inserted {
                 conversation,
                 message,
@@ -213,7 +276,10 @@ impl Store {
         let mut conversation = Conversation::from_row(&row)?;
         let mut status_changed = false;
         if new.sender_kind == SenderKind::Contact {
-            let status = conversation.status.after_customer_message();
+            let status = match new.screen.held {
+                true => ConversationStatus::Blocked,
+                false => conversation.status.after_customer_message(),
+            };
             if status != conversation.status {
                 status_changed = true;
                 sqlx::query(
@@ -242,7 +308,8 @@ impl Store {
         }
         let inserted = sqlx::query(&format!(
             "INSERT INTO messages (id, conversation_id, seq, sender_kind, sender_id, body, private, \
-             client_id, meta, sender_name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $10) RETURNING {MESSAGE_COLUMNS}"
+             client_id, meta, sender_name, created_at, flag) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $10, $12) \
+             RETURNING {MESSAGE_COLUMNS}"
         ))
         .bind(new_id())
         .bind(&new.conversation_id)
@@ -255,14 +322,29 @@ impl Store {
         .bind(new.meta.as_deref())
         .bind(now)
         .bind(new.sender_name.as_deref())
+        .bind(new.screen.flag.as_deref())
         .fetch_one(&mut *conn)
         .await;
         match inserted {
             Ok(row) => {
+                let message = Message::from_row(&row)?;
+                if let Some(flag) = &new.screen.flag {
+                    Self::seal_flagged_in(conn, new, &message, flag, now).await?;
+                }
+                if new.screen.complaint
+                    && Self::add_tag_in(conn, &new.workspace_id, &conversation.id, "complaint")
+                        .await?
+                {
+                    sqlx::query("UPDATE conversations SET complaint = 1 WHERE id = $1")
+                        .bind(&conversation.id)
+                        .execute(&mut *conn)
+                        .await?;
+                    status_changed = true;
+                }
                 new.jobs.apply_in(conn, now).await?;
                 Ok(Inserted {
                     conversation,
-                    message: Message::from_row(&row)?,
+                    message,
                     status_changed,
                 })
             }
@@ -271,6 +353,36 @@ impl Store {
             }
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// Seals a flagged message's original text and flag into the audit log (the case's
+    /// evidence), in the message's transaction.
+    async fn seal_flagged_in(
+        conn: &mut AnyConnection,
+        new: &MessageDraft,
+        message: &Message,
+        flag: &str,
+        now: i64,
+    ) -> Result<()> {
+        let detail = serde_json::json!({
+            "conversation_id": message.conversation_id,
+            "seq": message.seq,
+            "body": message.body,
+            "flag": serde_json::from_str::<serde_json::Value>(flag).unwrap_or_default(),
+        });
+        Self::append_audit_in(
+            conn,
+            new.audit_key.as_deref(),
+            &crate::audit::AuditEntry {
+                workspace_id: &new.workspace_id,
+                actor: &format!("contact:{}", new.sender_id),
+                action: "message.flagged",
+                target: &message.id,
+                detail: &detail,
+            },
+            now,
+        )
+        .await
     }
 
     /// Human replies (agent, not notes) that no notification has carried yet.
@@ -335,5 +447,20 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(Message::from_row).collect()
+    }
+
+    /// All of a conversation's messages, notes included, in `seq` order (read in pages).
+    pub async fn all_messages(&self, conversation_id: &str) -> Result<Vec<Message>> {
+        let mut messages: Vec<Message> = Vec::new();
+        loop {
+            let after = messages.last().map_or(0, |m| m.seq);
+            let page = self
+                .messages_after(conversation_id, after, true, 1000)
+                .await?;
+            if page.is_empty() {
+                return Ok(messages);
+            }
+            messages.extend(page);
+        }
     }
 }

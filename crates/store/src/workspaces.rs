@@ -11,6 +11,8 @@ pub struct Workspace {
     pub name: String,
     pub time_zone: String,
     pub created_at: i64,
+    /// The harassment policy as a JSON object (`{}`: the defaults).
+    pub harassment: String,
 }
 
 impl Workspace {
@@ -20,6 +22,7 @@ impl Workspace {
             name: row.try_get("name")?,
             time_zone: row.try_get("time_zone")?,
             created_at: row.try_get("created_at")?,
+            harassment: row.try_get("harassment")?,
         })
     }
 }
@@ -86,7 +89,7 @@ impl Store {
         let mut w = self.begin_write().await?;
         let row = sqlx::query(
             "INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3) \
-             RETURNING id, name, time_zone, created_at",
+             RETURNING id, name, time_zone, created_at, harassment",
         )
         .bind(new_id())
         .bind(name)
@@ -103,7 +106,7 @@ impl Store {
             .workspaces
             .get_or_load(id, || async {
                 let row = sqlx::query(
-                    "SELECT id, name, time_zone, created_at FROM workspaces WHERE id = $1",
+                    "SELECT id, name, time_zone, created_at, harassment FROM workspaces WHERE id = $1",
                 )
                 .bind(id)
                 .fetch_one(self.pool())
@@ -117,7 +120,7 @@ impl Store {
     pub async fn rename_workspace(&self, id: &str, name: &str) -> Result<Workspace> {
         let mut w = self.begin_write().await?;
         let row = sqlx::query(
-            "UPDATE workspaces SET name = $2 WHERE id = $1 RETURNING id, name, time_zone, created_at",
+            "UPDATE workspaces SET name = $2 WHERE id = $1 RETURNING id, name, time_zone, created_at, harassment",
         )
         .bind(id)
         .bind(name)
@@ -171,7 +174,7 @@ impl Store {
     /// The oldest workspace, if any (the one `serve` creates on an empty database).
     pub async fn first_workspace(&self) -> Result<Option<Workspace>> {
         let row = sqlx::query(
-            "SELECT id, name, time_zone, created_at FROM workspaces ORDER BY created_at, id LIMIT 1",
+            "SELECT id, name, time_zone, created_at, harassment FROM workspaces ORDER BY created_at, id LIMIT 1",
         )
         .fetch_optional(self.pool())
         .await?;

@@ -21,7 +21,7 @@ use utoipa_axum::routes;
 
 use super::conversations::workspace_conversation;
 use super::widget::own_conversation;
-use crate::app::auth::{AgentAuth, VisitorAuth};
+use crate::app::auth::{AgentAuth, ClientIp, VisitorAuth};
 use crate::app::AppState;
 use crate::automation::intake;
 use crate::http::error::{
@@ -161,6 +161,7 @@ fn created(appended_created: bool) -> StatusCode {
 async fn visitor_upload(
     State(state): State<AppState>,
     visitor: VisitorAuth,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     Query(query): Query<UploadQuery>,
     bytes: Bytes,
@@ -193,6 +194,7 @@ async fn visitor_upload(
             at: state.clock.now_ms(),
         },
         intake::Reactions::All,
+        Some(ip),
     )
     .await
     .or_not_found("conversation")?;

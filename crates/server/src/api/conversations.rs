@@ -62,6 +62,7 @@ pub struct StatusCounts {
     snoozed: i64,
     resolved: i64,
     spam: i64,
+    blocked: i64,
 }
 
 /// A conversation as a list shows it: with its customer and its newest visible message.
@@ -72,7 +73,10 @@ pub struct ConversationListItem {
     contact_name: Option<String>,
     contact_email: Option<String>,
     /// The start of the newest message the customer can see (notes left out).
+    /// `None` when that message is masked (flagged as harassment).
     preview: Option<String>,
+    /// The newest message is masked: agents see it only by revealing it.
+    masked: bool,
     /// When the customer's message still waiting for a human reply was written (Unix ms).
     waiting_since_at: Option<i64>,
     /// Customer messages newer than what staff have read.
@@ -125,6 +129,7 @@ async fn list_conversations(
         snoozed: 0,
         resolved: 0,
         spam: 0,
+        blocked: 0,
     };
     for (status, n) in state.store.conversation_counts(&agent.workspace_id).await? {
         let slot = match status {
@@ -133,6 +138,7 @@ async fn list_conversations(
             ConversationStatus::Snoozed => &mut counts.snoozed,
             ConversationStatus::Resolved => &mut counts.resolved,
             ConversationStatus::Spam => &mut counts.spam,
+            ConversationStatus::Blocked => &mut counts.blocked,
         };
         *slot = n;
     }
@@ -146,6 +152,7 @@ async fn list_conversations(
                 contact_name: summary.contact_name,
                 contact_email: summary.contact_email,
                 preview: summary.preview,
+                masked: summary.masked,
                 waiting_since_at: summary.waiting_since_at,
                 unread: summary.unread,
             }
@@ -163,10 +170,19 @@ pub(super) async fn workspace_conversation(
     auth: &AgentAuth,
     id: &str,
 ) -> ApiResult<madoguchi_store::conversations::Conversation> {
+    conversation_in(state, &auth.agent.workspace_id, id).await
+}
+
+/// A conversation of `workspace_id`; others are simply not found.
+pub(super) async fn conversation_in(
+    state: &AppState,
+    workspace_id: &str,
+    id: &str,
+) -> ApiResult<madoguchi_store::conversations::Conversation> {
     check_id(id, "conversation")?;
     state
         .store
-        .conversation(&auth.agent.workspace_id, id)
+        .conversation(workspace_id, id)
         .await
         .or_not_found("conversation")
 }

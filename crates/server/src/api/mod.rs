@@ -7,6 +7,7 @@ mod attachments;
 mod auth;
 mod contacts;
 mod conversations;
+mod harassment;
 mod knowledge;
 mod mailbox;
 pub mod reports;
@@ -43,6 +44,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(attachments::routes())
         .merge(auth::routes())
         .merge(conversations::routes())
+        .merge(harassment::routes())
         .merge(contacts::routes())
         .merge(knowledge::routes())
         .merge(admin::routes())

@@ -249,6 +249,23 @@ pub async fn build_report(
 }
 
 /// One CSV field, quoted when it must be.
+/// A message's text as a transcript shows it: a masked one by its categories only (the
+/// original is in the case's evidence export).
+fn shown_body(m: &madoguchi_store::messages::Message) -> String {
+    match m.masked() {
+        false => m.body.clone(),
+        true => {
+            let categories = m
+                .flag
+                .as_deref()
+                .and_then(|f| serde_json::from_str::<madoguchi_core::harassment::Flag>(f).ok())
+                .map(|f| f.categories.join(", "))
+                .unwrap_or_default();
+            format!("[masked: {categories}]")
+        }
+    }
+}
+
 fn csv_field(value: &str) -> String {
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
@@ -471,17 +488,7 @@ async fn transcript(
         .contact(workspace_id, &conversation.contact_id)
         .await?;
     let tz = workspace_time_zone(&state.store.workspace(workspace_id).await?);
-    let mut messages = Vec::new();
-    loop {
-        let after = messages
-            .last()
-            .map_or(0, |m: &madoguchi_store::messages::Message| m.seq);
-        let page = state.store.messages_after(&id, after, true, 500).await?;
-        if page.is_empty() {
-            break;
-        }
-        messages.extend(page);
-    }
+    let messages = state.store.all_messages(&id).await?;
     let time = |ms: i64| {
         chrono::DateTime::from_timestamp_millis(ms)
             .unwrap_or_default()
@@ -511,7 +518,7 @@ async fn transcript(
                 m.sender_kind.as_str(),
                 csv_field(&sender(m)),
                 m.private,
-                csv_field(&m.body)
+                csv_field(&shown_body(m))
             ));
         }
     } else {
@@ -533,7 +540,7 @@ async fn transcript(
                 time(m.created_at),
                 m.sender_kind.as_str(),
                 sender(m),
-                m.body.replace('\n', "\n    ")
+                shown_body(m).replace('\n', "\n    ")
             ));
         }
     }

@@ -543,6 +543,7 @@ pub struct VisitorStartRequest {
 async fn start_conversation(
     State(state): State<AppState>,
     visitor: VisitorAuth,
+    ClientIp(ip): ClientIp,
     Json(request): Json<VisitorStartRequest>,
 ) -> ApiResult<(StatusCode, Json<VisitorStarted>)> {
     let body = MessageBody::parse(&request.body)?;
@@ -585,6 +586,7 @@ async fn start_conversation(
             client_id: client_id.as_ref(),
             handed_over,
             locale,
+            ip: Some(ip),
             ..Opening::chat(&body)
         },
     )
@@ -662,6 +664,7 @@ pub struct VisitorSent {
 async fn send_message(
     State(state): State<AppState>,
     visitor: VisitorAuth,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     Json(request): Json<VisitorMessageRequest>,
 ) -> ApiResult<(StatusCode, Json<VisitorSent>)> {
@@ -687,6 +690,7 @@ async fn send_message(
             at: state.clock.now_ms(),
         },
         intake::Reactions::All,
+        Some(ip),
     )
     .await
     .or_not_found("conversation")?;

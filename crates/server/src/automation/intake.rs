@@ -19,11 +19,13 @@ use madoguchi_core::message::{ClientId, MessageBody};
 use crate::app::error::DomainResult;
 use crate::app::AppState;
 use crate::automation::auto_replies::{self, plan_agent_message, plan_wait};
+use crate::automation::harassment;
 use crate::bot::{self, Feedback};
 use crate::inbox::conversations::{self, Change};
 use crate::inbox::messages;
 use crate::inbox::outbox;
 use madoguchi_core::text::language_of;
+use std::net::IpAddr;
 
 /// A customer's first message and how it came.
 pub struct Opening<'a> {
@@ -38,6 +40,8 @@ pub struct Opening<'a> {
     /// The message's `meta` (JSON): files, the mail it came as.
     pub meta: Option<&'a str>,
     pub reactions: Reactions,
+    /// The address it came from (a block may cover it).
+    pub ip: Option<IpAddr>,
 }
 
 impl<'a> Opening<'a> {
@@ -51,6 +55,7 @@ impl<'a> Opening<'a> {
             subject: None,
             meta: None,
             reactions: Reactions::All,
+            ip: None,
         }
     }
 }
@@ -79,11 +84,21 @@ pub async fn start_conversation(
         .locale
         .or_else(|| language_of(opening.body.as_str()));
     let id = madoguchi_store::new_id();
-    let plan = match opening.reactions {
-        Reactions::All => Some(plan_wait(state, &channel.workspace_id, &channel.id, &id).await?),
-        Reactions::None | Reactions::Spam => None,
+    let screening = harassment::screen(
+        state,
+        &channel.workspace_id,
+        contact_id,
+        opening.body.as_str(),
+        opening.ip,
+    )
+    .await?;
+    let plan = match (opening.reactions, screening.silences_automation()) {
+        (Reactions::All, false) => {
+            Some(plan_wait(state, &channel.workspace_id, &channel.id, &id).await?)
+        }
+        _ => None,
     };
-    let started = messages::start(
+    let started = messages::start_screened(
         state,
         NewConversation {
             id: &id,
@@ -96,27 +111,32 @@ pub async fn start_conversation(
             locale,
             subject: opening.subject,
             meta: opening.meta,
-            status: match opening.reactions {
-                Reactions::Spam => ConversationStatus::Spam,
-                Reactions::All | Reactions::None => ConversationStatus::Open,
+            status: match (opening.reactions, &screening.block) {
+                (Reactions::Spam, _) => ConversationStatus::Spam,
+                (_, Some(_)) => ConversationStatus::Blocked,
+                _ => ConversationStatus::Open,
             },
             agent: None,
             jobs: plan.as_ref().map_or(&NO_JOBS, |plan| &plan.jobs),
             at: state.clock.now_ms(),
         },
+        &screening.screen(),
     )
     .await?;
-    if let (true, Some(plan)) = (started.created, &plan) {
-        react(
-            auto_replies::after_customer_message(
-                state,
-                plan,
-                &started.conversation,
-                &started.message,
-                true,
-            )
-            .await,
-        );
+    if started.created {
+        if let Some(plan) = &plan {
+            react(
+                auto_replies::after_customer_message(
+                    state,
+                    plan,
+                    &started.conversation,
+                    &started.message,
+                    true,
+                )
+                .await,
+            );
+        }
+        react(harassment::shield(state, &screening, &started.conversation, &started.message).await);
     }
     Ok(started)
 }
@@ -127,32 +147,50 @@ pub async fn customer_message(
     channel: &Channel,
     new: NewMessage<'_>,
     reactions: Reactions,
+    ip: Option<IpAddr>,
 ) -> DomainResult<Appended> {
-    let plan = match reactions {
-        Reactions::All => {
+    let screening = harassment::screen(
+        state,
+        new.workspace_id,
+        new.sender_id,
+        new.body.as_str(),
+        ip,
+    )
+    .await?;
+    let plan = match (reactions, screening.silences_automation()) {
+        (Reactions::All, false) => {
             Some(plan_wait(state, new.workspace_id, &channel.id, new.conversation_id).await?)
         }
-        Reactions::None | Reactions::Spam => None,
+        _ => None,
     };
-    let appended = messages::post(
+    let appended = messages::post_screened(
         state,
         &NewMessage {
             jobs: plan.as_ref().map_or(new.jobs, |plan| &plan.jobs),
             ..new
         },
+        &screening.screen(),
     )
     .await?;
-    let quiet = appended.conversation.status == ConversationStatus::Spam;
-    if let (true, false, Some(plan)) = (appended.created, quiet, &plan) {
+    let quiet = matches!(
+        appended.conversation.status,
+        ConversationStatus::Spam | ConversationStatus::Blocked
+    );
+    if appended.created && !quiet {
+        if let Some(plan) = &plan {
+            react(
+                auto_replies::after_customer_message(
+                    state,
+                    plan,
+                    &appended.conversation,
+                    &appended.message,
+                    false,
+                )
+                .await,
+            );
+        }
         react(
-            auto_replies::after_customer_message(
-                state,
-                plan,
-                &appended.conversation,
-                &appended.message,
-                false,
-            )
-            .await,
+            harassment::shield(state, &screening, &appended.conversation, &appended.message).await,
         );
     }
     Ok(appended)

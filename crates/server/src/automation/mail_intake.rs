@@ -218,6 +218,7 @@ async fn store_mail(
                     Reactions::Spam => Reactions::None,
                     other => other,
                 },
+                None,
             )
             .await?;
             (appended.conversation, appended.created)
@@ -360,6 +361,7 @@ async fn store_files(
                 at: state.clock.now_ms(),
             },
             Reactions::None,
+            None,
         )
         .await?;
     }

@@ -1,10 +1,12 @@
 //! The rules that react to what comes in: [`intake`] is where customer and agent messages
 //! enter (it plans their jobs, writes through [`crate::inbox`], then reacts); [`auto_replies`]
 //! (greeting, expectation, away); [`notifications`] (replies by e-mail or SMS to a visitor who
-//! left, with signed links); [`jobs`] runs the durable jobs. Later: routing, SLA timers,
-//! surveys, abuse checks.
+//! left, with signed links); [`harassment`] (the カスハラ check on every customer message and
+//! the policy's shield: guideline reply, escalation, blocks); [`jobs`] runs the durable jobs.
+//! Later: routing, SLA timers.
 
 pub mod auto_replies;
+pub mod harassment;
 pub mod intake;
 pub mod jobs;
 pub mod mail_intake;

@@ -76,6 +76,14 @@ pub struct MessageView {
     /// The agent's name as it was when they wrote.
     pub sender_name: Option<String>,
     pub created_at: i64,
+    /// Why it was flagged as harassment (`source`, `severity`, `categories`, `reasons`).
+    #[schema(value_type = Option<Object>)]
+    pub flag: Option<serde_json::Value>,
+    /// A supervisor's decision on the flag: `confirmed` or `dismissed`.
+    pub flag_decision: Option<String>,
+    /// Flagged and not dismissed: `body` is empty (and `meta` left out) until an agent reveals
+    /// it on purpose (`POST /api/v1/messages/{id}/reveal`, logged).
+    pub masked: bool,
 }
 
 /// A message's structured content as JSON.
@@ -93,12 +101,21 @@ impl From<&Message> for MessageView {
             seq: m.seq,
             sender_kind: m.sender_kind.as_str().to_owned(),
             sender_id: m.sender_id.clone(),
-            body: m.body.clone(),
+            body: match m.masked() {
+                true => String::new(),
+                false => m.body.clone(),
+            },
             private: m.private,
             client_id: m.client_id.clone(),
-            meta: meta_of(m),
+            meta: meta_of(m).filter(|_| !m.masked()),
             sender_name: m.sender_name.clone(),
             created_at: m.created_at,
+            flag: m
+                .flag
+                .as_deref()
+                .and_then(|flag| serde_json::from_str(flag).ok()),
+            flag_decision: m.flag_decision.clone(),
+            masked: m.masked(),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! here too, so both sides see it live.
 
 use madoguchi_core::conversation::ConversationStatus;
+use madoguchi_core::harassment::HARASSMENT_TAG;
 use madoguchi_core::message::SenderKind;
 use madoguchi_store::conversations::{Conversation, ConversationPatch, Reader};
 use madoguchi_store::jobs::{JobChanges, JobSpec, NO_JOBS};
@@ -158,6 +159,10 @@ pub async fn ask_rating(state: &AppState, job: &RatingJob) -> DomainResult<&'sta
     else {
         return Ok("reopened meanwhile");
     };
+    if conversation.tags.iter().any(|t| t == HARASSMENT_TAG) {
+        // Ended for harassment: no survey.
+        return Ok("ended for harassment");
+    }
     let channel = state
         .store
         .channel(&conversation.workspace_id, &conversation.channel_id)

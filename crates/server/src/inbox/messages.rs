@@ -1,6 +1,7 @@
 //! The door for messages. Every message — a customer's from any channel, an agent's reply or
 //! note, the bot's and the system's — is written by [`post`] (or [`start`] for a
-//! conversation's first one): the message, the conversation change it makes and the jobs it
+//! conversation's first one; a customer's comes through the `_screened` forms with the
+//! harassment check's result): the message, the conversation change it makes and the jobs it
 //! triggers commit in one transaction; then it is counted and published. A retried
 //! `client_id` returns the first message and triggers nothing again.
 
@@ -9,14 +10,23 @@ use std::sync::atomic::Ordering;
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use madoguchi_store::conversations::{Conversation, NewConversation, Started};
 use madoguchi_store::jobs::JobChanges;
-use madoguchi_store::messages::{Appended, NewMessage};
+use madoguchi_store::messages::{Appended, NewMessage, Screen};
 
 use crate::app::error::DomainResult;
 use crate::app::AppState;
 
 /// Starts a conversation with its first message (and that message's jobs), then publishes.
 pub async fn start(state: &AppState, new: NewConversation<'_>) -> DomainResult<Started> {
-    let started = state.store.start_conversation(new).await?;
+    start_screened(state, new, &Screen::default()).await
+}
+
+/// [`start`] with what the harassment check found on a customer's first message.
+pub async fn start_screened(
+    state: &AppState,
+    new: NewConversation<'_>,
+    screen: &Screen<'_>,
+) -> DomainResult<Started> {
+    let started = state.store.start_screened(new, screen).await?;
     if started.created {
         state
             .metrics
@@ -37,7 +47,16 @@ pub async fn start(state: &AppState, new: NewConversation<'_>) -> DomainResult<S
 /// Appends a message with its jobs, then publishes it (and the conversation, when the message
 /// changed its status).
 pub async fn post(state: &AppState, new: &NewMessage<'_>) -> DomainResult<Appended> {
-    let mut appended = state.store.append_message(new).await?;
+    post_screened(state, new, &Screen::default()).await
+}
+
+/// [`post`] with what the harassment check found on a customer's message.
+pub async fn post_screened(
+    state: &AppState,
+    new: &NewMessage<'_>,
+    screen: &Screen<'_>,
+) -> DomainResult<Appended> {
+    let mut appended = state.store.append_screened(new, screen).await?;
     if appended.created {
         state
             .metrics

@@ -1,10 +1,12 @@
-//! A channel's settings (automation, widget, bot scenario) and its workspace's time zone, as
+//! A channel's settings (automation, widget, bot scenario) and its workspace's time zone and
+//! harassment policy, as
 //! the doors, the rules and the APIs read them. Settings are stored as JSON; a row that does not parse is an error naming the
 //! channel (code `corrupt_settings`), never a silent fall-back to defaults (which would, for
 //! one, switch the bot on).
 
 use chrono_tz::Tz;
 use madoguchi_core::automation::Automation;
+use madoguchi_core::harassment::Policy;
 use madoguchi_core::hours::parse_time_zone;
 use madoguchi_core::scenario::Scenario;
 use madoguchi_core::widget::WidgetSettings;
@@ -34,6 +36,16 @@ fn parse<T: DeserializeOwned>(channel: &Channel, what: &str, stored: &str) -> Do
         DomainError::CorruptSettings(format!(
             "channel {:?} ({}): its stored {what} cannot be read: {err}",
             channel.name, channel.id
+        ))
+    })
+}
+
+/// The workspace's harassment policy (`{}`, the defaults, until an admin saves one).
+pub fn harassment_policy(workspace: &Workspace) -> DomainResult<Policy> {
+    serde_json::from_str(&workspace.harassment).map_err(|err| {
+        DomainError::CorruptSettings(format!(
+            "workspace {:?}: its stored harassment policy cannot be read: {err}",
+            workspace.name
         ))
     })
 }

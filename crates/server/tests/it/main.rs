@@ -11,6 +11,7 @@ mod core_loop;
 mod crash;
 mod email;
 mod eval;
+mod harassment;
 mod identity;
 mod imap;
 mod knowledge;

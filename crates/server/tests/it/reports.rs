@@ -106,7 +106,7 @@ async fn every_kpi_of_a_hand_built_day(backend: Backend) {
     change(&app, &agent, &a, json!({"status": "resolved"})).await;
     rate(&app, &va, &a, 5).await;
     // t = 300. B: answered after 90 s, the customer writes again, resolved at 500 (handle
-    // 500 − 390 = 110 s), rated 2, tagged complaint.
+    // 500 − 390 = 110 s), rated 2, tagged complaint (its words are one, too).
     let b = app.start(&vb, "B: 届かない").await;
     app.clock.advance_secs(90);
     app.reply(&agent, &b, "お調べします", false).await;
@@ -132,7 +132,7 @@ async fn every_kpi_of_a_hand_built_day(backend: Backend) {
     // t = 561 → 600. D: answered after 60 s, resolved at 700, reopened by the customer at 710,
     // resolved again at 720 (handle 720 − 660 = 60 s).
     app.clock.advance_secs(39);
-    let d = app.start(&vd, "D: 返品したい").await;
+    let d = app.start(&vd, "D: サイズの相談").await;
     app.clock.advance_secs(60);
     app.reply(&agent, &d, "承知しました", false).await;
     app.clock.advance_secs(40);

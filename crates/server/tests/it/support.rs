@@ -332,6 +332,11 @@ impl TestApp {
         list["messages"].as_array().unwrap().clone()
     }
 
+    /// The test database (its directory holds a SQLite database the CLI can open).
+    pub fn database(&self) -> &TestDatabase {
+        &self._db
+    }
+
     pub async fn ws(&self, path_and_query: &str) -> Ws {
         let request = format!("ws://{}{path_and_query}", self.addr)
             .into_client_request()
