@@ -1,11 +1,11 @@
 /* Admin: one page per area behind a navigation (#general, #agents, #channels, #hours, #bot,
- * #knowledge, #review, #replies). Values are shown in words of the agent's language, every
+ * #knowledge, #review, #replies, #harassment). Values are shown in words of the agent's language, every
  * list has column headers, and everything made can be edited or deleted. */
 (function () {
   "use strict";
   var M = window.MDG, t = M.t, el = M.el, api = M.api;
   var main, nav, me, channels = [], current = null;
-  var AREAS = ["general", "agents", "channels", "hours", "bot", "knowledge", "review", "replies"];
+  var AREAS = ["general", "agents", "channels", "hours", "bot", "knowledge", "review", "replies", "harassment"];
   var DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
   /* ---- helpers ---- */
@@ -639,7 +639,106 @@
     loadTemplates();
   }
 
-  var PAGES = { general: general, agents: agents, channels: channelsPage, hours: hours, bot: bot, knowledge: knowledge, review: review, replies: replies };
+  /* ---- #harassment: the policy and guideline, the review queue, blocked senders, counts ---- */
+  function categoryName(c) { return t("harassment.category." + c); }
+  function harassment() {
+    page(t("admin.area.harassment"));
+    var policyCard = card(t("harassment.policy"));
+    var queue = card(t("harassment.queue"));
+    var blocked = card(t("harassment.blocked"));
+    var counts = card(t("harassment.counts"));
+    api("GET", "/api/v1/harassment/policy").then(function (p) {
+      var form = el("form", { id: "harassment-form" });
+      var guideline = field(form, t("harassment.guideline"), textarea(p.guideline, 8));
+      guideline.setAttribute("maxlength", "20000");
+      form.appendChild(el("p", { class: "hint" }, t("harassment.guideline_hint")));
+      var mask = check(form, t("harassment.mask"), p.mask);
+      var replyOn = check(form, t("harassment.reply_on"), p.reply.enabled);
+      var replyJa = field(form, t("harassment.reply") + "（日本語）", textarea(p.reply.ja, 3));
+      var replyEn = field(form, t("harassment.reply") + " (English)", textarea(p.reply.en, 3));
+      var severity = field(form, t("harassment.end_at_severity"), options(el("select"),
+        [["0", t("harassment.never")], ["1", "1"], ["2", "2"], ["3", "3"]], String(p.end_at_severity)));
+      var after = field(form, t("harassment.end_after"), el("input", { type: "number", min: "0", max: "100", value: String(p.end_after) }));
+      var days = field(form, t("harassment.block_days"), el("input", { type: "number", min: "0", max: "3650", value: String(p.block_days) }));
+      var add = field(form, t("harassment.add_terms"), textarea(p.add_terms.join("\n"), 3));
+      var suppress = field(form, t("harassment.suppress_terms"), textarea(p.suppress_terms.join("\n"), 3));
+      form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
+      policyCard.appendChild(form);
+      var msg = statusLine(policyCard);
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        api("PUT", "/api/v1/harassment/policy", {
+          mask: mask.checked, reply: { enabled: replyOn.checked, ja: replyJa.value, en: replyEn.value },
+          end_at_severity: Number(severity.value), end_after: Number(after.value), block_days: Number(days.value),
+          add_terms: lines(add.value), suppress_terms: lines(suppress.value), guideline: guideline.value
+        }).then(saved(msg), failed(msg));
+      });
+    });
+    function flagText(m) {
+      var f = m.flag || {};
+      return (f.categories || []).map(categoryName).join("・") + (f.severity ? " · " + t("harassment.severity") + " " + f.severity : "") +
+        (f.source === "report" ? " · " + t("harassment.reported") + ": " + (f.reasons || []).join(" ") : "");
+    }
+    function loadQueue() {
+      api("GET", "/api/v1/harassment/reviews?all=true&limit=50").then(function (items) {
+        queue.textContent = "";
+        queue.appendChild(el("h3", {}, t("harassment.queue")));
+        queue.appendChild(table(t("harassment.queue"), [t("admin.when"), t("harassment.customer"), t("harassment.flag"), t("harassment.text"), t("harassment.decision"), t("admin.actions")], items, function (item) {
+          var m = item.message;
+          var text = el("span", { class: "masked-text" }, m.masked ? t("harassment.hidden") : m.body);
+          var actions = el("span", { class: "actions" });
+          if (m.masked) actions.appendChild(button(t("harassment.reveal"), function () {
+            api("POST", "/api/v1/messages/" + m.id + "/reveal").then(function (r) { text.textContent = r.body; });
+          }));
+          ["confirmed", "dismissed"].forEach(function (d) {
+            if (m.flag_decision !== d) actions.appendChild(button(t("harassment.decision." + d), function () {
+              api("POST", "/api/v1/harassment/reviews/" + m.id, { decision: d }).then(loadQueue);
+            }, d === "confirmed" ? "danger" : ""));
+          });
+          actions.appendChild(el("a", { href: "/api/v1/conversations/" + m.conversation_id + "/evidence?format=html", target: "_blank", rel: "noopener" }, t("harassment.evidence")));
+          return [M.time(m.created_at), item.contact_name || t("inbox.visitor") + " " + item.contact_id.slice(-6), flagText(m), text,
+            m.flag_decision ? t("harassment.decision." + m.flag_decision) : t("harassment.pending"), actions];
+        }, t("harassment.queue_empty")));
+      });
+    }
+    function loadBlocks() {
+      api("GET", "/api/v1/harassment/blocks").then(function (blocks) {
+        blocked.textContent = "";
+        blocked.appendChild(el("h3", {}, t("harassment.blocked")));
+        blocked.appendChild(table(t("harassment.blocked"), [t("harassment.who"), t("harassment.reason"), t("harassment.until"), t("admin.actions")], blocks, function (b) {
+          var who = t("harassment.kind." + b.kind) + ": " + (b.contact_name || (b.kind === "visitor" ? b.value.slice(0, 10) + "…" : b.value));
+          return [who, b.reason, b.until_at ? M.time(b.until_at) : t("harassment.until_lifted"),
+            button(t("harassment.unblock"), function () { api("DELETE", "/api/v1/harassment/blocks/" + b.id).then(loadBlocks); })];
+        }, t("harassment.none_blocked")));
+        var form = el("form", { id: "block-form", class: "inline" });
+        var kind = field(form, t("harassment.kind"), options(el("select"), ["email", "ip"].map(function (k) { return [k, t("harassment.kind." + k)]; }), "email"));
+        var value = field(form, t("harassment.value"), el("input", { required: "", maxlength: "254" }));
+        var reason = field(form, t("harassment.reason"), el("input", { required: "", maxlength: "500" }));
+        var days = field(form, t("harassment.days"), el("input", { type: "number", min: "1", max: "3650", placeholder: t("harassment.until_lifted") }));
+        form.appendChild(el("button", { type: "submit", class: "primary" }, t("harassment.block")));
+        blocked.appendChild(form);
+        var msg = statusLine(blocked);
+        form.addEventListener("submit", function (e) {
+          e.preventDefault();
+          var body = { kind: kind.value, value: value.value, reason: reason.value };
+          if (days.value) body.days = Number(days.value);
+          api("POST", "/api/v1/harassment/blocks", body).then(loadBlocks, failed(msg));
+        });
+      });
+    }
+    api("GET", "/api/v1/harassment/stats?days=30").then(function (st) {
+      var dates = Object.keys(st.days).sort().reverse();
+      var cats = Object.keys(st.totals).sort();
+      counts.appendChild(el("p", {}, t("harassment.pending_count").replace("{n}", st.pending)));
+      counts.appendChild(table(t("harassment.counts"), [t("harassment.day")].concat(cats.map(categoryName)), dates, function (d) {
+        return [d].concat(cats.map(function (c) { return st.days[d][c] || 0; }));
+      }, t("harassment.no_flags")));
+    });
+    loadQueue();
+    loadBlocks();
+  }
+
+  var PAGES = { general: general, agents: agents, channels: channelsPage, hours: hours, bot: bot, knowledge: knowledge, review: review, replies: replies, harassment: harassment };
   function show() {
     var area = location.hash.slice(1);
     if (AREAS.indexOf(area) < 0) area = "general";

@@ -68,7 +68,7 @@
       f.appendChild(el("button", { type: "button", class: "primary compose", id: "compose", on: { click: compose } }, t("inbox.compose")));
     }
     f.appendChild(el("h2", {}, t("inbox.status")));
-    ["open", "pending", "snoozed", "resolved", "spam"].forEach(function (status) {
+    ["open", "pending", "snoozed", "resolved", "spam", "blocked"].forEach(function (status) {
       var label = t("inbox.status." + status) + " (" + (S.counts[status] || 0) + ")";
       f.appendChild(el("button", { type: "button", "data-status": status, "aria-pressed": String(S.filter.status === status),
         on: { click: function () { S.filter.status = status; refresh(); } } }, label));
@@ -240,10 +240,11 @@
       item.appendChild(head);
       if (c.subject) item.appendChild(el("div", { class: "subject" }, c.subject));
       if (c.preview) item.appendChild(el("div", { class: "preview" }, c.preview));
+      else if (c.masked) item.appendChild(el("div", { class: "preview masked-preview" }, t("harassment.hidden")));
       var channel = byId(S.channels, c.channel_id);
       item.appendChild(el("div", { class: "meta" }, (channel ? channel.name + " · " : "") + t("inbox.status." + c.status) + " · " + M.time(c.last_activity_at) +
         (assignee ? " · " + assignee.name : "") + (c.tags.length ? " · #" + c.tags.join(" #") : "")));
-      if (c.waiting_since_at && c.status !== "resolved" && c.status !== "spam") item.appendChild(el("div", { class: "waiting" }, waited(c.waiting_since_at)));
+      if (c.waiting_since_at && ["resolved", "spam", "blocked"].indexOf(c.status) < 0) item.appendChild(el("div", { class: "waiting" }, waited(c.waiting_since_at)));
       ui.list.appendChild(item);
     });
   }
@@ -256,12 +257,14 @@
     return api("GET", "/api/v1/conversations/" + id).then(function (conversation) {
       return Promise.all([
         api("GET", "/api/v1/conversations/" + id + "/messages"),
-        api("GET", "/api/v1/contacts/" + conversation.contact_id)
+        api("GET", "/api/v1/contacts/" + conversation.contact_id),
+        conversation.status === "blocked" ? api("GET", "/api/v1/harassment/blocks") : Promise.resolve([])
       ]).then(function (r) {
         if (ticket !== S.opening) return;
         S.current = conversation;
         S.messages = r[0].messages;
         S.contact = r[1];
+        S.blocks = r[2];
         renderList();
         renderThread();
         renderSide();
@@ -292,8 +295,10 @@
       warn.appendChild(reasons);
       node.appendChild(warn);
     }
+    if (m.masked) { node.classList.add("masked"); node.appendChild(maskNode(m)); return node; }
     var files = M.attachments(m, function (id) { return "/api/v1/attachments/" + id; });
     if (files) node.appendChild(files); else node.appendChild(document.createTextNode(m.body));
+    if (m.sender_kind === "contact") node.appendChild(reportNode(m));
     if (mail && mail.full_text) {
       var whole = el("details", { class: "mail-full" });
       whole.appendChild(el("summary", {}, t("inbox.mail.full_text")));
@@ -309,11 +314,81 @@
     });
     return node;
   }
+  /* ---- harassment: masked messages, reveals (logged), reports ---- */
+  function flagLine(flag) {
+    return (flag.categories || []).map(function (c) { return t("harassment.category." + c); }).join("・");
+  }
+  /* A flagged message: hidden behind its category until the agent reveals it on purpose. */
+  function maskNode(m) {
+    var box = el("div", { class: "mask", role: "group", "aria-label": t("harassment.hidden") });
+    box.appendChild(el("strong", {}, t("harassment.masked_as").replace("{categories}", flagLine(m.flag || {}))));
+    box.appendChild(el("div", { class: "blurred", "aria-hidden": "true" }, "▒▒▒▒▒▒ ▒▒▒▒ ▒▒▒▒▒▒▒"));
+    var actions = el("div", { class: "mask-actions" });
+    actions.appendChild(el("button", { type: "button", class: "reveal", on: { click: function () {
+      api("POST", "/api/v1/messages/" + m.id + "/reveal").then(function (r) {
+        box.textContent = "";
+        box.classList.add("revealed");
+        box.appendChild(el("p", { class: "revealed-text" }, r.body));
+        var f = m.flag || {};
+        box.appendChild(el("p", { class: "hint" }, t("harassment.why") + ": " + (f.reasons || []).join("、")));
+      });
+    } } }, t("harassment.reveal")));
+    actions.appendChild(el("a", { href: "/guideline", target: "_blank", rel: "noopener" }, t("harassment.guideline_link")));
+    box.appendChild(actions);
+    return box;
+  }
+  /* Reporting a customer's message by hand (a reason, then it is masked and queued). */
+  function reportNode(m) {
+    var d = el("details", { class: "report" });
+    d.appendChild(el("summary", {}, t("harassment.report")));
+    var reason = el("input", { "aria-label": t("harassment.report_reason"), placeholder: t("harassment.report_reason"), maxlength: "500" });
+    d.appendChild(reason);
+    d.appendChild(el("button", { type: "button", on: { click: function () {
+      if (!reason.value.trim()) { reason.focus(); return; }
+      api("POST", "/api/v1/messages/" + m.id + "/report", { reason: reason.value }).then(function (view) {
+        S.messages = S.messages.map(function (x) { return x.id === view.id ? view : x; });
+        renderThread();
+      });
+    } } }, t("harassment.report_send")));
+    return d;
+  }
+  /* For supervisors: the case's evidence, and blocking the sender of this conversation. */
+  function supervisorTools(c) {
+    var box = el("details", { class: "supervisor" });
+    box.appendChild(el("summary", {}, t("harassment.supervisor")));
+    box.appendChild(el("a", { href: "/api/v1/conversations/" + c.id + "/evidence?format=html", target: "_blank", rel: "noopener" }, t("harassment.evidence")));
+    if (c.status === "blocked") return box;
+    var reason = el("input", { id: "block-reason", maxlength: "500" });
+    box.appendChild(el("label", { for: "block-reason" }, t("harassment.reason")));
+    box.appendChild(reason);
+    var days = el("input", { id: "block-days", type: "number", min: "1", max: "3650", value: "30" });
+    box.appendChild(el("label", { for: "block-days" }, t("harassment.days")));
+    box.appendChild(days);
+    var msg = el("p", { class: "status", role: "status" });
+    box.appendChild(el("button", { type: "button", class: "danger", id: "block-sender", on: { click: function () {
+      if (!reason.value.trim()) { reason.focus(); return; }
+      var body = { kind: "contact", conversation_id: c.id, reason: reason.value };
+      if (days.value) body.days = Number(days.value);
+      api("POST", "/api/v1/harassment/blocks", body).then(function () { open(c.id); }, function (e) { msg.textContent = e.message; });
+    } } }, t("harassment.block_sender")));
+    box.appendChild(msg);
+    return box;
+  }
+  /* Who is blocked in the open conversation, why and until when. */
+  function blockBanner() {
+    var c = S.current;
+    var block = (S.blocks || []).filter(function (b) { return b.conversation_id === c.id || (b.kind === "contact" && b.value === c.contact_id); })[0];
+    var text = block
+      ? t("harassment.blocked_banner").replace("{reason}", block.reason).replace("{until}", block.until_at ? M.time(block.until_at) : t("harassment.until_lifted"))
+      : t("harassment.blocked_banner_other");
+    return el("p", { class: "blocked-banner", role: "status" }, text);
+  }
   function renderThread() {
     ui.messages.textContent = "";
     ui.composer.hidden = !S.current;
     if (!S.current) { ui.messages.appendChild(el("p", { class: "empty" }, t("inbox.select"))); return; }
     if (S.current.subject) ui.messages.appendChild(el("h2", { class: "subject" }, S.current.subject));
+    if (S.current.status === "blocked") ui.messages.appendChild(blockBanner());
     S.messages.forEach(function (m) { ui.messages.appendChild(messageNode(m)); });
     ui.messages.scrollTop = ui.messages.scrollHeight;
   }
@@ -358,7 +433,7 @@
     if (document.hidden) { S.alerts = (S.alerts || 0) + 1; updateTitle(); }
     if (localStorage.getItem("mdg_sound") !== "off") beep();
     if (window.Notification && Notification.permission === "granted" && document.hidden) {
-      var n = new Notification(t("inbox.new_message"), { body: m.body.slice(0, 120), tag: frame.conversation_id });
+      var n = new Notification(t("inbox.new_message"), { body: m.masked ? t("harassment.hidden") : m.body.slice(0, 120), tag: frame.conversation_id });
       n.onclick = function () { window.focus(); open(frame.conversation_id); n.close(); };
     }
   }
@@ -390,7 +465,7 @@
     var side = ui.side, c = S.current;
     side.textContent = "";
     if (!c) return;
-    var status = select(t("inbox.status"), "status", ["open", "pending", "snoozed", "resolved", "spam"].map(function (s) { return [s, t("inbox.status." + s)]; }),
+    var status = select(t("inbox.status"), "status", ["open", "pending", "snoozed", "resolved", "spam", "blocked"].map(function (s) { return [s, t("inbox.status." + s)]; }),
       c.status, function (v) { if (v === "snoozed") showSnooze(); else patch({ status: v }); });
     var assignee = select(t("inbox.assignee"), "assignee", [["", t("inbox.nobody")]].concat(S.agents.map(function (a) { return [a.id, a.name]; })),
       c.assignee_id || "", function (v) { patch({ assignee_id: v || null }); });
@@ -428,6 +503,7 @@
     exports.appendChild(document.createTextNode(" · "));
     exports.appendChild(el("a", { href: "/api/v1/conversations/" + c.id + "/transcript?format=csv", download: "" }, "CSV"));
     side.appendChild(exports);
+    if (S.me.role === "admin") side.appendChild(supervisorTools(c));
     if (!S.contact) return;
     var p = S.contact;
     side.appendChild(el("h2", {}, t("inbox.contact")));

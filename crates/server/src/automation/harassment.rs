@@ -201,9 +201,7 @@ async fn end_conversation(
                     workspace_id: &conversation.workspace_id,
                     kind: BlockKind::Contact.as_str(),
                     value: &conversation.contact_id,
-                    reason: &format!(
-                        "harassment: severity {severity}, {flagged} flagged message(s)"
-                    ),
+                    reason: &format!("カスハラ（重大度 {severity}・検出 {flagged} 件）"),
                     conversation_id: Some(&conversation.id),
                     until_at: Some(now + i64::from(days) * 86_400_000),
                     created_by: "system",

@@ -1,4 +1,4 @@
-//! The browser UI: the embeddable widget script, the agent inbox, admin and reports pages (HTML shells
+//! The browser UI: the embeddable widget script, the agent inbox, admin, reports and guideline pages (HTML shells
 //! with small vanilla JavaScript modules), their assets and locale files — all embedded in the
 //! binary. Pages send a Content Security Policy without inline scripts or styles.
 
@@ -16,6 +16,7 @@ const WIDGET_JS: &str = include_str!("../../assets/widget.js");
 const INBOX_JS: &str = include_str!("../../assets/inbox.js");
 const ADMIN_JS: &str = include_str!("../../assets/admin.js");
 const REPORTS_JS: &str = include_str!("../../assets/reports.js");
+const GUIDELINE_JS: &str = include_str!("../../assets/guideline.js");
 const LOGIN_JS: &str = include_str!("../../assets/login.js");
 const COMMON_JS: &str = include_str!("../../assets/common.js");
 const UI_CSS: &str = include_str!("../../assets/ui.css");
@@ -38,6 +39,10 @@ pub fn routes() -> Router<AppState> {
         .route("/inbox", get(|| async { page("inbox", "inbox.js") }))
         .route("/admin", get(|| async { page("admin", "admin.js") }))
         .route("/reports", get(|| async { page("reports", "reports.js") }))
+        .route(
+            "/guideline",
+            get(|| async { page("guideline", "guideline.js") }),
+        )
         .route("/chat/{channel_key}", get(chat_page))
 }
 
@@ -84,6 +89,7 @@ async fn asset_by_name(Path(name): Path<String>) -> Result<Response, AppError> {
         "inbox.js" => ("application/javascript; charset=utf-8", INBOX_JS),
         "admin.js" => ("application/javascript; charset=utf-8", ADMIN_JS),
         "reports.js" => ("application/javascript; charset=utf-8", REPORTS_JS),
+        "guideline.js" => ("application/javascript; charset=utf-8", GUIDELINE_JS),
         "login.js" => ("application/javascript; charset=utf-8", LOGIN_JS),
         "common.js" => ("application/javascript; charset=utf-8", COMMON_JS),
         "ui.css" => ("text/css; charset=utf-8", UI_CSS),

@@ -139,6 +139,7 @@ async fn every_page_passes_axe() {
         "knowledge",
         "review",
         "replies",
+        "harassment",
     ] {
         client
             .goto(&format!("{}/admin#{area}", app.url))
@@ -169,6 +170,16 @@ async fn every_page_passes_axe() {
         .await
         .unwrap();
     report.push(("reports", violations(&client, &axe).await));
+    client
+        .goto(&format!("{}/guideline", app.url))
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css(".guideline"))
+        .await
+        .unwrap();
+    report.push(("guideline", violations(&client, &axe).await));
     let help = format!("{}/help/{}", app.url, app.channel_key);
     client.goto(&help).await.unwrap();
     report.push(("help center", violations(&client, &axe).await));

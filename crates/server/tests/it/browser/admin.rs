@@ -68,7 +68,8 @@ async fn admin_pages_a_shop_can_use() {
             "ボット",
             "ナレッジベース",
             "回答レビュー",
-            "タグ・テンプレート"
+            "タグ・テンプレート",
+            "カスハラ対策"
         ]
     );
     let name = client

@@ -7,18 +7,6 @@ use super::*;
 const JAPANESE_MAIL: &[u8] = include_bytes!("../../fixtures/mail/iso2022jp_pdf.eml");
 const PHISHING_MAIL: &[u8] = include_bytes!("../../fixtures/mail/phishing.eml");
 
-/// Clicks the element matching `css`; the inbox redraws its filters and list as answers and
-/// live events arrive, so a click on a node just replaced is tried again.
-async fn click_settled(client: &Client, css: &str) {
-    eventually(css, || async {
-        match client.find(Locator::Css(css)).await {
-            Ok(node) => node.click().await.is_ok(),
-            Err(_) => false,
-        }
-    })
-    .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mail_in_the_inbox_and_the_admin() {
     let Some(driver) = start_chromedriver().await else {

@@ -16,6 +16,7 @@ use crate::support::TestApp;
 mod accessibility;
 mod admin;
 mod files;
+mod harassment;
 mod identity;
 mod mail;
 mod presence;
@@ -216,6 +217,18 @@ where
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Clicks the element matching `css`; the inbox redraws its filters and list as answers and
+/// live events arrive, so a click on a node just replaced is tried again.
+async fn click_settled(client: &Client, css: &str) {
+    eventually(css, || async {
+        match client.find(Locator::Css(css)).await {
+            Ok(node) => node.click().await.is_ok(),
+            Err(_) => false,
+        }
+    })
+    .await;
 }
 
 /// Clicks the widget element matching `selector` once it exists (again, when the widget
