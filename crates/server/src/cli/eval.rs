@@ -233,7 +233,12 @@ pub fn abuse(data: &Path, as_json: bool) -> anyhow::Result<()> {
             "complaints flagged as harassment: {taken} of {complaints}; latency p50 {:.1} µs, p99 {:.1} µs",
             percentile(&latencies, 50.0),
             percentile(&latencies, 99.0)
-        );
+        ); // What it got wrong, to tune from.
+        for (item, (gold, predicted)) in items.iter().zip(&pairs) {
+            if gold != predicted {
+                println!("  {gold} taken for {predicted}: {}", item.text);
+            }
+        }
     }
     Ok(())
 }
