@@ -14,6 +14,7 @@
 //! - [`automation`]: per-channel auto-replies and reply notifications, and their timing rules.
 //! - [`attachment`]: which files may be attached (told by their content) and their names.
 //! - [`harassment`]: a workspace's harassment policy, flags on messages, blocks.
+//! - [`routing`]: routing rules (conditions, actions) and picking a team's next agent.
 //! - [`kpi`]: the support KPIs over what is stored about conversations, and report groups.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -26,6 +27,7 @@ pub mod holidays;
 pub mod hours;
 pub mod kpi;
 pub mod message;
+pub mod routing;
 pub mod scenario;
 pub mod text;
 pub mod widget;

@@ -105,6 +105,10 @@ pub struct ConversationFilter {
     pub contact_id: Option<String>,
     /// Words that one of the conversation's messages contains.
     pub q: Option<String>,
+    /// One team's conversations.
+    pub team_id: Option<String>,
+    /// Only these teams' conversations (an agent who sees their teams' only).
+    pub teams: Option<Vec<String>>,
     pub limit: i64,
 }
 
@@ -113,6 +117,8 @@ pub struct ConversationFilter {
 pub struct ConversationPatch {
     pub status: Option<ConversationStatus>,
     pub assignee_id: Option<Option<String>>,
+    /// `Some(None)` takes the conversation out of its team.
+    pub team_id: Option<Option<String>>,
     pub priority: Option<Priority>,
     pub tags: Option<Vec<String>>,
     /// Records that the customer asked for a person (kept once set).
@@ -296,6 +302,19 @@ impl WriteOp for ConversationUpdate {
                     )));
                 }
             }
+            if let Some(Some(team)) = &patch.team_id {
+                let found = sqlx::query("SELECT id FROM teams WHERE id = $1 AND workspace_id = $2")
+                    .bind(team)
+                    .bind(workspace_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if found.is_none() {
+                    return Err(StoreError::InvalidReference(format!(
+                        "no team {team} in this workspace"
+                    )));
+                }
+            }
+            let team_id = patch.team_id.clone().unwrap_or(before.team_id.clone());
             let status = patch.status.unwrap_or(before.status);
             let resolved_at = match (status, before.resolved_at) {
                 (ConversationStatus::Resolved, Some(at))
@@ -318,8 +337,8 @@ impl WriteOp for ConversationUpdate {
             };
             sqlx::query(
                 "UPDATE conversations SET status = $2, resolved_at = $3, assignee_id = $4, priority = $5, \
-                 last_activity_at = $6, handed_over_at = $7, snoozed_until = $8, reopened = reopened + $9 \
-                 WHERE id = $1",
+                 last_activity_at = $6, handed_over_at = $7, snoozed_until = $8, reopened = reopened + $9, \
+                 team_id = $10 WHERE id = $1",
             )
             .bind(id)
             .bind(status.as_str())
@@ -333,6 +352,7 @@ impl WriteOp for ConversationUpdate {
                 before.status == ConversationStatus::Resolved
                     && status != ConversationStatus::Resolved,
             ))
+            .bind(team_id.as_deref())
             .execute(&mut *conn)
             .await?;
             if let Some(tags) = &patch.tags {
@@ -349,10 +369,14 @@ impl WriteOp for ConversationUpdate {
                     .execute(&mut *conn)
                     .await?;
             }
-            if status != before.status || assignee_id != before.assignee_id {
+            if status != before.status
+                || assignee_id != before.assignee_id
+                || team_id != before.team_id
+            {
                 let detail = serde_json::json!({
                     "status": {"from": before.status, "to": status},
                     "assignee_id": {"from": before.assignee_id, "to": assignee_id},
+                    "team_id": {"from": before.team_id, "to": team_id},
                 });
                 Store::append_audit_in(
                     conn,
@@ -563,6 +587,16 @@ impl Store {
                 " AND c.contact_id = $?",
                 contact_id.clone(),
             );
+        }
+        if let Some(team_id) = &filter.team_id {
+            push(&mut sql, &mut args, " AND c.team_id = $?", team_id.clone());
+        }
+        if let Some(teams) = &filter.teams {
+            sql.push_str(" AND c.team_id IN ('no team'");
+            for team in teams {
+                push(&mut sql, &mut args, ", $?", team.clone());
+            }
+            sql.push(')');
         }
         if let Some(q) = filter.q.as_deref().filter(|q| !q.trim().is_empty()) {
             push(

@@ -64,6 +64,7 @@ impl Backend {
             20 => "0020_nps.sql",
             21 => "0021_report_columns.sql",
             22 => "0022_harassment.sql",
+            23 => "0023_teams_rules.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

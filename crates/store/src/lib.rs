@@ -17,6 +17,7 @@
 //! - [`messages`]: appending messages (idempotent on `client_id`) and reading them by `seq`.
 //! - [`attachments`]: files attached to messages, stored in the database.
 //! - [`reports`]: the facts the KPI reports read.
+//! - [`teams`]: teams and members, agents' scope, capacity and away switch, routing rules.
 //! - [`templates`]: canned replies and the tag list.
 //! - [`audit`]: the hash-chained audit log.
 //! - [`harassment`]: flagged and reported messages, decisions, blocked senders, case evidence.
@@ -46,6 +47,7 @@ pub mod knowledge;
 pub mod mail;
 pub mod messages;
 pub mod reports;
+pub mod teams;
 pub mod templates;
 #[cfg(feature = "testing")]
 pub mod testing;

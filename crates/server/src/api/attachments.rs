@@ -287,6 +287,10 @@ async fn agent_file(
         .attachment(&auth.agent.workspace_id, &id)
         .await
         .or_not_found("attachment")?;
+    // An agent who sees only their teams' conversations gets only those files.
+    workspace_conversation(&state, &auth, &attachment.conversation_id)
+        .await
+        .map_err(|_| AppError::not_found("attachment"))?;
     Ok(file_response(&attachment, data))
 }
 

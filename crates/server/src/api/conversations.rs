@@ -23,10 +23,10 @@ use utoipa_axum::routes;
 use super::{AfterSeq, DEFAULT_LIMIT};
 use crate::api::admin::parse_name;
 use crate::api::sockets::{self, SocketParams, Viewer};
-use crate::app::auth::{AgentAuth, ClientIp};
+use crate::app::auth::{sees_team, visible_teams, AgentAuth, ClientIp};
 use crate::app::AppState;
 use crate::automation::intake;
-use crate::http::error::{check_id, ApiResult, ErrorBody, Json, OrNotFound, Path, Query};
+use crate::http::error::{check_id, ApiResult, AppError, ErrorBody, Json, OrNotFound, Path, Query};
 use crate::http::views::{views, ConversationView, MessageView};
 use crate::inbox::conversations::{self, Change};
 
@@ -52,6 +52,8 @@ pub struct ListQuery {
     channel: Option<String>,
     /// Words that a message of the conversation contains.
     q: Option<String>,
+    /// A team id.
+    team: Option<String>,
     limit: Option<i64>,
 }
 
@@ -117,6 +119,8 @@ async fn list_conversations(
         channel_id: query.channel.filter(|c| !c.is_empty()),
         contact_id: None,
         q: query.q,
+        team_id: query.team.filter(|t| !t.is_empty()),
+        teams: visible_teams(&state, agent).await?,
         limit: query.limit.unwrap_or(DEFAULT_LIMIT),
     };
     let conversations = state
@@ -170,7 +174,12 @@ pub(super) async fn workspace_conversation(
     auth: &AgentAuth,
     id: &str,
 ) -> ApiResult<madoguchi_store::conversations::Conversation> {
-    conversation_in(state, &auth.agent.workspace_id, id).await
+    let conversation = conversation_in(state, &auth.agent.workspace_id, id).await?;
+    let visible = visible_teams(state, &auth.agent).await?;
+    if !sees_team(visible.as_deref(), conversation.team_id.as_deref()) {
+        return Err(AppError::not_found("conversation"));
+    }
+    Ok(conversation)
 }
 
 /// A conversation of `workspace_id`; others are simply not found.
@@ -215,6 +224,10 @@ pub struct ConversationUpdate {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     assignee_id: Option<Option<String>>,
+    /// A team of the workspace, or `null` to take it out of its team.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    team_id: Option<Option<String>>,
     /// low, normal, high or urgent
     priority: Option<String>,
     /// The conversation's complete set of tags (1-50 characters each, at most 20).
@@ -258,6 +271,7 @@ impl ConversationUpdate {
                 .map(ConversationStatus::parse)
                 .transpose()?,
             assignee_id: self.assignee_id,
+            team_id: self.team_id,
             priority: self.priority.as_deref().map(Priority::parse).transpose()?,
             tags: self
                 .tags
@@ -278,7 +292,7 @@ async fn update_conversation(
     Path(id): Path<String>,
     Json(update): Json<ConversationUpdate>,
 ) -> ApiResult<Json<ConversationView>> {
-    check_id(&id, "conversation")?;
+    workspace_conversation(&state, &auth, &id).await?;
     let patch = update.parse(state.clock.now_ms())?;
     let actor = format!("agent:{}", auth.agent.id);
     let change = Change {
@@ -340,7 +354,7 @@ async fn send_message(
     Path(id): Path<String>,
     Json(request): Json<AgentMessageRequest>,
 ) -> ApiResult<(StatusCode, Json<AgentSent>)> {
-    check_id(&id, "conversation")?;
+    workspace_conversation(&state, &auth, &id).await?;
     let body = MessageBody::parse(&request.body)?;
     let client_id = request
         .client_id
@@ -513,6 +527,7 @@ async fn socket(
         token_hash: auth.token_hash.clone(),
         agent_id: auth.agent.id.clone(),
         name: auth.agent.name.clone(),
+        teams: visible_teams(&state, &auth.agent).await?,
     };
     sockets::upgrade(upgrade, state, viewer, params, ip)
 }

@@ -24,12 +24,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::conversations::conversation_in;
+use super::conversations::{conversation_in, workspace_conversation};
 use crate::api::audit;
 use crate::app::auth::{AdminAuth, AgentAuth};
 use crate::app::AppState;
 use crate::http::client_ip::ProxyRange;
-use crate::http::error::{check_id, ApiResult, ErrorBody, Json, OrNotFound, Path, Query};
+use crate::http::error::{check_id, ApiResult, AppError, ErrorBody, Json, OrNotFound, Path, Query};
 use crate::http::views::{ConversationView, MessageView};
 use crate::inbox::conversations::{self, Change};
 use crate::inbox::settings::{harassment_policy, workspace_time_zone};
@@ -74,7 +74,16 @@ async fn put_policy(
     Ok(Json(policy))
 }
 
-/// A message of the agent's workspace; others are not found.
+/// A message of a conversation the agent may see; others are not found.
+async fn visible_message(state: &AppState, auth: &AgentAuth, id: &str) -> ApiResult<Message> {
+    let message = workspace_message(state, &auth.agent.workspace_id, id).await?;
+    workspace_conversation(state, auth, &message.conversation_id)
+        .await
+        .map_err(|_| AppError::not_found("message"))?;
+    Ok(message)
+}
+
+/// A message of the workspace; others are not found.
 async fn workspace_message(state: &AppState, workspace_id: &str, id: &str) -> ApiResult<Message> {
     check_id(id, "message")?;
     state
@@ -99,7 +108,7 @@ async fn reveal(
     auth: AgentAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Revealed>> {
-    let message = workspace_message(&state, &auth.agent.workspace_id, &id).await?;
+    let message = visible_message(&state, &auth, &id).await?;
     if message.masked() {
         audit(
             &state,
@@ -142,7 +151,7 @@ async fn report(
         return Err(InvalidValue::new("reason", "must be 1-500 characters").into());
     }
     let workspace_id = &auth.agent.workspace_id;
-    let message = workspace_message(&state, workspace_id, &id).await?;
+    let message = visible_message(&state, &auth, &id).await?;
     if message.sender_kind != SenderKind::Contact {
         return Err(InvalidValue::new("message", "only customers' messages are reported").into());
     }

@@ -11,6 +11,7 @@ mod harassment;
 mod knowledge;
 mod mailbox;
 pub mod reports;
+mod routing;
 pub mod sockets;
 mod system;
 mod widget;
@@ -50,6 +51,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(admin::routes())
         .merge(mailbox::routes())
         .merge(reports::routes())
+        .merge(routing::routes())
         .merge(system::routes())
         .merge(workspace::routes())
 }

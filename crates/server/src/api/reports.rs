@@ -20,12 +20,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::conversations::workspace_conversation;
 use crate::api::audit;
 use crate::app::auth::{AdminAuth, AgentAuth};
 use crate::app::AppState;
-use crate::http::error::{
-    check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path, Query,
-};
+use crate::http::error::{check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, Path, Query};
 use crate::inbox::settings::{channel_automation, workspace_time_zone};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -478,11 +477,7 @@ async fn transcript(
         return Err(InvalidValue::new("format", format!("{format:?}: use text or csv")).into());
     }
     let workspace_id = &auth.agent.workspace_id;
-    let conversation = state
-        .store
-        .conversation(workspace_id, &id)
-        .await
-        .or_not_found("conversation")?;
+    let conversation = workspace_conversation(&state, &auth, &id).await?;
     let contact = state
         .store
         .contact(workspace_id, &conversation.contact_id)

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
+use crate::app::auth::sees_team;
 use crate::app::AppState;
 use crate::http::error::AppError;
 use crate::http::rate_limit::ConnectionSlot;
@@ -43,6 +44,8 @@ pub enum Viewer {
         agent_id: String,
         /// Shown to the customer and other agents while this agent types.
         name: String,
+        /// The teams whose conversations they see (`None`: all), as when the socket opened.
+        teams: Option<Vec<String>>,
     },
     Visitor {
         workspace_id: String,
@@ -53,9 +56,13 @@ pub enum Viewer {
 impl Viewer {
     fn frame_of<'e>(&self, event: &'e Event) -> Option<&'e Utf8Bytes> {
         match self {
-            Viewer::Agent { workspace_id, .. } => {
-                (event.workspace_id == *workspace_id).then_some(&event.agent_frame)
-            }
+            Viewer::Agent {
+                workspace_id,
+                teams,
+                ..
+            } => (event.workspace_id == *workspace_id
+                && sees_team(teams.as_deref(), event.team_id.as_deref()))
+            .then_some(&event.agent_frame),
             Viewer::Visitor { contact_id, .. } => (event.contact_id == *contact_id)
                 .then_some(event.visitor_frame.as_ref())
                 .flatten(),
@@ -79,7 +86,10 @@ impl Viewer {
             .await
         {
             Ok(conversation) => Ok(match self {
-                Viewer::Agent { .. } => Some(conversation),
+                Viewer::Agent { teams, .. } => {
+                    sees_team(teams.as_deref(), conversation.team_id.as_deref())
+                        .then_some(conversation)
+                }
                 Viewer::Visitor { contact_id, .. } => {
                     (conversation.contact_id == *contact_id).then_some(conversation)
                 }
@@ -217,6 +227,10 @@ async fn run(
         mut revocations,
     } = feeds;
     state.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
+    let _present = match &viewer {
+        Viewer::Agent { agent_id, .. } => Some(state.hub.agent_present(agent_id)),
+        Viewer::Visitor { .. } => None,
+    };
     let mut heartbeat = tokio::time::interval(PING_EVERY);
     let mut last_heard = Instant::now();
     let mut shutdown = state.shutdown.clone();

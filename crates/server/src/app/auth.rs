@@ -403,6 +403,23 @@ impl FromRequestParts<AppState> for ClientIp {
     }
 }
 
+/// The teams whose conversations an agent may see: `None` for all (admins, and everyone in a
+/// workspace whose `agent_scope` is `all`), else the agent's own teams.
+pub async fn visible_teams(
+    state: &AppState,
+    agent: &Agent,
+) -> Result<Option<Vec<String>>, AppError> {
+    if agent.role == Role::Admin || state.store.agent_scope(&agent.workspace_id).await? == "all" {
+        return Ok(None);
+    }
+    Ok(Some(state.store.agent_teams(&agent.id).await?))
+}
+
+/// Whether a conversation of `team_id` is among the `visible` teams.
+pub fn sees_team(visible: Option<&[String]>, team_id: Option<&str>) -> bool {
+    visible.is_none_or(|teams| team_id.is_some_and(|t| teams.iter().any(|v| v == t)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,11 +19,12 @@ use madoguchi_core::message::{ClientId, MessageBody};
 use crate::app::error::DomainResult;
 use crate::app::AppState;
 use crate::automation::auto_replies::{self, plan_agent_message, plan_wait};
-use crate::automation::harassment;
+use crate::automation::{harassment, routing};
 use crate::bot::{self, Feedback};
 use crate::inbox::conversations::{self, Change};
 use crate::inbox::messages;
 use crate::inbox::outbox;
+use madoguchi_core::routing::Trigger;
 use madoguchi_core::text::language_of;
 use std::net::IpAddr;
 
@@ -137,6 +138,16 @@ pub async fn start_conversation(
             );
         }
         react(harassment::shield(state, &screening, &started.conversation, &started.message).await);
+        react(
+            routing::route(
+                state,
+                &started.conversation,
+                &started.message,
+                Trigger::Created,
+                &screening,
+            )
+            .await,
+        );
     }
     Ok(started)
 }
@@ -191,6 +202,16 @@ pub async fn customer_message(
         }
         react(
             harassment::shield(state, &screening, &appended.conversation, &appended.message).await,
+        );
+        react(
+            routing::route(
+                state,
+                &appended.conversation,
+                &appended.message,
+                Trigger::CustomerMessage,
+                &screening,
+            )
+            .await,
         );
     }
     Ok(appended)

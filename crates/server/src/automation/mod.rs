@@ -3,7 +3,8 @@
 //! (greeting, expectation, away); [`notifications`] (replies by e-mail or SMS to a visitor who
 //! left, with signed links); [`harassment`] (the カスハラ check on every customer message and
 //! the policy's shield: guideline reply, escalation, blocks); [`jobs`] runs the durable jobs.
-//! Later: routing, SLA timers.
+//! [`routing`] runs the workspace's rules on customer messages (teams, assignment, priority,
+//! tags, template replies). Later: SLA timers.
 
 pub mod auto_replies;
 pub mod harassment;
@@ -12,3 +13,4 @@ pub mod jobs;
 pub mod mail_intake;
 pub mod mail_reader;
 pub mod notifications;
+pub mod routing;

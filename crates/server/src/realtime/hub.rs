@@ -34,6 +34,9 @@ pub struct Event {
     pub workspace_id: String,
     pub contact_id: String,
     pub conversation_id: String,
+    /// The conversation's team (agents who see only their teams' get its events or not).
+    #[serde(default)]
+    pub team_id: Option<String>,
     pub seq: i64,
     /// A new message (as opposed to a change of the conversation itself).
     pub is_message: bool,
@@ -90,6 +93,26 @@ pub struct Hub {
     bridge: Option<mpsc::Sender<Arc<Event>>>,
     /// With several nodes: the NATS connection, to ask the others who is online.
     nats: Option<async_nats::Client>,
+    /// Open agent sockets on this node, by agent id (routing assigns only to agents online).
+    agents_online: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// An agent's open socket, counted while it lives (see [`Hub::agent_present`]).
+pub struct AgentPresence {
+    agents: Arc<Mutex<HashMap<String, usize>>>,
+    agent_id: String,
+}
+
+impl Drop for AgentPresence {
+    fn drop(&mut self) {
+        let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = agents.get_mut(&self.agent_id) {
+            *n -= 1;
+            if *n == 0 {
+                agents.remove(&self.agent_id);
+            }
+        }
+    }
 }
 
 /// Revocations in flight before a socket that has not looked counts as lagging (it then
@@ -103,6 +126,7 @@ impl Default for Hub {
             revoked: broadcast::channel(REVOKED_CAPACITY).0,
             bridge: None,
             nats: None,
+            agents_online: Arc::default(),
         }
     }
 }
@@ -160,6 +184,24 @@ impl Hub {
     /// The events of one contact's conversations (their visitor sockets).
     pub fn subscribe_contact(&self, contact_id: &str) -> broadcast::Receiver<Arc<Event>> {
         self.subscribe(contact_topic(contact_id), CONTACT_CAPACITY)
+    }
+
+    /// Counts an agent online while the returned guard lives (their socket's lifetime).
+    pub fn agent_present(&self, agent_id: &str) -> AgentPresence {
+        let mut agents = self.agents_online.lock().unwrap_or_else(|e| e.into_inner());
+        *agents.entry(agent_id.to_owned()).or_default() += 1;
+        AgentPresence {
+            agents: self.agents_online.clone(),
+            agent_id: agent_id.to_owned(),
+        }
+    }
+
+    /// Whether the agent has the inbox open (a socket on this node).
+    pub fn is_agent_online(&self, agent_id: &str) -> bool {
+        self.agents_online
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(agent_id)
     }
 
     /// Whether the contact has a widget open on this node.
@@ -308,6 +350,7 @@ impl Hub {
             workspace_id: conversation.workspace_id.clone(),
             contact_id: conversation.contact_id.clone(),
             conversation_id: conversation.id.clone(),
+            team_id: conversation.team_id.clone(),
             seq: message.seq,
             is_message: true,
             agent_frame: agent_message_frame(message).into(),
@@ -335,6 +378,7 @@ impl Hub {
             workspace_id: conversation.workspace_id.clone(),
             contact_id: conversation.contact_id.clone(),
             conversation_id: conversation.id.clone(),
+            team_id: conversation.team_id.clone(),
             seq: conversation.last_seq,
             is_message: false,
             agent_frame: agent_frame.to_string().into(),
@@ -347,6 +391,7 @@ impl Hub {
             workspace_id: conversation.workspace_id.clone(),
             contact_id: conversation.contact_id.clone(),
             conversation_id: conversation.id.clone(),
+            team_id: conversation.team_id.clone(),
             seq: conversation.last_seq,
             is_message: false,
             agent_frame: frame(

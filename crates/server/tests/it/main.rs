@@ -19,6 +19,7 @@ mod lifecycle;
 mod notifications;
 mod presence;
 mod reports;
+mod routing;
 mod shop;
 mod support;
 mod system;

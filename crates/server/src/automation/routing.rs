@@ -1,0 +1,228 @@
+//! Routing: after a customer's message is written, the workspace's rules are looked at in
+//! order; each one whose conditions hold sets a team, an agent (given, or the team's next
+//! free agent: round robin or least busy, within capacity, skipping agents away or offline),
+//! a priority, tags, or sends a template reply. Every firing is a private note on the
+//! conversation's timeline ("ルール「…」: …"), written once per rule and message.
+
+use chrono::DateTime;
+use madoguchi_core::conversation::Priority;
+use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
+use madoguchi_core::routing::{pick, Candidate, Facts, Rule, Trigger};
+use madoguchi_store::conversations::{Conversation, ConversationPatch};
+use madoguchi_store::jobs::NO_JOBS;
+use madoguchi_store::messages::{Message, NewMessage};
+use madoguchi_text::normalize::fold;
+
+use crate::app::error::DomainResult;
+use crate::app::AppState;
+use crate::automation::harassment::Screening;
+use crate::inbox::conversations::{self, Change};
+use crate::inbox::messages::{self, post_automatic, Automatic};
+use crate::inbox::settings::automation_of;
+
+/// Runs the workspace's rules for a customer's message in `conversation`.
+pub async fn route(
+    state: &AppState,
+    conversation: &Conversation,
+    message: &Message,
+    trigger: Trigger,
+    screening: &Screening,
+) -> DomainResult<()> {
+    if screening.block.is_some() {
+        return Ok(());
+    }
+    let stored = state
+        .store
+        .routing_rules(&conversation.workspace_id)
+        .await?;
+    let rules: Vec<(String, String, Rule)> = stored
+        .into_iter()
+        .filter(|r| r.enabled)
+        .filter_map(|r| match serde_json::from_str::<Rule>(&r.rule) {
+            Ok(rule) => Some((r.id, r.name, rule)),
+            Err(err) => {
+                tracing::warn!(rule = %r.id, error = %err, "a stored routing rule cannot be read");
+                None
+            }
+        })
+        .collect();
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let (automation, tz) =
+        automation_of(state, &conversation.workspace_id, &conversation.channel_id).await?;
+    let now = DateTime::from_timestamp_millis(state.clock.now_ms()).unwrap_or_default();
+    let contact = state
+        .store
+        .contact(&conversation.workspace_id, &conversation.contact_id)
+        .await?;
+    let text = fold(&message.body);
+    let contains = |word: &str| {
+        let word = fold(word);
+        !word.is_empty() && text.contains(&word)
+    };
+    let facts = Facts {
+        channel_id: &conversation.channel_id,
+        contains: &contains,
+        in_hours: automation.hours.is_open(tz, now),
+        language: conversation.locale.as_deref(),
+        flagged: screening.flag.is_some(),
+        complaint: screening.verdict.complaint(),
+        contact_has_email: contact.email.is_some(),
+    };
+    let mut current = conversation.clone();
+    for (id, name, rule) in rules {
+        if !rule.matches(trigger, &facts) {
+            continue;
+        }
+        current = fire(state, &current, message, &id, &name, &rule).await?;
+    }
+    Ok(())
+}
+
+/// Applies one rule's actions and notes it on the timeline; the conversation as it is after.
+async fn fire(
+    state: &AppState,
+    conversation: &Conversation,
+    message: &Message,
+    rule_id: &str,
+    rule_name: &str,
+    rule: &Rule,
+) -> DomainResult<Conversation> {
+    let occasion = format!("rule-{rule_id}-{}", message.seq);
+    let client_id = ClientId::parse(&occasion)?;
+    // Once per rule and message: a retried reaction finds its note.
+    if state
+        .store
+        .message_by_client_id(SenderKind::System, &conversation.id, &client_id)
+        .await?
+        .is_some()
+    {
+        return Ok(conversation.clone());
+    }
+    let actions = &rule.actions;
+    let mut done: Vec<String> = Vec::new();
+    let mut patch = ConversationPatch::default();
+    let team = match &actions.team_id {
+        Some(team_id) => match state.store.team(&conversation.workspace_id, team_id).await {
+            Ok(team) => Some(team),
+            Err(madoguchi_store::StoreError::NotFound) => {
+                done.push(format!("チームが見つかりません ({team_id})"));
+                None
+            }
+            Err(err) => return Err(err.into()),
+        },
+        None => None,
+    };
+    if let Some(team) = &team {
+        patch.team_id = Some(Some(team.id.clone()));
+        done.push(format!("チーム「{}」", team.name));
+    }
+    let agent = match (&actions.agent_id, actions.assign, &team) {
+        (Some(agent), _, _) => Some(agent.clone()),
+        (None, Some(method), Some(team)) if conversation.assignee_id.is_none() => {
+            let (members, last) = state.store.team_members(&team.id).await?;
+            let candidates: Vec<Candidate> = members
+                .iter()
+                .map(|m| Candidate {
+                    agent_id: m.agent_id.clone(),
+                    open: m.open,
+                    capacity: m.capacity,
+                    available: !m.away && state.hub.is_agent_online(&m.agent_id),
+                })
+                .collect();
+            let picked = pick(method, &candidates, last.as_deref()).map(str::to_owned);
+            match &picked {
+                Some(agent) => state.store.set_last_assigned(&team.id, agent).await?,
+                None => done.push("対応できる担当者がいないため未割り当て".into()),
+            }
+            picked
+        }
+        _ => None,
+    };
+    if let Some(agent_id) = &agent {
+        let name = state
+            .store
+            .agent(&conversation.workspace_id, agent_id)
+            .await
+            .map(|a| a.name)
+            .unwrap_or_else(|_| agent_id.clone());
+        patch.assignee_id = Some(Some(agent_id.clone()));
+        done.push(format!("担当 {name}"));
+    }
+    if let Some(priority) = actions.priority {
+        patch.priority = Some(priority);
+        done.push(format!("優先度 {}", priority_name(priority)));
+    }
+    if !actions.tags.is_empty() {
+        let mut tags = conversation.tags.clone();
+        for tag in &actions.tags {
+            if !tags.contains(tag) {
+                tags.push(tag.clone());
+            }
+        }
+        patch.tags = Some(tags);
+        done.push(format!("タグ #{}", actions.tags.join(" #")));
+    }
+    let actor = format!("rule:{rule_id}");
+    let updated = conversations::update(
+        state,
+        &conversation.workspace_id,
+        &conversation.id,
+        Change {
+            patch: &patch,
+            actor: &actor,
+            jobs: &NO_JOBS,
+        },
+    )
+    .await?;
+    if let Some(template_id) = &actions.template_id {
+        let templates = state.store.templates(&conversation.workspace_id).await?;
+        match templates.into_iter().find(|t| &t.id == template_id) {
+            Some(template) => {
+                post_automatic(
+                    state,
+                    &updated,
+                    Automatic {
+                        sender_kind: SenderKind::System,
+                        client_id: &format!("{occasion}-reply"),
+                        text: template.body,
+                        meta: None,
+                        jobs: &NO_JOBS,
+                    },
+                )
+                .await?;
+                done.push(format!("テンプレート「{}」を送信", template.name));
+            }
+            None => done.push(format!("テンプレートが見つかりません ({template_id})")),
+        }
+    }
+    let note = MessageBody::parse(&format!("ルール「{rule_name}」: {}", done.join("、")))?;
+    messages::post(
+        state,
+        &NewMessage {
+            workspace_id: &conversation.workspace_id,
+            conversation_id: &conversation.id,
+            sender_kind: SenderKind::System,
+            sender_id: &conversation.id,
+            body: &note,
+            private: true,
+            client_id: Some(&client_id),
+            meta: Some(&serde_json::json!({"kind": "rule", "rule_id": rule_id}).to_string()),
+            sender_name: None,
+            jobs: &NO_JOBS,
+            at: state.clock.now_ms(),
+        },
+    )
+    .await?;
+    Ok(updated)
+}
+
+fn priority_name(priority: Priority) -> &'static str {
+    match priority {
+        Priority::Low => "低",
+        Priority::Normal => "通常",
+        Priority::High => "高",
+        Priority::Urgent => "緊急",
+    }
+}
