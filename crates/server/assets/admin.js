@@ -1,11 +1,11 @@
 /* Admin: one page per area behind a navigation (#general, #agents, #channels, #hours, #bot,
- * #knowledge, #review, #replies, #harassment). Values are shown in words of the agent's language, every
+ * #knowledge, #review, #replies, #routing, #harassment). Values are shown in words of the agent's language, every
  * list has column headers, and everything made can be edited or deleted. */
 (function () {
   "use strict";
   var M = window.MDG, t = M.t, el = M.el, api = M.api;
   var main, nav, me, channels = [], current = null;
-  var AREAS = ["general", "agents", "channels", "hours", "bot", "knowledge", "review", "replies", "harassment"];
+  var AREAS = ["general", "agents", "channels", "hours", "bot", "knowledge", "review", "replies", "routing", "harassment"];
   var DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
   /* ---- helpers ---- */
@@ -639,6 +639,168 @@
     loadTemplates();
   }
 
+  /* ---- #routing: who sees what, teams, agents' capacity, ordered rules ---- */
+  function routing() {
+    page(t("admin.area.routing"));
+    var scopeCard = card(t("routing.scope"));
+    var teamsCard = card(t("routing.teams"));
+    var agentsCard = card(t("routing.capacity"));
+    var rulesCard = card(t("routing.rules"));
+    var formCard = card(t("routing.new_rule"));
+    Promise.all([api("GET", "/api/v1/routing/settings"), api("GET", "/api/v1/agents"), api("GET", "/api/v1/templates")]).then(function (r) {
+      var agentsList = r[1].agents, templates = r[2].templates;
+      function agentName(id) { var a = agentsList.filter(function (x) { return x.id === id; })[0]; return a ? a.name : id; }
+      var scope = field(scopeCard, t("routing.scope"), options(el("select", { id: "agent-scope" }),
+        [["all", t("routing.scope.all")], ["teams", t("routing.scope.teams")]], r[0].agent_scope));
+      var smsg = statusLine(scopeCard);
+      scope.addEventListener("change", function () { api("PUT", "/api/v1/routing/settings", { agent_scope: scope.value }).then(saved(smsg), failed(smsg)); });
+
+      var teamList = el("div");
+      teamsCard.appendChild(teamList);
+      var tform = el("form", { id: "team-form" });
+      var editing = null;
+      var tname = field(tform, t("admin.name"), el("input", { required: "", maxlength: "50" }));
+      var boxes = el("fieldset", { class: "members" });
+      boxes.appendChild(el("legend", {}, t("routing.members")));
+      var checks = agentsList.map(function (a) { return [a.id, check(boxes, a.name, false)]; });
+      tform.appendChild(boxes);
+      tform.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
+      tform.appendChild(button(t("admin.cancel"), function () { editing = null; tform.reset(); }));
+      teamsCard.appendChild(tform);
+      var tmsg = statusLine(teamsCard);
+      var teams = [];
+      function loadTeams() {
+        return api("GET", "/api/v1/teams").then(function (list) {
+          teams = list;
+          teamList.textContent = "";
+          teamList.appendChild(table(t("routing.teams"), [t("admin.name"), t("routing.members"), t("admin.actions")], list, function (x) {
+            var actions = el("span", { class: "actions" });
+            actions.appendChild(button(t("admin.edit"), function () {
+              editing = x.id; tname.value = x.name;
+              checks.forEach(function (c) { c[1].checked = x.members.indexOf(c[0]) >= 0; });
+              tname.focus();
+            }));
+            actions.appendChild(button(t("admin.delete"), function () { api("DELETE", "/api/v1/teams/" + x.id).then(loadAll); }, "danger"));
+            return [x.name, x.members.map(agentName).join("、") || "—", actions];
+          }, t("routing.no_teams")));
+        });
+      }
+      tform.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var body = { name: tname.value, members: checks.filter(function (c) { return c[1].checked; }).map(function (c) { return c[0]; }) };
+        (editing ? api("PUT", "/api/v1/teams/" + editing, body) : api("POST", "/api/v1/teams", body))
+          .then(function () { editing = null; tform.reset(); tmsg.textContent = t("admin.saved"); loadAll(); }, failed(tmsg));
+      });
+
+      Promise.all(agentsList.map(function (a) { return api("GET", "/api/v1/agents/" + a.id + "/routing"); })).then(function (rs) {
+        agentsCard.appendChild(table(t("routing.capacity"), [t("admin.name"), t("routing.capacity_col"), t("routing.away"), t("routing.online")], agentsList, function (a) {
+          var i = agentsList.indexOf(a), st = rs[i];
+          var cap = el("input", { type: "number", min: "0", max: "1000", "aria-label": t("routing.capacity_col") + " " + a.name, value: st.capacity === null ? "" : String(st.capacity), placeholder: t("routing.unlimited") });
+          var away = el("input", { type: "checkbox", "aria-label": t("routing.away") + " " + a.name });
+          away.checked = st.away;
+          function save() { api("PUT", "/api/v1/agents/" + a.id + "/routing", { capacity: cap.value === "" ? null : Number(cap.value), away: away.checked }); }
+          cap.addEventListener("change", save);
+          away.addEventListener("change", save);
+          return [a.name, cap, away, st.online ? t("routing.online_yes") : t("routing.online_no")];
+        }));
+      });
+
+      var ruleList = el("div");
+      rulesCard.appendChild(ruleList);
+      function describe(rule) {
+        var c = rule.conditions || {}, parts = [t("routing.when." + rule.when)];
+        if (c.words && c.words.length) parts.push(t("routing.words") + ": " + c.words.join("・"));
+        if (c.channel_ids && c.channel_ids.length) parts.push(t("routing.channel") + ": " + c.channel_ids.map(function (id) { var ch = channels.filter(function (x) { return x.id === id; })[0]; return ch ? ch.name : id; }).join("・"));
+        if (c.in_hours === true) parts.push(t("routing.in_hours")); else if (c.in_hours === false) parts.push(t("routing.out_of_hours"));
+        if (c.language) parts.push(t("routing.language") + ": " + c.language);
+        if (c.flagged) parts.push(t("routing.flagged"));
+        if (c.complaint) parts.push(t("routing.complaint"));
+        return parts.join(" · ");
+      }
+      function doing(rule) {
+        var a = rule.actions || {}, parts = [];
+        if (a.team_id) { var tm = teams.filter(function (x) { return x.id === a.team_id; })[0]; parts.push(t("routing.team") + ": " + (tm ? tm.name : a.team_id)); }
+        if (a.assign) parts.push(t("routing.assign." + a.assign));
+        if (a.agent_id) parts.push(t("routing.agent") + ": " + agentName(a.agent_id));
+        if (a.priority) parts.push(t("inbox.priority") + ": " + t("inbox.priority." + a.priority));
+        if (a.tags && a.tags.length) parts.push("#" + a.tags.join(" #"));
+        if (a.template_id) { var tp = templates.filter(function (x) { return x.id === a.template_id; })[0]; parts.push(t("routing.template") + ": " + (tp ? tp.name : a.template_id)); }
+        return parts.join(" · ");
+      }
+      function loadRules() {
+        api("GET", "/api/v1/routing/rules").then(function (rules) {
+          ruleList.textContent = "";
+          ruleList.appendChild(table(t("routing.rules"), [t("routing.order"), t("admin.name"), t("routing.conditions"), t("routing.actions"), t("routing.enabled"), t("admin.actions")], rules, function (x) {
+            var i = rules.indexOf(x);
+            function put(changes) {
+              var body = { name: x.name, enabled: x.enabled, position: x.position, rule: x.rule };
+              Object.keys(changes).forEach(function (k) { body[k] = changes[k]; });
+              return api("PUT", "/api/v1/routing/rules/" + x.id, body);
+            }
+            /* Moving swaps places with the neighbour. */
+            function move(j) {
+              var other = rules[j];
+              Promise.all([put({ position: other.position }), api("PUT", "/api/v1/routing/rules/" + other.id,
+                { name: other.name, enabled: other.enabled, position: x.position, rule: other.rule })]).then(loadRules);
+            }
+            var on = el("input", { type: "checkbox", "aria-label": t("routing.enabled") + " " + x.name });
+            on.checked = x.enabled;
+            on.addEventListener("change", function () { put({ enabled: on.checked }).then(loadRules); });
+            var actions = el("span", { class: "actions" });
+            if (i > 0) actions.appendChild(button("↑", function () { move(i - 1); }));
+            if (i < rules.length - 1) actions.appendChild(button("↓", function () { move(i + 1); }));
+            actions.appendChild(button(t("admin.delete"), function () { api("DELETE", "/api/v1/routing/rules/" + x.id).then(loadRules); }, "danger"));
+            return [String(i + 1), x.name, describe(x.rule), doing(x.rule), on, actions];
+          }, t("routing.no_rules")));
+        });
+      }
+      var rform = el("form", { id: "rule-form" });
+      var rname = field(rform, t("admin.name"), el("input", { required: "", maxlength: "100" }));
+      var when = field(rform, t("routing.when"), options(el("select"), [["created", t("routing.when.created")], ["customer_message", t("routing.when.customer_message")]], "created"));
+      var words = field(rform, t("routing.words_input"), el("input", { placeholder: "返品, 交換" }));
+      var channel = field(rform, t("routing.channel"), options(el("select"), [["", t("routing.any")]].concat(channels.map(function (c) { return [c.id, c.name]; })), ""));
+      var hoursSel = field(rform, t("routing.hours"), options(el("select"), [["", t("routing.any")], ["in", t("routing.in_hours")], ["out", t("routing.out_of_hours")]], ""));
+      var lang = field(rform, t("routing.language"), options(el("select"), [["", t("routing.any")], ["ja", "日本語"], ["en", "English"]], ""));
+      var flagged = check(rform, t("routing.flagged"), false);
+      var complaint = check(rform, t("routing.complaint"), false);
+      var teamSel = field(rform, t("routing.team"), el("select"));
+      var assign = field(rform, t("routing.assign"), options(el("select"), [["", t("routing.assign.none")], ["round_robin", t("routing.assign.round_robin")], ["least_busy", t("routing.assign.least_busy")]], ""));
+      var agentSel = field(rform, t("routing.agent"), options(el("select"), [["", t("routing.any")]].concat(agentsList.map(function (a) { return [a.id, a.name]; })), ""));
+      var prio = field(rform, t("inbox.priority"), options(el("select"), [["", t("routing.unchanged")]].concat(["low", "normal", "high", "urgent"].map(function (p) { return [p, t("inbox.priority." + p)]; })), ""));
+      var tagsIn = field(rform, t("routing.tags_input"), el("input", {}));
+      var tpl = field(rform, t("routing.template"), options(el("select"), [["", t("routing.none")]].concat(templates.map(function (x) { return [x.id, x.name]; })), ""));
+      rform.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.create")));
+      formCard.appendChild(rform);
+      var rmsg = statusLine(formCard);
+      function list(v) { return v.split(/[,、]/).map(function (x) { return x.trim(); }).filter(Boolean); }
+      rform.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var conditions = {}, actions = {};
+        if (list(words.value).length) conditions.words = list(words.value);
+        if (channel.value) conditions.channel_ids = [channel.value];
+        if (hoursSel.value) conditions.in_hours = hoursSel.value === "in";
+        if (lang.value) conditions.language = lang.value;
+        if (flagged.checked) conditions.flagged = true;
+        if (complaint.checked) conditions.complaint = true;
+        if (teamSel.value) actions.team_id = teamSel.value;
+        if (assign.value) actions.assign = assign.value;
+        if (agentSel.value) actions.agent_id = agentSel.value;
+        if (prio.value) actions.priority = prio.value;
+        if (list(tagsIn.value).length) actions.tags = list(tagsIn.value);
+        if (tpl.value) actions.template_id = tpl.value;
+        api("POST", "/api/v1/routing/rules", { name: rname.value, rule: { when: when.value, conditions: conditions, actions: actions } })
+          .then(function () { rform.reset(); rmsg.textContent = t("admin.saved"); loadRules(); }, failed(rmsg));
+      });
+      function loadAll() {
+        loadTeams().then(function () {
+          options(teamSel, [["", t("routing.unchanged")]].concat(teams.map(function (x) { return [x.id, x.name]; })), "");
+          loadRules();
+        });
+      }
+      loadAll();
+    });
+  }
+
   /* ---- #harassment: the policy and guideline, the review queue, blocked senders, counts ---- */
   function categoryName(c) { return t("harassment.category." + c); }
   function harassment() {
@@ -738,7 +900,7 @@
     loadBlocks();
   }
 
-  var PAGES = { general: general, agents: agents, channels: channelsPage, hours: hours, bot: bot, knowledge: knowledge, review: review, replies: replies, harassment: harassment };
+  var PAGES = { general: general, agents: agents, channels: channelsPage, hours: hours, bot: bot, knowledge: knowledge, review: review, replies: replies, routing: routing, harassment: harassment };
   function show() {
     var area = location.hash.slice(1);
     if (AREAS.indexOf(area) < 0) area = "general";

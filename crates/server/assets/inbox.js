@@ -8,7 +8,7 @@
   var M = window.MDG, t = M.t, el = M.el, api = M.api;
   var S = {
     me: null, agents: [], channels: [], templates: [], conversations: [], counts: {},
-    filter: { status: "open", assignee: "all", tag: "", channel: "", q: "" },
+    filter: { status: "open", assignee: "all", tag: "", channel: "", team: "", q: "" },
     selected: 0, current: null, messages: [], contact: null, mode: "reply", popup: null, popupIndex: 0
   };
   var ui = {};
@@ -46,6 +46,16 @@
       top.appendChild(el("a", { href: "/reports" }, t("inbox.reports")));
       top.appendChild(el("a", { href: "/admin" }, t("inbox.admin")));
     }
+    /* Away: routing hands this agent nothing new. */
+    var away = el("input", { type: "checkbox", id: "away" });
+    away.checked = !!S.routing.away;
+    away.addEventListener("change", function () {
+      api("PUT", "/api/v1/agents/" + S.me.id + "/routing", { capacity: S.routing.capacity, away: away.checked }).then(function (r) { S.routing = r; });
+    });
+    var awayLabel = el("label", { for: "away", class: "away" });
+    awayLabel.appendChild(away);
+    awayLabel.appendChild(document.createTextNode(" " + t("inbox.away")));
+    top.appendChild(awayLabel);
     top.appendChild(el("span", {}, S.me.name));
     top.appendChild(el("button", { type: "button", on: { click: logout } }, t("inbox.logout")));
     document.body.insertBefore(top, app);
@@ -88,12 +98,21 @@
       channel.appendChild(o);
     });
     channel.addEventListener("change", function () { S.filter.channel = channel.value; refresh(); });
+    var team = el("select", { "aria-label": t("inbox.team_filter") });
+    team.appendChild(el("option", { value: "" }, t("inbox.all")));
+    S.teams.forEach(function (x) {
+      var o = el("option", { value: x.id }, x.name);
+      if (S.filter.team === x.id) o.selected = true;
+      team.appendChild(o);
+    });
+    team.addEventListener("change", function () { S.filter.team = team.value; refresh(); });
     var search = el("input", { type: "search", "aria-label": t("inbox.search"), placeholder: t("inbox.search"), value: S.filter.q });
     search.addEventListener("change", function () { S.filter.q = search.value.trim(); refresh(); });
     f.appendChild(el("h2", {}, t("inbox.tags")));
     f.appendChild(tag);
     f.appendChild(el("h2", {}, t("inbox.channel_filter")));
     f.appendChild(channel);
+    if (S.teams.length) { f.appendChild(el("h2", {}, t("inbox.team_filter"))); f.appendChild(team); }
     f.appendChild(search);
   }
 
@@ -208,6 +227,7 @@
     var f = S.filter, p = ["status=" + f.status, "assignee=" + f.assignee];
     if (f.tag) p.push("tag=" + encodeURIComponent(f.tag));
     if (f.channel) p.push("channel=" + encodeURIComponent(f.channel));
+    if (f.team) p.push("team=" + encodeURIComponent(f.team));
     if (f.q) p.push("q=" + encodeURIComponent(f.q));
     return "/api/v1/conversations?" + p.join("&");
   }
@@ -469,6 +489,8 @@
       c.status, function (v) { if (v === "snoozed") showSnooze(); else patch({ status: v }); });
     var assignee = select(t("inbox.assignee"), "assignee", [["", t("inbox.nobody")]].concat(S.agents.map(function (a) { return [a.id, a.name]; })),
       c.assignee_id || "", function (v) { patch({ assignee_id: v || null }); });
+    var team = select(t("inbox.team"), "team", [["", t("inbox.no_team")]].concat(S.teams.map(function (x) { return [x.id, x.name]; })),
+      c.team_id || "", function (v) { patch({ team_id: v || null }); });
     var priority = select(t("inbox.priority"), "priority", ["low", "normal", "high", "urgent"].map(function (p) { return [p, t("inbox.priority." + p)]; }),
       c.priority, function (v) { patch({ priority: v }); });
     var tagsLabel = el("label", { for: "tags" }, t("inbox.tags"));
@@ -476,7 +498,7 @@
     tags.addEventListener("change", function () {
       patch({ tags: tags.value.split(/[,、]/).map(function (x) { return x.trim(); }).filter(Boolean) });
     });
-    status.concat(assignee, priority, [tagsLabel, tags]).forEach(function (n) { side.appendChild(n); });
+    status.concat(assignee, team, priority, [tagsLabel, tags]).forEach(function (n) { side.appendChild(n); });
     /* Snooze until a time: the conversation reopens by itself then (or when the customer writes). */
     var snooze = el("div", { class: "snooze", id: "snooze", hidden: "" });
     var when = el("input", { type: "datetime-local", id: "snooze-until" });
@@ -657,11 +679,14 @@
     S.me = me;
     return M.loadStrings(me.locale);
   }).then(function () {
-    return Promise.all([api("GET", "/api/v1/agents"), api("GET", "/api/v1/channels"), api("GET", "/api/v1/templates")]);
+    return Promise.all([api("GET", "/api/v1/agents"), api("GET", "/api/v1/channels"), api("GET", "/api/v1/templates"),
+      api("GET", "/api/v1/teams"), api("GET", "/api/v1/agents/" + S.me.id + "/routing")]);
   }).then(function (r) {
     S.agents = r[0].agents;
     S.channels = r[1].channels;
     S.templates = r[2].templates;
+    S.teams = r[3];
+    S.routing = r[4];
     build();
     connect();
     /* A link from elsewhere (a report's drill-down) opens its conversation: #conversation=ID. */

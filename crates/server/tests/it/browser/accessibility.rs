@@ -139,6 +139,7 @@ async fn every_page_passes_axe() {
         "knowledge",
         "review",
         "replies",
+        "routing",
         "harassment",
     ] {
         client

@@ -21,6 +21,7 @@ mod identity;
 mod mail;
 mod presence;
 mod reports;
+mod routing;
 
 const XSS: &str = "<img src=x onerror=alert(1)>";
 

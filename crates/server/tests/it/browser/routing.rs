@@ -1,0 +1,143 @@
+//! Teams and routing in a real browser: an admin makes a team and a rule in the admin, a
+//! customer's message is routed by it, and the inbox shows the team, the assignee and the
+//! rule's note on the timeline.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_sets_up_routing_and_the_inbox_shows_it() {
+    let Some(driver) = start_chromedriver().await else {
+        return;
+    };
+    let app = TestApp::spawn(madoguchi_store::Backend::Sqlite)
+        .await
+        .unwrap();
+    let workspace = app.workspace_id.clone();
+    app.agent_in(&workspace, "lead@example.jp", Role::Admin)
+        .await;
+    let profiles = std::env::temp_dir().join(format!("mdg-routing-{}", std::process::id()));
+    let client = browser(&driver, &profiles.join("lead")).await;
+    log_in(&client, &app, "lead@example.jp").await;
+    client
+        .wait()
+        .for_element(Locator::Css("#conversation-list"))
+        .await
+        .unwrap();
+    client
+        .goto(&format!("{}/admin#routing", app.url))
+        .await
+        .unwrap();
+    client.refresh().await.unwrap();
+    let name = client
+        .wait()
+        .for_element(Locator::Css("#team-form input"))
+        .await
+        .unwrap();
+    name.send_keys("返品チーム").await.unwrap();
+    click_settled(&client, "#team-form fieldset.members input[type=checkbox]").await;
+    click_settled(&client, "#team-form button[type=submit]").await;
+    eventually("the team is listed", || async {
+        page_text(&client, ".admin-page")
+            .await
+            .contains("返品チーム")
+    })
+    .await;
+    // The rule: returns go to the team, handed out in turn, high priority.
+    let field = |label: &'static str| {
+        let client = client.clone();
+        async move {
+            let id: String = client
+                .execute(
+                    "const l = Array.from(document.querySelectorAll('#rule-form label')).find(l => l.textContent.trim() === arguments[0]); return l ? l.htmlFor : '';",
+                    vec![json!(label)],
+                )
+                .await
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert!(!id.is_empty(), "no field {label}");
+            client.find(Locator::Id(&id)).await.unwrap()
+        }
+    };
+    eventually("the team can be picked", || async {
+        client
+            .execute(
+                "return Array.from(document.querySelectorAll('#rule-form select option')).some(o => o.textContent === '返品チーム')",
+                vec![],
+            )
+            .await
+            .unwrap()
+            == json!(true)
+    })
+    .await;
+    field("名前").await.send_keys("返品").await.unwrap();
+    field("メッセージに含む語（カンマ区切り、どれか1つ）")
+        .await
+        .send_keys("返品, 交換")
+        .await
+        .unwrap();
+    field("チームに振り分け")
+        .await
+        .select_by_label("返品チーム")
+        .await
+        .unwrap();
+    field("チーム内の担当者を決める")
+        .await
+        .select_by_label("順番に（ラウンドロビン）")
+        .await
+        .unwrap();
+    field("優先度").await.select_by_label("高").await.unwrap();
+    click_settled(&client, "#rule-form button[type=submit]").await;
+    eventually("the rule is listed in words", || async {
+        scroll_to(&client, false, ".admin-page section.card:nth-of-type(4) table").await;
+        let text = page_text(&client, ".admin-page section.card:nth-of-type(4)").await;
+        text.contains("語: 返品・交換") && text.contains("チームに振り分け: 返品チーム")
+    })
+    .await;
+    save_screenshot(&client, "admin-routing").await;
+
+    // A customer asks for a return while the lead has the inbox open: it is theirs.
+    client.goto(&format!("{}/inbox", app.url)).await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("#conversation-list"))
+        .await
+        .unwrap();
+    let visitor = app.visitor().await;
+    let id = app
+        .start(&visitor, "サイズが合わないので返品したいです")
+        .await;
+    client
+        .goto(&format!("{}/inbox#conversation={id}", app.url))
+        .await
+        .unwrap();
+    client.refresh().await.unwrap();
+    eventually("the rule's note is on the timeline", || async {
+        page_text(&client, "#messages")
+            .await
+            .contains("ルール「返品」: チーム「返品チーム」")
+    })
+    .await;
+    let team: String = client
+        .execute(
+            "const s = document.getElementById('team'); return s.options[s.selectedIndex].textContent",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(team, "返品チーム");
+    let priority: String = client
+        .execute("return document.getElementById('priority').value", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(priority, "high");
+    save_screenshot(&client, "inbox-routed").await;
+    client.close().await.unwrap();
+}
