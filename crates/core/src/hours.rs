@@ -167,6 +167,43 @@ impl BusinessHours {
         open
     }
 
+    /// The instant `seconds` of open time after `from` (an SLA deadline in business hours);
+    /// `None` when the desk does not open that long within 400 days.
+    pub fn add_open_seconds(
+        &self,
+        tz: Tz,
+        from: DateTime<Utc>,
+        seconds: i64,
+    ) -> Option<DateTime<Utc>> {
+        let mut left = seconds.max(0);
+        let mut date = from.with_timezone(&tz).date_naive();
+        for _ in 0..400 {
+            for (start, end) in self.spans_on(date) {
+                let at = |second: u32| {
+                    let naive =
+                        date.and_time(NaiveTime::MIN) + Duration::seconds(i64::from(second));
+                    tz.from_local_datetime(&naive)
+                        .earliest()
+                        .map(|t| t.with_timezone(&Utc))
+                };
+                let (Some(s), Some(e)) = (at(start), at(end)) else {
+                    continue;
+                };
+                let s = s.max(from);
+                if e <= s {
+                    continue;
+                }
+                let span = (e - s).num_seconds();
+                if left <= span {
+                    return Some(s + Duration::seconds(left));
+                }
+                left -= span;
+            }
+            date = date.succ_opt()?;
+        }
+        None
+    }
+
     /// `at` itself when open, else the next opening within a year.
     pub fn next_open(&self, tz: Tz, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         if self.is_open(tz, at) {
@@ -371,5 +408,38 @@ mod tests {
             0
         );
         assert_eq!(hours.open_seconds_between(tz, b, a), 0);
+    }
+
+    #[test]
+    fn a_deadline_in_business_hours_skips_nights_weekends_and_holidays() {
+        let hours = BusinessHours::default();
+        let tz = Tz::Asia__Tokyo;
+        // Friday 2026-11-27 17:50 + 30 open minutes: 10 on Friday, 20 on Monday.
+        assert_eq!(
+            hours.add_open_seconds(tz, tokyo(2026, 11, 27, 17, 50, 0), 30 * 60),
+            Some(tokyo(2026, 11, 30, 9, 20, 0))
+        );
+        // Friday 2027-01-08 17:50: Monday the 11th is 成人の日, so Tuesday.
+        assert_eq!(
+            hours.add_open_seconds(tz, tokyo(2027, 1, 8, 17, 50, 0), 30 * 60),
+            Some(tokyo(2027, 1, 12, 9, 20, 0))
+        );
+        // Within the day, and from before opening.
+        assert_eq!(
+            hours.add_open_seconds(tz, tokyo(2026, 11, 26, 10, 0, 0), 60 * 60),
+            Some(tokyo(2026, 11, 26, 11, 0, 0))
+        );
+        assert_eq!(
+            hours.add_open_seconds(tz, tokyo(2026, 11, 26, 7, 0, 0), 0),
+            Some(tokyo(2026, 11, 26, 9, 0, 0))
+        );
+        let never = BusinessHours {
+            weekly: vec![],
+            ..BusinessHours::default()
+        };
+        assert_eq!(
+            never.add_open_seconds(tz, tokyo(2026, 11, 26, 7, 0, 0), 60),
+            None
+        );
     }
 }

@@ -56,6 +56,9 @@ pub struct ConversationFacts {
     pub bot_resolved: bool,
     /// First response in the channel's open hours, when there is one.
     pub business_first_response_s: Option<i64>,
+    /// SLA deadlines, when a policy applies.
+    pub sla_first_due_at: Option<i64>,
+    pub sla_resolution_due_at: Option<i64>,
 }
 
 impl ConversationFacts {
@@ -88,6 +91,21 @@ impl ConversationFacts {
         self.bot_resolved && !self.human_replied()
     }
 
+    /// Whether the SLA was met (`None`: no policy, or a target still running).
+    pub fn sla_outcome(&self, now: i64) -> Option<bool> {
+        use crate::sla::{outcome, target_met};
+        outcome(
+            target_met(self.sla_first_due_at, self.first_agent_response_at, now),
+            target_met(
+                self.sla_resolution_due_at,
+                self.resolved_at.filter(|_| !self.open),
+                now,
+            ),
+            self.sla_first_due_at.is_some(),
+            self.sla_resolution_due_at.is_some(),
+        )
+    }
+
     pub fn waiting(&self) -> bool {
         self.open && self.waiting_since_at.is_some()
     }
@@ -113,6 +131,10 @@ pub struct Kpis {
     pub backlog: usize,
     pub missed: usize,
     pub self_resolution_rate: Option<f64>,
+    /// Conversations whose SLA targets were all met / one was missed (running ones neither).
+    pub sla_met: usize,
+    pub sla_breached: usize,
+    pub sla_attainment_rate: Option<f64>,
 }
 
 /// The KPI names, in report order (the CSV's columns).
@@ -133,6 +155,9 @@ pub const KPI_NAMES: &[&str] = &[
     "backlog",
     "missed",
     "self_resolution_rate",
+    "sla_met",
+    "sla_breached",
+    "sla_attainment_rate",
 ];
 
 fn ratio(part: usize, whole: usize) -> Option<f64> {
@@ -194,6 +219,7 @@ pub fn compute(
     let detractors = nps.iter().filter(|s| **s <= 6).count();
     let waiting: Vec<&&ConversationFacts> = counted.iter().filter(|f| f.waiting()).collect();
     let self_resolved = counted.iter().filter(|f| f.self_resolved()).count() + helpful_votes;
+    let sla: Vec<bool> = counted.iter().filter_map(|f| f.sla_outcome(now)).collect();
     Kpis {
         conversations: counted.len(),
         first_response_p50_s: percentile(&first, 50),
@@ -223,6 +249,9 @@ pub fn compute(
             })
             .count(),
         self_resolution_rate: ratio(self_resolved, counted.len() + helpful_votes),
+        sla_met: sla.iter().filter(|o| **o).count(),
+        sla_breached: sla.iter().filter(|o| !**o).count(),
+        sla_attainment_rate: ratio(sla.iter().filter(|o| **o).count(), sla.len()),
     }
 }
 

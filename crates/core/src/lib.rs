@@ -15,6 +15,7 @@
 //! - [`attachment`]: which files may be attached (told by their content) and their names.
 //! - [`harassment`]: a workspace's harassment policy, flags on messages, blocks.
 //! - [`routing`]: routing rules (conditions, actions) and picking a team's next agent.
+//! - [`sla`]: SLA policies (targets per priority in business hours) and their outcome.
 //! - [`kpi`]: the support KPIs over what is stored about conversations, and report groups.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -29,6 +30,7 @@ pub mod kpi;
 pub mod message;
 pub mod routing;
 pub mod scenario;
+pub mod sla;
 pub mod text;
 pub mod widget;
 

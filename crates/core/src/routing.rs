@@ -58,6 +58,8 @@ pub struct Actions {
     pub tags: Vec<String>,
     /// A template sent to the customer as the team's reply.
     pub template_id: Option<String>,
+    /// An SLA policy the conversation runs under from now on.
+    pub sla_policy_id: Option<String>,
 }
 
 /// One routing rule, as stored and as the API takes it.

@@ -264,9 +264,24 @@
       var channel = byId(S.channels, c.channel_id);
       item.appendChild(el("div", { class: "meta" }, (channel ? channel.name + " · " : "") + t("inbox.status." + c.status) + " · " + M.time(c.last_activity_at) +
         (assignee ? " · " + assignee.name : "") + (c.tags.length ? " · #" + c.tags.join(" #") : "")));
+      var sla = slaLeft(c);
+      if (sla) item.appendChild(el("div", { class: "sla" + (sla.late ? " late" : "") }, sla.text));
       if (c.waiting_since_at && ["resolved", "spam", "blocked"].indexOf(c.status) < 0) item.appendChild(el("div", { class: "waiting" }, waited(c.waiting_since_at)));
       ui.list.appendChild(item);
     });
+  }
+
+  /* The nearest SLA deadline still open: time left, or how late. */
+  function slaLeft(c) {
+    var open = ["resolved", "spam", "blocked"].indexOf(c.status) < 0;
+    var due = !c.first_agent_response_at && c.sla_first_due_at ? ["first", c.sla_first_due_at]
+      : open && c.sla_resolution_due_at ? ["resolution", c.sla_resolution_due_at] : null;
+    if (!due) return null;
+    var minutes = Math.round((due[1] - Date.now()) / 60000);
+    var what = t("inbox.sla." + due[0]);
+    return minutes >= 0
+      ? { late: false, text: t("inbox.sla.left").replace("{what}", what).replace("{n}", minutes) }
+      : { late: true, text: t("inbox.sla.late").replace("{what}", what).replace("{n}", -minutes) };
   }
 
   /* ---- conversation ---- */

@@ -44,6 +44,10 @@ pub struct Conversation {
     pub snoozed_until: Option<i64>,
     /// An e-mail conversation's subject.
     pub subject: Option<String>,
+    /// The SLA policy it runs under and its deadlines (business hours, Unix ms).
+    pub sla_policy_id: Option<String>,
+    pub sla_first_due_at: Option<i64>,
+    pub sla_resolution_due_at: Option<i64>,
     pub tags: Vec<String>,
 }
 
@@ -77,6 +81,9 @@ impl Conversation {
             contact_read_seq: row.try_get("contact_read_seq")?,
             snoozed_until: row.try_get("snoozed_until")?,
             subject: row.try_get("subject")?,
+            sla_policy_id: row.try_get("sla_policy_id")?,
+            sla_first_due_at: row.try_get("sla_first_due_at")?,
+            sla_resolution_due_at: row.try_get("sla_resolution_due_at")?,
             tags: Vec::new(),
         })
     }
@@ -85,7 +92,7 @@ impl Conversation {
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, workspace_id, channel_id, contact_id, status, \
      assignee_id, team_id, priority, last_seq, created_at, first_agent_response_at, \
      last_activity_at, resolved_at, waiting_since, handed_over_at, locale, agent_read_seq, \
-     contact_read_seq, snoozed_until, subject";
+     contact_read_seq, snoozed_until, subject, sla_policy_id, sla_first_due_at, sla_resolution_due_at";
 
 /// Whose conversations to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -125,6 +132,16 @@ pub struct ConversationPatch {
     pub hand_over: bool,
     /// With status `snoozed`: when it wakes up. Any other status clears it.
     pub snoozed_until: Option<i64>,
+    /// An SLA policy applied now, with the deadlines it sets.
+    pub sla: Option<SlaDeadlines>,
+}
+
+/// The deadlines an SLA policy sets on a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlaDeadlines {
+    pub policy_id: String,
+    pub first_due_at: Option<i64>,
+    pub resolution_due_at: Option<i64>,
 }
 
 /// Characters of the newest message a list shows.
@@ -355,6 +372,18 @@ impl WriteOp for ConversationUpdate {
             .bind(team_id.as_deref())
             .execute(&mut *conn)
             .await?;
+            if let Some(sla) = &patch.sla {
+                sqlx::query(
+                    "UPDATE conversations SET sla_policy_id = $2, sla_first_due_at = $3, \
+                     sla_resolution_due_at = $4 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(&sla.policy_id)
+                .bind(sla.first_due_at)
+                .bind(sla.resolution_due_at)
+                .execute(&mut *conn)
+                .await?;
+            }
             if let Some(tags) = &patch.tags {
                 sqlx::query("DELETE FROM conversation_tags WHERE conversation_id = $1")
                     .bind(id)

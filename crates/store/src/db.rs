@@ -65,6 +65,7 @@ impl Backend {
             21 => "0021_report_columns.sql",
             22 => "0022_harassment.sql",
             23 => "0023_teams_rules.sql",
+            24 => "0024_sla.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

@@ -21,7 +21,7 @@ pub struct Period<'a> {
 
 /// The facts of a conversation, in the order a packed row lists them. Every one is in the
 /// `conversations_report` index: the report reads the index only.
-const COLUMNS: [&str; 18] = [
+const COLUMNS: [&str; 20] = [
     "id",
     "channel_id",
     "assignee_id",
@@ -40,6 +40,8 @@ const COLUMNS: [&str; 18] = [
     "nps",
     "complaint",
     "bot_resolved",
+    "sla_first_due_at",
+    "sla_resolution_due_at",
 ];
 
 /// The facts of a span packed into one text (`,` between fields, `;` between conversations;
@@ -63,11 +65,11 @@ fn packed_facts_sql(backend: Backend) -> String {
 }
 
 /// One conversation of a packed text.
-struct Packed<'a>([&'a str; 18]);
+struct Packed<'a>([&'a str; 20]);
 
 impl<'a> Packed<'a> {
     fn parse(row: &'a str) -> Result<Self> {
-        let mut fields = [""; 18];
+        let mut fields = [""; 20];
         let mut parts = row.split(',');
         for field in &mut fields {
             *field = parts
@@ -157,6 +159,8 @@ impl Store {
                         recontact: false,
                         bot_resolved: row.flag(17)?,
                         business_first_response_s: None,
+                        sla_first_due_at: row.int(18)?,
+                        sla_resolution_due_at: row.int(19)?,
                     },
                 ));
             }

@@ -1,7 +1,7 @@
 //! Teams and routing: teams with their members, who an agent's teams are, whether agents see
 //! every conversation or only their teams' (the workspace's `agent_scope`), each agent's
-//! capacity and away switch, the candidates a team can hand a conversation to, and the
-//! workspace's ordered routing rules (JSON).
+//! capacity and away switch, the candidates a team can hand a conversation to, the
+//! workspace's ordered routing rules and its SLA policies (both JSON).
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -388,4 +388,92 @@ impl Store {
         }
         w.commit().await
     }
+
+    /// The workspace's SLA policies by name.
+    pub async fn sla_policies(&self, workspace_id: &str) -> Result<Vec<StoredPolicy>> {
+        let rows = sqlx::query(
+            "SELECT id, name, policy FROM sla_policies WHERE workspace_id = $1 ORDER BY name",
+        )
+        .bind(workspace_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredPolicy {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    policy: r.try_get("policy")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn sla_policy(&self, workspace_id: &str, id: &str) -> Result<StoredPolicy> {
+        self.sla_policies(workspace_id)
+            .await?
+            .into_iter()
+            .find(|p| p.id == id)
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Makes a policy, or replaces the one with `id`; a name taken is a conflict.
+    pub async fn save_sla_policy(
+        &self,
+        workspace_id: &str,
+        id: Option<&str>,
+        name: &str,
+        policy: &str,
+    ) -> Result<StoredPolicy> {
+        let mut w = self.begin_write().await?;
+        let new = new_id();
+        let saved = match id {
+            None => {
+                sqlx::query(
+                    "INSERT INTO sla_policies (id, workspace_id, name, policy, created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&new)
+                .bind(workspace_id)
+                .bind(name)
+                .bind(policy)
+                .bind(now_ms())
+                .execute(&mut *w.tx)
+                .await
+            }
+            Some(id) => {
+                sqlx::query(
+                    "UPDATE sla_policies SET name = $3, policy = $4 WHERE id = $1 AND workspace_id = $2",
+                )
+                .bind(id)
+                .bind(workspace_id)
+                .bind(name)
+                .bind(policy)
+                .execute(&mut *w.tx)
+                .await
+            }
+        };
+        match saved {
+            Ok(done) if done.rows_affected() == 0 => return Err(StoreError::NotFound),
+            Ok(_) => {}
+            Err(err) if is_unique_violation(&err) => {
+                return Err(StoreError::Conflict(format!(
+                    "a policy named {name:?} exists"
+                )))
+            }
+            Err(err) => return Err(err.into()),
+        }
+        w.commit().await?;
+        Ok(StoredPolicy {
+            id: id.map_or(new, str::to_owned),
+            name: name.to_owned(),
+            policy: policy.to_owned(),
+        })
+    }
+}
+
+/// An SLA policy as stored: `policy` is its JSON (targets per priority, warning).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoredPolicy {
+    pub id: String,
+    pub name: String,
+    pub policy: String,
 }

@@ -278,6 +278,7 @@ impl ConversationUpdate {
                 .map(|tags| tags.into_iter().map(|t| t.trim().to_owned()).collect()),
             hand_over: false,
             snoozed_until: self.snoozed_until,
+            sla: None,
         })
     }
 }

@@ -1,14 +1,15 @@
 //! Teams and routing over HTTP: teams and their members, whether agents see every
-//! conversation or only their teams', each agent's capacity and away switch, and the ordered
-//! routing rules. Reading is for every agent; changing is for admins, except an agent's own
+//! conversation or only their teams', each agent's capacity and away switch, the ordered
+//! routing rules and the SLA policies they apply. Reading is for every agent; changing is for admins, except an agent's own
 //! away switch.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use madoguchi_core::agent::Role;
 use madoguchi_core::routing::Rule;
+use madoguchi_core::sla::Policy;
 use madoguchi_core::InvalidValue;
-use madoguchi_store::teams::{StoredRule, Team};
+use madoguchi_store::teams::{StoredPolicy, StoredRule, Team};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -29,6 +30,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_agent_routing, put_agent_routing))
         .routes(routes!(list_rules, create_rule))
         .routes(routes!(update_rule, delete_rule))
+        .routes(routes!(list_policies, create_policy))
+        .routes(routes!(update_policy))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -304,6 +307,14 @@ impl RuleRequest {
                 .await
                 .or_not_found("team")?;
         }
+        if let Some(policy) = &self.rule.actions.sla_policy_id {
+            check_id(policy, "SLA policy")?;
+            state
+                .store
+                .sla_policy(workspace_id, policy)
+                .await
+                .or_not_found("SLA policy")?;
+        }
         if let Some(agent) = &self.rule.actions.agent_id {
             check_id(agent, "agent")?;
             state
@@ -430,4 +441,107 @@ async fn delete_rule(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRequest {
+    name: String,
+    /// `{"low"|"normal"|"high"|"urgent": {"first_response_mins", "resolution_mins"}, "warn_before_mins"}`
+    #[schema(value_type = Object)]
+    policy: Policy,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyView {
+    id: String,
+    name: String,
+    #[schema(value_type = Object)]
+    policy: serde_json::Value,
+}
+
+impl From<StoredPolicy> for PolicyView {
+    fn from(p: StoredPolicy) -> Self {
+        Self {
+            id: p.id,
+            name: p.name,
+            policy: serde_json::from_str(&p.policy).unwrap_or_default(),
+        }
+    }
+}
+
+impl PolicyRequest {
+    fn checked(&self) -> ApiResult<(String, String)> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(InvalidValue::new("name", "must be 1-100 characters").into());
+        }
+        self.policy.validate()?;
+        Ok((
+            name.to_owned(),
+            serde_json::to_string(&self.policy).unwrap_or_default(),
+        ))
+    }
+}
+
+/// The workspace's SLA policies (a routing rule applies one).
+#[utoipa::path(get, path = "/api/v1/sla/policies", tag = "agent",
+    responses((status = 200, body = [PolicyView])))]
+async fn list_policies(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+) -> ApiResult<Json<Vec<PolicyView>>> {
+    let policies = state.store.sla_policies(&auth.agent.workspace_id).await?;
+    Ok(Json(policies.into_iter().map(PolicyView::from).collect()))
+}
+
+/// Make an SLA policy: targets per priority in business minutes, and a warning.
+#[utoipa::path(post, path = "/api/v1/sla/policies", tag = "admin", request_body = PolicyRequest,
+    responses((status = 201, body = PolicyView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_policy(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Json(request): Json<PolicyRequest>,
+) -> ApiResult<(StatusCode, Json<PolicyView>)> {
+    let (name, policy) = request.checked()?;
+    let saved = state
+        .store
+        .save_sla_policy(&admin.workspace_id, None, &name, &policy)
+        .await?;
+    audit(
+        &state,
+        &admin,
+        "sla.policy_created",
+        &saved.id,
+        serde_json::json!({"name": name, "policy": request.policy}),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(saved.into())))
+}
+
+/// Replace an SLA policy (conversations keep the deadlines already set).
+#[utoipa::path(put, path = "/api/v1/sla/policies/{id}", tag = "admin", params(("id" = String, Path)), request_body = PolicyRequest,
+    responses((status = 200, body = PolicyView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_policy(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+    Json(request): Json<PolicyRequest>,
+) -> ApiResult<Json<PolicyView>> {
+    check_id(&id, "SLA policy")?;
+    let (name, policy) = request.checked()?;
+    let saved = state
+        .store
+        .save_sla_policy(&admin.workspace_id, Some(&id), &name, &policy)
+        .await
+        .or_not_found("SLA policy")?;
+    audit(
+        &state,
+        &admin,
+        "sla.policy_updated",
+        &id,
+        serde_json::json!({"name": name, "policy": request.policy}),
+    )
+    .await?;
+    Ok(Json(saved.into()))
 }

@@ -4,7 +4,8 @@
 //! left, with signed links); [`harassment`] (the カスハラ check on every customer message and
 //! the policy's shield: guideline reply, escalation, blocks); [`jobs`] runs the durable jobs.
 //! [`routing`] runs the workspace's rules on customer messages (teams, assignment, priority,
-//! tags, template replies). Later: SLA timers.
+//! tags, template replies, SLA policies); [`sla`] sets deadlines in business hours and
+//! watches them with jobs.
 
 pub mod auto_replies;
 pub mod harassment;
@@ -14,3 +15,4 @@ pub mod mail_intake;
 pub mod mail_reader;
 pub mod notifications;
 pub mod routing;
+pub mod sla;

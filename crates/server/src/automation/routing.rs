@@ -16,6 +16,7 @@ use madoguchi_text::normalize::fold;
 use crate::app::error::DomainResult;
 use crate::app::AppState;
 use crate::automation::harassment::Screening;
+use crate::automation::sla;
 use crate::inbox::conversations::{self, Change};
 use crate::inbox::messages::{self, post_automatic, Automatic};
 use crate::inbox::settings::automation_of;
@@ -164,6 +165,27 @@ async fn fire(
         patch.tags = Some(tags);
         done.push(format!("タグ #{}", actions.tags.join(" #")));
     }
+    let mut jobs = NO_JOBS.clone();
+    if let Some(policy_id) = &actions.sla_policy_id {
+        match state
+            .store
+            .sla_policy(&conversation.workspace_id, policy_id)
+            .await
+        {
+            Ok(policy) => {
+                let priority = patch.priority.unwrap_or(conversation.priority);
+                let (deadlines, timers) =
+                    sla::apply(state, conversation, policy_id, priority).await?;
+                patch.sla = Some(deadlines);
+                jobs = timers;
+                done.push(format!("SLA「{}」", policy.name));
+            }
+            Err(madoguchi_store::StoreError::NotFound) => {
+                done.push(format!("SLAポリシーが見つかりません ({policy_id})"))
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
     let actor = format!("rule:{rule_id}");
     let updated = conversations::update(
         state,
@@ -172,7 +194,7 @@ async fn fire(
         Change {
             patch: &patch,
             actor: &actor,
-            jobs: &NO_JOBS,
+            jobs: &jobs,
         },
     )
     .await?;

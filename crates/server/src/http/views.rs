@@ -33,6 +33,10 @@ pub struct ConversationView {
     pub snoozed_until: Option<i64>,
     /// An e-mail conversation's subject.
     pub subject: Option<String>,
+    /// SLA deadlines (Unix ms) under `sla_policy_id`, when a policy applies.
+    pub sla_policy_id: Option<String>,
+    pub sla_first_due_at: Option<i64>,
+    pub sla_resolution_due_at: Option<i64>,
 }
 
 impl From<&Conversation> for ConversationView {
@@ -55,6 +59,9 @@ impl From<&Conversation> for ConversationView {
             contact_read_seq: c.contact_read_seq,
             snoozed_until: c.snoozed_until,
             subject: c.subject.clone(),
+            sla_policy_id: c.sla_policy_id.clone(),
+            sla_first_due_at: c.sla_first_due_at,
+            sla_resolution_due_at: c.sla_resolution_due_at,
         }
     }
 }

@@ -21,6 +21,7 @@ mod presence;
 mod reports;
 mod routing;
 mod shop;
+mod sla;
 mod support;
 mod system;
 mod ui_api;

@@ -163,6 +163,9 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/api/v1/routing/rules", "post"),
         ("/api/v1/routing/rules/{id}", "put"),
         ("/api/v1/routing/rules/{id}", "delete"),
+        ("/api/v1/sla/policies", "get"),
+        ("/api/v1/sla/policies", "post"),
+        ("/api/v1/sla/policies/{id}", "put"),
         ("/healthz", "get"),
         ("/metrics", "get"),
     ];

@@ -90,7 +90,12 @@ async fn an_admin_sets_up_routing_and_the_inbox_shows_it() {
     field("優先度").await.select_by_label("高").await.unwrap();
     click_settled(&client, "#rule-form button[type=submit]").await;
     eventually("the rule is listed in words", || async {
-        scroll_to(&client, false, ".admin-page section.card:nth-of-type(4) table").await;
+        scroll_to(
+            &client,
+            false,
+            ".admin-page section.card:nth-of-type(4) table",
+        )
+        .await;
         let text = page_text(&client, ".admin-page section.card:nth-of-type(4)").await;
         text.contains("語: 返品・交換") && text.contains("チームに振り分け: 返品チーム")
     })

@@ -1,0 +1,143 @@
+//! SLA timers on the test clock: deadlines counted in business hours (a Friday-evening
+//! conversation's 30-minute target falls on Monday morning, not Friday night), a warning
+//! before the breach and the breach itself on the timeline, and met / breached counts with
+//! the attainment rate in the KPI report.
+
+use madoguchi_core::agent::Role;
+use serde_json::{json, Value};
+
+use crate::support::{both_backends, tokyo_ms, Agent, TestApp};
+
+both_backends!(sla_deadlines_follow_business_hours_and_reach_the_report);
+
+async fn notes(app: &TestApp, agent: &Agent, conversation: &str) -> Vec<String> {
+    let list = app
+        .get_json(
+            agent,
+            &format!("/api/v1/conversations/{conversation}/messages"),
+        )
+        .await;
+    list["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["private"] == true && m["body"].as_str().unwrap().starts_with("SLA"))
+        .map(|m| m["body"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn post(app: &TestApp, who: &Agent, path: &str, body: Value) -> Value {
+    let response = app
+        .post(path, &body)
+        .bearer_auth(&who.token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{path}: {status} {answer}");
+    answer
+}
+
+async fn sla_deadlines_follow_business_hours_and_reach_the_report(app: TestApp) {
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "lead@example.jp", Role::Admin)
+        .await;
+    let refused = app
+        .post(
+            "/api/v1/sla/policies",
+            &json!({"name": "x", "policy": {"normal": {"first_response_mins": 0}}}),
+        )
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    let policy = post(
+        &app,
+        &admin,
+        "/api/v1/sla/policies",
+        json!({"name": "標準", "policy": {
+            "normal": {"first_response_mins": 30, "resolution_mins": 240},
+            "warn_before_mins": 10}}),
+    )
+    .await;
+    post(
+        &app,
+        &admin,
+        "/api/v1/routing/rules",
+        json!({"name": "SLA", "rule": {"when": "created", "actions": {"sla_policy_id": policy["id"]}}}),
+    )
+    .await;
+
+    // Friday 17:50: ten open minutes left today, twenty on Monday.
+    app.clock.set(tokyo_ms("2026-11-27T17:50:00"));
+    let late = app.visitor().await;
+    let friday = app.start(&late, "金曜の夕方の問い合わせです").await;
+    let shown = app
+        .get_json(&admin, &format!("/api/v1/conversations/{friday}"))
+        .await;
+    assert_eq!(shown["sla_first_due_at"], tokyo_ms("2026-11-30T09:20:00"));
+    assert_eq!(
+        shown["sla_resolution_due_at"],
+        tokyo_ms("2026-11-30T12:50:00")
+    );
+    let timeline = notes(&app, &admin, &friday).await;
+    assert!(timeline.is_empty(), "{timeline:?}");
+
+    // Friday 18:20 (30 wall-clock minutes later) is no breach.
+    app.clock.set(tokyo_ms("2026-11-27T18:20:00"));
+    app.run_jobs().await;
+    assert!(notes(&app, &admin, &friday).await.is_empty());
+    // Monday 09:10: the warning; 09:20: the breach.
+    app.clock.set(tokyo_ms("2026-11-30T09:10:00"));
+    app.run_jobs().await;
+    let timeline = notes(&app, &admin, &friday).await;
+    assert_eq!(timeline.len(), 1, "{timeline:?}");
+    assert!(
+        timeline[0].starts_with("SLA 警告: 初回応答の期限"),
+        "{timeline:?}"
+    );
+    app.clock.set(tokyo_ms("2026-11-30T09:20:00"));
+    app.run_jobs().await;
+    let timeline = notes(&app, &admin, &friday).await;
+    assert_eq!(timeline.len(), 2, "{timeline:?}");
+    assert!(
+        timeline[1].starts_with("SLA 超過: 初回応答の期限"),
+        "{timeline:?}"
+    );
+
+    // Monday 10:00: answered in five minutes, resolved in thirty: met, no notes.
+    app.clock.set(tokyo_ms("2026-11-30T10:00:00"));
+    let quick = app.visitor().await;
+    let monday = app.start(&quick, "月曜の問い合わせです").await;
+    app.clock.set(tokyo_ms("2026-11-30T10:05:00"));
+    app.reply(&admin, &monday, "確認します", false).await;
+    app.clock.set(tokyo_ms("2026-11-30T10:30:00"));
+    app.patch(
+        &format!("/api/v1/conversations/{monday}"),
+        &json!({"status": "resolved"}),
+    )
+    .bearer_auth(&admin.token)
+    .send()
+    .await
+    .unwrap()
+    .error_for_status()
+    .unwrap();
+    app.clock.set(tokyo_ms("2026-11-30T15:00:00"));
+    app.run_jobs().await;
+    assert!(notes(&app, &admin, &monday).await.is_empty());
+
+    let report = app
+        .get_json(&admin, "/api/v1/reports/kpis?from=2026-11-27&to=2026-11-30")
+        .await;
+    let totals = &report["totals"];
+    assert_eq!(totals["sla_met"], 1, "{totals}");
+    assert_eq!(totals["sla_breached"], 1, "{totals}");
+    assert_eq!(totals["sla_attainment_rate"], 0.5);
+    let by_day = app
+        .get_json(&admin, "/api/v1/reports/kpis?from=2026-11-30&to=2026-11-30")
+        .await;
+    assert_eq!(by_day["totals"]["sla_attainment_rate"], 1.0);
+}
