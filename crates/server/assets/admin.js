@@ -645,10 +645,53 @@
     var scopeCard = card(t("routing.scope"));
     var teamsCard = card(t("routing.teams"));
     var agentsCard = card(t("routing.capacity"));
+    var slaCard = card(t("sla.policies"));
     var rulesCard = card(t("routing.rules"));
     var formCard = card(t("routing.new_rule"));
-    Promise.all([api("GET", "/api/v1/routing/settings"), api("GET", "/api/v1/agents"), api("GET", "/api/v1/templates")]).then(function (r) {
-      var agentsList = r[1].agents, templates = r[2].templates;
+    Promise.all([api("GET", "/api/v1/routing/settings"), api("GET", "/api/v1/agents"), api("GET", "/api/v1/templates"),
+      api("GET", "/api/v1/sla/policies")]).then(function (r) {
+      var agentsList = r[1].agents, templates = r[2].templates, policies = r[3];
+      /* SLA policies: business-hour minutes per priority, and a warning. */
+      var slaList = el("div");
+      slaCard.appendChild(slaList);
+      var PRIOS = ["urgent", "high", "normal", "low"];
+      function mins(v) { return v === null || v === undefined ? "—" : v + t("sla.minutes"); }
+      function loadPolicies() {
+        return api("GET", "/api/v1/sla/policies").then(function (list) {
+          policies = list;
+          slaList.textContent = "";
+          slaList.appendChild(table(t("sla.policies"), [t("admin.name")].concat(PRIOS.map(function (p) { return t("inbox.priority." + p); }), [t("sla.warn")]), list, function (x) {
+            return [x.name].concat(PRIOS.map(function (p) {
+              var tg = x.policy[p] || {};
+              return t("sla.first") + " " + mins(tg.first_response_mins) + " / " + t("sla.resolution") + " " + mins(tg.resolution_mins);
+            }), [x.policy.warn_before_mins ? x.policy.warn_before_mins + t("sla.minutes") : "—"]);
+          }, t("sla.none")));
+        });
+      }
+      var pform = el("form", { id: "sla-form" });
+      var pname = field(pform, t("admin.name"), el("input", { required: "", maxlength: "100" }));
+      var inputs = {};
+      PRIOS.forEach(function (p) {
+        inputs[p] = [
+          field(pform, t("inbox.priority." + p) + " · " + t("sla.first_mins"), el("input", { type: "number", min: "1", max: "525600" })),
+          field(pform, t("inbox.priority." + p) + " · " + t("sla.resolution_mins"), el("input", { type: "number", min: "1", max: "525600" }))
+        ];
+      });
+      var warn = field(pform, t("sla.warn_mins"), el("input", { type: "number", min: "0", max: "1440", value: "10" }));
+      pform.appendChild(el("p", { class: "hint" }, t("sla.hint")));
+      pform.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.create")));
+      slaCard.appendChild(pform);
+      var pmsg = statusLine(slaCard);
+      pform.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var policy = { warn_before_mins: Number(warn.value || 0) };
+        PRIOS.forEach(function (p) {
+          var f = inputs[p][0].value, r2 = inputs[p][1].value;
+          policy[p] = { first_response_mins: f ? Number(f) : null, resolution_mins: r2 ? Number(r2) : null };
+        });
+        api("POST", "/api/v1/sla/policies", { name: pname.value, policy: policy })
+          .then(function () { pform.reset(); pmsg.textContent = t("admin.saved"); loadAll(); }, failed(pmsg));
+      });
       function agentName(id) { var a = agentsList.filter(function (x) { return x.id === id; })[0]; return a ? a.name : id; }
       var scope = field(scopeCard, t("routing.scope"), options(el("select", { id: "agent-scope" }),
         [["all", t("routing.scope.all")], ["teams", t("routing.scope.teams")]], r[0].agent_scope));
@@ -725,6 +768,7 @@
         if (a.priority) parts.push(t("inbox.priority") + ": " + t("inbox.priority." + a.priority));
         if (a.tags && a.tags.length) parts.push("#" + a.tags.join(" #"));
         if (a.template_id) { var tp = templates.filter(function (x) { return x.id === a.template_id; })[0]; parts.push(t("routing.template") + ": " + (tp ? tp.name : a.template_id)); }
+        if (a.sla_policy_id) { var sp = policies.filter(function (x) { return x.id === a.sla_policy_id; })[0]; parts.push("SLA: " + (sp ? sp.name : a.sla_policy_id)); }
         return parts.join(" · ");
       }
       function loadRules() {
@@ -769,6 +813,7 @@
       var prio = field(rform, t("inbox.priority"), options(el("select"), [["", t("routing.unchanged")]].concat(["low", "normal", "high", "urgent"].map(function (p) { return [p, t("inbox.priority." + p)]; })), ""));
       var tagsIn = field(rform, t("routing.tags_input"), el("input", {}));
       var tpl = field(rform, t("routing.template"), options(el("select"), [["", t("routing.none")]].concat(templates.map(function (x) { return [x.id, x.name]; })), ""));
+      var slaSel = field(rform, t("sla.apply"), el("select"));
       rform.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.create")));
       formCard.appendChild(rform);
       var rmsg = statusLine(formCard);
@@ -788,12 +833,14 @@
         if (prio.value) actions.priority = prio.value;
         if (list(tagsIn.value).length) actions.tags = list(tagsIn.value);
         if (tpl.value) actions.template_id = tpl.value;
+        if (slaSel.value) actions.sla_policy_id = slaSel.value;
         api("POST", "/api/v1/routing/rules", { name: rname.value, rule: { when: when.value, conditions: conditions, actions: actions } })
           .then(function () { rform.reset(); rmsg.textContent = t("admin.saved"); loadRules(); }, failed(rmsg));
       });
       function loadAll() {
-        loadTeams().then(function () {
+        Promise.all([loadTeams(), loadPolicies()]).then(function () {
           options(teamSel, [["", t("routing.unchanged")]].concat(teams.map(function (x) { return [x.id, x.name]; })), "");
+          options(slaSel, [["", t("routing.none")]].concat(policies.map(function (x) { return [x.id, x.name]; })), "");
           loadRules();
         });
       }

@@ -42,6 +42,45 @@ async fn an_admin_sets_up_routing_and_the_inbox_shows_it() {
             .contains("返品チーム")
     })
     .await;
+    // An SLA policy: normal priority answered within 30 business minutes.
+    client
+        .find(Locator::Css("#sla-form input"))
+        .await
+        .unwrap()
+        .send_keys("標準")
+        .await
+        .unwrap();
+    let normal_first: String = client
+        .execute(
+            "const l = Array.from(document.querySelectorAll('#sla-form label')).find(l => l.textContent.startsWith('通常 · 初回応答')); return l.htmlFor;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    client
+        .find(Locator::Id(&normal_first))
+        .await
+        .unwrap()
+        .send_keys("30")
+        .await
+        .unwrap();
+    click_settled(&client, "#sla-form button[type=submit]").await;
+    eventually("the policy is listed", || async {
+        scroll_to(
+            &client,
+            false,
+            ".admin-page section.card:nth-of-type(4) table",
+        )
+        .await;
+        page_text(&client, ".admin-page section.card:nth-of-type(4)")
+            .await
+            .contains("初回応答 30分")
+    })
+    .await;
+    save_screenshot(&client, "admin-sla").await;
     // The rule: returns go to the team, handed out in turn, high priority.
     let field = |label: &'static str| {
         let client = client.clone();
@@ -88,16 +127,23 @@ async fn an_admin_sets_up_routing_and_the_inbox_shows_it() {
         .await
         .unwrap();
     field("優先度").await.select_by_label("高").await.unwrap();
+    field("SLAを適用")
+        .await
+        .select_by_label("標準")
+        .await
+        .unwrap();
     click_settled(&client, "#rule-form button[type=submit]").await;
     eventually("the rule is listed in words", || async {
         scroll_to(
             &client,
             false,
-            ".admin-page section.card:nth-of-type(4) table",
+            ".admin-page section.card:nth-of-type(5) table",
         )
         .await;
-        let text = page_text(&client, ".admin-page section.card:nth-of-type(4)").await;
-        text.contains("語: 返品・交換") && text.contains("チームに振り分け: 返品チーム")
+        let text = page_text(&client, ".admin-page section.card:nth-of-type(5)").await;
+        text.contains("語: 返品・交換")
+            && text.contains("チームに振り分け: 返品チーム")
+            && text.contains("SLA: 標準")
     })
     .await;
     save_screenshot(&client, "admin-routing").await;
