@@ -8,7 +8,7 @@
   var M = window.MDG, t = M.t, el = M.el, api = M.api;
   var S = {
     me: null, agents: [], channels: [], templates: [], conversations: [], counts: {},
-    filter: { status: "open", assignee: "all", tag: "", channel: "", team: "", q: "" },
+    filter: { status: "open", assignee: "all", tag: "", channel: "", team: "", sort: "", q: "" },
     selected: 0, current: null, messages: [], contact: null, mode: "reply", popup: null, popupIndex: 0
   };
   var ui = {};
@@ -113,6 +113,15 @@
     f.appendChild(el("h2", {}, t("inbox.channel_filter")));
     f.appendChild(channel);
     if (S.teams.length) { f.appendChild(el("h2", {}, t("inbox.team_filter"))); f.appendChild(team); }
+    var sort = el("select", { "aria-label": t("inbox.sort") });
+    [["", t("inbox.sort.activity")], ["sla", t("inbox.sort.sla")]].forEach(function (o) {
+      var opt = el("option", { value: o[0] }, o[1]);
+      if (S.filter.sort === o[0]) opt.selected = true;
+      sort.appendChild(opt);
+    });
+    sort.addEventListener("change", function () { S.filter.sort = sort.value; refresh(); });
+    f.appendChild(el("h2", {}, t("inbox.sort")));
+    f.appendChild(sort);
     f.appendChild(search);
   }
 
@@ -228,6 +237,7 @@
     if (f.tag) p.push("tag=" + encodeURIComponent(f.tag));
     if (f.channel) p.push("channel=" + encodeURIComponent(f.channel));
     if (f.team) p.push("team=" + encodeURIComponent(f.team));
+    if (f.sort) p.push("sort=" + f.sort);
     if (f.q) p.push("q=" + encodeURIComponent(f.q));
     return "/api/v1/conversations?" + p.join("&");
   }

@@ -1,6 +1,6 @@
 //! Read caches for rows nearly every message needs and that seldom change: channels,
-//! workspaces, contacts by identity (each widget request), and the knowledge base's version and
-//! synonyms. A write through this [`Store`] clears the matching cache at once; a write by
+//! workspaces, contacts by identity (each widget request), the knowledge base's version and
+//! synonyms, and each workspace's routing rules and blocks. A write through this [`Store`] clears the matching cache at once; a write by
 //! another process (another node) is seen within [`TTL`] ([`CONTACT_TTL`] for contacts, whose
 //! identities never move to another contact; notifications read the contact afresh).
 //!
@@ -12,7 +12,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::contacts::Contact;
+use crate::harassment::Block;
 use crate::knowledge::KnowledgeVersion;
+use crate::teams::StoredRule;
 use crate::workspaces::{Channel, Workspace};
 use crate::Result;
 
@@ -112,6 +114,9 @@ pub(crate) struct Caches {
     pub(crate) contacts: ReadCache<Contact>,
     /// By workspace id.
     pub(crate) knowledge: ReadCache<KnowledgeVersion>,
+    /// Routing rules and blocks not lifted, by workspace id: every customer message reads both.
+    pub(crate) rules: ReadCache<Vec<StoredRule>>,
+    pub(crate) blocks: ReadCache<Vec<Block>>,
 }
 
 impl Default for Caches {
@@ -121,6 +126,8 @@ impl Default for Caches {
             workspaces: ReadCache::default(),
             contacts: ReadCache::with_ttl(CONTACT_TTL),
             knowledge: ReadCache::default(),
+            rules: ReadCache::default(),
+            blocks: ReadCache::default(),
         }
     }
 }

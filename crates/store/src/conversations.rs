@@ -116,6 +116,8 @@ pub struct ConversationFilter {
     pub team_id: Option<String>,
     /// Only these teams' conversations (an agent who sees their teams' only).
     pub teams: Option<Vec<String>>,
+    /// Nearest open SLA deadline first (those without one last), instead of newest first.
+    pub by_deadline: bool,
     pub limit: i64,
 }
 
@@ -637,8 +639,18 @@ impl Store {
             );
         }
         let limit_index = args.len() + 1;
+        if filter.by_deadline {
+            sql.push_str(
+                " ORDER BY CASE WHEN c.first_agent_response_at IS NULL AND c.sla_first_due_at IS NOT NULL \
+                 THEN c.sla_first_due_at ELSE c.sla_resolution_due_at END IS NULL, \
+                 CASE WHEN c.first_agent_response_at IS NULL AND c.sla_first_due_at IS NOT NULL \
+                 THEN c.sla_first_due_at ELSE c.sla_resolution_due_at END,",
+            );
+        } else {
+            sql.push_str(" ORDER BY");
+        }
         sql.push_str(&format!(
-            " ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ${limit_index}"
+            " c.last_activity_at DESC, c.id DESC LIMIT ${limit_index}"
         ));
         let mut query = sqlx::query::<Any>(&sql);
         for arg in args {

@@ -146,6 +146,7 @@ impl Store {
         )
         .await?;
         w.commit().await?;
+        self.caches.blocks.clear();
         Ok(block)
     }
 
@@ -179,20 +180,30 @@ impl Store {
         )
         .await?;
         w.commit().await?;
+        self.caches.blocks.clear();
         Ok(block)
     }
 
     /// The workspace's blocks in force at `now`, newest first.
     pub async fn active_blocks(&self, workspace_id: &str, now: i64) -> Result<Vec<Block>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {BLOCK_COLUMNS} FROM blocks WHERE workspace_id = $1 AND lifted_at IS NULL \
-             AND (until_at IS NULL OR until_at > $2) ORDER BY created_at DESC"
-        ))
-        .bind(workspace_id)
-        .bind(now)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(Block::from_row).collect()
+        let blocks = self
+            .caches
+            .blocks
+            .get_or_load(workspace_id, || async {
+                let rows = sqlx::query(&format!(
+                    "SELECT {BLOCK_COLUMNS} FROM blocks WHERE workspace_id = $1 AND lifted_at IS NULL \
+                     ORDER BY created_at DESC"
+                ))
+                .bind(workspace_id)
+                .fetch_all(self.pool())
+                .await?;
+                rows.iter().map(Block::from_row).collect::<Result<Vec<_>>>()
+            })
+            .await?;
+        Ok(blocks
+            .into_iter()
+            .filter(|b| b.until_at.is_none_or(|until| until > now))
+            .collect())
     }
 
     /// Flagged customer messages of the workspace, newest first: those still to review, or

@@ -313,13 +313,18 @@ impl Store {
 
     /// The workspace's routing rules in order.
     pub async fn routing_rules(&self, workspace_id: &str) -> Result<Vec<StoredRule>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {RULE_COLUMNS} FROM routing_rules WHERE workspace_id = $1 ORDER BY position, created_at"
-        ))
-        .bind(workspace_id)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(StoredRule::from_row).collect()
+        self.caches
+            .rules
+            .get_or_load(workspace_id, || async {
+                let rows = sqlx::query(&format!(
+                    "SELECT {RULE_COLUMNS} FROM routing_rules WHERE workspace_id = $1 ORDER BY position, created_at"
+                ))
+                .bind(workspace_id)
+                .fetch_all(self.pool())
+                .await?;
+                rows.iter().map(StoredRule::from_row).collect()
+            })
+            .await
     }
 
     /// Adds a rule at the end of the list.
@@ -345,6 +350,7 @@ impl Store {
         .fetch_one(&mut *w.tx)
         .await?;
         w.commit().await?;
+        self.caches.rules.clear();
         StoredRule::from_row(&row)
     }
 
@@ -373,6 +379,7 @@ impl Store {
         .await?
         .ok_or(StoreError::NotFound)?;
         w.commit().await?;
+        self.caches.rules.clear();
         StoredRule::from_row(&row)
     }
 
@@ -386,7 +393,9 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        w.commit().await
+        w.commit().await?;
+        self.caches.rules.clear();
+        Ok(())
     }
 
     /// The workspace's SLA policies by name.

@@ -54,6 +54,8 @@ pub struct ListQuery {
     q: Option<String>,
     /// A team id.
     team: Option<String>,
+    /// `sla`: nearest SLA deadline first (default: most recently active first).
+    sort: Option<String>,
     limit: Option<i64>,
 }
 
@@ -121,6 +123,15 @@ async fn list_conversations(
         q: query.q,
         team_id: query.team.filter(|t| !t.is_empty()),
         teams: visible_teams(&state, agent).await?,
+        by_deadline: match query.sort.as_deref() {
+            None | Some("") | Some("activity") => false,
+            Some("sla") => true,
+            Some(other) => {
+                return Err(
+                    InvalidValue::new("sort", format!("{other:?}: use activity or sla")).into(),
+                )
+            }
+        },
         limit: query.limit.unwrap_or(DEFAULT_LIMIT),
     };
     let conversations = state

@@ -53,10 +53,19 @@ pub async fn route(
     let (automation, tz) =
         automation_of(state, &conversation.workspace_id, &conversation.channel_id).await?;
     let now = DateTime::from_timestamp_millis(state.clock.now_ms()).unwrap_or_default();
-    let contact = state
-        .store
-        .contact(&conversation.workspace_id, &conversation.contact_id)
-        .await?;
+    // The customer's row only when a rule asks about it.
+    let contact_has_email = match rules
+        .iter()
+        .any(|(_, _, r)| r.conditions.contact_has_email.is_some())
+    {
+        true => state
+            .store
+            .contact(&conversation.workspace_id, &conversation.contact_id)
+            .await?
+            .email
+            .is_some(),
+        false => false,
+    };
     let text = fold(&message.body);
     let contains = |word: &str| {
         let word = fold(word);
@@ -69,7 +78,7 @@ pub async fn route(
         language: conversation.locale.as_deref(),
         flagged: screening.flag.is_some(),
         complaint: screening.verdict.complaint(),
-        contact_has_email: contact.email.is_some(),
+        contact_has_email,
     };
     let mut current = conversation.clone();
     for (id, name, rule) in rules {

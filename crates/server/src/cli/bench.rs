@@ -154,6 +154,8 @@ pub struct RealtimeOptions {
     pub nats_url: String,
     /// Knowledge-base articles to publish first (the bot then searches on every line).
     pub articles: usize,
+    /// Routing rules to set up first, none of which fires.
+    pub rules: usize,
     pub as_json: bool,
 }
 
@@ -411,6 +413,18 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
         http.post(format!("{base}/api/v1/articles"))
             .bearer_auth(&token)
             .json(&json!({"title": format!("{question}（{n}）"), "body": answer, "status": "published"}))
+            .send()
+            .await?
+            .error_for_status()?;
+    }
+    for n in 0..options.rules {
+        http.post(format!("{base}/api/v1/routing/rules"))
+            .bearer_auth(&token)
+            .json(
+                &json!({"name": format!("rule {n}"), "rule": {"when": "customer_message",
+                "conditions": {"words": [format!("該当しない語{n}"), format!("nomatch{n}")]},
+                "actions": {"priority": "high"}}}),
+            )
             .send()
             .await?
             .error_for_status()?;

@@ -124,6 +124,10 @@ enum BenchCommand {
         /// (and logs a turn) on every customer line, which then asks a question.
         #[arg(long, default_value_t = 0)]
         articles: usize,
+        /// Routing rules to set up first (words no message has, so each is looked at and none
+        /// fires: the cost of evaluating them on the write path).
+        #[arg(long, default_value_t = 0)]
+        rules: usize,
         #[arg(long)]
         json: bool,
     },
@@ -379,6 +383,7 @@ pub async fn run() -> anyhow::Result<()> {
             nodes,
             nats_url,
             articles,
+            rules,
             json,
         }) => {
             crate::cli::bench::realtime(crate::cli::bench::RealtimeOptions {
@@ -393,6 +398,7 @@ pub async fn run() -> anyhow::Result<()> {
                 nodes: *nodes,
                 nats_url: nats_url.clone(),
                 articles: *articles,
+                rules: *rules,
                 as_json: *json,
             })
             .await

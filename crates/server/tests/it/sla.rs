@@ -129,6 +129,38 @@ async fn sla_deadlines_follow_business_hours_and_reach_the_report(app: TestApp) 
     app.run_jobs().await;
     assert!(notes(&app, &admin, &monday).await.is_empty());
 
+    // The inbox can put the nearest deadline first.
+    let newer = app
+        .start(&app.visitor().await, "午後の問い合わせです")
+        .await;
+    let order = |path: &'static str| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            app.get_json(admin, path).await["conversations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        order("/api/v1/conversations?status=open").await,
+        [newer.clone(), friday.clone()]
+    );
+    assert_eq!(
+        order("/api/v1/conversations?status=open&sort=sla").await,
+        [friday.clone(), newer.clone()]
+    );
+    let bad = app
+        .get("/api/v1/conversations?sort=size")
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+
     let report = app
         .get_json(&admin, "/api/v1/reports/kpis?from=2026-11-27&to=2026-11-30")
         .await;
