@@ -133,38 +133,47 @@ impl BusinessHours {
             .any(|(start, end)| (*start..*end).contains(&second))
     }
 
+    /// The open periods of `days` days from `from`'s date on (at most 400), as instants in
+    /// order, each cut to start no earlier than `from`.
+    fn open_periods(
+        &self,
+        tz: Tz,
+        from: DateTime<Utc>,
+        days: usize,
+    ) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
+        let first = from.with_timezone(&tz).date_naive();
+        std::iter::successors(Some(first), |d| d.succ_opt())
+            .take(days.min(400))
+            .flat_map(move |date| {
+                self.spans_on(date)
+                    .into_iter()
+                    .filter_map(move |(start, end)| {
+                        let at = |second: u32| {
+                            let naive = date.and_time(NaiveTime::MIN)
+                                + Duration::seconds(i64::from(second));
+                            tz.from_local_datetime(&naive)
+                                .earliest()
+                                .map(|t| t.with_timezone(&Utc))
+                        };
+                        let (s, e) = (at(start)?.max(from), at(end)?);
+                        (e > s).then_some((s, e))
+                    })
+            })
+    }
+
     /// Seconds the desk was open between two instants (for first response in business hours);
     /// 0 when `to` is not after `from`. Spans more than 400 days are cut there.
     pub fn open_seconds_between(&self, tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
         if to <= from {
             return 0;
         }
-        let mut date = from.with_timezone(&tz).date_naive();
-        let last = to.with_timezone(&tz).date_naive();
-        let mut open = 0;
-        for _ in 0..400 {
-            for (start, end) in self.spans_on(date) {
-                let at = |second: u32| {
-                    let naive =
-                        date.and_time(NaiveTime::MIN) + Duration::seconds(i64::from(second));
-                    tz.from_local_datetime(&naive)
-                        .earliest()
-                        .map(|t| t.with_timezone(&Utc))
-                };
-                if let (Some(s), Some(e)) = (at(start), at(end)) {
-                    let (s, e) = (s.max(from), e.min(to));
-                    if e > s {
-                        open += (e - s).num_seconds();
-                    }
-                }
-            }
-            if date >= last {
-                break;
-            }
-            let Some(next) = date.succ_opt() else { break };
-            date = next;
-        }
-        open
+        let days = (to.with_timezone(&tz).date_naive() - from.with_timezone(&tz).date_naive())
+            .num_days()
+            + 1;
+        self.open_periods(tz, from, usize::try_from(days).unwrap_or(0))
+            .take_while(|(s, _)| *s < to)
+            .map(|(s, e)| (e.min(to) - s).num_seconds().max(0))
+            .sum()
     }
 
     /// The instant `seconds` of open time after `from` (an SLA deadline in business hours);
@@ -176,30 +185,12 @@ impl BusinessHours {
         seconds: i64,
     ) -> Option<DateTime<Utc>> {
         let mut left = seconds.max(0);
-        let mut date = from.with_timezone(&tz).date_naive();
-        for _ in 0..400 {
-            for (start, end) in self.spans_on(date) {
-                let at = |second: u32| {
-                    let naive =
-                        date.and_time(NaiveTime::MIN) + Duration::seconds(i64::from(second));
-                    tz.from_local_datetime(&naive)
-                        .earliest()
-                        .map(|t| t.with_timezone(&Utc))
-                };
-                let (Some(s), Some(e)) = (at(start), at(end)) else {
-                    continue;
-                };
-                let s = s.max(from);
-                if e <= s {
-                    continue;
-                }
-                let span = (e - s).num_seconds();
-                if left <= span {
-                    return Some(s + Duration::seconds(left));
-                }
-                left -= span;
+        for (s, e) in self.open_periods(tz, from, 400) {
+            let span = (e - s).num_seconds();
+            if left <= span {
+                return Some(s + Duration::seconds(left));
             }
-            date = date.succ_opt()?;
+            left -= span;
         }
         None
     }

@@ -9,12 +9,6 @@
 use madoguchi_core::hours::format_local;
 use serde::{Deserialize, Serialize};
 
-use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
-use madoguchi_store::conversations::Conversation;
-use madoguchi_store::jobs::NO_JOBS;
-use madoguchi_store::messages::NewMessage;
-
-use crate::app::error::DomainResult;
 use crate::app::signing::{link_key, resume_link, survey_link, unsubscribe_link, LINK_TTL_MS};
 use crate::app::AppState;
 use crate::inbox::messages;
@@ -135,12 +129,12 @@ pub async fn deliver(state: &AppState, job: &NotifyJob) -> Result<&'static str, 
         } else {
             "お客様に返信を通知できませんでした。送信できるメールアドレス・電話番号が登録されていません。"
         };
-        note_for_agents(
+        messages::post_note(
             state,
             &conversation,
             &format!("notify-failed-{last}"),
             text,
-            now,
+            None,
         )
         .await
         .map_err(|e| e.to_string())?;
@@ -151,35 +145,6 @@ pub async fn deliver(state: &AppState, job: &NotifyJob) -> Result<&'static str, 
         .await
         .map_err(|e| e.to_string())?;
     Ok(outcome)
-}
-
-/// A private note from the system, for the agents of the conversation (once per `client_id`).
-async fn note_for_agents(
-    state: &AppState,
-    conversation: &Conversation,
-    client_id: &str,
-    text: &str,
-    now: i64,
-) -> DomainResult<()> {
-    let client_id = ClientId::parse(client_id)?;
-    messages::post(
-        state,
-        &NewMessage {
-            workspace_id: &conversation.workspace_id,
-            conversation_id: &conversation.id,
-            sender_kind: SenderKind::System,
-            sender_id: &conversation.id,
-            body: &MessageBody::parse(text)?,
-            private: true,
-            client_id: Some(&client_id),
-            meta: None,
-            sender_name: None,
-            jobs: &NO_JOBS,
-            at: now,
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 /// How long a survey link stays valid.

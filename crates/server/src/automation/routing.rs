@@ -6,11 +6,11 @@
 
 use chrono::DateTime;
 use madoguchi_core::conversation::Priority;
-use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
+use madoguchi_core::message::{ClientId, SenderKind};
 use madoguchi_core::routing::{pick, Candidate, Facts, Rule, Trigger};
 use madoguchi_store::conversations::{Conversation, ConversationPatch};
 use madoguchi_store::jobs::NO_JOBS;
-use madoguchi_store::messages::{Message, NewMessage};
+use madoguchi_store::messages::Message;
 use madoguchi_text::normalize::fold;
 
 use crate::app::error::DomainResult;
@@ -228,22 +228,12 @@ async fn fire(
             None => done.push(format!("テンプレートが見つかりません ({template_id})")),
         }
     }
-    let note = MessageBody::parse(&format!("ルール「{rule_name}」: {}", done.join("、")))?;
-    messages::post(
+    messages::post_note(
         state,
-        &NewMessage {
-            workspace_id: &conversation.workspace_id,
-            conversation_id: &conversation.id,
-            sender_kind: SenderKind::System,
-            sender_id: &conversation.id,
-            body: &note,
-            private: true,
-            client_id: Some(&client_id),
-            meta: Some(&serde_json::json!({"kind": "rule", "rule_id": rule_id}).to_string()),
-            sender_name: None,
-            jobs: &NO_JOBS,
-            at: state.clock.now_ms(),
-        },
+        conversation,
+        &occasion,
+        &format!("ルール「{rule_name}」: {}", done.join("、")),
+        Some(&serde_json::json!({"kind": "rule", "rule_id": rule_id})),
     )
     .await?;
     Ok(updated)

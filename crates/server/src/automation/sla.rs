@@ -7,12 +7,10 @@
 use chrono::DateTime;
 use madoguchi_core::conversation::{ConversationStatus, Priority};
 use madoguchi_core::hours::format_local;
-use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use madoguchi_core::sla::Policy;
 use madoguchi_store::audit::AuditEntry;
 use madoguchi_store::conversations::{Conversation, SlaDeadlines};
-use madoguchi_store::jobs::{JobChanges, JobSpec, NO_JOBS};
-use madoguchi_store::messages::NewMessage;
+use madoguchi_store::jobs::{JobChanges, JobSpec};
 use serde::{Deserialize, Serialize};
 
 use crate::app::error::{DomainError, DomainResult};
@@ -150,28 +148,12 @@ pub async fn check(state: &AppState, job: &SlaJob) -> DomainResult<&'static str>
         true => format!("SLA 警告: {what}の期限（{when}）が近づいています"),
         false => format!("SLA 超過: {what}の期限（{when}）を過ぎました"),
     };
-    let client_id = ClientId::parse(&format!(
-        "sla-{:?}-{}-{}",
-        job.target, job.warning, job.due_at
-    ))?;
-    messages::post(
+    messages::post_note(
         state,
-        &NewMessage {
-            workspace_id: &conversation.workspace_id,
-            conversation_id: &conversation.id,
-            sender_kind: SenderKind::System,
-            sender_id: &conversation.id,
-            body: &MessageBody::parse(&text)?,
-            private: true,
-            client_id: Some(&client_id),
-            meta: Some(
-                &serde_json::json!({"kind": "sla", "target": job.target, "warning": job.warning})
-                    .to_string(),
-            ),
-            sender_name: None,
-            jobs: &NO_JOBS,
-            at: state.clock.now_ms(),
-        },
+        &conversation,
+        &format!("sla-{:?}-{}-{}", job.target, job.warning, job.due_at),
+        &text,
+        Some(&serde_json::json!({"kind": "sla", "target": job.target, "warning": job.warning})),
     )
     .await?;
     if job.warning {

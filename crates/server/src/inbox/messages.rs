@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use madoguchi_store::conversations::{Conversation, NewConversation, Started};
-use madoguchi_store::jobs::JobChanges;
+use madoguchi_store::jobs::{JobChanges, NO_JOBS};
 use madoguchi_store::messages::{Appended, NewMessage, Screen};
 
 use crate::app::error::DomainResult;
@@ -135,5 +135,36 @@ pub async fn post_automatic(
     )
     .await?;
     state.posted.insert(key);
+    Ok(())
+}
+
+/// A private note from the system on a conversation's timeline, for its agents (a rule that
+/// fired, an SLA warning, a notification that could not go out): once per `client_id`.
+pub async fn post_note(
+    state: &AppState,
+    conversation: &Conversation,
+    client_id: &str,
+    text: &str,
+    meta: Option<&serde_json::Value>,
+) -> DomainResult<()> {
+    let client_id = ClientId::parse(client_id)?;
+    let meta = meta.map(|m| m.to_string());
+    post(
+        state,
+        &NewMessage {
+            workspace_id: &conversation.workspace_id,
+            conversation_id: &conversation.id,
+            sender_kind: SenderKind::System,
+            sender_id: &conversation.id,
+            body: &MessageBody::parse(text)?,
+            private: true,
+            client_id: Some(&client_id),
+            meta: meta.as_deref(),
+            sender_name: None,
+            jobs: &NO_JOBS,
+            at: state.clock.now_ms(),
+        },
+    )
+    .await?;
     Ok(())
 }
