@@ -517,6 +517,17 @@ pub fn judge(text: &str, custom: &Custom) -> Verdict {
             verdict.complaint_terms.push((*term).to_owned());
         }
     }
+    // The model speaks only where the lexicon found nothing, and never over a complaint.
+    if verdict.hits.is_empty() && verdict.complaint_terms.is_empty() {
+        let (p, why) = crate::abuse_model::model().score(&folded_text);
+        if p >= crate::abuse_model::THRESHOLD {
+            verdict.hits.push(Hit {
+                category: Insult,
+                severity: 1,
+                term: format!("model {:.2}: {}", p, why.join("・")),
+            });
+        }
+    }
     verdict
 }
 

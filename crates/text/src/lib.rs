@@ -2,7 +2,8 @@
 //! support bot and (later) classifiers.
 //!
 //! # Layout
-//! - [`abuse`]: customer harassment (カスハラ) and complaints, told apart, each flag explained.
+//! - [`abuse`]: customer harassment (カスハラ) and complaints, told apart, each flag explained;
+//!   [`abuse_model`]: the naive Bayes model beside its lexicon.
 //! - [`normalize`]: NFKC (full/half width), case, katakana → hiragana, long-vowel marks.
 //! - [`analyzer`]: morphological analysis with IPADIC compiled into the binary (lindera), content
 //!   word lemmas, English stemming, character bigrams, per-workspace synonyms.
@@ -16,6 +17,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod abuse;
+pub mod abuse_model;
 pub mod analyzer;
 pub mod bm25;
 pub mod faq;

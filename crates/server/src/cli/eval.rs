@@ -169,6 +169,8 @@ pub fn abuse(data: &Path, as_json: bool) -> anyhow::Result<()> {
     let items: Vec<Labelled> = read_json(data)?;
     const LABELS: [&str; 3] = ["harassment", "complaint", "normal"];
     let custom = Custom::default();
+    // Trained once at first use: not part of any message's time.
+    madoguchi_text::abuse_model::model();
     let mut latencies = Vec::new();
     let mut pairs = Vec::new();
     for item in &items {

@@ -388,7 +388,7 @@ async fn agents_report_and_supervisors_decide(app: TestApp) {
         .await;
     let visitor = app.visitor().await;
     let conversation = app
-        .start(&visitor, "明日そっちの店まで行くから待ってろよ")
+        .start(&visitor, "担当の田中さんは今日は何時に帰りますか")
         .await;
     let listed = agent_messages(&app, &agent, &conversation).await;
     let first = listed[0]["id"].as_str().unwrap().to_owned();
@@ -438,7 +438,7 @@ async fn agents_report_and_supervisors_decide(app: TestApp) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(decided["masked"], false);
     assert_eq!(decided["flag_decision"], "dismissed");
-    assert!(decided["body"].as_str().unwrap().contains("待ってろ"));
+    assert!(decided["body"].as_str().unwrap().contains("何時に帰り"));
     let queue = app.get_json(&admin, "/api/v1/harassment/reviews").await;
     assert!(queue.as_array().unwrap().is_empty());
     let all = app
