@@ -302,10 +302,15 @@ impl Hub {
         match &self.nats {
             // Our own subscription brings it back to this node's sockets too.
             Some(client) => {
-                if let Err(err) = client
+                // Flushed: the revocation has reached the NATS server when this returns.
+                let sent = match client
                     .publish(REVOKED_SUBJECT, token_hash.to_owned().into())
                     .await
                 {
+                    Ok(()) => client.flush().await.map_err(|e| e.to_string()),
+                    Err(err) => Err(err.to_string()),
+                };
+                if let Err(err) = sent {
                     tracing::warn!(%err, "publishing a revocation to NATS failed");
                     self.revoked.send(token_hash.into()).ok();
                 }
