@@ -673,12 +673,30 @@ impl Store {
         &self,
         workspace_id: &str,
     ) -> Result<Vec<(ConversationStatus, i64)>> {
-        let rows = sqlx::query(
-            "SELECT status, COUNT(*) AS n FROM conversations WHERE workspace_id = $1 GROUP BY status",
-        )
-        .bind(workspace_id)
-        .fetch_all(self.pool())
-        .await?;
+        self.team_conversation_counts(workspace_id, None).await
+    }
+
+    /// The same, of these teams' conversations only (`None`: all).
+    pub async fn team_conversation_counts(
+        &self,
+        workspace_id: &str,
+        teams: Option<&[String]>,
+    ) -> Result<Vec<(ConversationStatus, i64)>> {
+        let mut sql =
+            String::from("SELECT status, COUNT(*) AS n FROM conversations WHERE workspace_id = $1");
+        if let Some(teams) = teams {
+            sql.push_str(" AND team_id IN ('no team'");
+            for i in 0..teams.len() {
+                sql.push_str(&format!(", ${}", i + 2));
+            }
+            sql.push(')');
+        }
+        sql.push_str(" GROUP BY status");
+        let mut query = sqlx::query(&sql).bind(workspace_id);
+        for team in teams.unwrap_or_default() {
+            query = query.bind(team);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
         rows.iter()
             .map(|row| {
                 let status = ConversationStatus::parse(&row.try_get::<String, _>("status")?)?;

@@ -109,6 +109,7 @@ async fn list_conversations(
         Some("none") => AssigneeFilter::Unassigned,
         Some(id) => AssigneeFilter::Agent(id.to_owned()),
     };
+    let teams = visible_teams(&state, agent).await?;
     let filter = ConversationFilter {
         status: query
             .status
@@ -122,7 +123,7 @@ async fn list_conversations(
         contact_id: None,
         q: query.q,
         team_id: query.team.filter(|t| !t.is_empty()),
-        teams: visible_teams(&state, agent).await?,
+        teams: teams.clone(),
         by_deadline: match query.sort.as_deref() {
             None | Some("") | Some("activity") => false,
             Some("sla") => true,
@@ -146,7 +147,11 @@ async fn list_conversations(
         spam: 0,
         blocked: 0,
     };
-    for (status, n) in state.store.conversation_counts(&agent.workspace_id).await? {
+    for (status, n) in state
+        .store
+        .team_conversation_counts(&agent.workspace_id, teams.as_deref())
+        .await?
+    {
         let slot = match status {
             ConversationStatus::Open => &mut counts.open,
             ConversationStatus::Pending => &mut counts.pending,

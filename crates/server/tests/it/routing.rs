@@ -260,6 +260,7 @@ async fn agents_limited_to_their_teams_see_only_those(app: TestApp) {
         .map(|c| c["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, [ca.as_str()]);
+    assert_eq!(list["counts"]["open"], 1, "counts are of their teams too");
     for path in [
         format!("/api/v1/conversations/{cb}"),
         format!("/api/v1/conversations/{cb}/messages"),
