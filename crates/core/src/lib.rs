@@ -15,6 +15,7 @@
 //! - [`attachment`]: which files may be attached (told by their content) and their names.
 //! - [`harassment`]: a workspace's harassment policy, flags on messages, blocks.
 //! - [`routing`]: routing rules (conditions, actions) and picking a team's next agent.
+//! - [`classification`]: a workspace's categories for new conversations (defaults included).
 //! - [`sla`]: SLA policies (targets per priority in business hours) and their outcome.
 //! - [`kpi`]: the support KPIs over what is stored about conversations, and report groups.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -22,6 +23,7 @@
 pub mod agent;
 pub mod attachment;
 pub mod automation;
+pub mod classification;
 pub mod conversation;
 pub mod harassment;
 pub mod holidays;

@@ -1,6 +1,6 @@
 //! Routing rules and assignment: a [`Rule`] is conditions on a new conversation or a customer
-//! message (channel, words, business hours, language, the harassment and complaint checks, the
-//! customer's address) and actions (a team, an agent or the team's next free agent, a priority,
+//! message (channel, words, business hours, language, category, the harassment and complaint
+//! checks, the customer's address) and actions (a team, an agent or the team's next free agent, a priority,
 //! tags, a template reply). [`pick`] chooses the agent within a team: round robin or least
 //! busy, never past an agent's capacity, never someone away or offline.
 
@@ -38,6 +38,8 @@ pub struct Conditions {
     pub in_hours: Option<bool>,
     /// The conversation's language, `ja` or `en`.
     pub language: Option<String>,
+    /// The conversation was classified into one of these categories.
+    pub categories: Vec<String>,
     /// The message was flagged as harassment.
     pub flagged: Option<bool>,
     /// The message reads as a complaint.
@@ -79,6 +81,7 @@ pub struct Facts<'a> {
     pub contains: &'a (dyn Fn(&str) -> bool + Sync),
     pub in_hours: bool,
     pub language: Option<&'a str>,
+    pub category: Option<&'a str>,
     pub flagged: bool,
     pub complaint: bool,
     pub contact_has_email: bool,
@@ -144,6 +147,10 @@ impl Rule {
             && c.language
                 .as_deref()
                 .is_none_or(|l| facts.language == Some(l))
+            && (c.categories.is_empty()
+                || facts
+                    .category
+                    .is_some_and(|k| c.categories.iter().any(|w| w == k)))
             && holds(c.flagged, facts.flagged)
             && holds(c.complaint, facts.complaint)
             && holds(c.contact_has_email, facts.contact_has_email)
@@ -243,6 +250,7 @@ mod tests {
             contains: &contains,
             in_hours: true,
             language: Some("ja"),
+            category: Some("返品・交換"),
             flagged: false,
             complaint: false,
             contact_has_email: false,
@@ -254,6 +262,19 @@ mod tests {
         );
         facts.in_hours = false;
         assert!(!rule.matches(Trigger::Created, &facts));
+        facts.in_hours = true;
+        let by_category: Rule = serde_json::from_value(serde_json::json!({
+            "when": "created",
+            "conditions": {"categories": ["支払い", "返品・交換"]},
+            "actions": {"priority": "high"}
+        }))
+        .unwrap();
+        assert!(by_category.matches(Trigger::Created, &facts));
+        facts.category = None;
+        assert!(
+            !by_category.matches(Trigger::Created, &facts),
+            "unclassified"
+        );
         let other = |w: &str| "配送について".contains(w);
         facts.in_hours = true;
         facts.contains = &other;

@@ -639,18 +639,52 @@
     loadTemplates();
   }
 
-  /* ---- #routing: who sees what, teams, agents' capacity, ordered rules ---- */
+  /* ---- #routing: who sees what, teams, agents' capacity, categories, ordered rules ---- */
   function routing() {
     page(t("admin.area.routing"));
     var scopeCard = card(t("routing.scope"));
     var teamsCard = card(t("routing.teams"));
     var agentsCard = card(t("routing.capacity"));
     var slaCard = card(t("sla.policies"));
+    var categoriesCard = card(t("classify.categories"));
     var rulesCard = card(t("routing.rules"));
     var formCard = card(t("routing.new_rule"));
     Promise.all([api("GET", "/api/v1/routing/settings"), api("GET", "/api/v1/agents"), api("GET", "/api/v1/templates"),
-      api("GET", "/api/v1/sla/policies")]).then(function (r) {
-      var agentsList = r[1].agents, templates = r[2].templates, policies = r[3];
+      api("GET", "/api/v1/sla/policies"), api("GET", "/api/v1/classification")]).then(function (r) {
+      var agentsList = r[1].agents, templates = r[2].templates, policies = r[3], categories = r[4].categories;
+      /* Categories, one per line as "name: keyword, keyword"; the last catches the rest. */
+      var method = el("p", { class: "hint", id: "classifier-method" });
+      function showMethod(c) {
+        method.textContent = c.method === "model" ? t("classify.by_model").replace("{n}", c.examples) : t("classify.by_keywords");
+      }
+      showMethod(r[4].classifier);
+      categoriesCard.appendChild(method);
+      var cform = el("form", { id: "categories-form" });
+      var ctext = field(cform, t("classify.lines"), el("textarea", { rows: "9" }));
+      function asLines(list) { return list.map(function (c) { return c.name + (c.keywords.length ? ": " + c.keywords.join(", ") : ""); }).join("\n"); }
+      ctext.value = asLines(categories);
+      cform.appendChild(el("p", { class: "hint" }, t("classify.hint")));
+      cform.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
+      cform.appendChild(button(t("classify.defaults"), function () {
+        api("PUT", "/api/v1/classification", { categories: null }).then(savedCategories, failed(cmsg));
+      }));
+      categoriesCard.appendChild(cform);
+      var cmsg = statusLine(categoriesCard);
+      function savedCategories(c) {
+        categories = c.categories; ctext.value = asLines(categories); showMethod(c.classifier);
+        options(catSel, [["", t("routing.any")]].concat(categories.map(function (x) { return [x.name, x.name]; })), "");
+        cmsg.textContent = t("admin.saved");
+      }
+      cform.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var list = lines(ctext.value).map(function (line) {
+          var at = line.search(/[:：]/);
+          var name = (at < 0 ? line : line.slice(0, at)).trim();
+          var words = at < 0 ? [] : line.slice(at + 1).split(/[,、]/).map(function (x) { return x.trim(); }).filter(Boolean);
+          return { name: name, keywords: words };
+        });
+        api("PUT", "/api/v1/classification", { categories: list }).then(savedCategories, failed(cmsg));
+      });
       /* SLA policies: business-hour minutes per priority, and a warning. */
       var slaList = el("div");
       slaCard.appendChild(slaList);
@@ -756,6 +790,7 @@
         if (c.channel_ids && c.channel_ids.length) parts.push(t("routing.channel") + ": " + c.channel_ids.map(function (id) { var ch = channels.filter(function (x) { return x.id === id; })[0]; return ch ? ch.name : id; }).join("・"));
         if (c.in_hours === true) parts.push(t("routing.in_hours")); else if (c.in_hours === false) parts.push(t("routing.out_of_hours"));
         if (c.language) parts.push(t("routing.language") + ": " + c.language);
+        if (c.categories && c.categories.length) parts.push(t("classify.category") + ": " + c.categories.join("・"));
         if (c.flagged) parts.push(t("routing.flagged"));
         if (c.complaint) parts.push(t("routing.complaint"));
         return parts.join(" · ");
@@ -805,6 +840,7 @@
       var channel = field(rform, t("routing.channel"), options(el("select"), [["", t("routing.any")]].concat(channels.map(function (c) { return [c.id, c.name]; })), ""));
       var hoursSel = field(rform, t("routing.hours"), options(el("select"), [["", t("routing.any")], ["in", t("routing.in_hours")], ["out", t("routing.out_of_hours")]], ""));
       var lang = field(rform, t("routing.language"), options(el("select"), [["", t("routing.any")], ["ja", "日本語"], ["en", "English"]], ""));
+      var catSel = field(rform, t("classify.category"), options(el("select"), [["", t("routing.any")]].concat(categories.map(function (x) { return [x.name, x.name]; })), ""));
       var flagged = check(rform, t("routing.flagged"), false);
       var complaint = check(rform, t("routing.complaint"), false);
       var teamSel = field(rform, t("routing.team"), el("select"));
@@ -825,6 +861,7 @@
         if (channel.value) conditions.channel_ids = [channel.value];
         if (hoursSel.value) conditions.in_hours = hoursSel.value === "in";
         if (lang.value) conditions.language = lang.value;
+        if (catSel.value) conditions.categories = [catSel.value];
         if (flagged.checked) conditions.flagged = true;
         if (complaint.checked) conditions.complaint = true;
         if (teamSel.value) actions.team_id = teamSel.value;

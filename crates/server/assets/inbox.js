@@ -516,6 +516,14 @@
       c.assignee_id || "", function (v) { patch({ assignee_id: v || null }); });
     var team = select(t("inbox.team"), "team", [["", t("inbox.no_team")]].concat(S.teams.map(function (x) { return [x.id, x.name]; })),
       c.team_id || "", function (v) { patch({ team_id: v || null }); });
+    /* The category the classifier chose (how sure, and how); an agent's choice teaches it. */
+    var known = S.categories.indexOf(c.category) >= 0 || !c.category ? S.categories : S.categories.concat([c.category]);
+    var category = select(t("inbox.category"), "category", [["", t("inbox.no_category")]].concat(known.map(function (x) { return [x, x]; })),
+      c.category || "", function (v) { if (v) patch({ category: v }); });
+    var how = el("p", { class: "category-source", id: "category-source" });
+    if (c.category_source === "agent") how.textContent = t("inbox.category_by_agent");
+    else if (c.category_source) how.textContent = t("inbox.category_by_" + c.category_source).replace("{pct}", Math.round((c.category_confidence || 0) * 100));
+    category.push(how);
     var priority = select(t("inbox.priority"), "priority", ["low", "normal", "high", "urgent"].map(function (p) { return [p, t("inbox.priority." + p)]; }),
       c.priority, function (v) { patch({ priority: v }); });
     var tagsLabel = el("label", { for: "tags" }, t("inbox.tags"));
@@ -523,7 +531,7 @@
     tags.addEventListener("change", function () {
       patch({ tags: tags.value.split(/[,、]/).map(function (x) { return x.trim(); }).filter(Boolean) });
     });
-    status.concat(assignee, team, priority, [tagsLabel, tags]).forEach(function (n) { side.appendChild(n); });
+    status.concat(assignee, team, category, priority, [tagsLabel, tags]).forEach(function (n) { side.appendChild(n); });
     /* Snooze until a time: the conversation reopens by itself then (or when the customer writes). */
     var snooze = el("div", { class: "snooze", id: "snooze", hidden: "" });
     var when = el("input", { type: "datetime-local", id: "snooze-until" });
@@ -705,13 +713,14 @@
     return M.loadStrings(me.locale);
   }).then(function () {
     return Promise.all([api("GET", "/api/v1/agents"), api("GET", "/api/v1/channels"), api("GET", "/api/v1/templates"),
-      api("GET", "/api/v1/teams"), api("GET", "/api/v1/agents/" + S.me.id + "/routing")]);
+      api("GET", "/api/v1/teams"), api("GET", "/api/v1/agents/" + S.me.id + "/routing"), api("GET", "/api/v1/classification")]);
   }).then(function (r) {
     S.agents = r[0].agents;
     S.channels = r[1].channels;
     S.templates = r[2].templates;
     S.teams = r[3];
     S.routing = r[4];
+    S.categories = r[5].categories.map(function (c) { return c.name; });
     build();
     connect();
     /* A link from elsewhere (a report's drill-down) opens its conversation: #conversation=ID. */

@@ -14,7 +14,7 @@ use crate::jobs::JobChanges;
 use crate::messages::{Inserted, Message, MessageDraft, Screen, ScreenDraft};
 use crate::{new_id, Result, Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Conversation {
     pub id: String,
     pub workspace_id: String,
@@ -48,6 +48,11 @@ pub struct Conversation {
     pub sla_policy_id: Option<String>,
     pub sla_first_due_at: Option<i64>,
     pub sla_resolution_due_at: Option<i64>,
+    /// The category it was sorted into, how sure the classifier was (0–1) and who decided
+    /// (`model`, `keywords`, `agent`: see `madoguchi_core::classification::source`).
+    pub category: Option<String>,
+    pub category_confidence: Option<f64>,
+    pub category_source: Option<String>,
     pub tags: Vec<String>,
 }
 
@@ -84,6 +89,9 @@ impl Conversation {
             sla_policy_id: row.try_get("sla_policy_id")?,
             sla_first_due_at: row.try_get("sla_first_due_at")?,
             sla_resolution_due_at: row.try_get("sla_resolution_due_at")?,
+            category: row.try_get("category")?,
+            category_confidence: row.try_get("category_confidence")?,
+            category_source: row.try_get("category_source")?,
             tags: Vec::new(),
         })
     }
@@ -92,7 +100,8 @@ impl Conversation {
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, workspace_id, channel_id, contact_id, status, \
      assignee_id, team_id, priority, last_seq, created_at, first_agent_response_at, \
      last_activity_at, resolved_at, waiting_since, handed_over_at, locale, agent_read_seq, \
-     contact_read_seq, snoozed_until, subject, sla_policy_id, sla_first_due_at, sla_resolution_due_at";
+     contact_read_seq, snoozed_until, subject, sla_policy_id, sla_first_due_at, sla_resolution_due_at, \
+     category, category_confidence, category_source";
 
 /// Whose conversations to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -136,6 +145,8 @@ pub struct ConversationPatch {
     pub snoozed_until: Option<i64>,
     /// An SLA policy applied now, with the deadlines it sets.
     pub sla: Option<SlaDeadlines>,
+    /// The category an agent chose (a training example for the classifier).
+    pub category: Option<String>,
 }
 
 /// The deadlines an SLA policy sets on a conversation.
@@ -235,8 +246,9 @@ impl WriteOp for ConversationDraft {
             let now = self.at;
             let row = sqlx::query(&format!(
                 "INSERT INTO conversations (id, workspace_id, channel_id, contact_id, status, priority, \
-                 last_seq, created_at, last_activity_at, handed_over_at, locale, subject) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $8, $9, $10) \
+                 last_seq, created_at, last_activity_at, handed_over_at, locale, subject, category, \
+                 category_confidence, category_source) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $8, $9, $10, $11, $12, $13) \
                  RETURNING {CONVERSATION_COLUMNS}"
             ))
             .bind(&self.id)
@@ -249,6 +261,9 @@ impl WriteOp for ConversationDraft {
             .bind(self.handed_over.then_some(now))
             .bind(self.locale.as_deref())
             .bind(self.subject.as_deref())
+            .bind(self.screen.category.as_ref().map(|c| c.name.as_str()))
+            .bind(self.screen.category.as_ref().map(|c| c.confidence))
+            .bind(self.screen.category.as_ref().map(|c| c.source))
             .fetch_one(&mut *conn)
             .await?;
             let message = MessageDraft {
@@ -383,6 +398,23 @@ impl WriteOp for ConversationUpdate {
                 .bind(&sla.policy_id)
                 .bind(sla.first_due_at)
                 .bind(sla.resolution_due_at)
+                .execute(&mut *conn)
+                .await?;
+            }
+            if let Some(category) = &patch.category {
+                sqlx::query(
+                    "UPDATE conversations SET category = $2, category_confidence = 1.0, \
+                     category_source = $3 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(category)
+                .bind(madoguchi_core::classification::source::AGENT)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query(
+                    "UPDATE workspaces SET labels_version = labels_version + 1 WHERE id = $1",
+                )
+                .bind(workspace_id)
                 .execute(&mut *conn)
                 .await?;
             }
@@ -870,6 +902,10 @@ impl Store {
             audit_key: self.audit_key.clone(),
         })
         .await?;
+        if patch.category.is_some() {
+            // The workspace's labels moved: its classifier retrains.
+            self.caches.workspaces.clear();
+        }
         self.conversation(workspace_id, id).await
     }
 }

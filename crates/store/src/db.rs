@@ -66,6 +66,7 @@ impl Backend {
             22 => "0022_harassment.sql",
             23 => "0023_teams_rules.sql",
             24 => "0024_sla.sql",
+            25 => "0025_classification.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

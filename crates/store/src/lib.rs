@@ -18,6 +18,7 @@
 //! - [`attachments`]: files attached to messages, stored in the database.
 //! - [`reports`]: the facts the KPI reports read.
 //! - [`teams`]: teams and members, agents' scope, capacity and away switch, routing rules.
+//! - [`classification`]: a workspace's categories and the labelled history its classifier learns.
 //! - [`templates`]: canned replies and the tag list.
 //! - [`audit`]: the hash-chained audit log.
 //! - [`harassment`]: flagged and reported messages, decisions, blocked senders, case evidence.
@@ -36,6 +37,7 @@ pub mod agents;
 pub mod attachments;
 pub mod audit;
 pub mod cache;
+pub mod classification;
 pub mod contacts;
 pub mod conversations;
 pub mod db;

@@ -87,8 +87,8 @@ pub struct NewMessage<'a> {
     pub at: i64,
 }
 
-/// What the door's harassment check found on a customer message, written with it.
-#[derive(Debug, Clone, Copy, Default)]
+/// What the door's checks found on a customer message, written with it.
+#[derive(Debug, Clone, Default)]
 pub struct Screen<'a> {
     /// The flag (JSON): the message is kept, masked for agents, and its text sealed into the
     /// audit log in the same transaction.
@@ -97,6 +97,17 @@ pub struct Screen<'a> {
     pub complaint: bool,
     /// The sender is blocked: the conversation goes (or stays) `blocked`.
     pub held: bool,
+    /// A new conversation's category, from its first message.
+    pub category: Option<Classified>,
+}
+
+/// The category the classifier chose, how sure it was (0–1), and how it decided
+/// (`madoguchi_core::classification::source`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classified {
+    pub name: String,
+    pub confidence: f64,
+    pub source: &'static str,
 }
 
 /// [`Screen`], owned.
@@ -105,6 +116,7 @@ pub(crate) struct ScreenDraft {
     pub(crate) flag: Option<String>,
     pub(crate) complaint: bool,
     pub(crate) held: bool,
+    pub(crate) category: Option<Classified>,
 }
 
 impl From<&Screen<'_>> for ScreenDraft {
@@ -113,6 +125,7 @@ impl From<&Screen<'_>> for ScreenDraft {
             flag: screen.flag.map(str::to_owned),
             complaint: screen.complaint,
             held: screen.held,
+            category: screen.category.clone(),
         }
     }
 }

@@ -13,7 +13,15 @@ pub struct Workspace {
     pub created_at: i64,
     /// The harassment policy as a JSON object (`{}`: the defaults).
     pub harassment: String,
+    /// The categories for classifying conversations (JSON array; `None`: the defaults).
+    pub categories: Option<String>,
+    /// Moves with every category an agent chooses: a model trained before is out of date.
+    pub labels_version: i64,
 }
+
+/// The columns [`Workspace::from_row`] reads.
+pub(crate) const WORKSPACE_COLUMNS: &str =
+    "id, name, time_zone, created_at, harassment, categories, labels_version";
 
 impl Workspace {
     fn from_row(row: &AnyRow) -> Result<Self> {
@@ -23,6 +31,8 @@ impl Workspace {
             time_zone: row.try_get("time_zone")?,
             created_at: row.try_get("created_at")?,
             harassment: row.try_get("harassment")?,
+            categories: row.try_get("categories")?,
+            labels_version: row.try_get("labels_version")?,
         })
     }
 }
@@ -87,10 +97,10 @@ const CHANNEL_COLUMNS: &str =
 impl Store {
     pub async fn create_workspace(&self, name: &str) -> Result<Workspace> {
         let mut w = self.begin_write().await?;
-        let row = sqlx::query(
+        let row = sqlx::query(&format!(
             "INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3) \
-             RETURNING id, name, time_zone, created_at, harassment",
-        )
+             RETURNING {WORKSPACE_COLUMNS}"
+        ))
         .bind(new_id())
         .bind(name)
         .bind(now_ms())
@@ -105,9 +115,9 @@ impl Store {
         self.caches
             .workspaces
             .get_or_load(id, || async {
-                let row = sqlx::query(
-                    "SELECT id, name, time_zone, created_at, harassment FROM workspaces WHERE id = $1",
-                )
+                let row = sqlx::query(&format!(
+                    "SELECT {WORKSPACE_COLUMNS} FROM workspaces WHERE id = $1"
+                ))
                 .bind(id)
                 .fetch_one(self.pool())
                 .await?;
@@ -119,9 +129,9 @@ impl Store {
     /// Renames a workspace (the shop's name in the help center, e-mails and the admin).
     pub async fn rename_workspace(&self, id: &str, name: &str) -> Result<Workspace> {
         let mut w = self.begin_write().await?;
-        let row = sqlx::query(
-            "UPDATE workspaces SET name = $2 WHERE id = $1 RETURNING id, name, time_zone, created_at, harassment",
-        )
+        let row = sqlx::query(&format!(
+            "UPDATE workspaces SET name = $2 WHERE id = $1 RETURNING {WORKSPACE_COLUMNS}"
+        ))
         .bind(id)
         .bind(name)
         .fetch_one(&mut *w.tx)
@@ -173,9 +183,9 @@ impl Store {
 
     /// The oldest workspace, if any (the one `serve` creates on an empty database).
     pub async fn first_workspace(&self) -> Result<Option<Workspace>> {
-        let row = sqlx::query(
-            "SELECT id, name, time_zone, created_at, harassment FROM workspaces ORDER BY created_at, id LIMIT 1",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT {WORKSPACE_COLUMNS} FROM workspaces ORDER BY created_at, id LIMIT 1"
+        ))
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(Workspace::from_row).transpose()

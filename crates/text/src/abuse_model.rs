@@ -4,13 +4,15 @@
 //! read). It catches abusive wording the lexicon has no term for; its flag names the bigrams
 //! that weighed most, so it stays explainable.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
+
+use crate::naive_bayes::NaiveBayes;
 
 /// What the model needs to be sure of before it flags a message.
 pub const THRESHOLD: f64 = 0.97;
 /// Fewer known bigrams than this: too little to judge.
 const MIN_KNOWN: usize = 4;
+const HARASSMENT: &str = "harassment";
 
 #[derive(serde::Deserialize)]
 struct Labelled {
@@ -18,10 +20,9 @@ struct Labelled {
     label: String,
 }
 
-/// Log-probabilities per class: `[harassment, other]`.
+/// Harassment against everything else.
 pub struct Model {
-    prior: [f64; 2],
-    likelihood: HashMap<String, [f64; 2]>,
+    bayes: NaiveBayes,
 }
 
 fn bigrams(folded: &str) -> Vec<String> {
@@ -31,52 +32,30 @@ fn bigrams(folded: &str) -> Vec<String> {
 
 impl Model {
     fn train(examples: &[(String, bool)]) -> Self {
-        let mut counts: HashMap<String, [f64; 2]> = HashMap::new();
-        let mut totals = [0.0_f64; 2];
-        let mut docs = [0.0_f64; 2];
-        for (folded, abusive) in examples {
-            let class = usize::from(!abusive);
-            docs[class] += 1.0;
-            for gram in bigrams(folded) {
-                counts.entry(gram).or_default()[class] += 1.0;
-                totals[class] += 1.0;
-            }
-        }
-        let vocabulary = counts.len() as f64;
-        let likelihood = counts
-            .into_iter()
-            .map(|(gram, c)| {
-                let p = |k: usize| ((c[k] + 1.0) / (totals[k] + vocabulary)).ln();
-                (gram, [p(0), p(1)])
-            })
-            .collect();
-        let all = docs[0] + docs[1];
         Self {
-            prior: [(docs[0] / all).ln(), (docs[1] / all).ln()],
-            likelihood,
+            bayes: NaiveBayes::train(
+                examples.iter().map(|(folded, abusive)| {
+                    (bigrams(folded), if *abusive { HARASSMENT } else { "other" })
+                }),
+                1.0,
+            ),
         }
     }
 
     /// The probability that `folded` is harassment, and the bigrams that pushed most that way.
     pub fn score(&self, folded: &str) -> (f64, Vec<String>) {
-        let mut logs = self.prior;
-        let mut known = 0;
-        let mut weights: Vec<(f64, String)> = Vec::new();
-        for gram in bigrams(folded) {
-            if let Some(l) = self.likelihood.get(&gram) {
-                known += 1;
-                logs[0] += l[0];
-                logs[1] += l[1];
-                weights.push((l[0] - l[1], gram));
-            }
-        }
-        if known < MIN_KNOWN {
+        let Some(k) = self.bayes.classes().iter().position(|c| c == HARASSMENT) else {
+            return (0.0, Vec::new());
+        };
+        let grams = bigrams(folded);
+        let posterior = self.bayes.posterior(&grams);
+        if posterior.known < MIN_KNOWN {
             return (0.0, Vec::new());
         }
-        let p = 1.0 / (1.0 + (logs[1] - logs[0]).exp());
-        weights.sort_by(|a, b| b.0.total_cmp(&a.0));
-        weights.dedup_by(|a, b| a.1 == b.1);
-        (p, weights.into_iter().take(3).map(|(_, g)| g).collect())
+        (
+            posterior.probabilities[k],
+            self.bayes.evidence(&grams, k, 3),
+        )
     }
 }
 
@@ -107,7 +86,7 @@ mod tests {
     #[test]
     fn the_model_learns_its_examples_and_keeps_out_of_short_texts() {
         let model = model();
-        assert!(model.likelihood.len() > 500, "trained on the data files");
+        assert!(model.bayes.vocabulary() > 500, "trained on the data files");
         let (p, why) = model.score(&crate::abuse::folded("お前の頭は空っぽか、このバカ店員"));
         assert!(p > 0.9, "{p}");
         assert!(!why.is_empty());

@@ -1,5 +1,6 @@
-//! Retrieval metrics at cut-off 10 for graded relevance judgements (grade > 0 is relevant):
-//! nDCG@10 with linear gain, Recall@10, MRR@10, and P@1.
+//! Evaluation metrics. Retrieval at cut-off 10 for graded relevance judgements (grade > 0 is
+//! relevant): nDCG@10 with linear gain, Recall@10, MRR@10, and P@1. Classification: precision,
+//! recall and F1 per label, and their macro average.
 
 use std::collections::HashMap;
 
@@ -59,6 +60,47 @@ pub fn mean(scores: &[Scores]) -> Scores {
     }
 }
 
+/// One label's classification figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelScores {
+    pub label: String,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    /// How many items truly have the label.
+    pub support: usize,
+}
+
+/// Precision, recall and F1 of each of `labels` over `(gold, predicted)` pairs.
+pub fn per_label(pairs: &[(&str, &str)], labels: &[&str]) -> Vec<LabelScores> {
+    labels
+        .iter()
+        .map(|&label| {
+            let tp = pairs
+                .iter()
+                .filter(|(g, p)| *g == label && *p == label)
+                .count() as f64;
+            let predicted = pairs.iter().filter(|(_, p)| *p == label).count() as f64;
+            let support = pairs.iter().filter(|(g, _)| *g == label).count();
+            let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+            let precision = ratio(tp, predicted);
+            let recall = ratio(tp, support as f64);
+            LabelScores {
+                label: label.to_owned(),
+                precision,
+                recall,
+                f1: ratio(2.0 * precision * recall, precision + recall),
+                support,
+            }
+        })
+        .collect()
+}
+
+/// The unweighted mean of the labels' F1.
+pub fn macro_f1(scores: &[LabelScores]) -> f64 {
+    scores.iter().map(|s| s.f1).sum::<f64>() / scores.len().max(1) as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +123,16 @@ mod tests {
         assert_eq!(score_query(&[], &judged), Scores::default());
         let averaged = mean(&[perfect, late]);
         assert_eq!(averaged.recall10, 0.75);
+    }
+
+    #[test]
+    fn per_label_figures_and_their_macro_mean() {
+        let pairs = [("a", "a"), ("a", "b"), ("b", "b"), ("c", "b")];
+        let scores = per_label(&pairs, &["a", "b", "c"]);
+        assert_eq!((scores[0].precision, scores[0].recall), (1.0, 0.5));
+        assert!((scores[0].f1 - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!((scores[1].precision, scores[1].recall), (1.0 / 3.0, 1.0));
+        assert_eq!((scores[2].f1, scores[2].support), (0.0, 1));
+        assert!((macro_f1(&scores) - (2.0 / 3.0 + 0.5) / 3.0).abs() < 1e-9);
     }
 }

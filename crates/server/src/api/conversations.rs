@@ -29,6 +29,7 @@ use crate::automation::intake;
 use crate::http::error::{check_id, ApiResult, AppError, ErrorBody, Json, OrNotFound, Path, Query};
 use crate::http::views::{views, ConversationView, MessageView};
 use crate::inbox::conversations::{self, Change};
+use crate::knowledge::classifier::categories;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -250,6 +251,8 @@ pub struct ConversationUpdate {
     tags: Option<Vec<String>>,
     /// With `status: snoozed`: when it reopens by itself (Unix ms, in the next 366 days).
     snoozed_until: Option<i64>,
+    /// One of the workspace's categories: the agent's choice, which the classifier learns from.
+    category: Option<String>,
 }
 
 /// The longest a conversation may be snoozed.
@@ -295,6 +298,7 @@ impl ConversationUpdate {
             hand_over: false,
             snoozed_until: self.snoozed_until,
             sla: None,
+            category: self.category,
         })
     }
 }
@@ -311,6 +315,14 @@ async fn update_conversation(
 ) -> ApiResult<Json<ConversationView>> {
     workspace_conversation(&state, &auth, &id).await?;
     let patch = update.parse(state.clock.now_ms())?;
+    if let Some(category) = &patch.category {
+        let workspace = state.store.workspace(&auth.agent.workspace_id).await?;
+        if !categories(&workspace).iter().any(|c| &c.name == category) {
+            return Err(
+                InvalidValue::new("category", "not one of the workspace's categories").into(),
+            );
+        }
+    }
     let actor = format!("agent:{}", auth.agent.id);
     let change = Change {
         patch: &patch,

@@ -1,11 +1,13 @@
 //! Teams and routing over HTTP: teams and their members, whether agents see every
 //! conversation or only their teams', each agent's capacity and away switch, the ordered
-//! routing rules and the SLA policies they apply. Reading is for every agent; changing is for admins, except an agent's own
+//! routing rules and the SLA policies they apply, the categories conversations are classified
+//! into. Reading is for every agent; changing is for admins, except an agent's own
 //! away switch.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use madoguchi_core::agent::Role;
+use madoguchi_core::classification::{validate as validate_categories, Category};
 use madoguchi_core::routing::Rule;
 use madoguchi_core::sla::Policy;
 use madoguchi_core::InvalidValue;
@@ -21,6 +23,7 @@ use crate::app::AppState;
 use crate::http::error::{
     check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path,
 };
+use crate::knowledge::classifier::{categories, Method};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -32,6 +35,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(update_rule, delete_rule))
         .routes(routes!(list_policies, create_policy))
         .routes(routes!(update_policy))
+        .routes(routes!(get_classification, put_classification))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -544,4 +548,79 @@ async fn update_policy(
     )
     .await?;
     Ok(Json(saved.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CategoriesRequest {
+    /// In order; the last catches what no keyword names. `null`: back to the defaults.
+    #[schema(value_type = Option<Vec<Object>>)]
+    categories: Option<Vec<Category>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Classification {
+    #[schema(value_type = Vec<Object>)]
+    categories: Vec<Category>,
+    /// Whether the workspace's own model or the keyword rule classifies now.
+    classifier: Method,
+}
+
+async fn classification(state: &AppState, workspace_id: &str) -> ApiResult<Classification> {
+    let workspace = state.store.workspace(workspace_id).await?;
+    let analyzer = state.kb.analyzer().await.map_err(AppError::from)?;
+    let classifier = state
+        .classifiers
+        .method(&state.store, analyzer, &workspace)
+        .await
+        .map_err(AppError::from)?;
+    Ok(Classification {
+        categories: categories(&workspace),
+        classifier,
+    })
+}
+
+/// The categories new conversations are sorted into, and how they are sorted now.
+#[utoipa::path(get, path = "/api/v1/classification", tag = "agent",
+    responses((status = 200, body = Classification)))]
+async fn get_classification(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+) -> ApiResult<Json<Classification>> {
+    Ok(Json(
+        classification(&state, &auth.agent.workspace_id).await?,
+    ))
+}
+
+#[utoipa::path(put, path = "/api/v1/classification", tag = "admin", request_body = CategoriesRequest,
+    responses((status = 200, body = Classification), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_classification(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Json(request): Json<CategoriesRequest>,
+) -> ApiResult<Json<Classification>> {
+    let json = match &request.categories {
+        Some(list) => {
+            validate_categories(list)?;
+            Some(
+                serde_json::to_string(list)
+                    .map_err(|err| AppError::new(ErrorCode::Internal, err.to_string()))?,
+            )
+        }
+        None => None,
+    };
+    state
+        .store
+        .set_categories(&admin.workspace_id, json.as_deref())
+        .await?;
+    let target = format!("workspace:{}", admin.workspace_id);
+    audit(
+        &state,
+        &admin,
+        "classification.categories_changed",
+        &target,
+        serde_json::json!({"categories": request.categories}),
+    )
+    .await?;
+    Ok(Json(classification(&state, &admin.workspace_id).await?))
 }

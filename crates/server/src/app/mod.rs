@@ -38,6 +38,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub notifier: Arc<Notifier>,
     pub kb: Arc<KnowledgeBase>,
+    /// Each workspace's conversation classifier.
+    pub classifiers: Arc<crate::knowledge::classifier::Classifiers>,
     /// Automatic messages known to be posted already (see [`PostedOnce`]).
     pub posted: Arc<PostedOnce>,
     /// The installation's signing key, once read (see [`signing::link_key`]).
@@ -100,6 +102,7 @@ impl AppState {
             clock,
             notifier,
             kb: Arc::default(),
+            classifiers: Arc::default(),
             posted: Arc::default(),
             signing_key: Arc::default(),
         };

@@ -17,7 +17,7 @@ use madoguchi_store::contacts::{IDENTITY_EMAIL, IDENTITY_VISITOR};
 use madoguchi_store::conversations::{Conversation, ConversationPatch};
 use madoguchi_store::harassment::{Block, NewBlock};
 use madoguchi_store::jobs::NO_JOBS;
-use madoguchi_store::messages::{Message, Screen};
+use madoguchi_store::messages::{Classified, Message, Screen};
 use madoguchi_text::abuse::{self, Custom, Verdict};
 
 use crate::app::error::DomainResult;
@@ -35,6 +35,8 @@ pub struct Screening {
     /// The block in force on the sender, if any.
     pub block: Option<Block>,
     pub policy: Policy,
+    /// A new conversation's category (set by the intake for a first message).
+    pub category: Option<Classified>,
 }
 
 impl Screening {
@@ -44,6 +46,7 @@ impl Screening {
             flag: self.flag.as_deref(),
             complaint: self.verdict.complaint(),
             held: self.block.is_some(),
+            category: self.category.clone(),
         }
     }
 
@@ -85,6 +88,7 @@ pub async fn screen(
         flag,
         block,
         policy,
+        category: None,
     })
 }
 

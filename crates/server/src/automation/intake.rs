@@ -85,7 +85,7 @@ pub async fn start_conversation(
         .locale
         .or_else(|| language_of(opening.body.as_str()));
     let id = madoguchi_store::new_id();
-    let screening = harassment::screen(
+    let mut screening = harassment::screen(
         state,
         &channel.workspace_id,
         contact_id,
@@ -93,6 +93,8 @@ pub async fn start_conversation(
         opening.ip,
     )
     .await?;
+    screening.category =
+        routing::classify(state, &channel.workspace_id, opening.body.as_str()).await;
     let plan = match (opening.reactions, screening.silences_automation()) {
         (Reactions::All, false) => {
             Some(plan_wait(state, &channel.workspace_id, &channel.id, &id).await?)

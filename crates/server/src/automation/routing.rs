@@ -1,5 +1,6 @@
-//! Routing: after a customer's message is written, the workspace's rules are looked at in
-//! order; each one whose conditions hold sets a team, an agent (given, or the team's next
+//! Routing: a new conversation's first message is classified into the workspace's categories
+//! ([`classify`], written with the message); after a customer's message is written, the
+//! workspace's rules are looked at in order; each one whose conditions hold sets a team, an agent (given, or the team's next
 //! free agent: round robin or least busy, within capacity, skipping agents away or offline),
 //! a priority, tags, or sends a template reply. Every firing is a private note on the
 //! conversation's timeline ("ルール「…」: …"), written once per rule and message.
@@ -10,7 +11,7 @@ use madoguchi_core::message::{ClientId, SenderKind};
 use madoguchi_core::routing::{pick, Candidate, Facts, Rule, Trigger};
 use madoguchi_store::conversations::{Conversation, ConversationPatch};
 use madoguchi_store::jobs::NO_JOBS;
-use madoguchi_store::messages::Message;
+use madoguchi_store::messages::{Classified, Message};
 use madoguchi_text::normalize::fold;
 
 use crate::app::error::DomainResult;
@@ -20,6 +21,26 @@ use crate::automation::sla;
 use crate::inbox::conversations::{self, Change};
 use crate::inbox::messages::{self, post_automatic, Automatic};
 use crate::inbox::settings::automation_of;
+
+/// The category of a new conversation opened with `text`; `None` (logged) when the classifier
+/// is unavailable: a message is never refused for it.
+pub async fn classify(state: &AppState, workspace_id: &str, text: &str) -> Option<Classified> {
+    let found = async {
+        let workspace = state.store.workspace(workspace_id).await?;
+        let analyzer = state.kb.analyzer().await?;
+        state
+            .classifiers
+            .classify(&state.store, analyzer, &workspace, text)
+            .await
+    };
+    match found.await {
+        Ok(found) => found,
+        Err(err) => {
+            tracing::warn!(workspace = %workspace_id, error = %err, "a conversation could not be classified");
+            None
+        }
+    }
+}
 
 /// Runs the workspace's rules for a customer's message in `conversation`.
 pub async fn route(
@@ -76,6 +97,7 @@ pub async fn route(
         contains: &contains,
         in_hours: automation.hours.is_open(tz, now),
         language: conversation.locale.as_deref(),
+        category: conversation.category.as_deref(),
         flagged: screening.flag.is_some(),
         complaint: screening.verdict.complaint(),
         contact_has_email,

@@ -2,6 +2,9 @@
 //! of the harassment / complaint check on a labelled JSON array `[{"text", "label"}]`, how many
 //! complaints it took for harassment, and its latency per message.
 //!
+//! `madoguchi eval classify`: macro-F1 and per-label precision / recall of the conversation
+//! classifier on a held-out third of a labelled JSON array, beside the keyword rule.
+//!
 //! `madoguchi eval faq`: loads a FAQ corpus as a knowledge base, sends every query through the
 //! bot's retrieval, and reports nDCG@10, Recall@10, MRR@10 and P@1 for the test half (odd query
 //! ids), the development half (even ids) and all queries, with per-query latency and index
@@ -14,7 +17,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use madoguchi_text::faq::Weights;
-use madoguchi_text::metrics::{mean, score_query, Scores};
+use madoguchi_text::metrics::{mean, per_label, score_query, Scores};
 use madoguchi_text::{Analyzer, FaqDoc, FaqIndex, Synonyms};
 use serde_json::json;
 
@@ -187,26 +190,13 @@ pub fn abuse(data: &Path, as_json: bool) -> anyhow::Result<()> {
         pairs.push((item.label.as_str(), predicted));
     }
     latencies.sort_by(f64::total_cmp);
-    let mut labels = serde_json::Map::new();
-    for label in LABELS {
-        let tp = pairs
-            .iter()
-            .filter(|(g, p)| *g == label && *p == label)
-            .count() as f64;
-        let predicted = pairs.iter().filter(|(_, p)| *p == label).count() as f64;
-        let support = pairs.iter().filter(|(g, _)| *g == label).count() as f64;
-        let precision = if predicted > 0.0 { tp / predicted } else { 0.0 };
-        let recall = if support > 0.0 { tp / support } else { 0.0 };
-        let f1 = if precision + recall > 0.0 {
-            2.0 * precision * recall / (precision + recall)
-        } else {
-            0.0
-        };
-        labels.insert(
-            label.to_owned(),
-            json!({"precision": precision, "recall": recall, "f1": f1, "support": support as usize}),
-        );
-    }
+    let labels: serde_json::Map<String, serde_json::Value> = per_label(&pairs, &LABELS)
+        .into_iter()
+        .map(|l| {
+            let figures = json!({"precision": l.precision, "recall": l.recall, "f1": l.f1, "support": l.support});
+            (l.label, figures)
+        })
+        .collect();
     let complaints = pairs.iter().filter(|(g, _)| *g == "complaint").count();
     let taken = pairs
         .iter()
@@ -242,5 +232,126 @@ pub fn abuse(data: &Path, as_json: bool) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// The conversation classifier on a labelled file: every third item (the 3rd, 6th …) is held
+/// out; the model learns from the rest and is scored on the held-out part beside the default
+/// keyword rule, with macro-F1 and per-label precision / recall. With `dev`, the held-out part
+/// is never read: the model learns from the 1st, 4th … and is scored on the 2nd, 5th … (for
+/// tuning).
+pub fn classify(data: &Path, dev: bool, as_json: bool) -> anyhow::Result<()> {
+    use madoguchi_core::classification::defaults;
+    use madoguchi_text::classify::{Keywords, Model};
+    use madoguchi_text::metrics::macro_f1;
+    let items: Vec<Labelled> = read_json(data)?;
+    let (train, test): (Vec<_>, Vec<_>) = items
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !dev || i % 3 != 2)
+        .partition(|(i, _)| if dev { i % 3 == 0 } else { i % 3 != 2 });
+    let analyzer = Analyzer::new()?;
+    let categories = defaults();
+    let keywords = Keywords::new(
+        categories
+            .iter()
+            .map(|c| (c.name.as_str(), c.keywords.as_slice())),
+    );
+    let started = Instant::now();
+    let model = Model::train(
+        &analyzer,
+        &keywords,
+        train
+            .iter()
+            .map(|(_, i)| (i.text.as_str(), i.label.as_str())),
+    )
+    .context("too few labelled examples to train on (at least 30, two labels)")?;
+    let train_ms = started.elapsed().as_secs_f64() * 1e3;
+    let mut labels: Vec<&str> = Vec::new();
+    for item in &items {
+        if !labels.contains(&item.label.as_str()) {
+            labels.push(&item.label);
+        }
+    }
+    let mut latencies = Vec::new();
+    let mut by_model = Vec::new();
+    let mut by_keywords = Vec::new();
+    let mut guessed: Vec<(String, String)> = Vec::new();
+    for (_, item) in &test {
+        let started = Instant::now();
+        let guess = model.classify(&analyzer, &item.text);
+        latencies.push(started.elapsed().as_secs_f64() * 1e6);
+        let keyword = keywords.classify(&item.text).map(|g| g.label);
+        guessed.push((
+            guess.map(|g| g.label).unwrap_or_default(),
+            keyword.unwrap_or_default(),
+        ));
+    }
+    for ((_, item), (m, k)) in test.iter().zip(&guessed) {
+        by_model.push((item.label.as_str(), m.as_str()));
+        by_keywords.push((item.label.as_str(), k.as_str()));
+    }
+    latencies.sort_by(f64::total_cmp);
+    let figures = |pairs: &[(&str, &str)]| {
+        let scores = per_label(pairs, &labels);
+        let accuracy =
+            pairs.iter().filter(|(g, p)| g == p).count() as f64 / pairs.len().max(1) as f64;
+        json!({
+            "macro_f1": macro_f1(&scores),
+            "accuracy": accuracy,
+            "labels": scores.iter().map(|s| (s.label.clone(), json!({"precision": s.precision, "recall": s.recall, "f1": s.f1, "support": s.support}))).collect::<serde_json::Map<_, _>>(),
+        })
+    };
+    let report = json!({
+        "messages": items.len(),
+        "trained_on": train.len(),
+        "held_out": test.len(),
+        "model": figures(&by_model),
+        "keywords": figures(&by_keywords),
+        "train_ms": train_ms,
+        "latency_us": {"p50": percentile(&latencies, 50.0), "p99": percentile(&latencies, 99.0)},
+    });
+    if as_json {
+        println!("{report}");
+        return Ok(());
+    }
+    println!(
+        "{} messages: trained on {}, scored on {} ({})",
+        items.len(),
+        train.len(),
+        test.len(),
+        if dev {
+            "development split; the held-out third is not read"
+        } else {
+            "the held-out third"
+        }
+    );
+    println!(
+        "macro-F1: model {:.3}, keyword baseline {:.3}; accuracy {:.3} / {:.3}",
+        report["model"]["macro_f1"].as_f64().unwrap_or(0.0),
+        report["keywords"]["macro_f1"].as_f64().unwrap_or(0.0),
+        report["model"]["accuracy"].as_f64().unwrap_or(0.0),
+        report["keywords"]["accuracy"].as_f64().unwrap_or(0.0),
+    );
+    for label in &labels {
+        let (m, k) = (
+            &report["model"]["labels"][label],
+            &report["keywords"]["labels"][label],
+        );
+        let f = |v: &serde_json::Value, key: &str| v[key].as_f64().unwrap_or(0.0);
+        println!(
+            "{label:<8} model P {:.3} R {:.3} · keywords P {:.3} R {:.3} (n = {})",
+            f(m, "precision"),
+            f(m, "recall"),
+            f(k, "precision"),
+            f(k, "recall"),
+            m["support"]
+        );
+    }
+    println!(
+        "training {train_ms:.1} ms; per message p50 {:.1} µs, p99 {:.1} µs",
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 99.0)
+    );
     Ok(())
 }

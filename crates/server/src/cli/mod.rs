@@ -171,6 +171,17 @@ enum EvalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The conversation classifier on a labelled JSON array of `{"text", "label"}`: macro-F1
+    /// and per-label precision / recall on a held-out third, beside the keyword rule.
+    Classify {
+        #[arg(long)]
+        data: PathBuf,
+        /// Score on the development part only (for tuning; the held-out third is not read).
+        #[arg(long)]
+        dev: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -345,6 +356,9 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Eval(EvalCommand::Abuse { data, json }) => crate::cli::eval::abuse(data, *json),
+        Command::Eval(EvalCommand::Classify { data, dev, json }) => {
+            crate::cli::eval::classify(data, *dev, *json)
+        }
         Command::Eval(EvalCommand::Faq {
             corpus,
             queries,

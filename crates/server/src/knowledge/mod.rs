@@ -1,4 +1,6 @@
 //! The knowledge base's per-workspace search [`index`], rebuilt when the articles change; the
-//! bot, the help center and the agents' article search all ask it.
+//! bot, the help center and the agents' article search all ask it. The conversation
+//! [`classifier`], trained on the workspace's own labelled history.
 
+pub mod classifier;
 pub mod index;

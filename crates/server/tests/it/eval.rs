@@ -125,3 +125,39 @@ fn eval_abuse_reports_per_label_figures() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read"));
 }
+
+/// `madoguchi eval classify` on our labelled Japanese set: macro-F1 and per-label figures for
+/// the held-out third, the model above the keyword baseline it is compared with.
+#[test]
+fn eval_classify_scores_the_model_against_the_keyword_baseline() {
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../text/data/classify-ja.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .args(["eval", "classify", "--json", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let figures: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(figures["messages"], 320);
+    assert_eq!(figures["held_out"], 106);
+    let model = figures["model"]["macro_f1"].as_f64().unwrap();
+    let keywords = figures["keywords"]["macro_f1"].as_f64().unwrap();
+    assert!(model > keywords && model > 0.6, "{figures}");
+    let labels = figures["model"]["labels"].as_object().unwrap();
+    assert_eq!(labels.len(), 7);
+    assert!(
+        labels["クレーム"]["precision"].as_f64().unwrap() > 0.8,
+        "{figures}"
+    );
+    let dev = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .args(["eval", "classify", "--dev", "--json", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let dev: Value = serde_json::from_slice(&dev.stdout).unwrap();
+    assert_eq!(dev["trained_on"], 107, "the held-out third is left out");
+}

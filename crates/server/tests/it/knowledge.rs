@@ -448,7 +448,6 @@ async fn bot_answers_hands_over_and_learns(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    app.clock.set(madoguchi_store::now_ms());
     let rates: Value = app
         .get("/api/v1/bot/rates?days=7")
         .bearer_auth(&admin.token)

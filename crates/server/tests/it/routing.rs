@@ -1,7 +1,8 @@
 //! Teams and routing end to end: ordered rules with conditions and actions (a team, its next
 //! agent by round robin within capacity and skipping agents away or offline, priority, tags),
-//! each firing noted on the timeline; and agents who see only their teams' conversations (HTTP
-//! and socket).
+//! each firing noted on the timeline; classification of new conversations (keywords, then the
+//! workspace's own model trained from agents' choices) and rules on the category; and agents
+//! who see only their teams' conversations (HTTP and socket).
 
 use madoguchi_core::agent::Role;
 use reqwest::StatusCode;
@@ -10,6 +11,8 @@ use serde_json::{json, Value};
 use crate::support::{both_backends, next_message, Agent, TestApp};
 
 both_backends!(
+    new_conversations_are_classified_and_agents_corrections_train_the_model,
+    categories_are_checked_and_only_admins_change_them,
     rules_route_to_a_team_by_round_robin_within_capacity,
     agents_limited_to_their_teams_see_only_those,
     routing_settings_are_checked_and_guarded
@@ -445,4 +448,199 @@ async fn routing_settings_are_checked_and_guarded(app: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn new_conversations_are_classified_and_agents_corrections_train_the_model(app: TestApp) {
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "lead@example.jp", Role::Admin)
+        .await;
+    let agent = app.agent("one@example.jp").await;
+    let team = post(&app, &admin, "/api/v1/teams", json!({"name": "経理"})).await;
+    post(
+        &app,
+        &admin,
+        "/api/v1/routing/rules",
+        json!({"name": "お金の話", "rule": {"when": "created",
+            "conditions": {"categories": ["支払い"]},
+            "actions": {"team_id": team["id"], "priority": "high"}}}),
+    )
+    .await;
+    let classification = app.get_json(&agent, "/api/v1/classification").await;
+    assert_eq!(classification["classifier"]["method"], "keywords");
+    assert_eq!(classification["categories"].as_array().unwrap().len(), 7);
+
+    // Too little history: the keyword rule decides, and the rule on its category fires.
+    let paid = customer_writes(&app, "請求が二重になっているようです").await;
+    let shown = conversation(&app, &agent, &paid).await;
+    assert_eq!(shown["category"], "支払い");
+    assert_eq!(shown["category_source"], "keywords");
+    assert!(shown["category_confidence"].as_f64().unwrap() > 0.0);
+    assert_eq!(shown["team_id"], team["id"]);
+    assert_eq!(shown["priority"], "high");
+    let frayed = customer_writes(&app, "縫い目がほつれてきました").await;
+    let shown = conversation(&app, &agent, &frayed).await;
+    assert_eq!(shown["category"], "その他", "no keyword names it");
+    assert_eq!(shown["category_confidence"], 0.0);
+
+    // Agents correct: each choice is a training example.
+    let (status, bad) = send_as(
+        &app,
+        &agent,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/conversations/{frayed}"),
+        &json!({"category": "未知のカテゴリ"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    assert_eq!(bad["error"]["code"], "invalid_body");
+    let texts = [
+        ("縫い目がほつれていました", "返品・交換"),
+        ("袖のところがほつれています", "返品・交換"),
+        ("生地がほつれて穴があきました", "返品・交換"),
+        ("届いたときから糸がほつれていた", "返品・交換"),
+        ("ほつれがひどくて着られません", "返品・交換"),
+        ("宛名を会社名にしてほしい", "支払い"),
+        ("宛名と但し書きを変えてください", "支払い"),
+        ("但し書きはお品代でお願いします", "支払い"),
+        ("宛名なしで大丈夫です", "支払い"),
+        ("経費で落とすので但し書きが必要", "支払い"),
+    ];
+    let mut labelled = vec![frayed.clone()];
+    for round in 0..3 {
+        for (text, category) in texts {
+            let id = customer_writes(&app, &format!("{text}（{round}）")).await;
+            let (status, answer) = send_as(
+                &app,
+                &agent,
+                reqwest::Method::PATCH,
+                &format!("/api/v1/conversations/{id}"),
+                &json!({"category": category}),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            assert_eq!(answer["category_source"], "agent");
+            assert_eq!(answer["category_confidence"], 1.0);
+            labelled.push(id);
+        }
+    }
+    let (status, _) = send_as(
+        &app,
+        &agent,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/conversations/{frayed}"),
+        &json!({"category": "返品・交換"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The model retrains in the background from those 31 examples.
+    let mut method = Value::Null;
+    for _ in 0..100 {
+        method = app.get_json(&agent, "/api/v1/classification").await["classifier"].clone();
+        if method["method"] == "model" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(method, json!({"method": "model", "examples": 31}));
+    let learned = customer_writes(&app, "裾がほつれているので見てほしい").await;
+    let shown = conversation(&app, &agent, &learned).await;
+    assert_eq!(shown["category"], "返品・交換", "{shown}");
+    assert_eq!(shown["category_source"], "model");
+    let receipt = customer_writes(&app, "領収書の宛名について").await;
+    let shown = conversation(&app, &agent, &receipt).await;
+    assert_eq!(shown["category"], "支払い", "{shown}");
+    assert_eq!(
+        shown["team_id"], team["id"],
+        "the rule reads the model's category"
+    );
+}
+
+async fn categories_are_checked_and_only_admins_change_them(app: TestApp) {
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "lead@example.jp", Role::Admin)
+        .await;
+    let agent = app.agent("one@example.jp").await;
+    let mine = json!({"categories": [
+        {"name": "修理", "keywords": ["修理", "故障", "壊れ"]},
+        {"name": "見積もり", "keywords": ["見積"]},
+        {"name": "その他"}
+    ]});
+    let (status, _) = send_as(
+        &app,
+        &agent,
+        reqwest::Method::PUT,
+        "/api/v1/classification",
+        &mine,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    for (bad, field) in [
+        (json!({"categories": [{"name": "ひとつ"}]}), "categories"),
+        (
+            json!({"categories": [{"name": "a"}, {"name": "a"}]}),
+            "name",
+        ),
+        (
+            json!({"categories": [{"name": "a", "keywords": [""]}, {"name": "b"}]}),
+            "keywords",
+        ),
+    ] {
+        let (status, answer) = send_as(
+            &app,
+            &admin,
+            reqwest::Method::PUT,
+            "/api/v1/classification",
+            &bad,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(
+            answer["error"]["message"].as_str().unwrap().contains(field),
+            "{answer}"
+        );
+    }
+    let (status, saved) = send_as(
+        &app,
+        &admin,
+        reqwest::Method::PUT,
+        "/api/v1/classification",
+        &mine,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(
+        saved["categories"][2],
+        json!({"name": "その他", "keywords": []})
+    );
+    let broken = customer_writes(&app, "電源が入らなくなりました。故障でしょうか").await;
+    assert_eq!(
+        conversation(&app, &agent, &broken).await["category"],
+        "修理"
+    );
+    let (status, _) = send_as(
+        &app,
+        &agent,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/conversations/{broken}"),
+        &json!({"category": "支払い"}),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not a category any more"
+    );
+    let (status, back) = send_as(
+        &app,
+        &admin,
+        reqwest::Method::PUT,
+        "/api/v1/classification",
+        &json!({"categories": null}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(back["categories"][0]["name"], "注文・配送");
 }

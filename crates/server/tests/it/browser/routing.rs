@@ -1,6 +1,7 @@
-//! Teams and routing in a real browser: an admin makes a team and a rule in the admin, a
-//! customer's message is routed by it, and the inbox shows the team, the assignee and the
-//! rule's note on the timeline.
+//! Teams and routing in a real browser: an admin makes a team and a rule (on words and the
+//! category) in the admin, a customer's message is classified and routed by it, and the inbox
+//! shows the team, the category and how it was chosen, and the rule's note on the timeline; the
+//! agent corrects the category.
 
 use super::*;
 
@@ -13,7 +14,8 @@ async fn an_admin_sets_up_routing_and_the_inbox_shows_it() {
         .await
         .unwrap();
     let workspace = app.workspace_id.clone();
-    app.agent_in(&workspace, "lead@example.jp", Role::Admin)
+    let lead = app
+        .agent_in(&workspace, "lead@example.jp", Role::Admin)
         .await;
     let profiles = std::env::temp_dir().join(format!("mdg-routing-{}", std::process::id()));
     let client = browser(&driver, &profiles.join("lead")).await;
@@ -31,6 +33,33 @@ async fn an_admin_sets_up_routing_and_the_inbox_shows_it() {
     let name = client
         .wait()
         .for_element(Locator::Css("#team-form input"))
+        .await
+        .unwrap();
+    eventually(
+        "the categories are shown, classified by keywords",
+        || async {
+            scroll_to(&client, false, "#classifier-method").await;
+            let text = page_text(&client, ".admin-page section.card:nth-of-type(5)").await;
+            text.contains("キーワードで分類中")
+        },
+    )
+    .await;
+    let lines: String = client
+        .execute(
+            "return document.querySelector('#categories-form textarea').value",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(lines.starts_with("注文・配送: 注文, 配送"), "{lines}");
+    assert!(lines.ends_with("\nその他"), "{lines}");
+    scroll_to(&client, false, "#categories-form button").await;
+    save_screenshot(&client, "admin-categories").await;
+    client
+        .execute("window.scrollTo(0, 0)", vec![])
         .await
         .unwrap();
     name.send_keys("返品チーム").await.unwrap();
@@ -126,6 +155,11 @@ async fn an_admin_sets_up_routing_and_the_inbox_shows_it() {
         .select_by_label("順番に（ラウンドロビン）")
         .await
         .unwrap();
+    field("分類")
+        .await
+        .select_by_label("返品・交換")
+        .await
+        .unwrap();
     field("優先度").await.select_by_label("高").await.unwrap();
     field("SLAを適用")
         .await
@@ -137,11 +171,12 @@ async fn an_admin_sets_up_routing_and_the_inbox_shows_it() {
         scroll_to(
             &client,
             false,
-            ".admin-page section.card:nth-of-type(5) table",
+            ".admin-page section.card:nth-of-type(6) table",
         )
         .await;
-        let text = page_text(&client, ".admin-page section.card:nth-of-type(5)").await;
+        let text = page_text(&client, ".admin-page section.card:nth-of-type(6)").await;
         text.contains("語: 返品・交換")
+            && text.contains("分類: 返品・交換")
             && text.contains("チームに振り分け: 返品チーム")
             && text.contains("SLA: 標準")
     })
@@ -189,6 +224,40 @@ async fn an_admin_sets_up_routing_and_the_inbox_shows_it() {
         .unwrap()
         .to_owned();
     assert_eq!(priority, "high");
+    let category = |client: Client| async move {
+        client
+            .execute(
+                "return [document.getElementById('category').value, document.getElementById('category-source').textContent]",
+                vec![],
+            )
+            .await
+            .unwrap()
+    };
+    let shown = category(client.clone()).await;
+    assert_eq!(shown[0], "返品・交換");
+    assert!(
+        shown[1]
+            .as_str()
+            .unwrap()
+            .starts_with("キーワードで分類・確度"),
+        "{shown}"
+    );
     save_screenshot(&client, "inbox-routed").await;
+    // The agent corrects it: a training example, shown as their choice.
+    client
+        .find(Locator::Id("category"))
+        .await
+        .unwrap()
+        .select_by_label("商品の質問")
+        .await
+        .unwrap();
+    eventually("the correction is saved", || async {
+        category(client.clone()).await == json!(["商品の質問", "担当者が選択"])
+    })
+    .await;
+    let stored = app
+        .get_json(&lead, &format!("/api/v1/conversations/{id}"))
+        .await;
+    assert_eq!(stored["category_source"], "agent");
     client.close().await.unwrap();
 }
