@@ -1,5 +1,5 @@
-//! SLA policies: first-response and resolution targets per priority, counted in the
-//! channel's business hours, a warning some minutes before a deadline, and whether a
+//! SLA policies: first-response, next-response and resolution targets per priority, counted in
+//! the channel's business hours, a warning some minutes before a deadline, and whether a
 //! conversation met its targets.
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +12,8 @@ use crate::InvalidValue;
 #[serde(deny_unknown_fields, default)]
 pub struct Targets {
     pub first_response_mins: Option<u32>,
+    /// From a customer's message that waits again after an agent answered, to the next answer.
+    pub next_response_mins: Option<u32>,
     pub resolution_mins: Option<u32>,
 }
 
@@ -25,6 +27,8 @@ pub struct Policy {
     pub urgent: Targets,
     /// Warn this many minutes (of wall-clock time) before a deadline; 0: no warning.
     pub warn_before_mins: u32,
+    /// Also send the warning to the assigned agent by e-mail.
+    pub warn_email: bool,
 }
 
 impl Policy {
@@ -41,10 +45,11 @@ impl Policy {
         let limit = 60 * 24 * 365;
         let all = [self.low, self.normal, self.high, self.urgent];
         let too_long = |m: Option<u32>| m.is_some_and(|m| m == 0 || m > limit);
-        if all
-            .iter()
-            .any(|t| too_long(t.first_response_mins) || too_long(t.resolution_mins))
-        {
+        if all.iter().any(|t| {
+            too_long(t.first_response_mins)
+                || too_long(t.next_response_mins)
+                || too_long(t.resolution_mins)
+        }) {
             return Err(InvalidValue::new("targets", "minutes must be 1-525600"));
         }
         if self.warn_before_mins > 24 * 60 {

@@ -697,8 +697,8 @@
           slaList.appendChild(table(t("sla.policies"), [t("admin.name")].concat(PRIOS.map(function (p) { return t("inbox.priority." + p); }), [t("sla.warn")]), list, function (x) {
             return [x.name].concat(PRIOS.map(function (p) {
               var tg = x.policy[p] || {};
-              return t("sla.first") + " " + mins(tg.first_response_mins) + " / " + t("sla.resolution") + " " + mins(tg.resolution_mins);
-            }), [x.policy.warn_before_mins ? x.policy.warn_before_mins + t("sla.minutes") : "—"]);
+              return t("sla.first") + " " + mins(tg.first_response_mins) + " / " + t("sla.next") + " " + mins(tg.next_response_mins) + " / " + t("sla.resolution") + " " + mins(tg.resolution_mins);
+            }), [x.policy.warn_before_mins ? x.policy.warn_before_mins + t("sla.minutes") + (x.policy.warn_email ? " · " + t("sla.by_email") : "") : "—"]);
           }, t("sla.none")));
         });
       }
@@ -708,20 +708,22 @@
       PRIOS.forEach(function (p) {
         inputs[p] = [
           field(pform, t("inbox.priority." + p) + " · " + t("sla.first_mins"), el("input", { type: "number", min: "1", max: "525600" })),
+          field(pform, t("inbox.priority." + p) + " · " + t("sla.next_mins"), el("input", { type: "number", min: "1", max: "525600" })),
           field(pform, t("inbox.priority." + p) + " · " + t("sla.resolution_mins"), el("input", { type: "number", min: "1", max: "525600" }))
         ];
       });
       var warn = field(pform, t("sla.warn_mins"), el("input", { type: "number", min: "0", max: "1440", value: "10" }));
+      var warnEmail = check(pform, t("sla.warn_email"), false);
       pform.appendChild(el("p", { class: "hint" }, t("sla.hint")));
       pform.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.create")));
       slaCard.appendChild(pform);
       var pmsg = statusLine(slaCard);
       pform.addEventListener("submit", function (e) {
         e.preventDefault();
-        var policy = { warn_before_mins: Number(warn.value || 0) };
+        var policy = { warn_before_mins: Number(warn.value || 0), warn_email: warnEmail.checked };
         PRIOS.forEach(function (p) {
-          var f = inputs[p][0].value, r2 = inputs[p][1].value;
-          policy[p] = { first_response_mins: f ? Number(f) : null, resolution_mins: r2 ? Number(r2) : null };
+          var n = function (i) { var v = inputs[p][i].value; return v ? Number(v) : null; };
+          policy[p] = { first_response_mins: n(0), next_response_mins: n(1), resolution_mins: n(2) };
         });
         api("POST", "/api/v1/sla/policies", { name: pname.value, policy: policy })
           .then(function () { pform.reset(); pmsg.textContent = t("admin.saved"); loadAll(); }, failed(pmsg));
@@ -729,8 +731,16 @@
       function agentName(id) { var a = agentsList.filter(function (x) { return x.id === id; })[0]; return a ? a.name : id; }
       var scope = field(scopeCard, t("routing.scope"), options(el("select", { id: "agent-scope" }),
         [["all", t("routing.scope.all")], ["teams", t("routing.scope.teams")]], r[0].agent_scope));
+      var silence = field(scopeCard, t("routing.reassign_after"), el("input", { type: "number", min: "1", max: "1440", id: "reassign-after",
+        placeholder: t("routing.never"), value: r[0].reassign_after_mins === null ? "" : String(r[0].reassign_after_mins) }));
+      scopeCard.appendChild(el("p", { class: "hint" }, t("routing.reassign_hint")));
       var smsg = statusLine(scopeCard);
-      scope.addEventListener("change", function () { api("PUT", "/api/v1/routing/settings", { agent_scope: scope.value }).then(saved(smsg), failed(smsg)); });
+      function saveSettings() {
+        api("PUT", "/api/v1/routing/settings", { agent_scope: scope.value, reassign_after_mins: silence.value === "" ? null : Number(silence.value) })
+          .then(saved(smsg), failed(smsg));
+      }
+      scope.addEventListener("change", saveSettings);
+      silence.addEventListener("change", saveSettings);
 
       var teamList = el("div");
       teamsCard.appendChild(teamList);

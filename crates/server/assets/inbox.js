@@ -285,6 +285,7 @@
   function slaLeft(c) {
     var open = ["resolved", "spam", "blocked"].indexOf(c.status) < 0;
     var due = !c.first_agent_response_at && c.sla_first_due_at ? ["first", c.sla_first_due_at]
+      : open && c.sla_next_due_at ? ["next", c.sla_next_due_at]
       : open && c.sla_resolution_due_at ? ["resolution", c.sla_resolution_due_at] : null;
     if (!due) return null;
     var minutes = Math.round((due[1] - Date.now()) / 60000);

@@ -48,6 +48,8 @@ pub struct Conversation {
     pub sla_policy_id: Option<String>,
     pub sla_first_due_at: Option<i64>,
     pub sla_resolution_due_at: Option<i64>,
+    /// While the customer waits again after an agent's answer: the next-response deadline.
+    pub sla_next_due_at: Option<i64>,
     /// The category it was sorted into, how sure the classifier was (0–1) and who decided
     /// (`model`, `keywords`, `agent`: see `madoguchi_core::classification::source`).
     pub category: Option<String>,
@@ -89,6 +91,7 @@ impl Conversation {
             sla_policy_id: row.try_get("sla_policy_id")?,
             sla_first_due_at: row.try_get("sla_first_due_at")?,
             sla_resolution_due_at: row.try_get("sla_resolution_due_at")?,
+            sla_next_due_at: row.try_get("sla_next_due_at")?,
             category: row.try_get("category")?,
             category_confidence: row.try_get("category_confidence")?,
             category_source: row.try_get("category_source")?,
@@ -101,7 +104,7 @@ pub(crate) const CONVERSATION_COLUMNS: &str = "id, workspace_id, channel_id, con
      assignee_id, team_id, priority, last_seq, created_at, first_agent_response_at, \
      last_activity_at, resolved_at, waiting_since, handed_over_at, locale, agent_read_seq, \
      contact_read_seq, snoozed_until, subject, sla_policy_id, sla_first_due_at, sla_resolution_due_at, \
-     category, category_confidence, category_source";
+     sla_next_due_at, category, category_confidence, category_source";
 
 /// Whose conversations to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -147,6 +150,8 @@ pub struct ConversationPatch {
     pub sla: Option<SlaDeadlines>,
     /// The category an agent chose (a training example for the classifier).
     pub category: Option<String>,
+    /// A next-response deadline set now.
+    pub sla_next_due_at: Option<i64>,
 }
 
 /// The deadlines an SLA policy sets on a conversation.
@@ -400,6 +405,13 @@ impl WriteOp for ConversationUpdate {
                 .bind(sla.resolution_due_at)
                 .execute(&mut *conn)
                 .await?;
+            }
+            if let Some(due) = patch.sla_next_due_at {
+                sqlx::query("UPDATE conversations SET sla_next_due_at = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(due)
+                    .execute(&mut *conn)
+                    .await?;
             }
             if let Some(category) = &patch.category {
                 sqlx::query(
@@ -672,12 +684,12 @@ impl Store {
         }
         let limit_index = args.len() + 1;
         if filter.by_deadline {
-            sql.push_str(
-                " ORDER BY CASE WHEN c.first_agent_response_at IS NULL AND c.sla_first_due_at IS NOT NULL \
-                 THEN c.sla_first_due_at ELSE c.sla_resolution_due_at END IS NULL, \
-                 CASE WHEN c.first_agent_response_at IS NULL AND c.sla_first_due_at IS NOT NULL \
-                 THEN c.sla_first_due_at ELSE c.sla_resolution_due_at END,",
-            );
+            // The deadline running now: first response, the next one while the customer
+            // waits again, else resolution.
+            let due = "CASE WHEN c.first_agent_response_at IS NULL AND c.sla_first_due_at IS NOT NULL \
+                 THEN c.sla_first_due_at WHEN c.waiting_since IS NOT NULL AND c.sla_next_due_at IS NOT NULL \
+                 THEN c.sla_next_due_at ELSE c.sla_resolution_due_at END";
+            sql.push_str(&format!(" ORDER BY {due} IS NULL, {due},"));
         } else {
             sql.push_str(" ORDER BY");
         }

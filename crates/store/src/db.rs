@@ -67,6 +67,7 @@ impl Backend {
             23 => "0023_teams_rules.sql",
             24 => "0024_sla.sql",
             25 => "0025_classification.sql",
+            26 => "0026_next_response.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

@@ -216,14 +216,25 @@ impl Store {
         )
     }
 
-    pub async fn set_agent_scope(&self, workspace_id: &str, scope: &str) -> Result<()> {
+    /// Sets who sees what, and the silence limit before reassignment (minutes; `None`: never).
+    pub async fn set_routing_settings(
+        &self,
+        workspace_id: &str,
+        scope: &str,
+        reassign_after_mins: Option<i64>,
+    ) -> Result<()> {
         let mut w = self.begin_write().await?;
-        sqlx::query("UPDATE workspaces SET agent_scope = $2 WHERE id = $1")
-            .bind(workspace_id)
-            .bind(scope)
-            .execute(&mut *w.tx)
-            .await?;
-        w.commit().await
+        sqlx::query(
+            "UPDATE workspaces SET agent_scope = $2, reassign_after_mins = $3 WHERE id = $1",
+        )
+        .bind(workspace_id)
+        .bind(scope)
+        .bind(reassign_after_mins)
+        .execute(&mut *w.tx)
+        .await?;
+        w.commit().await?;
+        self.caches.workspaces.clear();
+        Ok(())
     }
 
     /// An agent's capacity (`None`: no limit) and away switch.

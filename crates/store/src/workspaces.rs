@@ -17,11 +17,14 @@ pub struct Workspace {
     pub categories: Option<String>,
     /// Moves with every category an agent chooses: a model trained before is out of date.
     pub labels_version: i64,
+    /// Minutes an assigned agent may leave a waiting customer before the conversation goes to
+    /// the team's next agent; `None`: never.
+    pub reassign_after_mins: Option<i64>,
 }
 
 /// The columns [`Workspace::from_row`] reads.
 pub(crate) const WORKSPACE_COLUMNS: &str =
-    "id, name, time_zone, created_at, harassment, categories, labels_version";
+    "id, name, time_zone, created_at, harassment, categories, labels_version, reassign_after_mins";
 
 impl Workspace {
     fn from_row(row: &AnyRow) -> Result<Self> {
@@ -33,6 +36,7 @@ impl Workspace {
             harassment: row.try_get("harassment")?,
             categories: row.try_get("categories")?,
             labels_version: row.try_get("labels_version")?,
+            reassign_after_mins: row.try_get("reassign_after_mins")?,
         })
     }
 }

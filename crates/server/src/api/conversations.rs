@@ -299,6 +299,7 @@ impl ConversationUpdate {
             snoozed_until: self.snoozed_until,
             sla: None,
             category: self.category,
+            sla_next_due_at: None,
         })
     }
 }

@@ -140,6 +140,10 @@ pub struct RoutingSettings {
     /// `all`: agents see every conversation; `teams`: agents see their teams' only (admins
     /// always see all).
     agent_scope: String,
+    /// Minutes (1-1440) an assigned agent may leave a waiting customer unanswered before the
+    /// conversation goes to their team's next free agent; `null`: never.
+    #[serde(default)]
+    reassign_after_mins: Option<i64>,
 }
 
 /// Who sees which conversations.
@@ -149,8 +153,10 @@ async fn get_settings(
     State(state): State<AppState>,
     auth: AgentAuth,
 ) -> ApiResult<Json<RoutingSettings>> {
+    let workspace = state.store.workspace(&auth.agent.workspace_id).await?;
     Ok(Json(RoutingSettings {
         agent_scope: state.store.agent_scope(&auth.agent.workspace_id).await?,
+        reassign_after_mins: workspace.reassign_after_mins,
     }))
 }
 
@@ -164,9 +170,19 @@ async fn put_settings(
     if !matches!(settings.agent_scope.as_str(), "all" | "teams") {
         return Err(InvalidValue::new("agent_scope", "must be all or teams").into());
     }
+    if settings
+        .reassign_after_mins
+        .is_some_and(|m| !(1..=1440).contains(&m))
+    {
+        return Err(InvalidValue::new("reassign_after_mins", "must be 1-1440 or null").into());
+    }
     state
         .store
-        .set_agent_scope(&admin.workspace_id, &settings.agent_scope)
+        .set_routing_settings(
+            &admin.workspace_id,
+            &settings.agent_scope,
+            settings.reassign_after_mins,
+        )
         .await?;
     let target = format!("workspace:{}", admin.workspace_id);
     audit(
@@ -174,7 +190,7 @@ async fn put_settings(
         &admin,
         "routing.scope_changed",
         &target,
-        serde_json::json!({"agent_scope": settings.agent_scope}),
+        serde_json::json!({"agent_scope": settings.agent_scope, "reassign_after_mins": settings.reassign_after_mins}),
     )
     .await?;
     Ok(Json(settings))

@@ -22,6 +22,9 @@ pub enum DomainError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Knowledge(#[from] KnowledgeError),
+    /// A mail or message could not go out (a job retries it).
+    #[error("delivery failed: {0}")]
+    Delivery(String),
 }
 
 pub type DomainResult<T> = Result<T, DomainError>;
@@ -38,6 +41,7 @@ impl From<DomainError> for AppError {
                 err.into()
             }
             DomainError::Knowledge(other) => AppError::new(ErrorCode::Internal, other.to_string()),
+            DomainError::Delivery(message) => AppError::new(ErrorCode::Internal, message),
         }
     }
 }

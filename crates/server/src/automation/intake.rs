@@ -19,7 +19,7 @@ use madoguchi_core::message::{ClientId, MessageBody};
 use crate::app::error::DomainResult;
 use crate::app::AppState;
 use crate::automation::auto_replies::{self, plan_agent_message, plan_wait};
-use crate::automation::{harassment, routing};
+use crate::automation::{harassment, routing, sla};
 use crate::bot::{self, Feedback};
 use crate::inbox::conversations::{self, Change};
 use crate::inbox::messages;
@@ -150,6 +150,7 @@ pub async fn start_conversation(
             )
             .await,
         );
+        react(routing::watch_silence(state, &started.conversation, &started.message).await);
     }
     Ok(started)
 }
@@ -215,6 +216,8 @@ pub async fn customer_message(
             )
             .await,
         );
+        react(sla::next_response(state, &appended.conversation, &appended.message).await);
+        react(routing::watch_silence(state, &appended.conversation, &appended.message).await);
     }
     Ok(appended)
 }

@@ -9,6 +9,7 @@ use madoguchi_store::jobs::Job;
 use crate::app::AppState;
 use crate::automation::auto_replies::{self, ExpectationJob, EXPECTATION_JOB, NOTIFY_JOB};
 use crate::automation::notifications::{self, NotifyJob};
+use crate::automation::routing::{self, SilenceJob, SILENCE_JOB};
 use crate::automation::sla::{self, SlaJob, SLA_JOB};
 use crate::inbox::conversations::{self, RatingJob, WakeJob, RATING_JOB, WAKE_JOB};
 use crate::inbox::outbox::{self, MailJob, MAIL_JOB};
@@ -70,6 +71,13 @@ async fn handle(state: &AppState, job: &Job) -> Result<&'static str, String> {
         SLA_JOB => {
             let payload: SlaJob = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
             sla::check(state, &payload).await.map_err(|e| e.to_string())
+        }
+        SILENCE_JOB => {
+            let payload: SilenceJob =
+                serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            routing::reassign(state, &payload)
+                .await
+                .map_err(|e| e.to_string())
         }
         _ => Ok("unknown job kind"),
     }

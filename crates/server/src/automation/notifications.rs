@@ -103,7 +103,7 @@ pub async fn deliver(state: &AppState, job: &NotifyJob) -> Result<&'static str, 
         );
         state
             .notifier
-            .send_email(email, &subject, body, &unsubscribe)
+            .send_email(email, &subject, body, Some(&unsubscribe))
             .await?;
         "e-mail sent"
     } else if let Some(phone) = phone {
@@ -207,7 +207,7 @@ pub async fn offer_survey(
     };
     state
         .notifier
-        .send_email(email, &subject, body, &unsubscribe)
+        .send_email(email, &subject, body, Some(&unsubscribe))
         .await?;
     Ok("survey mailed")
 }

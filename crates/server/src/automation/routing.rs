@@ -3,16 +3,19 @@
 //! workspace's rules are looked at in order; each one whose conditions hold sets a team, an agent (given, or the team's next
 //! free agent: round robin or least busy, within capacity, skipping agents away or offline),
 //! a priority, tags, or sends a template reply. Every firing is a private note on the
-//! conversation's timeline ("ルール「…」: …"), written once per rule and message.
+//! conversation's timeline ("ルール「…」: …"), written once per rule and message. And when the
+//! workspace sets a limit, an assigned agent who stays silent past it while the customer waits
+//! loses the conversation to their team's next free agent ([`watch_silence`], [`reassign`]).
 
 use chrono::DateTime;
-use madoguchi_core::conversation::Priority;
+use madoguchi_core::conversation::{ConversationStatus, Priority};
 use madoguchi_core::message::{ClientId, SenderKind};
-use madoguchi_core::routing::{pick, Candidate, Facts, Rule, Trigger};
+use madoguchi_core::routing::{pick, AssignMethod, Candidate, Facts, Rule, Trigger};
 use madoguchi_store::conversations::{Conversation, ConversationPatch};
 use madoguchi_store::jobs::NO_JOBS;
 use madoguchi_store::messages::{Classified, Message};
 use madoguchi_text::normalize::fold;
+use serde::{Deserialize, Serialize};
 
 use crate::app::error::DomainResult;
 use crate::app::AppState;
@@ -153,16 +156,7 @@ async fn fire(
     let agent = match (&actions.agent_id, actions.assign, &team) {
         (Some(agent), _, _) => Some(agent.clone()),
         (None, Some(method), Some(team)) if conversation.assignee_id.is_none() => {
-            let (members, last) = state.store.team_members(&team.id).await?;
-            let candidates: Vec<Candidate> = members
-                .iter()
-                .map(|m| Candidate {
-                    agent_id: m.agent_id.clone(),
-                    open: m.open,
-                    capacity: m.capacity,
-                    available: !m.away && state.hub.is_agent_online(&m.agent_id),
-                })
-                .collect();
+            let (candidates, last) = candidates(state, &team.id, None).await?;
             let picked = pick(method, &candidates, last.as_deref()).map(str::to_owned);
             match &picked {
                 Some(agent) => state.store.set_last_assigned(&team.id, agent).await?,
@@ -268,4 +262,146 @@ fn priority_name(priority: Priority) -> &'static str {
         Priority::High => "高",
         Priority::Urgent => "緊急",
     }
+}
+
+/// A team's agents as candidates for its next conversation (all but `leaving`), and the one
+/// who got the last.
+async fn candidates(
+    state: &AppState,
+    team_id: &str,
+    leaving: Option<&str>,
+) -> DomainResult<(Vec<Candidate>, Option<String>)> {
+    let (members, last) = state.store.team_members(team_id).await?;
+    let candidates = members
+        .iter()
+        .filter(|m| Some(m.agent_id.as_str()) != leaving)
+        .map(|m| Candidate {
+            agent_id: m.agent_id.clone(),
+            open: m.open,
+            capacity: m.capacity,
+            available: !m.away && state.hub.is_agent_online(&m.agent_id),
+        })
+        .collect();
+    Ok((candidates, last))
+}
+
+pub const SILENCE_JOB: &str = "routing.silence";
+
+/// Payload of a silence check: the customer has waited since `since_seq` on `agent_id`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SilenceJob {
+    pub workspace_id: String,
+    pub conversation_id: String,
+    pub agent_id: String,
+    pub since_seq: i64,
+}
+
+/// After a customer's message that starts a wait in a team's assigned conversation: a check
+/// when the workspace's silence limit has passed.
+pub async fn watch_silence(
+    state: &AppState,
+    conversation: &Conversation,
+    message: &Message,
+) -> DomainResult<()> {
+    let workspace = state.store.workspace(&conversation.workspace_id).await?;
+    let Some(mins) = workspace.reassign_after_mins else {
+        return Ok(());
+    };
+    // As the rules left it: they may just have assigned it.
+    let current = state
+        .store
+        .conversation(&conversation.workspace_id, &conversation.id)
+        .await?;
+    let (Some(agent_id), Some(_)) = (&current.assignee_id, &current.team_id) else {
+        return Ok(());
+    };
+    if current.waiting_since != Some(message.seq) {
+        return Ok(());
+    }
+    let job = SilenceJob {
+        workspace_id: current.workspace_id.clone(),
+        conversation_id: current.id.clone(),
+        agent_id: agent_id.clone(),
+        since_seq: message.seq,
+    };
+    let now = state.clock.now_ms();
+    state
+        .store
+        .enqueue_job(
+            SILENCE_JOB,
+            &serde_json::to_string(&job).unwrap_or_default(),
+            now + mins * 60_000,
+            Some(&format!("silence:{}:{}", current.id, message.seq)),
+            now,
+        )
+        .await?;
+    Ok(())
+}
+
+/// The silence limit has passed: if the same agent still has the conversation and the customer
+/// still waits since the same message, it goes to the team's next free agent, with a note.
+pub async fn reassign(state: &AppState, job: &SilenceJob) -> DomainResult<&'static str> {
+    let conversation = state
+        .store
+        .conversation(&job.workspace_id, &job.conversation_id)
+        .await?;
+    if conversation.assignee_id.as_deref() != Some(job.agent_id.as_str())
+        || conversation.waiting_since != Some(job.since_seq)
+        || !matches!(
+            conversation.status,
+            ConversationStatus::Open | ConversationStatus::Pending
+        )
+    {
+        return Ok("answered or moved");
+    }
+    let Some(team_id) = &conversation.team_id else {
+        return Ok("no team");
+    };
+    let (candidates, last) = candidates(state, team_id, Some(&job.agent_id)).await?;
+    let Some(next) = pick(AssignMethod::RoundRobin, &candidates, last.as_deref()) else {
+        return Ok("nobody free");
+    };
+    let name = |id: String| async move {
+        state
+            .store
+            .agent(&job.workspace_id, &id)
+            .await
+            .map(|a| a.name)
+            .unwrap_or(id)
+    };
+    let (from, to) = (
+        name(job.agent_id.clone()).await,
+        name(next.to_owned()).await,
+    );
+    state.store.set_last_assigned(team_id, next).await?;
+    let patch = ConversationPatch {
+        assignee_id: Some(Some(next.to_owned())),
+        ..ConversationPatch::default()
+    };
+    conversations::update(
+        state,
+        &job.workspace_id,
+        &job.conversation_id,
+        Change {
+            patch: &patch,
+            actor: "routing:silence",
+            jobs: &NO_JOBS,
+        },
+    )
+    .await?;
+    let mins = state
+        .store
+        .workspace(&job.workspace_id)
+        .await?
+        .reassign_after_mins
+        .unwrap_or_default();
+    messages::post_note(
+        state,
+        &conversation,
+        &format!("silence-{}-{}", job.conversation_id, job.since_seq),
+        &format!("{from} が{mins}分応答しなかったため、{to} に再割り当てしました"),
+        Some(&serde_json::json!({"kind": "reassigned", "from": job.agent_id, "to": next})),
+    )
+    .await?;
+    Ok("reassigned")
 }

@@ -1,20 +1,24 @@
 //! SLA timers: applying a policy sets a conversation's first-response and resolution
 //! deadlines in its channel's business hours (several periods a day, holidays) and commits a
 //! job per warning and per deadline with that change, so the timers hold across restarts and
-//! nodes. When a job comes due and the target is still open, a private note says so on the
-//! timeline (a warning, or the breach, which is audited too).
+//! nodes; a customer who writes again after an agent's answer starts the next-response timer
+//! the same way. When a job comes due and the target is still open, a private note says so on
+//! the timeline (a warning — mailed to the assignee if the policy says so — or the breach, which
+//! is audited too).
 
 use chrono::DateTime;
 use madoguchi_core::conversation::{ConversationStatus, Priority};
 use madoguchi_core::hours::format_local;
 use madoguchi_core::sla::Policy;
 use madoguchi_store::audit::AuditEntry;
-use madoguchi_store::conversations::{Conversation, SlaDeadlines};
+use madoguchi_store::conversations::{Conversation, ConversationPatch, SlaDeadlines};
 use madoguchi_store::jobs::{JobChanges, JobSpec};
+use madoguchi_store::messages::Message;
 use serde::{Deserialize, Serialize};
 
 use crate::app::error::{DomainError, DomainResult};
 use crate::app::AppState;
+use crate::inbox::conversations::{self, Change};
 use crate::inbox::messages;
 use crate::inbox::settings::automation_of;
 
@@ -25,6 +29,7 @@ pub const SLA_JOB: &str = "sla.check";
 #[serde(rename_all = "snake_case")]
 pub enum Target {
     FirstResponse,
+    NextResponse,
     Resolution,
 }
 
@@ -46,13 +51,7 @@ pub async fn apply(
     policy_id: &str,
     priority: Priority,
 ) -> DomainResult<(SlaDeadlines, JobChanges)> {
-    let stored = state
-        .store
-        .sla_policy(&conversation.workspace_id, policy_id)
-        .await?;
-    let policy: Policy = serde_json::from_str(&stored.policy).map_err(|err| {
-        DomainError::CorruptSettings(format!("SLA policy {:?}: {err}", stored.name))
-    })?;
+    let policy = policy_of(state, &conversation.workspace_id, policy_id).await?;
     let (automation, tz) =
         automation_of(state, &conversation.workspace_id, &conversation.channel_id).await?;
     let start = DateTime::from_timestamp_millis(conversation.created_at).unwrap_or_default();
@@ -70,13 +69,29 @@ pub async fn apply(
         first_due_at: due(targets.first_response_mins),
         resolution_due_at: due(targets.resolution_mins),
     };
+    let jobs = timers(
+        state,
+        conversation,
+        &policy,
+        [
+            (Target::FirstResponse, deadlines.first_due_at),
+            (Target::Resolution, deadlines.resolution_due_at),
+        ],
+    );
+    Ok((deadlines, jobs))
+}
+
+/// A job at each deadline, and one at its warning when that is still ahead.
+fn timers(
+    state: &AppState,
+    conversation: &Conversation,
+    policy: &Policy,
+    deadlines: impl IntoIterator<Item = (Target, Option<i64>)>,
+) -> JobChanges {
     let now = state.clock.now_ms();
     let warn_ms = i64::from(policy.warn_before_mins) * 60_000;
     let mut jobs = JobChanges::default();
-    for (target, due_at) in [
-        (Target::FirstResponse, deadlines.first_due_at),
-        (Target::Resolution, deadlines.resolution_due_at),
-    ] {
+    for (target, due_at) in deadlines {
         let Some(due_at) = due_at else { continue };
         let mut at = vec![(false, due_at)];
         if warn_ms > 0 && due_at - warn_ms > now {
@@ -101,7 +116,69 @@ pub async fn apply(
             });
         }
     }
-    Ok((deadlines, jobs))
+    jobs
+}
+
+async fn policy_of(state: &AppState, workspace_id: &str, policy_id: &str) -> DomainResult<Policy> {
+    let stored = state.store.sla_policy(workspace_id, policy_id).await?;
+    serde_json::from_str(&stored.policy)
+        .map_err(|err| DomainError::CorruptSettings(format!("SLA policy {:?}: {err}", stored.name)))
+}
+
+/// After a customer's message: when it makes them wait again after an agent's answer, in a
+/// conversation under a policy with a next-response target, that deadline and its jobs.
+pub async fn next_response(
+    state: &AppState,
+    conversation: &Conversation,
+    message: &Message,
+) -> DomainResult<()> {
+    let Some(policy_id) = &conversation.sla_policy_id else {
+        return Ok(());
+    };
+    if conversation.first_agent_response_at.is_none()
+        || conversation.waiting_since != Some(message.seq)
+    {
+        return Ok(());
+    }
+    let policy = match policy_of(state, &conversation.workspace_id, policy_id).await {
+        Err(DomainError::Store(madoguchi_store::StoreError::NotFound)) => return Ok(()),
+        other => other?,
+    };
+    let Some(mins) = policy.targets(conversation.priority).next_response_mins else {
+        return Ok(());
+    };
+    let (automation, tz) =
+        automation_of(state, &conversation.workspace_id, &conversation.channel_id).await?;
+    let start = DateTime::from_timestamp_millis(message.created_at).unwrap_or_default();
+    let Some(due) = automation
+        .hours
+        .add_open_seconds(tz, start, i64::from(mins) * 60)
+        .map(|at| at.timestamp_millis())
+    else {
+        return Ok(());
+    };
+    let jobs = timers(
+        state,
+        conversation,
+        &policy,
+        [(Target::NextResponse, Some(due))],
+    );
+    let patch = ConversationPatch {
+        sla_next_due_at: Some(due),
+        ..ConversationPatch::default()
+    };
+    conversations::update(
+        state,
+        &conversation.workspace_id,
+        &conversation.id,
+        Change {
+            patch: &patch,
+            actor: "sla",
+            jobs: &jobs,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Whether the target was reached by its deadline.
@@ -110,6 +187,8 @@ fn reached(conversation: &Conversation, target: Target, due_at: i64) -> bool {
         Target::FirstResponse => conversation
             .first_agent_response_at
             .is_some_and(|at| at <= due_at),
+        // Checked at its deadline: nobody waits any more, so an agent answered by then.
+        Target::NextResponse => conversation.waiting_since.is_none(),
         Target::Resolution => {
             conversation.status == ConversationStatus::Resolved
                 && conversation.resolved_at.is_some_and(|at| at <= due_at)
@@ -125,6 +204,7 @@ pub async fn check(state: &AppState, job: &SlaJob) -> DomainResult<&'static str>
         .await?;
     let current = match job.target {
         Target::FirstResponse => conversation.sla_first_due_at,
+        Target::NextResponse => conversation.sla_next_due_at,
         Target::Resolution => conversation.sla_resolution_due_at,
     };
     if current != Some(job.due_at) {
@@ -142,6 +222,7 @@ pub async fn check(state: &AppState, job: &SlaJob) -> DomainResult<&'static str>
     );
     let what = match job.target {
         Target::FirstResponse => "初回応答",
+        Target::NextResponse => "次回応答",
         Target::Resolution => "解決",
     };
     let text = match job.warning {
@@ -157,7 +238,7 @@ pub async fn check(state: &AppState, job: &SlaJob) -> DomainResult<&'static str>
     )
     .await?;
     if job.warning {
-        return Ok("warned");
+        return mail_warning(state, &conversation, &text).await;
     }
     state
         .store
@@ -170,4 +251,36 @@ pub async fn check(state: &AppState, job: &SlaJob) -> DomainResult<&'static str>
         })
         .await?;
     Ok("breached")
+}
+
+/// The warning by e-mail to the assignee, when the conversation's policy asks for it.
+async fn mail_warning(
+    state: &AppState,
+    conversation: &Conversation,
+    text: &str,
+) -> DomainResult<&'static str> {
+    let (Some(policy_id), Some(assignee)) =
+        (&conversation.sla_policy_id, &conversation.assignee_id)
+    else {
+        return Ok("warned");
+    };
+    let policy = policy_of(state, &conversation.workspace_id, policy_id).await?;
+    if !policy.warn_email || !state.notifier.can_email() {
+        return Ok("warned");
+    }
+    let agent = state
+        .store
+        .agent(&conversation.workspace_id, assignee)
+        .await?;
+    let link = format!(
+        "{}/inbox#conversation={}",
+        state.settings.public_url(),
+        conversation.id
+    );
+    state
+        .notifier
+        .send_email(&agent.email, text, format!("{text}\n\n{link}\n"), None)
+        .await
+        .map_err(DomainError::Delivery)?;
+    Ok("warned and mailed")
 }

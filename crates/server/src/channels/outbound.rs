@@ -109,14 +109,14 @@ impl Notifier {
         self.sms.is_some()
     }
 
-    /// Sends a plain-text e-mail; `unsubscribe` (a URL answering a POST) becomes the
-    /// `List-Unsubscribe` header with one-click unsubscribing (RFC 8058).
+    /// Sends a plain-text e-mail; `unsubscribe` (a URL answering a POST; customers' mail) becomes
+    /// the `List-Unsubscribe` header with one-click unsubscribing (RFC 8058).
     pub async fn send_email(
         &self,
         to: &str,
         subject: &str,
         body: String,
-        unsubscribe: &str,
+        unsubscribe: Option<&str>,
     ) -> Result<(), String> {
         let Some((mailer, from)) = &self.mailer else {
             return Err("e-mail is not configured".into());
@@ -124,21 +124,23 @@ impl Notifier {
         let to: Mailbox = to
             .parse()
             .map_err(|err: lettre::address::AddressError| err.to_string())?;
-        let message = lettre::Message::builder()
+        let mut builder = lettre::Message::builder()
             .from(from.clone())
             .to(to)
             .subject(subject)
-            .header(ContentType::TEXT_PLAIN)
-            .raw_header(HeaderValue::new(
-                HeaderName::new_from_ascii_str("List-Unsubscribe"),
-                format!("<{unsubscribe}>"),
-            ))
-            .raw_header(HeaderValue::new(
-                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
-                "List-Unsubscribe=One-Click".into(),
-            ))
-            .body(body)
-            .map_err(|err| err.to_string())?;
+            .header(ContentType::TEXT_PLAIN);
+        if let Some(unsubscribe) = unsubscribe {
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{unsubscribe}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".into(),
+                ));
+        }
+        let message = builder.body(body).map_err(|err| err.to_string())?;
         mailer
             .send(message)
             .await

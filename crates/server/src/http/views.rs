@@ -37,6 +37,8 @@ pub struct ConversationView {
     pub sla_policy_id: Option<String>,
     pub sla_first_due_at: Option<i64>,
     pub sla_resolution_due_at: Option<i64>,
+    /// The next-response deadline, while the customer waits again after an agent's answer.
+    pub sla_next_due_at: Option<i64>,
     /// The category it was classified into, how sure the classifier was (0–1), and who decided
     /// (`model`, `keywords` or `agent`).
     pub category: Option<String>,
@@ -67,6 +69,7 @@ impl From<&Conversation> for ConversationView {
             sla_policy_id: c.sla_policy_id.clone(),
             sla_first_due_at: c.sla_first_due_at,
             sla_resolution_due_at: c.sla_resolution_due_at,
+            sla_next_due_at: c.waiting_since.and(c.sla_next_due_at),
             category: c.category.clone(),
             category_confidence: c.category_confidence,
             category_source: c.category_source.clone(),

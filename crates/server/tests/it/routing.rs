@@ -1,7 +1,8 @@
 //! Teams and routing end to end: ordered rules with conditions and actions (a team, its next
 //! agent by round robin within capacity and skipping agents away or offline, priority, tags),
 //! each firing noted on the timeline; classification of new conversations (keywords, then the
-//! workspace's own model trained from agents' choices) and rules on the category; and agents
+//! workspace's own model trained from agents' choices) and rules on the category; reassignment
+//! when an assignee stays silent; and agents
 //! who see only their teams' conversations (HTTP and socket).
 
 use madoguchi_core::agent::Role;
@@ -14,6 +15,7 @@ both_backends!(
     new_conversations_are_classified_and_agents_corrections_train_the_model,
     categories_are_checked_and_only_admins_change_them,
     rules_route_to_a_team_by_round_robin_within_capacity,
+    a_silent_assignee_loses_the_conversation_to_the_next_agent,
     agents_limited_to_their_teams_see_only_those,
     routing_settings_are_checked_and_guarded
 );
@@ -643,4 +645,95 @@ async fn categories_are_checked_and_only_admins_change_them(app: TestApp) {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(back["categories"][0]["name"], "注文・配送");
+}
+
+async fn a_silent_assignee_loses_the_conversation_to_the_next_agent(app: TestApp) {
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "lead@example.jp", Role::Admin)
+        .await;
+    let a1 = app.agent("one@example.jp").await;
+    let a2 = app.agent("two@example.jp").await;
+    let team = post(
+        &app,
+        &admin,
+        "/api/v1/teams",
+        json!({"name": "窓口", "members": [a1.id, a2.id]}),
+    )
+    .await;
+    post(
+        &app,
+        &admin,
+        "/api/v1/routing/rules",
+        json!({"name": "全件", "rule": {"when": "created",
+            "actions": {"team_id": team["id"], "assign": "round_robin"}}}),
+    )
+    .await;
+    let (status, bad) = send_as(
+        &app,
+        &admin,
+        reqwest::Method::PUT,
+        "/api/v1/routing/settings",
+        &json!({"agent_scope": "all", "reassign_after_mins": 0}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let (status, _) = send_as(
+        &app,
+        &admin,
+        reqwest::Method::PUT,
+        "/api/v1/routing/settings",
+        &json!({"agent_scope": "all", "reassign_after_mins": 15}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        app.get_json(&a1, "/api/v1/routing/settings").await["reassign_after_mins"],
+        15
+    );
+    let _one = app.agent_ws(&a1, "").await;
+    let _two = app.agent_ws(&a2, "").await;
+
+    let silent = customer_writes(&app, "返事を待っています").await;
+    assert_eq!(
+        conversation(&app, &admin, &silent).await["assignee_id"],
+        a1.id.as_str()
+    );
+    let answered = customer_writes(&app, "こちらも待っています").await;
+    assert_eq!(
+        conversation(&app, &admin, &answered).await["assignee_id"],
+        a2.id.as_str()
+    );
+    app.clock.advance_secs(5 * 60);
+    app.reply(&a2, &answered, "確認しています", false).await;
+
+    app.clock.advance_secs(11 * 60);
+    app.run_jobs().await;
+    let moved = conversation(&app, &admin, &silent).await;
+    assert_eq!(
+        moved["assignee_id"],
+        a2.id.as_str(),
+        "one stayed silent 15 minutes"
+    );
+    let timeline = app
+        .get_json(&admin, &format!("/api/v1/conversations/{silent}/messages"))
+        .await;
+    let notes: Vec<&str> = timeline["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["private"] == true)
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("15分応答しなかったため、テスト担当 に再割り当て")),
+        "{notes:?}"
+    );
+    assert_eq!(
+        conversation(&app, &admin, &answered).await["assignee_id"],
+        a2.id.as_str(),
+        "answered in time: stays"
+    );
 }

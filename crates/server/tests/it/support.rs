@@ -9,7 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use madoguchi_core::agent::{Email, Role};
 use madoguchi_server::app::auth::hash_password;
 use madoguchi_server::app::bootstrap::ensure_default_workspace;
-use madoguchi_server::app::clock::ManualClock;
+use madoguchi_server::app::clock::{Clock, ManualClock};
 use madoguchi_server::app::settings::Settings;
 use madoguchi_server::app::AppState;
 use madoguchi_server::cli::serve::launch;
@@ -84,34 +84,70 @@ impl TestApp {
         Self::spawn_with(backend, Settings::default()).await
     }
 
-    pub async fn spawn_with(backend: Backend, mut settings: Settings) -> Option<Self> {
+    pub async fn spawn_with(backend: Backend, settings: Settings) -> Option<Self> {
         let db = TestDatabase::create(backend).await?;
         let store = db.store().await;
         let boot = ensure_default_workspace(&store).await.unwrap();
+        let clock = Arc::new(ManualClock::new(tokyo_ms(IN_HOURS)));
+        let ids = (boot.workspace.id, boot.created_channel.unwrap().public_key);
+        Some(Self::serve(db, store, settings, clock, ids).await)
+    }
+
+    /// A server on `store` with its own state, on a new port.
+    async fn serve(
+        db: TestDatabase,
+        store: Store,
+        mut settings: Settings,
+        clock: Arc<ManualClock>,
+        (workspace_id, channel_key): (String, String),
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         settings
             .public_url
             .get_or_insert_with(|| format!("http://{addr}"));
-        let clock = Arc::new(ManualClock::new(tokyo_ms(IN_HOURS)));
         let (state, shutdown_tx) =
             AppState::with_clock(store.clone(), settings, clock.clone()).unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(launch(listener, state.clone(), shutdown_tx, async move {
             let _ = stopped.await;
         }));
-        Some(TestApp {
+        TestApp {
             state,
             clock,
             url: format!("http://{addr}"),
             addr,
             store,
-            workspace_id: boot.workspace.id,
-            channel_key: boot.created_channel.unwrap().public_key,
+            workspace_id,
+            channel_key,
             http: reqwest::Client::new(),
             _db: db,
             _shutdown: stop,
-        })
+        }
+    }
+
+    /// The server stopped and started again on the same database: new state (caches, models,
+    /// connections), the clock where it was.
+    pub async fn restart(self) -> Self {
+        let TestApp {
+            clock,
+            workspace_id,
+            channel_key,
+            _db: db,
+            _shutdown: stop,
+            ..
+        } = self;
+        drop(stop);
+        let store = db.store().await;
+        let clock = Arc::new(ManualClock::new(clock.now_ms()));
+        Self::serve(
+            db,
+            store,
+            Settings::default(),
+            clock,
+            (workspace_id, channel_key),
+        )
+        .await
     }
 
     /// Creates an agent in `workspace_id` and logs in over HTTP.
@@ -276,6 +312,20 @@ impl TestApp {
             .await
             .unwrap();
         response["conversation"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A further message from `visitor` in their conversation.
+    pub async fn reply_as_visitor(&self, visitor: &Visitor, conversation: &str, body: &str) {
+        self.post(
+            &format!("/widget/v1/conversations/{conversation}/messages"),
+            &json!({"body": body}),
+        )
+        .header("x-visitor-token", &visitor.token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
     }
 
     /// Sends a reply (or a note) as `agent`; returns the response body.
