@@ -25,7 +25,7 @@ use crate::api::admin::parse_name;
 use crate::api::sockets::{self, SocketParams, Viewer};
 use crate::app::auth::{sees_team, visible_teams, AgentAuth, ClientIp};
 use crate::app::AppState;
-use crate::automation::intake;
+use crate::automation::{intake, sla};
 use crate::http::error::{check_id, ApiResult, AppError, ErrorBody, Json, OrNotFound, Path, Query};
 use crate::http::views::{views, ConversationView, MessageView};
 use crate::inbox::conversations::{self, Change};
@@ -314,8 +314,8 @@ async fn update_conversation(
     Path(id): Path<String>,
     Json(update): Json<ConversationUpdate>,
 ) -> ApiResult<Json<ConversationView>> {
-    workspace_conversation(&state, &auth, &id).await?;
-    let patch = update.parse(state.clock.now_ms())?;
+    let before = workspace_conversation(&state, &auth, &id).await?;
+    let mut patch = update.parse(state.clock.now_ms())?;
     if let Some(category) = &patch.category {
         let workspace = state.store.workspace(&auth.agent.workspace_id).await?;
         if !categories(&workspace).iter().any(|c| &c.name == category) {
@@ -324,11 +324,12 @@ async fn update_conversation(
             );
         }
     }
+    let jobs = sla::follow_priority(&state, &before, &mut patch).await?;
     let actor = format!("agent:{}", auth.agent.id);
     let change = Change {
         patch: &patch,
         actor: &actor,
-        jobs: &NO_JOBS,
+        jobs: &jobs,
     };
     let conversation = conversations::update(&state, &auth.agent.workspace_id, &id, change)
         .await

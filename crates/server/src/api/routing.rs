@@ -225,7 +225,7 @@ async fn get_agent_routing(
     Ok(Json(AgentRouting {
         capacity,
         away,
-        online: state.hub.is_agent_online(&id),
+        online: state.hub.is_agent_online(&id).await,
     }))
 }
 
@@ -268,7 +268,7 @@ async fn put_agent_routing(
         serde_json::json!({"capacity": routing.capacity, "away": routing.away}),
     )
     .await?;
-    routing.online = state.hub.is_agent_online(&id);
+    routing.online = state.hub.is_agent_online(&id).await;
     Ok(Json(routing))
 }
 

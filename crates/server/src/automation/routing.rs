@@ -210,6 +210,8 @@ async fn fire(
             }
             Err(err) => return Err(err.into()),
         }
+    } else {
+        jobs = sla::follow_priority(state, conversation, &mut patch).await?;
     }
     let actor = format!("rule:{rule_id}");
     let updated = conversations::update(
@@ -272,16 +274,21 @@ async fn candidates(
     leaving: Option<&str>,
 ) -> DomainResult<(Vec<Candidate>, Option<String>)> {
     let (members, last) = state.store.team_members(team_id).await?;
-    let candidates = members
-        .iter()
-        .filter(|m| Some(m.agent_id.as_str()) != leaving)
-        .map(|m| Candidate {
-            agent_id: m.agent_id.clone(),
-            open: m.open,
-            capacity: m.capacity,
-            available: !m.away && state.hub.is_agent_online(&m.agent_id),
-        })
-        .collect();
+    // Presence on every node, asked for all members at once.
+    let candidates = futures_util::future::join_all(
+        members
+            .iter()
+            .filter(|m| Some(m.agent_id.as_str()) != leaving)
+            .map(|m| async move {
+                Candidate {
+                    agent_id: m.agent_id.clone(),
+                    open: m.open,
+                    capacity: m.capacity,
+                    available: !m.away && state.hub.is_agent_online(&m.agent_id).await,
+                }
+            }),
+    )
+    .await;
     Ok((candidates, last))
 }
 

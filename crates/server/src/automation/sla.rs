@@ -81,6 +81,30 @@ pub async fn apply(
     Ok((deadlines, jobs))
 }
 
+/// A change of priority under a policy moves its deadlines: `patch` gets them, and the jobs
+/// that watch them are returned (none when nothing moves).
+pub async fn follow_priority(
+    state: &AppState,
+    conversation: &Conversation,
+    patch: &mut ConversationPatch,
+) -> DomainResult<JobChanges> {
+    let (Some(policy_id), Some(priority)) = (&conversation.sla_policy_id, patch.priority) else {
+        return Ok(JobChanges::default());
+    };
+    if patch.sla.is_some() || priority == conversation.priority {
+        return Ok(JobChanges::default());
+    }
+    match apply(state, conversation, policy_id, priority).await {
+        Ok((deadlines, jobs)) => {
+            patch.sla = Some(deadlines);
+            Ok(jobs)
+        }
+        // The policy was deleted: the deadlines stay as they were.
+        Err(DomainError::Store(madoguchi_store::StoreError::NotFound)) => Ok(JobChanges::default()),
+        Err(err) => Err(err),
+    }
+}
+
 /// A job at each deadline, and one at its warning when that is still ahead.
 fn timers(
     state: &AppState,

@@ -1,6 +1,7 @@
 //! The real-time hub: events are published after their transaction commits and fanned out to
 //! every WebSocket that may see them. Frames are serialised once per audience. With several
-//! nodes, events travel over NATS and a node asks the others whether a visitor is online.
+//! nodes, events travel over NATS and a node asks the others whether a visitor or an agent is
+//! online.
 //!
 //! Wire frames (server → client), the same for live events and replays:
 //! `{"type": "message.created", "conversation_id", "seq", "message": {…}}` and
@@ -135,7 +136,8 @@ impl Default for Hub {
 const REVOKED_SUBJECT: &str = "madoguchi.revoked";
 /// The NATS subject every node publishes its events on.
 const SUBJECT: &str = "madoguchi.events";
-/// The NATS subject of "is this contact online on your node?" requests.
+/// The NATS subject of "is this contact (`contact:ID`) or agent (`agent:ID`) online on your
+/// node?" requests.
 const PRESENCE_SUBJECT: &str = "madoguchi.presence";
 /// How long a presence question waits for a node that has the contact online.
 pub const PRESENCE_WAIT: Duration = Duration::from_millis(300);
@@ -196,12 +198,38 @@ impl Hub {
         }
     }
 
-    /// Whether the agent has the inbox open (a socket on this node).
-    pub fn is_agent_online(&self, agent_id: &str) -> bool {
+    fn is_agent_online_here(&self, agent_id: &str) -> bool {
         self.agents_online
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .contains_key(agent_id)
+    }
+
+    /// Whether the agent has the inbox open on any node (see [`Hub::is_visitor_online`]).
+    pub async fn is_agent_online(&self, agent_id: &str) -> bool {
+        self.is_agent_online_here(agent_id)
+            || self.online_elsewhere(format!("agent:{agent_id}")).await
+    }
+
+    /// Whether a question `contact:ID` / `agent:ID` holds on this node.
+    fn is_online_here(&self, question: &str) -> bool {
+        match question.split_once(':') {
+            Some(("contact", id)) => self.is_visitor_online_here(id),
+            Some(("agent", id)) => self.is_agent_online_here(id),
+            _ => false,
+        }
+    }
+
+    /// Asks the other nodes; only one where it holds answers, so silence for
+    /// [`PRESENCE_WAIT`] means no.
+    async fn online_elsewhere(&self, question: String) -> bool {
+        let Some(client) = &self.nats else {
+            return false;
+        };
+        let request = async_nats::Request::new()
+            .payload(question.into())
+            .timeout(Some(PRESENCE_WAIT));
+        client.send_request(PRESENCE_SUBJECT, request).await.is_ok()
     }
 
     /// Whether the contact has a widget open on this node.
@@ -215,16 +243,8 @@ impl Hub {
     /// several nodes the others are asked over NATS; only a node that has the contact online
     /// answers, so silence for [`PRESENCE_WAIT`] means offline.
     pub async fn is_visitor_online(&self, contact_id: &str) -> bool {
-        if self.is_visitor_online_here(contact_id) {
-            return true;
-        }
-        let Some(client) = &self.nats else {
-            return false;
-        };
-        let request = async_nats::Request::new()
-            .payload(contact_id.to_owned().into())
-            .timeout(Some(PRESENCE_WAIT));
-        client.send_request(PRESENCE_SUBJECT, request).await.is_ok()
+        self.is_visitor_online_here(contact_id)
+            || self.online_elsewhere(format!("contact:{contact_id}")).await
     }
 
     /// A hub shared with the other nodes through NATS: what is published here reaches their
@@ -267,9 +287,9 @@ impl Hub {
         let (local, answerer) = (hub.clone(), client.clone());
         tokio::spawn(async move {
             while let Some(question) = questions.next().await {
-                let contact_id = String::from_utf8_lossy(&question.payload);
+                let asked = String::from_utf8_lossy(&question.payload);
                 if let Some(reply) = question.reply {
-                    if local.is_visitor_online_here(&contact_id) {
+                    if local.is_online_here(&asked) {
                         answerer.publish(reply, "online".into()).await.ok();
                     }
                 }

@@ -38,7 +38,7 @@ fn nats_url() -> Option<String> {
 }
 
 /// Reply notifications ask whether the visitor is still on the page: a widget open on another
-/// node counts.
+/// node counts; so does an agent's inbox for routing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn visitor_presence_is_known_on_every_node() {
     let Some(nats) = nats_url() else {
@@ -57,6 +57,16 @@ async fn visitor_presence_is_known_on_every_node() {
     drop(widget);
     assert!(!node_b.is_visitor_online(&contact).await);
     assert!(!node_a.is_visitor_online(&contact).await);
+    // Agents too: routing skips only agents with no inbox open on any node.
+    let agent = format!("agent-{}", std::process::id());
+    assert!(!node_b.is_agent_online(&agent).await);
+    let inbox = node_a.agent_present(&agent);
+    assert!(
+        node_b.is_agent_online(&agent).await,
+        "node B hears it from node A"
+    );
+    drop(inbox);
+    assert!(!node_b.is_agent_online(&agent).await);
 }
 
 /// A session revoked on one node closes its sockets on the others: the revocation reaches

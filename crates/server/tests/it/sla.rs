@@ -12,7 +12,8 @@ use crate::support::{both_backends, tokyo_ms, Agent, TestApp};
 
 both_backends!(
     sla_deadlines_follow_business_hours_and_reach_the_report,
-    next_response_deadlines_skip_holidays_and_survive_a_restart
+    next_response_deadlines_skip_holidays_and_survive_a_restart,
+    a_new_priority_moves_the_deadlines
 );
 
 async fn notes(app: &TestApp, agent: &Agent, conversation: &str) -> Vec<String> {
@@ -321,5 +322,55 @@ async fn an_sla_warning_is_mailed_to_the_assignee() {
     assert!(
         mail.header("List-Unsubscribe").is_none(),
         "staff mail is no newsletter"
+    );
+}
+
+async fn a_new_priority_moves_the_deadlines(app: TestApp) {
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "lead@example.jp", Role::Admin)
+        .await;
+    let policy = post(
+        &app,
+        &admin,
+        "/api/v1/sla/policies",
+        json!({"name": "優先度別", "policy": {
+            "normal": {"first_response_mins": 60}, "urgent": {"first_response_mins": 10}}}),
+    )
+    .await;
+    post(
+        &app,
+        &admin,
+        "/api/v1/routing/rules",
+        json!({"name": "SLA", "rule": {"when": "created", "actions": {"sla_policy_id": policy["id"]}}}),
+    )
+    .await;
+    let id = app.start(&app.visitor().await, "至急お願いします").await;
+    let path = format!("/api/v1/conversations/{id}");
+    assert_eq!(
+        app.get_json(&admin, &path).await["sla_first_due_at"],
+        tokyo_ms("2026-11-26T11:00:00")
+    );
+    let urgent: Value = app
+        .patch(&path, &json!({"priority": "urgent"}))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(urgent["sla_first_due_at"], tokyo_ms("2026-11-26T10:10:00"));
+    app.clock.set(tokyo_ms("2026-11-26T10:10:00"));
+    app.run_jobs().await;
+    let timeline = notes(&app, &admin, &id).await;
+    assert_eq!(timeline.len(), 1, "{timeline:?}");
+    assert!(timeline[0].contains("10:10"), "{timeline:?}");
+    app.clock.set(tokyo_ms("2026-11-26T11:00:00"));
+    app.run_jobs().await;
+    assert_eq!(
+        notes(&app, &admin, &id).await.len(),
+        1,
+        "the old deadline is gone"
     );
 }
