@@ -139,6 +139,32 @@ impl Store {
             .await
     }
 
+    /// Contacts whose name, e-mail, phone or an identity (shop user id, address) contains
+    /// `text` (case-insensitively for ASCII), newest first.
+    pub async fn find_contacts(
+        &self,
+        workspace_id: &str,
+        text: &str,
+        limit: i64,
+    ) -> Result<Vec<Contact>> {
+        let pattern = crate::conversations::like_pattern(&text.to_lowercase());
+        let rows = sqlx::query(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.workspace_id = $1 AND ( \
+             LOWER(COALESCE(c.name, '')) LIKE $2 ESCAPE '\\' \
+             OR LOWER(COALESCE(c.email, '')) LIKE $2 ESCAPE '\\' \
+             OR COALESCE(c.phone, '') LIKE $2 ESCAPE '\\' \
+             OR EXISTS (SELECT 1 FROM contact_identities i WHERE i.contact_id = c.id \
+                 AND i.kind <> 'visitor' AND LOWER(i.value) LIKE $2 ESCAPE '\\')) \
+             ORDER BY c.updated_at DESC, c.id DESC LIMIT $3"
+        ))
+        .bind(workspace_id)
+        .bind(pattern)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(Contact::from_row).collect()
+    }
+
     pub async fn contact(&self, workspace_id: &str, id: &str) -> Result<Contact> {
         let row = sqlx::query(&format!(
             "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = $1 AND workspace_id = $2"

@@ -505,7 +505,7 @@ impl Store {
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
-fn like_pattern(words: &str) -> String {
+pub(crate) fn like_pattern(words: &str) -> String {
     let mut pattern = String::from("%");
     for c in words.chars() {
         if matches!(c, '%' | '_' | '\\') {
@@ -750,6 +750,33 @@ impl Store {
     }
 
     /// Fills in the tags of these conversations.
+    /// The workspace's conversations among `ids`, with their tags (others are left out).
+    pub async fn conversations_by_ids(
+        &self,
+        workspace_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<Conversation>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (2..=ids.len() + 1).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE workspace_id = $1 AND id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(workspace_id);
+        for id in ids {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        let mut found = rows
+            .iter()
+            .map(Conversation::from_row)
+            .collect::<Result<Vec<_>>>()?;
+        self.load_tags(&mut found).await?;
+        Ok(found)
+    }
+
     pub async fn load_tags(&self, conversations: &mut [Conversation]) -> Result<()> {
         if conversations.is_empty() {
             return Ok(());

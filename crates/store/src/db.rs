@@ -68,6 +68,7 @@ impl Backend {
             24 => "0024_sla.sql",
             25 => "0025_classification.sql",
             26 => "0026_next_response.sql",
+            27 => "0027_search.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

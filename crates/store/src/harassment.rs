@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::audit::{AuditEntry, AuditEvent};
-use crate::messages::{Message, MESSAGE_COLUMNS};
+use crate::messages::{message_columns_of_m, Message};
 use crate::{new_id, now_ms, Result, Store, StoreError};
 
 /// A blocked sender: messages that match are kept but never reach an agent's queue.
@@ -65,15 +65,6 @@ pub struct Flagged {
     pub contact_id: String,
     pub flag_decided_by: Option<String>,
     pub flag_decided_at: Option<i64>,
-}
-
-/// The message columns, as read from `messages m`.
-fn message_columns_of_m() -> String {
-    MESSAGE_COLUMNS
-        .split(", ")
-        .map(|c| format!("m.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl Store {

@@ -68,6 +68,25 @@ impl Message {
 pub(crate) const MESSAGE_COLUMNS: &str =
     "id, conversation_id, seq, sender_kind, sender_id, body, private, client_id, meta, sender_name, created_at, flag, flag_decision";
 
+/// The message columns, as read from `messages m`.
+pub(crate) fn message_columns_of_m() -> String {
+    MESSAGE_COLUMNS
+        .split(", ")
+        .map(|c| format!("m.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A message with what the search index needs of its conversation.
+#[derive(Debug, Clone)]
+pub struct IndexRow {
+    pub workspace_id: String,
+    pub contact_id: String,
+    /// The conversation's subject, with its first message.
+    pub subject: Option<String>,
+    pub message: Message,
+}
+
 pub struct NewMessage<'a> {
     pub workspace_id: &'a str,
     pub conversation_id: &'a str,
@@ -475,5 +494,38 @@ impl Store {
             }
             messages.extend(page);
         }
+    }
+}
+
+impl Store {
+    /// Messages of every workspace created after `(at, id)` in time order, `limit` at a time:
+    /// what the search index rebuilds and catches up from.
+    pub async fn messages_to_index(&self, at: i64, id: &str, limit: i64) -> Result<Vec<IndexRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {}, c.workspace_id, c.contact_id, c.subject FROM messages m \
+             JOIN conversations c ON c.id = m.conversation_id \
+             WHERE m.created_at > $1 OR (m.created_at = $1 AND m.id > $2) \
+             ORDER BY m.created_at, m.id LIMIT $3",
+            message_columns_of_m()
+        ))
+        .bind(at)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let message = Message::from_row(row)?;
+                Ok(IndexRow {
+                    workspace_id: row.try_get("workspace_id")?,
+                    contact_id: row.try_get("contact_id")?,
+                    subject: match message.seq {
+                        1 => row.try_get("subject")?,
+                        _ => None,
+                    },
+                    message,
+                })
+            })
+            .collect()
     }
 }

@@ -4,6 +4,7 @@
 //! splits カスハラ into カス + ハラ). Synonyms map each term to its group's first spelling.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use lindera_core::mode::Mode;
 use lindera_dictionary::{DictionaryConfig, DictionaryKind};
@@ -88,36 +89,68 @@ impl Analyzer {
 
     /// Content-word terms of `text`, normalised and mapped through `synonyms`.
     pub fn words(&self, text: &str, synonyms: &Synonyms) -> Vec<String> {
-        let folded = fold(text);
-        let Ok(mut tokens) = self.tokenizer.tokenize(&folded) else {
+        self.content_tokens(&fold(text), synonyms)
+            .into_iter()
+            .map(|(word, _)| word)
+            .collect()
+    }
+
+    /// The terms of [`Analyzer::words`] (no synonyms) with the byte range of `text` each comes
+    /// from, for highlighting. Folding is done a character at a time here, so a half-width kana
+    /// with a separate sound mark may fall apart; the words found are otherwise the same.
+    pub fn word_spans(&self, text: &str) -> Vec<(String, Range<usize>)> {
+        let mut folded = String::new();
+        // The original character each folded byte comes from.
+        let mut origin: Vec<Range<usize>> = Vec::new();
+        for (at, c) in text.char_indices() {
+            let piece = fold(c.encode_utf8(&mut [0; 4]));
+            origin.extend(std::iter::repeat_n(at..at + c.len_utf8(), piece.len()));
+            folded.push_str(&piece);
+        }
+        self.content_tokens(&folded, &Synonyms::default())
+            .into_iter()
+            .filter_map(|(word, range)| {
+                let first = origin.get(range.start)?;
+                let last = origin.get(range.end.checked_sub(1)?)?;
+                Some((word, first.start..last.end))
+            })
+            .collect()
+    }
+
+    /// Content-word terms of already folded text, each with its byte range in it.
+    fn content_tokens(&self, folded: &str, synonyms: &Synonyms) -> Vec<(String, Range<usize>)> {
+        let Ok(mut tokens) = self.tokenizer.tokenize(folded) else {
             return Vec::new();
         };
         let mut words = Vec::new();
         // Consecutive katakana tokens, joined: IPADIC splits a kanji word typed in kana
         // (ヘンピン → ヘン + ピン), and the whole run is what meets its reading.
-        let mut katakana_run = (String::new(), 0);
+        let mut katakana_run = Run::default();
         for token in tokens.iter_mut() {
             let surface = token.text.to_owned();
+            let range = token.byte_start..token.byte_end;
             if !surface.is_empty() && surface.chars().all(is_katakana) {
-                katakana_run.0.push_str(&surface);
-                katakana_run.1 += 1;
+                katakana_run.push(&surface, range.clone());
             } else {
-                push_run(&mut katakana_run, &mut words, synonyms);
+                katakana_run.end(&mut words, synonyms);
             }
             if surface.chars().all(|c| c.is_ascii_alphanumeric()) {
                 if surface.chars().any(|c| c.is_ascii_alphabetic()) {
-                    words.push(synonyms.map(self.stemmer.stem(&surface).into_owned()));
+                    words.push((
+                        synonyms.map(self.stemmer.stem(&surface).into_owned()),
+                        range,
+                    ));
                 } else {
-                    words.push(surface);
+                    words.push((surface, range));
                 }
                 continue;
             }
             let details = token.get_details().unwrap_or_default();
             if let Some(lemma) = content_lemma(&surface, &details) {
-                words.push(synonyms.map(term(&lemma)));
+                words.push((synonyms.map(term(&lemma)), range));
             }
         }
-        push_run(&mut katakana_run, &mut words, synonyms);
+        katakana_run.end(&mut words, synonyms);
         words
     }
 
@@ -146,6 +179,25 @@ impl Analyzer {
         readings
     }
 
+    /// The whole text as it is read, in hiragana (荷物が届かない → にもつがとどかない), so that a
+    /// customer's kana meets the shop's kanji; words without a reading stay as written.
+    pub fn reading(&self, text: &str) -> String {
+        let folded = fold(text);
+        let Ok(mut tokens) = self.tokenizer.tokenize(&folded) else {
+            return String::new();
+        };
+        let mut reading = String::new();
+        for token in tokens.iter_mut() {
+            let surface = token.text.to_owned();
+            let details = token.get_details().unwrap_or_default();
+            match details.get(7).copied().filter(|r| *r != "*") {
+                Some(kana) => reading.push_str(kana),
+                None => reading.push_str(&surface),
+            }
+        }
+        term(&reading)
+    }
+
     /// Character bigrams of the folded text, skipping spaces and punctuation.
     pub fn bigrams(&self, text: &str) -> Vec<String> {
         let chars: Vec<char> = term(&fold(text))
@@ -156,11 +208,30 @@ impl Analyzer {
     }
 }
 
-/// Ends a run of katakana tokens: two or more become one more term.
-fn push_run(run: &mut (String, usize), words: &mut Vec<String>, synonyms: &Synonyms) {
-    let (text, tokens) = std::mem::take(run);
-    if tokens >= 2 {
-        words.push(synonyms.map(term(&text)));
+/// Consecutive katakana tokens: two or more become one more term.
+#[derive(Default)]
+struct Run {
+    text: String,
+    tokens: usize,
+    range: Option<Range<usize>>,
+}
+
+impl Run {
+    fn push(&mut self, surface: &str, range: Range<usize>) {
+        self.text.push_str(surface);
+        self.tokens += 1;
+        self.range = Some(
+            self.range
+                .take()
+                .map_or(range.clone(), |r| r.start..range.end),
+        );
+    }
+
+    fn end(&mut self, words: &mut Vec<(String, Range<usize>)>, synonyms: &Synonyms) {
+        let run = std::mem::take(self);
+        if let (true, Some(range)) = (run.tokens >= 2, run.range) {
+            words.push((synonyms.map(term(&run.text)), range));
+        }
     }
 }
 
@@ -231,6 +302,20 @@ mod tests {
             analyzer.words("ＲＥＳＥＴ passwords", &none),
             vec!["reset", "password"]
         );
+    }
+
+    #[test]
+    fn word_spans_point_into_the_original_text() {
+        let analyzer = Analyzer::new().unwrap();
+        let text = "ｷｬﾝｾﾙした荷物が届かない";
+        let spans = analyzer.word_spans(text);
+        let found: Vec<(&str, &str)> = spans
+            .iter()
+            .map(|(w, r)| (w.as_str(), &text[r.clone()]))
+            .collect();
+        assert!(found.contains(&("きゃんせる", "ｷｬﾝｾﾙ")), "{found:?}");
+        assert!(found.contains(&("届く", "届か")), "{found:?}");
+        assert!(found.contains(&("荷物", "荷物")), "{found:?}");
     }
 
     #[test]

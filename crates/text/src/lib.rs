@@ -12,6 +12,8 @@
 //! - [`bm25`]: an in-memory BM25 index of one field.
 //! - [`faq`]: FAQ retrieval over question, alternative questions and answer, fused, with a
 //!   confidence for the bot's "answer or hand over" decision.
+//! - [`search`]: the full-text index over messages and subjects (tantivy over the analyzer's
+//!   terms), with highlighted snippets.
 //! - [`metrics`]: nDCG@10, Recall@10, MRR@10, P@1; per-label precision/recall/F1, macro-F1.
 //!
 //! # Tasks
@@ -27,6 +29,7 @@ pub mod faq;
 pub mod metrics;
 pub mod naive_bayes;
 pub mod normalize;
+pub mod search;
 
 pub use analyzer::{Analyzer, Synonyms};
 pub use faq::{FaqDoc, FaqIndex, Hit, Ranked};

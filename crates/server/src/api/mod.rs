@@ -12,6 +12,7 @@ mod knowledge;
 mod mailbox;
 pub mod reports;
 mod routing;
+mod search;
 pub mod sockets;
 mod system;
 mod widget;
@@ -52,6 +53,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(mailbox::routes())
         .merge(reports::routes())
         .merge(routing::routes())
+        .merge(search::routes())
         .merge(system::routes())
         .merge(workspace::routes())
 }

@@ -40,6 +40,8 @@ pub struct AppState {
     pub kb: Arc<KnowledgeBase>,
     /// Each workspace's conversation classifier.
     pub classifiers: Arc<crate::knowledge::classifier::Classifiers>,
+    /// This node's full-text index over messages.
+    pub search: Arc<crate::knowledge::search::Search>,
     /// Automatic messages known to be posted already (see [`PostedOnce`]).
     pub posted: Arc<PostedOnce>,
     /// The installation's signing key, once read (see [`signing::link_key`]).
@@ -103,6 +105,7 @@ impl AppState {
             notifier,
             kb: Arc::default(),
             classifiers: Arc::default(),
+            search: Arc::default(),
             posted: Arc::default(),
             signing_key: Arc::default(),
         };

@@ -4,11 +4,13 @@
 //! left, with signed links); [`harassment`] (the カスハラ check on every customer message and
 //! the policy's shield: guideline reply, escalation, blocks); [`jobs`] runs the durable jobs.
 //! [`routing`] runs the workspace's rules on customer messages (teams, assignment, priority,
-//! tags, template replies, SLA policies); [`sla`] sets deadlines in business hours and
-//! watches them with jobs.
+//! tags, template replies, SLA policies, the classifier, reassignment of silent assignees);
+//! [`sla`] sets deadlines in business hours and watches them with jobs; [`indexing`] keeps
+//! the search index fed from every event and catches it up from the store.
 
 pub mod auto_replies;
 pub mod harassment;
+pub mod indexing;
 pub mod intake;
 pub mod jobs;
 pub mod mail_intake;

@@ -550,6 +550,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         println!("sharing events with other nodes through NATS");
     }
     let runner = crate::automation::jobs::spawn_runner(state.clone());
+    crate::automation::indexing::spawn_indexer(state.clone());
     let receiver = match &smtp_inbound.bind {
         Some(bind) => {
             let listener = TcpListener::bind(bind)

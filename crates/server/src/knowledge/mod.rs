@@ -1,6 +1,8 @@
 //! The knowledge base's per-workspace search [`index`], rebuilt when the articles change; the
 //! bot, the help center and the agents' article search all ask it. The conversation
-//! [`classifier`], trained on the workspace's own labelled history.
+//! [`classifier`], trained on the workspace's own labelled history. The full-text [`search`]
+//! index over every conversation's messages.
 
 pub mod classifier;
 pub mod index;
+pub mod search;

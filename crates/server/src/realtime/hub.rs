@@ -90,6 +90,8 @@ pub struct Hub {
     topics: Arc<Mutex<HashMap<String, broadcast::Sender<Arc<Event>>>>>,
     /// Hashes of credentials just revoked: the sockets opened with them close.
     revoked: broadcast::Sender<Arc<str>>,
+    /// Every event that reaches this node, its own and the other nodes' (the search index).
+    all: broadcast::Sender<Arc<Event>>,
     /// With several nodes: events to send to the others over NATS.
     bridge: Option<mpsc::Sender<Arc<Event>>>,
     /// With several nodes: the NATS connection, to ask the others who is online.
@@ -119,12 +121,15 @@ impl Drop for AgentPresence {
 /// Revocations in flight before a socket that has not looked counts as lagging (it then
 /// closes too, to be safe).
 const REVOKED_CAPACITY: usize = 1024;
+/// Events queued for a follower of every event before it lags (and catches up from the store).
+const ALL_CAPACITY: usize = 65_536;
 
 impl Default for Hub {
     fn default() -> Self {
         Self {
             topics: Arc::default(),
             revoked: broadcast::channel(REVOKED_CAPACITY).0,
+            all: broadcast::channel(ALL_CAPACITY).0,
             bridge: None,
             nats: None,
             agents_online: Arc::default(),
@@ -353,8 +358,15 @@ impl Hub {
         self.fan_out(event);
     }
 
+    /// Every event that reaches this node from now on, from any node.
+    pub fn subscribe_all(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.all.subscribe()
+    }
+
     /// Sends an event to this node's sockets that may see it.
     fn fan_out(&self, event: Arc<Event>) {
+        // Nobody following every event is fine.
+        let _ = self.all.send(event.clone());
         let mut topics = self.topics();
         let mut keys = vec![workspace_topic(&event.workspace_id)];
         if event.visitor_frame.is_some() {

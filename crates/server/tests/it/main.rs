@@ -20,6 +20,7 @@ mod notifications;
 mod presence;
 mod reports;
 mod routing;
+mod search;
 mod shop;
 mod sla;
 mod support;

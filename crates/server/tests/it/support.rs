@@ -84,7 +84,10 @@ impl TestApp {
         Self::spawn_with(backend, Settings::default()).await
     }
 
-    pub async fn spawn_with(backend: Backend, settings: Settings) -> Option<Self> {
+    pub async fn spawn_with(backend: Backend, mut settings: Settings) -> Option<Self> {
+        // Each server has a data folder of its own (the search index lives there).
+        settings.data_dir =
+            std::env::temp_dir().join(format!("mdg-data-{}", madoguchi_store::new_id()));
         let db = TestDatabase::create(backend).await?;
         let store = db.store().await;
         let boot = ensure_default_workspace(&store).await.unwrap();
@@ -109,6 +112,7 @@ impl TestApp {
         let (state, shutdown_tx) =
             AppState::with_clock(store.clone(), settings, clock.clone()).unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        madoguchi_server::automation::indexing::spawn_indexer(state.clone());
         tokio::spawn(launch(listener, state.clone(), shutdown_tx, async move {
             let _ = stopped.await;
         }));
@@ -130,6 +134,7 @@ impl TestApp {
     /// connections), the clock where it was.
     pub async fn restart(self) -> Self {
         let TestApp {
+            state,
             clock,
             workspace_id,
             channel_key,
@@ -138,16 +143,18 @@ impl TestApp {
             ..
         } = self;
         drop(stop);
+        // The old node lets its search index go before the new one opens the folder.
+        for _ in 0..100 {
+            if state.search.index().is_none() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut settings = (*state.settings).clone();
+        settings.public_url = None;
         let store = db.store().await;
         let clock = Arc::new(ManualClock::new(clock.now_ms()));
-        Self::serve(
-            db,
-            store,
-            Settings::default(),
-            clock,
-            (workspace_id, channel_key),
-        )
-        .await
+        Self::serve(db, store, settings, clock, (workspace_id, channel_key)).await
     }
 
     /// Creates an agent in `workspace_id` and logs in over HTTP.

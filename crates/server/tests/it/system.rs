@@ -159,6 +159,7 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/api/v1/routing/settings", "put"),
         ("/api/v1/classification", "get"),
         ("/api/v1/classification", "put"),
+        ("/api/v1/search", "get"),
         ("/api/v1/agents/{id}/routing", "get"),
         ("/api/v1/agents/{id}/routing", "put"),
         ("/api/v1/routing/rules", "get"),
