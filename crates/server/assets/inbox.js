@@ -106,7 +106,7 @@
       team.appendChild(o);
     });
     team.addEventListener("change", function () { S.filter.team = team.value; refresh(); });
-    var search = el("input", { type: "search", "aria-label": t("inbox.search"), placeholder: t("inbox.search"), value: S.filter.q });
+    var search = el("input", { type: "search", id: "search", "aria-label": t("inbox.search_help"), title: t("inbox.search_help"), placeholder: t("inbox.search"), value: S.filter.q });
     search.addEventListener("change", function () { S.filter.q = search.value.trim(); refresh(); });
     f.appendChild(el("h2", {}, t("inbox.tags")));
     f.appendChild(tag);
@@ -241,7 +241,24 @@
     if (f.q) p.push("q=" + encodeURIComponent(f.q));
     return "/api/v1/conversations?" + p.join("&");
   }
+  /* With words in the search box the list shows search hits over all history instead. */
+  function searchQuery() {
+    var f = S.filter, p = ["q=" + encodeURIComponent(f.q), "limit=50"];
+    if (f.tag) p.push("tag=" + encodeURIComponent(f.tag));
+    if (f.channel) p.push("channel=" + encodeURIComponent(f.channel));
+    if (f.assignee === "mine") p.push("assignee=" + encodeURIComponent(S.me.id));
+    if (f.assignee === "unassigned") p.push("assignee=none");
+    return "/api/v1/search?" + p.join("&");
+  }
   function refresh() {
+    if (S.filter.q) {
+      return api("GET", searchQuery()).then(function (d) {
+        S.results = d.hits;
+        buildFilters();
+        renderList();
+      }, function (err) { S.results = []; S.searchError = err.message; renderList(); });
+    }
+    S.results = null;
     return api("GET", query()).then(function (d) {
       S.conversations = d.conversations;
       S.counts = d.counts;
@@ -252,8 +269,48 @@
   var refreshTimer = null;
   function refreshSoon() { clearTimeout(refreshTimer); refreshTimer = setTimeout(refresh, 150); }
 
+  /* A snippet from the server: escaped text with <mark> around the matches, rebuilt as nodes. */
+  function snippetNode(html) {
+    var node = el("div", { class: "snippet" });
+    var unescape = function (s) {
+      return s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, "\"").replace(/&#39;/g, "'").replace(/&amp;/g, "&");
+    };
+    html.split(/(<mark>[^<]*<\/mark>)/).forEach(function (part) {
+      var marked = /^<mark>([^<]*)<\/mark>$/.exec(part);
+      if (marked) node.appendChild(el("mark", {}, unescape(marked[1])));
+      else if (part) node.appendChild(document.createTextNode(unescape(part)));
+    });
+    return node;
+  }
+  function renderResults() {
+    ui.list.setAttribute("role", S.results.length ? "listbox" : "region");
+    ui.list.appendChild(el("p", { class: "search-note", role: "status" },
+      S.searchError || t(S.results.length ? "inbox.search_hits" : "inbox.search_none").replace("{n}", S.results.length)));
+    S.searchError = null;
+    S.results.forEach(function (h) {
+      var item = el("button", { type: "button", class: "item result", role: "option", "data-id": h.conversation_id,
+        "aria-selected": String(!!S.current && S.current.id === h.conversation_id),
+        on: { click: function () { open(h.conversation_id).then(function () { showMessage(h.seq); }); } } });
+      var head = el("span", { class: "row-head" });
+      head.appendChild(el("strong", {}, h.subject || t("inbox.sender." + (h.private ? "note" : h.sender_kind || "contact"))));
+      item.appendChild(head);
+      item.appendChild(snippetNode(h.snippet));
+      item.appendChild(el("div", { class: "meta" }, t("inbox.status." + h.status) + " · " + M.time(h.created_at)));
+      ui.list.appendChild(item);
+    });
+  }
+  /* Opened from a search hit: the matching message, in view and marked for a moment. */
+  function showMessage(seq) {
+    var node = seq && ui.messages.querySelector('[data-seq="' + seq + '"]');
+    if (!node) return;
+    node.scrollIntoView({ block: "center" });
+    node.classList.add("found");
+    setTimeout(function () { node.classList.remove("found"); }, 3000);
+  }
+
   function renderList() {
     ui.list.textContent = "";
+    if (S.results) { renderResults(); return; }
     /* A listbox holds only options: the empty state is a labelled region with its message. */
     ui.list.setAttribute("role", S.conversations.length ? "listbox" : "region");
     if (!S.conversations.length) { ui.list.appendChild(el("p", { class: "empty" }, t("inbox.empty"))); return; }

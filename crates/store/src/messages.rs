@@ -498,6 +498,30 @@ impl Store {
 }
 
 impl Store {
+    /// The messages among `ids` that belong to conversations of `workspace_id`.
+    pub async fn messages_by_ids(
+        &self,
+        workspace_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<Message>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (2..=ids.len() + 1).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {} FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+             WHERE c.workspace_id = $1 AND m.id IN ({})",
+            message_columns_of_m(),
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(workspace_id);
+        for id in ids {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        rows.iter().map(Message::from_row).collect()
+    }
+
     /// Messages of every workspace created after `(at, id)` in time order, `limit` at a time:
     /// what the search index rebuilds and catches up from.
     pub async fn messages_to_index(&self, at: i64, id: &str, limit: i64) -> Result<Vec<IndexRow>> {

@@ -4,7 +4,8 @@
 //! for words the dictionary lacks, and exact tokens for e-mail addresses and order numbers; the
 //! fields hold those terms separated by spaces, so tantivy only splits on whitespace. Every
 //! query part must match (as a lemma, as all of its bigrams, or exactly); quoted parts are
-//! phrases. Hits come with a snippet that marks the matched words, everything else escaped.
+//! phrases. The text itself is not kept (the store has it): [`snippet`] marks the matched
+//! words in it, everything else escaped.
 //! Each commit carries a watermark (the newest indexed time) so that a restarted node catches
 //! up from the store.
 
@@ -16,8 +17,7 @@ use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery};
 use tantivy::schema::{
-    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, Value,
-    STORED, STRING,
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, Value, STORED,
 };
 use tantivy::tokenizer::{TextAnalyzer, WhitespaceTokenizer};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
@@ -26,7 +26,7 @@ use crate::normalize::{fold, term};
 use crate::Analyzer;
 
 /// Changes whenever the schema or the analysis changes: an older index is rebuilt.
-const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 4;
 /// Memory for the writer's buffer.
 const WRITER_BYTES: usize = 50_000_000;
 /// Characters of context before the first mark in a snippet, and of snippet in all.
@@ -90,8 +90,13 @@ pub struct Hit {
     pub created_at: i64,
     pub score: f32,
     pub detail: String,
-    /// The text around the first match, HTML-escaped, matches in `<mark>`.
-    pub snippet: String,
+}
+
+/// The hits of a query, and the terms a snippet of them marks.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    pub hits: Vec<Hit>,
+    pub marks: HashSet<String>,
 }
 
 struct Fields {
@@ -105,7 +110,6 @@ struct Fields {
     words: Field,
     grams: Field,
     exact: Field,
-    body: Field,
     detail: Field,
 }
 
@@ -113,23 +117,35 @@ const TOKENIZER: &str = "terms";
 
 fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
-    let terms = |positions: bool| {
+    // Words keep frequencies and positions (ranking, phrases); bigrams and exact tokens only
+    // which documents have them: they decide matches, the words rank.
+    let terms = |record: IndexRecordOption| {
         TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer(TOKENIZER)
-                .set_index_option(if positions {
-                    IndexRecordOption::WithFreqsAndPositions
-                } else {
-                    IndexRecordOption::WithFreqs
-                }),
+                .set_index_option(record)
+                .set_fieldnorms(record != IndexRecordOption::Basic),
         )
     };
+    let raw = |stored: bool| {
+        let options = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("raw")
+                .set_index_option(IndexRecordOption::Basic)
+                .set_fieldnorms(false),
+        );
+        if stored {
+            options.set_stored()
+        } else {
+            options
+        }
+    };
     let fields = Fields {
-        key: builder.add_text_field("key", STRING | STORED),
-        kind: builder.add_text_field("kind", STRING | STORED),
-        workspace: builder.add_text_field("workspace", STRING),
-        conversation: builder.add_text_field("conversation", STRING | STORED),
-        contact: builder.add_text_field("contact", STRING),
+        key: builder.add_text_field("key", raw(true)),
+        kind: builder.add_text_field("kind", raw(true)),
+        workspace: builder.add_text_field("workspace", raw(false)),
+        conversation: builder.add_text_field("conversation", raw(true)),
+        contact: builder.add_text_field("contact", raw(false)),
         private: builder.add_u64_field(
             "private",
             NumericOptions::default().set_indexed().set_stored(),
@@ -141,10 +157,9 @@ fn schema() -> (Schema, Fields) {
                 .set_stored()
                 .set_fast(),
         ),
-        words: builder.add_text_field("words", terms(true)),
-        grams: builder.add_text_field("grams", terms(true)),
-        exact: builder.add_text_field("exact", terms(false)),
-        body: builder.add_text_field("body", STORED),
+        words: builder.add_text_field("words", terms(IndexRecordOption::WithFreqsAndPositions)),
+        grams: builder.add_text_field("grams", terms(IndexRecordOption::Basic)),
+        exact: builder.add_text_field("exact", terms(IndexRecordOption::Basic)),
         detail: builder.add_text_field("detail", STORED),
     };
     (builder.build(), fields)
@@ -207,9 +222,8 @@ pub struct SearchIndex {
 fn doc_terms(analyzer: &Analyzer, text: &str) -> (String, String, String) {
     let mut words = analyzer.words(text, &crate::Synonyms::default());
     words.extend(analyzer.kanji_readings(text));
-    // The text's bigrams, then (after a gap no phrase spans) its reading's.
+    // The text's bigrams and its reading's.
     let mut grams = analyzer.bigrams(text);
-    grams.push("\u{1}".into());
     grams.extend(analyzer.bigrams(&analyzer.reading(text)));
     (
         words.join(" "),
@@ -277,10 +291,14 @@ impl SearchIndex {
     /// Adds documents, replacing any with the same key (visible after [`SearchIndex::commit`]).
     pub fn upsert(&self, analyzer: &Analyzer, documents: &[Document<'_>]) -> Result<()> {
         let f = &self.fields;
+        // Analysis first, outside the writer's lock: several threads may add at once.
+        let analysed: Vec<_> = documents
+            .iter()
+            .map(|d| (d, doc_terms(analyzer, d.text)))
+            .collect();
         let writer = self.writer();
-        for d in documents {
+        for (d, (words, grams, exact)) in analysed {
             writer.delete_term(Term::from_field_text(f.key, d.key));
-            let (words, grams, exact) = doc_terms(analyzer, d.text);
             let mut doc = TantivyDocument::default();
             doc.add_text(f.key, d.key);
             doc.add_text(f.kind, d.kind);
@@ -292,7 +310,6 @@ impl SearchIndex {
             doc.add_text(f.words, words);
             doc.add_text(f.grams, grams);
             doc.add_text(f.exact, exact);
-            doc.add_text(f.body, d.text);
             doc.add_text(f.detail, &d.detail);
             writer.add_document(doc)?;
         }
@@ -329,14 +346,32 @@ impl SearchIndex {
         self.reader.searcher().num_docs()
     }
 
-    /// Bytes the index takes on disk (0 in memory).
-    pub fn size_bytes(&self) -> u64 {
-        self.reader
-            .searcher()
-            .segment_readers()
-            .iter()
-            .map(|s| s.space_usage().map(|u| u.total().get_bytes()).unwrap_or(0))
-            .sum()
+    /// Bytes the index's parts take: term dictionaries, postings, positions, stored fields,
+    /// fast fields and norms.
+    pub fn space(&self) -> Vec<(&'static str, u64)> {
+        let mut parts = [0u64; 6];
+        for segment in self.reader.searcher().segment_readers() {
+            let Ok(usage) = segment.space_usage() else {
+                continue;
+            };
+            for (i, bytes) in [
+                usage.termdict().total(),
+                usage.postings().total(),
+                usage.positions().total(),
+                usage.store().total(),
+                usage.fast_fields().total(),
+                usage.fieldnorms().total(),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                parts[i] += bytes.get_bytes();
+            }
+        }
+        ["terms", "postings", "positions", "stored", "fast", "norms"]
+            .into_iter()
+            .zip(parts)
+            .collect()
     }
 
     fn text_term(&self, field: Field, text: &str) -> Box<dyn Query> {
@@ -346,8 +381,8 @@ impl SearchIndex {
         ))
     }
 
-    /// One free word: its lemma, or every one of its bigrams in a row (words the dictionary
-    /// splits differently), or its reading.
+    /// One free word: its lemma, or every one of its bigrams (words the dictionary splits
+    /// differently; the bigrams of a text's reading too, for kana typed for kanji).
     fn word_query(&self, word: &str, grams: &[String]) -> Box<dyn Query> {
         let mut either: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         if !word.is_empty() {
@@ -364,10 +399,10 @@ impl SearchIndex {
             1 => either.push((Occur::Should, self.text_term(self.fields.grams, &grams[0]))),
             _ => either.push((
                 Occur::Should,
-                Box::new(PhraseQuery::new(
+                Box::new(BooleanQuery::new(
                     grams
                         .iter()
-                        .map(|g| Term::from_field_text(self.fields.grams, g))
+                        .map(|g| (Occur::Must, self.text_term(self.fields.grams, g)))
                         .collect(),
                 )),
             )),
@@ -469,9 +504,9 @@ impl SearchIndex {
     }
 
     /// The best `request.limit` documents for the query.
-    pub fn search(&self, analyzer: &Analyzer, request: &Request<'_>) -> Result<Vec<Hit>> {
+    pub fn search(&self, analyzer: &Analyzer, request: &Request<'_>) -> Result<Found> {
         let (Some(query), marks) = self.build(analyzer, request) else {
-            return Ok(Vec::new());
+            return Ok(Found::default());
         };
         let searcher = self.reader.searcher();
         let top = searcher.search(&query, &TopDocs::with_limit(request.limit.max(1)))?;
@@ -485,7 +520,6 @@ impl SearchIndex {
                     .unwrap_or_default()
                     .to_owned()
             };
-            let body = text(f.body);
             hits.push(Hit {
                 key: text(f.key),
                 kind: text(f.kind),
@@ -497,10 +531,9 @@ impl SearchIndex {
                     .unwrap_or_default(),
                 score,
                 detail: text(f.detail),
-                snippet: snippet(analyzer, &body, &marks),
             });
         }
-        Ok(hits)
+        Ok(Found { hits, marks })
     }
 }
 
@@ -601,6 +634,7 @@ mod tests {
                 },
             )
             .unwrap()
+            .hits
             .into_iter()
             .map(|h| h.key)
             .collect()

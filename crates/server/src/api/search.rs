@@ -10,7 +10,7 @@ use axum::extract::State;
 use chrono::{NaiveDate, TimeZone};
 use madoguchi_core::InvalidValue;
 use madoguchi_store::conversations::Conversation;
-use madoguchi_text::search::{kind, Request};
+use madoguchi_text::search::{kind, snippet, Request};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -237,7 +237,11 @@ async fn conversation_hits(
     let found = index
         .search(&analyzer, &request)
         .map_err(|err| AppError::new(ErrorCode::Internal, err.to_string()))?;
-    let mut ids: Vec<String> = found.iter().map(|h| h.conversation_id.clone()).collect();
+    let mut ids: Vec<String> = found
+        .hits
+        .iter()
+        .map(|h| h.conversation_id.clone())
+        .collect();
     ids.sort();
     ids.dedup();
     let conversations: HashMap<String, Conversation> = state
@@ -266,8 +270,8 @@ async fn conversation_hits(
             }
     };
     let mut seen = std::collections::HashSet::new();
-    let mut hits = Vec::new();
-    for hit in found {
+    let mut chosen = Vec::new();
+    for hit in &found.hits {
         let Some(conversation) = conversations
             .get(&hit.conversation_id)
             .filter(|c| passes(c))
@@ -277,13 +281,41 @@ async fn conversation_hits(
         if grouped && !seen.insert(hit.conversation_id.clone()) {
             continue;
         }
-        #[derive(Deserialize, Default)]
-        struct Detail {
-            seq: Option<i64>,
-            sender_kind: Option<String>,
+        chosen.push((hit, conversation));
+        if chosen.len() >= wanted {
+            break;
         }
-        let detail: Detail = serde_json::from_str(&hit.detail).unwrap_or_default();
+    }
+    // The texts come from the store (the index keeps none), as they are now: masked or not.
+    let message_ids: Vec<String> = chosen
+        .iter()
+        .filter(|(h, _)| h.kind == kind::MESSAGE)
+        .map(|(h, _)| h.key.clone())
+        .collect();
+    let bodies: HashMap<String, String> = state
+        .store
+        .messages_by_ids(workspace_id, &message_ids)
+        .await?
+        .into_iter()
+        .filter(|m| !m.masked())
+        .map(|m| (m.id, m.body))
+        .collect();
+    #[derive(Deserialize, Default)]
+    struct Detail {
+        seq: Option<i64>,
+        sender_kind: Option<String>,
+    }
+    let mut hits = Vec::new();
+    for (hit, conversation) in chosen {
         let is_message = hit.kind == kind::MESSAGE;
+        let text = match is_message {
+            true => bodies.get(&hit.key).cloned(),
+            false => conversation.subject.clone(),
+        };
+        let Some(text) = text else {
+            continue;
+        };
+        let detail: Detail = serde_json::from_str(&hit.detail).unwrap_or_default();
         hits.push(SearchHit {
             kind: if grouped { "conversation" } else { "message" },
             conversation_id: Some(hit.conversation_id.clone()),
@@ -292,14 +324,11 @@ async fn conversation_hits(
             sender_kind: detail.sender_kind.filter(|_| is_message),
             private: hit.private,
             created_at: Some(hit.created_at),
-            snippet: hit.snippet,
+            snippet: snippet(&analyzer, &text, &found.marks),
             status: Some(conversation.status.as_str().to_owned()),
             subject: conversation.subject.clone(),
             ..SearchHit::empty()
         });
-        if hits.len() >= wanted {
-            break;
-        }
     }
     Ok(hits)
 }

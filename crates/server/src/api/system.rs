@@ -22,9 +22,17 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
     status: &'static str,
+    /// The full-text search index: `ready` once it has caught up with the store since start.
+    search: SearchHealth,
 }
 
-/// Liveness and database reachability.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchHealth {
+    ready: bool,
+    documents: u64,
+}
+
+/// Liveness, database reachability, and whether the search index is up to date.
 #[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
 async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
     state.store.ping().await.map_err(|err| {
@@ -33,7 +41,13 @@ async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
             format!("database unreachable: {err}"),
         )
     })?;
-    Ok(Json(Health { status: "ok" }))
+    Ok(Json(Health {
+        status: "ok",
+        search: SearchHealth {
+            ready: state.search.is_ready(),
+            documents: state.search.index().map_or(0, |i| i.documents()),
+        },
+    }))
 }
 
 /// Prometheus metrics in the text exposition format: for `Authorization: Bearer

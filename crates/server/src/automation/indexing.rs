@@ -106,6 +106,25 @@ async fn run(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Rebuilds the index from the store (`madoguchi search reindex`, the server stopped): the
+/// folder is emptied first. The number of documents it then holds.
+pub async fn rebuild(state: &AppState) -> anyhow::Result<u64> {
+    let dir = state.settings.data_dir.join("search");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    state.search.open(&dir)?;
+    let index = state
+        .search
+        .index()
+        .ok_or_else(|| anyhow::anyhow!("the index did not open"))?;
+    let analyzer = state.kb.analyzer().await?;
+    catch_up(state, &index, &analyzer, i64::MIN).await?;
+    let documents = index.documents();
+    state.search.close();
+    Ok(documents)
+}
+
 /// A message event as the index keeps it (the agents' frame holds the message).
 async fn of_event(state: &AppState, event: &Event) -> Option<Indexed> {
     #[derive(serde::Deserialize)]

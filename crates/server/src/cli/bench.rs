@@ -43,7 +43,7 @@ fn raise_fd_limit() -> u64 {
     limit.rlim_cur
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

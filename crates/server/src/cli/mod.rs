@@ -1,7 +1,8 @@
 //! The `madoguchi` command line: `serve` (its router in [`serve`]), `agent create`, `audit
-//! verify`, `config`, [`demo`] data, and the [`eval`] and [`bench`] measurements.
-
+//! verify`, `search reindex`, `config`, [`demo`] data, and the [`eval`] and [`bench`]
+//! measurements ([`bench_search`] for the search index).
 pub mod bench;
+pub mod bench_search;
 pub mod demo;
 pub mod eval;
 pub mod serve;
@@ -73,6 +74,16 @@ enum Command {
     /// Demo data.
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// The full-text search index.
+    #[command(subcommand)]
+    Search(SearchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SearchCommand {
+    /// Rebuild this node's index (under `data_dir/search`) from the store; run it with the
+    /// server stopped.
+    Reindex,
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,6 +143,14 @@ enum BenchCommand {
         json: bool,
     },
     /// The 30-day KPI report (all KPIs, by day) over a large synthetic history.
+    /// The full-text index over N synthetic messages in a scratch folder: build time, size,
+    /// query latency.
+    Search {
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: usize,
+        #[arg(long)]
+        json: bool,
+    },
     Kpis {
         /// Conversations in the scratch database (seeded once, then reused).
         #[arg(long, default_value_t = 1_000_000)]
@@ -431,6 +450,22 @@ pub async fn run() -> anyhow::Result<()> {
                 as_json: *json,
             })
             .await
+        }
+        Command::Bench(BenchCommand::Search { messages, json }) => {
+            crate::cli::bench_search::search(*messages, *json)
+        }
+        Command::Search(SearchCommand::Reindex) => {
+            let settings = cli.settings(None)?;
+            let store = open_store(&settings, AuditKeyUse::Check).await?;
+            let (state, _stop) = AppState::new(store.clone(), settings)?;
+            let started = std::time::Instant::now();
+            let documents = crate::automation::indexing::rebuild(&state).await?;
+            println!(
+                "search index rebuilt: {documents} documents in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            store.close().await;
+            Ok(())
         }
         Command::Audit(AuditCommand::Verify { workspace }) => {
             let settings = cli.settings(None)?;

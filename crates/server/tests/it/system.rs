@@ -17,9 +17,28 @@ async fn health_metrics_and_openapi(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(health["status"], "ok");
+    assert!(health["search"]["documents"].is_u64(), "{health}");
 
     let visitor = app.visitor().await;
     app.start(&visitor, "metrics").await;
+    // The search index reports itself caught up.
+    let mut ready = Value::Null;
+    for _ in 0..100 {
+        let health: Value = app
+            .get("/healthz")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ready = health["search"]["ready"].clone();
+        if ready == true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(ready, true);
     let metrics = app
         .get("/metrics")
         .send()

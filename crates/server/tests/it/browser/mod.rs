@@ -22,6 +22,7 @@ mod mail;
 mod presence;
 mod reports;
 mod routing;
+mod search;
 
 const XSS: &str = "<img src=x onerror=alert(1)>";
 
