@@ -17,6 +17,7 @@
 //! - [`routing`]: routing rules (conditions, actions) and picking a team's next agent.
 //! - [`classification`]: a workspace's categories for new conversations (defaults included).
 //! - [`sla`]: SLA policies (targets per priority in business hours) and their outcome.
+//! - [`sensitive`]: card numbers, My Number and passwords in messages, masked before storing.
 //! - [`kpi`]: the support KPIs over what is stored about conversations, and report groups.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -32,6 +33,7 @@ pub mod kpi;
 pub mod message;
 pub mod routing;
 pub mod scenario;
+pub mod sensitive;
 pub mod sla;
 pub mod text;
 pub mod widget;

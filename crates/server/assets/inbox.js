@@ -283,13 +283,14 @@
     return node;
   }
   function renderResults() {
-    ui.list.setAttribute("role", S.results.length ? "listbox" : "region");
+    /* Hits are a region of buttons with a status line above them (a listbox holds options only). */
+    ui.list.setAttribute("role", "region");
     ui.list.appendChild(el("p", { class: "search-note", role: "status" },
       S.searchError || t(S.results.length ? "inbox.search_hits" : "inbox.search_none").replace("{n}", S.results.length)));
     S.searchError = null;
     S.results.forEach(function (h) {
-      var item = el("button", { type: "button", class: "item result", role: "option", "data-id": h.conversation_id,
-        "aria-selected": String(!!S.current && S.current.id === h.conversation_id),
+      var item = el("button", { type: "button", class: "item result", "data-id": h.conversation_id,
+        "aria-current": String(!!S.current && S.current.id === h.conversation_id),
         on: { click: function () { open(h.conversation_id).then(function () { showMessage(h.seq); }); } } });
       var head = el("span", { class: "row-head" });
       head.appendChild(el("strong", {}, h.subject || t("inbox.sender." + (h.private ? "note" : h.sender_kind || "contact"))));

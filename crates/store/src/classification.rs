@@ -1,4 +1,5 @@
-//! Classification data: a workspace's categories and the labelled history
+//! Workspace settings about message content: which sensitive data is masked, the categories,
+//! and the labelled history
 //! its model learns from — the first customer message of every conversation whose category an
 //! agent chose.
 
@@ -13,6 +14,19 @@ impl Store {
         sqlx::query("UPDATE workspaces SET categories = $2 WHERE id = $1")
             .bind(workspace_id)
             .bind(categories)
+            .execute(&mut *w.tx)
+            .await?;
+        w.commit().await?;
+        self.caches.workspaces.clear();
+        Ok(())
+    }
+
+    /// Replaces which sensitive data the workspace masks (JSON).
+    pub async fn set_sensitive_rules(&self, workspace_id: &str, rules: &str) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        sqlx::query("UPDATE workspaces SET sensitive = $2 WHERE id = $1")
+            .bind(workspace_id)
+            .bind(rules)
             .execute(&mut *w.tx)
             .await?;
         w.commit().await?;

@@ -69,6 +69,7 @@ impl Backend {
             25 => "0025_classification.sql",
             26 => "0026_next_response.sql",
             27 => "0027_search.sql",
+            28 => "0028_sensitive.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

@@ -18,7 +18,8 @@
 //! - [`attachments`]: files attached to messages, stored in the database.
 //! - [`reports`]: the facts the KPI reports read.
 //! - [`teams`]: teams and members, agents' scope, capacity and away switch, routing rules.
-//! - [`classification`]: a workspace's categories and the labelled history its classifier learns.
+//! - [`classification`]: a workspace's categories and the labelled history its classifier learns;
+//!   which sensitive data it masks.
 //! - [`templates`]: canned replies and the tag list.
 //! - [`audit`]: the hash-chained audit log.
 //! - [`harassment`]: flagged and reported messages, decisions, blocked senders, case evidence.

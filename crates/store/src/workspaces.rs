@@ -20,11 +20,13 @@ pub struct Workspace {
     /// Minutes an assigned agent may leave a waiting customer before the conversation goes to
     /// the team's next agent; `None`: never.
     pub reassign_after_mins: Option<i64>,
+    /// Which sensitive data is masked in customers' messages (JSON; `None`: all).
+    pub sensitive: Option<String>,
 }
 
 /// The columns [`Workspace::from_row`] reads.
 pub(crate) const WORKSPACE_COLUMNS: &str =
-    "id, name, time_zone, created_at, harassment, categories, labels_version, reassign_after_mins";
+    "id, name, time_zone, created_at, harassment, categories, labels_version, reassign_after_mins, sensitive";
 
 impl Workspace {
     fn from_row(row: &AnyRow) -> Result<Self> {
@@ -37,6 +39,7 @@ impl Workspace {
             categories: row.try_get("categories")?,
             labels_version: row.try_get("labels_version")?,
             reassign_after_mins: row.try_get("reassign_after_mins")?,
+            sensitive: row.try_get("sensitive")?,
         })
     }
 }

@@ -537,7 +537,14 @@ impl SearchIndex {
     }
 }
 
-/// Escapes text for HTML.
+/// `text` escaped for HTML.
+pub fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    escape(text, &mut out);
+    out
+}
+
+/// Escapes text for HTML onto `out`.
 fn escape(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {

@@ -10,6 +10,7 @@ mod conversations;
 mod harassment;
 mod knowledge;
 mod mailbox;
+mod privacy;
 pub mod reports;
 mod routing;
 mod search;
@@ -51,6 +52,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(knowledge::routes())
         .merge(admin::routes())
         .merge(mailbox::routes())
+        .merge(privacy::routes())
         .merge(reports::routes())
         .merge(routing::routes())
         .merge(search::routes())

@@ -10,7 +10,7 @@ use axum::extract::State;
 use chrono::{NaiveDate, TimeZone};
 use madoguchi_core::InvalidValue;
 use madoguchi_store::conversations::Conversation;
-use madoguchi_text::search::{kind, snippet, Request};
+use madoguchi_text::search::{escaped, kind, snippet, Request};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -83,13 +83,6 @@ pub struct SearchResults {
     complete: bool,
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// Search every conversation, message and contact of the workspace.
 #[utoipa::path(get, path = "/api/v1/search", tag = "agent", params(SearchQuery),
     responses((status = 200, body = SearchResults), (status = 422, body = ErrorBody)))]
@@ -124,7 +117,7 @@ async fn search(
             .iter()
             .map(|c| SearchHit {
                 kind: "contact",
-                snippet: escape(
+                snippet: escaped(
                     &[c.name.as_deref(), c.email.as_deref(), c.phone.as_deref()]
                         .into_iter()
                         .flatten()
@@ -145,7 +138,7 @@ async fn search(
             .into_iter()
             .map(|(article, _)| SearchHit {
                 kind: "article",
-                snippet: escape(&article.title),
+                snippet: escaped(&article.title),
                 article_id: Some(article.id),
                 ..SearchHit::empty()
             })

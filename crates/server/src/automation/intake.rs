@@ -6,15 +6,17 @@
 //! send: the message stands, and what must not be lost (expectation, notification, rating
 //! request) was committed with it as a job.
 
+use madoguchi_store::audit::AuditEntry;
 use madoguchi_store::conversations::{
     Conversation, ConversationPatch, NewConversation, Opener, Started,
 };
 use madoguchi_store::jobs::NO_JOBS;
-use madoguchi_store::messages::{Appended, NewMessage};
+use madoguchi_store::messages::{Appended, Message, NewMessage};
 use madoguchi_store::workspaces::Channel;
 
 use madoguchi_core::conversation::ConversationStatus;
 use madoguchi_core::message::{ClientId, MessageBody};
+use madoguchi_core::sensitive;
 
 use crate::app::error::DomainResult;
 use crate::app::AppState;
@@ -24,6 +26,7 @@ use crate::bot::{self, Feedback};
 use crate::inbox::conversations::{self, Change};
 use crate::inbox::messages;
 use crate::inbox::outbox;
+use crate::inbox::settings::sensitive_rules;
 use madoguchi_core::routing::Trigger;
 use madoguchi_core::text::language_of;
 use std::net::IpAddr;
@@ -81,6 +84,11 @@ pub async fn start_conversation(
     contact_id: &str,
     opening: Opening<'_>,
 ) -> DomainResult<Started> {
+    let (body, masked) = mask_sensitive(state, &channel.workspace_id, opening.body).await?;
+    let opening = Opening {
+        body: &body,
+        ..opening
+    };
     let locale = opening
         .locale
         .or_else(|| language_of(opening.body.as_str()));
@@ -127,6 +135,7 @@ pub async fn start_conversation(
     )
     .await?;
     if started.created {
+        react(record_masked(state, &started.message, &channel.workspace_id, &masked).await);
         if let Some(plan) = &plan {
             react(
                 auto_replies::after_customer_message(
@@ -163,6 +172,8 @@ pub async fn customer_message(
     reactions: Reactions,
     ip: Option<IpAddr>,
 ) -> DomainResult<Appended> {
+    let (body, masked) = mask_sensitive(state, new.workspace_id, new.body).await?;
+    let new = NewMessage { body: &body, ..new };
     let screening = harassment::screen(
         state,
         new.workspace_id,
@@ -190,6 +201,9 @@ pub async fn customer_message(
         appended.conversation.status,
         ConversationStatus::Spam | ConversationStatus::Blocked
     );
+    if appended.created {
+        react(record_masked(state, &appended.message, new.workspace_id, &masked).await);
+    }
     if appended.created && !quiet {
         if let Some(plan) = &plan {
             react(
@@ -220,6 +234,44 @@ pub async fn customer_message(
         react(routing::watch_silence(state, &appended.conversation, &appended.message).await);
     }
     Ok(appended)
+}
+
+/// A customer's text with the sensitive data the workspace masks (card numbers, My Number,
+/// passwords) masked before anything stores or reads it, and what kinds were masked.
+async fn mask_sensitive(
+    state: &AppState,
+    workspace_id: &str,
+    body: &MessageBody,
+) -> DomainResult<(MessageBody, Vec<&'static str>)> {
+    let workspace = state.store.workspace(workspace_id).await?;
+    let masked = sensitive::mask(body.as_str(), sensitive_rules(&workspace)?);
+    if masked.kinds.is_empty() {
+        return Ok((body.clone(), masked.kinds));
+    }
+    Ok((MessageBody::parse(&masked.text)?, masked.kinds))
+}
+
+/// An audit entry saying what was masked in a message (the kinds, never the values).
+async fn record_masked(
+    state: &AppState,
+    message: &Message,
+    workspace_id: &str,
+    kinds: &[&'static str],
+) -> DomainResult<()> {
+    if kinds.is_empty() {
+        return Ok(());
+    }
+    state
+        .store
+        .record_audit(&AuditEntry {
+            workspace_id,
+            actor: "system",
+            action: "message.sensitive_masked",
+            target: &message.id,
+            detail: &serde_json::json!({"kinds": kinds, "conversation_id": message.conversation_id}),
+        })
+        .await?;
+    Ok(())
 }
 
 /// What an agent writes to open an e-mail conversation with a customer.

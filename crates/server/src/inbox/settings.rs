@@ -9,6 +9,7 @@ use madoguchi_core::automation::Automation;
 use madoguchi_core::harassment::Policy;
 use madoguchi_core::hours::parse_time_zone;
 use madoguchi_core::scenario::Scenario;
+use madoguchi_core::sensitive::Rules;
 use madoguchi_core::widget::WidgetSettings;
 use madoguchi_store::workspaces::{Channel, Workspace};
 use serde::de::DeserializeOwned;
@@ -48,6 +49,19 @@ pub fn harassment_policy(workspace: &Workspace) -> DomainResult<Policy> {
             workspace.name
         ))
     })
+}
+
+/// Which sensitive data the workspace masks in customers' messages (all when unset).
+pub fn sensitive_rules(workspace: &Workspace) -> DomainResult<Rules> {
+    match workspace.sensitive.as_deref() {
+        None => Ok(Rules::default()),
+        Some(json) => serde_json::from_str(json).map_err(|err| {
+            DomainError::CorruptSettings(format!(
+                "masking rules of workspace {}: {err}",
+                workspace.id
+            ))
+        }),
+    }
 }
 
 /// The workspace's time zone (Asia/Tokyo when unset or unknown).

@@ -18,6 +18,7 @@ mod knowledge;
 mod lifecycle;
 mod notifications;
 mod presence;
+mod privacy;
 mod reports;
 mod routing;
 mod search;

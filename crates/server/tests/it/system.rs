@@ -179,6 +179,8 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/api/v1/classification", "get"),
         ("/api/v1/classification", "put"),
         ("/api/v1/search", "get"),
+        ("/api/v1/privacy/masking", "get"),
+        ("/api/v1/privacy/masking", "put"),
         ("/api/v1/agents/{id}/routing", "get"),
         ("/api/v1/agents/{id}/routing", "put"),
         ("/api/v1/routing/rules", "get"),

@@ -130,6 +130,19 @@ async fn every_page_passes_axe() {
     })
     .await;
     report.push(("inbox, empty list", violations(&client, &axe).await));
+    // Search hits over all history.
+    client
+        .find(Locator::Id("search"))
+        .await
+        .unwrap()
+        .send_keys("送料\u{E007}")
+        .await
+        .unwrap();
+    eventually("the search hits", || async {
+        !rows(&client, "#conversation-list .result").await.is_empty()
+    })
+    .await;
+    report.push(("inbox, search hits", violations(&client, &axe).await));
     for area in [
         "general",
         "agents",
