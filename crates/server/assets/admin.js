@@ -5,7 +5,7 @@
   "use strict";
   var M = window.MDG, t = M.t, el = M.el, api = M.api;
   var main, nav, me, channels = [], current = null;
-  var AREAS = ["general", "agents", "channels", "hours", "bot", "knowledge", "review", "replies", "routing", "harassment"];
+  var AREAS = ["general", "agents", "channels", "hours", "bot", "knowledge", "review", "replies", "routing", "harassment", "webhooks"];
   var DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
   /* ---- helpers ---- */
@@ -20,7 +20,7 @@
   }
   function check(parent, label, checked) {
     var input = el("input", { type: "checkbox", id: "f" + (++seq) });
-    input.checked = !!checked;
+    input.checked = input.defaultChecked = !!checked;
     var wrap = el("div", { class: "field check" });
     wrap.appendChild(input);
     wrap.appendChild(el("label", { for: input.id }, label));
@@ -895,6 +895,66 @@
     });
   }
 
+  /* ---- #webhooks: signed outgoing webhooks, their delivery log, a notice when one switched off ---- */
+  function webhooks() {
+    page(t("admin.area.webhooks"));
+    var listCard = card(t("webhooks.list"));
+    var formCard = card(t("webhooks.new"));
+    var logCard = card(t("webhooks.log"));
+    var EVENTS = ["conversation.created", "conversation.updated", "message.created"];
+    var list = el("div");
+    listCard.appendChild(list);
+    var log = el("div", { id: "webhook-log" });
+    logCard.appendChild(log);
+    function showLog(hook) {
+      api("GET", "/api/v1/webhooks/" + hook.id + "/attempts").then(function (r) {
+        log.textContent = "";
+        log.appendChild(el("p", { class: "hint" }, hook.url));
+        log.appendChild(table(t("webhooks.log"), [t("webhooks.time"), t("webhooks.event"), t("webhooks.result"), t("webhooks.duration")], r.attempts, function (a) {
+          return [M.time(a.created_at), a.event_type, a.ok ? String(a.status_code) : (a.status_code ? a.status_code + " · " : "") + (a.error || ""), a.duration_ms + " ms"];
+        }, t("webhooks.no_attempts")));
+      });
+    }
+    function load() {
+      api("GET", "/api/v1/webhooks").then(function (hooks) {
+        list.textContent = "";
+        hooks.filter(function (h) { return h.disabled_reason; }).forEach(function (h) {
+          list.appendChild(el("p", { class: "notice", role: "alert" }, t("webhooks.disabled").replace("{url}", h.url).replace("{why}", h.disabled_reason)));
+        });
+        list.appendChild(table(t("webhooks.list"), ["URL", t("webhooks.events"), t("routing.enabled"), t("admin.actions")], hooks, function (h) {
+          var actions = el("span", { class: "actions" });
+          actions.appendChild(button(t("webhooks.show_log"), function () { showLog(h); }));
+          actions.appendChild(button(h.enabled ? t("webhooks.turn_off") : t("webhooks.turn_on"), function () {
+            api("PUT", "/api/v1/webhooks/" + h.id, { url: h.url, events: h.events, include_private: h.include_private, enabled: !h.enabled }).then(load);
+          }));
+          actions.appendChild(button(t("admin.delete"), function () { api("DELETE", "/api/v1/webhooks/" + h.id).then(load); }, "danger"));
+          return [el("span", { class: "url" }, h.url), h.events.join(", ") + (h.include_private ? " · " + t("webhooks.with_notes") : ""), h.enabled ? "✓" : "—", actions];
+        }, t("webhooks.none")));
+      });
+    }
+    var form = el("form", { id: "webhook-form" });
+    var url = field(form, "URL", el("input", { type: "url", required: "", maxlength: "2000", placeholder: "https://example.jp/hooks/madoguchi" }));
+    var boxes = EVENTS.map(function (e) { return [e, check(form, e, e !== "conversation.updated")]; });
+    var notes = check(form, t("webhooks.include_private"), false);
+    form.appendChild(el("p", { class: "hint" }, t("webhooks.hint")));
+    form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.create")));
+    formCard.appendChild(form);
+    var msg = statusLine(formCard);
+    var secretBox = el("p", { class: "secret", id: "webhook-secret" });
+    formCard.appendChild(secretBox);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var events = boxes.filter(function (b) { return b[1].checked; }).map(function (b) { return b[0]; });
+      api("POST", "/api/v1/webhooks", { url: url.value, events: events, include_private: notes.checked }).then(function (hook) {
+        form.reset();
+        msg.textContent = t("admin.saved");
+        secretBox.textContent = t("webhooks.secret").replace("{secret}", hook.secret);
+        load();
+      }, failed(msg));
+    });
+    load();
+  }
+
   /* ---- #harassment: the policy and guideline, the review queue, blocked senders, counts ---- */
   function categoryName(c) { return t("harassment.category." + c); }
   function harassment() {
@@ -994,7 +1054,7 @@
     loadBlocks();
   }
 
-  var PAGES = { general: general, agents: agents, channels: channelsPage, hours: hours, bot: bot, knowledge: knowledge, review: review, replies: replies, routing: routing, harassment: harassment };
+  var PAGES = { general: general, agents: agents, channels: channelsPage, hours: hours, bot: bot, knowledge: knowledge, review: review, replies: replies, routing: routing, harassment: harassment, webhooks: webhooks };
   function show() {
     var area = location.hash.slice(1);
     if (AREAS.indexOf(area) < 0) area = "general";

@@ -70,6 +70,7 @@ impl Backend {
             26 => "0026_next_response.sql",
             27 => "0027_search.sql",
             28 => "0028_sensitive.sql",
+            29 => "0029_webhooks.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

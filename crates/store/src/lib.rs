@@ -25,6 +25,7 @@
 //! - [`harassment`]: flagged and reported messages, decisions, blocked senders, case evidence.
 //! - [`mail`]: the Message-IDs of each conversation's mails, for threading.
 //! - [`knowledge`]: knowledge-base articles, synonyms, and the bot's turns.
+//! - [`webhooks`]: outgoing webhooks, their failures in a row and their delivery log.
 //! - [`jobs`]: the durable job queue (auto-replies, notifications) and server secrets.
 //! - [`testing`] (feature `testing`): fresh databases for tests on both backends.
 //!
@@ -54,6 +55,7 @@ pub mod teams;
 pub mod templates;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod webhooks;
 pub mod workspaces;
 
 pub use db::{Backend, Store};

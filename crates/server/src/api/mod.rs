@@ -16,6 +16,7 @@ mod routing;
 mod search;
 pub mod sockets;
 mod system;
+mod webhooks;
 mod widget;
 pub mod workspace;
 
@@ -57,6 +58,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(routing::routes())
         .merge(search::routes())
         .merge(system::routes())
+        .merge(webhooks::routes())
         .merge(workspace::routes())
 }
 

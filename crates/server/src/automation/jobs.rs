@@ -11,6 +11,7 @@ use crate::automation::auto_replies::{self, ExpectationJob, EXPECTATION_JOB, NOT
 use crate::automation::notifications::{self, NotifyJob};
 use crate::automation::routing::{self, SilenceJob, SILENCE_JOB};
 use crate::automation::sla::{self, SlaJob, SLA_JOB};
+use crate::automation::webhooks::{self, WebhookJob, WEBHOOK_JOB};
 use crate::inbox::conversations::{self, RatingJob, WakeJob, RATING_JOB, WAKE_JOB};
 use crate::inbox::outbox::{self, MailJob, MAIL_JOB};
 
@@ -78,6 +79,11 @@ async fn handle(state: &AppState, job: &Job) -> Result<&'static str, String> {
             routing::reassign(state, &payload)
                 .await
                 .map_err(|e| e.to_string())
+        }
+        WEBHOOK_JOB => {
+            let payload: WebhookJob =
+                serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            webhooks::deliver(state, &payload).await
         }
         _ => Ok("unknown job kind"),
     }

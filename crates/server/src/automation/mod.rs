@@ -6,7 +6,8 @@
 //! [`routing`] runs the workspace's rules on customer messages (teams, assignment, priority,
 //! tags, template replies, SLA policies, the classifier, reassignment of silent assignees);
 //! [`sla`] sets deadlines in business hours and watches them with jobs; [`indexing`] keeps
-//! the search index fed from every event and catches it up from the store.
+//! the search index fed from every event and catches it up from the store; [`webhooks`] turns
+//! this node's events into signed deliveries for the workspace's subscriptions.
 
 pub mod auto_replies;
 pub mod harassment;
@@ -18,3 +19,4 @@ pub mod mail_reader;
 pub mod notifications;
 pub mod routing;
 pub mod sla;
+pub mod webhooks;

@@ -4,7 +4,9 @@
 //! jobs, in one transaction); an outbound adapter sends text to an address and returns an error
 //! for the job queue to retry. [`outbound`]: e-mail (SMTP) and SMS (HTTP provider), used by the
 //! reply notifications today; an agent's reply on an e-mail or LINE conversation will go out
-//! the same way, as a job. The widget's own HTTP API lives in `api::widget`.
+//! the same way, as a job. [`webhooks`]: signed outgoing webhooks (Standard Webhooks). The
+//! widget's own HTTP API lives in `api::widget`.
 
 pub mod email;
 pub mod outbound;
+pub mod webhooks;

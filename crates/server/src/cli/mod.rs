@@ -586,6 +586,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     }
     let runner = crate::automation::jobs::spawn_runner(state.clone());
     crate::automation::indexing::spawn_indexer(state.clone());
+    crate::automation::webhooks::spawn_dispatcher(state.clone());
     let receiver = match &smtp_inbound.bind {
         Some(bind) => {
             let listener = TcpListener::bind(bind)

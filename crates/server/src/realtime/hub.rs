@@ -92,6 +92,8 @@ pub struct Hub {
     revoked: broadcast::Sender<Arc<str>>,
     /// Every event that reaches this node, its own and the other nodes' (the search index).
     all: broadcast::Sender<Arc<Event>>,
+    /// The events made on this node only (outgoing webhooks: each is sent once, by its node).
+    local: broadcast::Sender<Arc<Event>>,
     /// With several nodes: events to send to the others over NATS.
     bridge: Option<mpsc::Sender<Arc<Event>>>,
     /// With several nodes: the NATS connection, to ask the others who is online.
@@ -130,6 +132,7 @@ impl Default for Hub {
             topics: Arc::default(),
             revoked: broadcast::channel(REVOKED_CAPACITY).0,
             all: broadcast::channel(ALL_CAPACITY).0,
+            local: broadcast::channel(ALL_CAPACITY).0,
             bridge: None,
             nats: None,
             agents_online: Arc::default(),
@@ -348,6 +351,7 @@ impl Hub {
 
     pub fn publish(&self, event: Event) {
         let event = Arc::new(event);
+        let _ = self.local.send(event.clone());
         if let Some(bridge) = &self.bridge {
             if bridge.try_send(event.clone()).is_err() {
                 tracing::warn!(
@@ -356,6 +360,11 @@ impl Hub {
             }
         }
         self.fan_out(event);
+    }
+
+    /// The events made on this node from now on.
+    pub fn subscribe_local(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.local.subscribe()
     }
 
     /// Every event that reaches this node from now on, from any node.

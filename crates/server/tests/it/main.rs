@@ -27,3 +27,4 @@ mod sla;
 mod support;
 mod system;
 mod ui_api;
+mod webhooks;

@@ -113,6 +113,7 @@ impl TestApp {
             AppState::with_clock(store.clone(), settings, clock.clone()).unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         madoguchi_server::automation::indexing::spawn_indexer(state.clone());
+        madoguchi_server::automation::webhooks::spawn_dispatcher(state.clone());
         tokio::spawn(launch(listener, state.clone(), shutdown_tx, async move {
             let _ = stopped.await;
         }));

@@ -70,7 +70,8 @@ async fn admin_pages_a_shop_can_use() {
             "回答レビュー",
             "タグ・テンプレート",
             "チーム・振り分け",
-            "カスハラ対策"
+            "カスハラ対策",
+            "連携（Webhook）"
         ]
     );
     let name = client
@@ -263,4 +264,87 @@ async fn admin_pages_a_shop_can_use() {
     .await;
     staff.close().await.unwrap();
     std::fs::remove_dir_all(&profiles).ok();
+}
+
+/// The webhooks area: an admin adds one, sees its secret once, and a webhook that switched
+/// itself off is announced with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_are_set_up_and_a_disabled_one_is_announced() {
+    let Some(driver) = start_chromedriver().await else {
+        return;
+    };
+    let app = TestApp::spawn(madoguchi_store::Backend::Sqlite)
+        .await
+        .unwrap();
+    let workspace = app.workspace_id.clone();
+    app.agent_in(&workspace, "lead@example.jp", Role::Admin)
+        .await;
+    let stopped = app
+        .store
+        .create_webhook(
+            &workspace,
+            &madoguchi_store::webhooks::WebhookSettings {
+                url: "https://old.example.jp/hook",
+                events: &["message.created".to_owned()],
+                include_private: false,
+                enabled: true,
+            },
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        )
+        .await
+        .unwrap();
+    let attempt = madoguchi_store::webhooks::Attempt {
+        message_id: "msg_1".into(),
+        event_type: "message.created".into(),
+        status_code: Some(500),
+        error: Some("HTTP 500".into()),
+        ok: false,
+        duration_ms: 12,
+        created_at: madoguchi_store::now_ms(),
+    };
+    app.store
+        .record_webhook_attempt(&stopped.id, &attempt, 1, "1 failed attempts in a row")
+        .await
+        .unwrap();
+    let profiles = std::env::temp_dir().join(format!("mdg-webhooks-{}", std::process::id()));
+    let client = browser(&driver, &profiles.join("lead")).await;
+    log_in(&client, &app, "lead@example.jp").await;
+    client
+        .wait()
+        .for_element(Locator::Css("#conversation-list"))
+        .await
+        .unwrap();
+    open_area(&client, &app, "webhooks").await;
+    eventually("the disabled webhook is announced", || async {
+        page_text(&client, ".admin-page")
+            .await
+            .contains("停止しました")
+    })
+    .await;
+    client
+        .find(Locator::Css("#webhook-form input[type=url]"))
+        .await
+        .unwrap()
+        .send_keys("https://shop.example.jp/hooks/madoguchi")
+        .await
+        .unwrap();
+    click_settled(&client, "#webhook-form button[type=submit]").await;
+    eventually("the secret is shown once", || async {
+        scroll_to(&client, false, "#webhook-secret").await;
+        page_text(&client, "#webhook-secret")
+            .await
+            .contains("whsec_")
+    })
+    .await;
+    click_settled(&client, ".admin-page table button").await;
+    eventually("the delivery log", || async {
+        scroll_to(&client, false, "#webhook-log").await;
+        page_text(&client, "#webhook-log")
+            .await
+            .contains("HTTP 500")
+    })
+    .await;
+    save_screenshot(&client, "admin-webhooks").await;
+    assert_eq!(app.store.webhooks(&workspace).await.unwrap().len(), 2);
+    client.close().await.unwrap();
 }

@@ -1,0 +1,245 @@
+//! Outgoing webhooks end to end against a local receiver the test runs: signed as Standard
+//! Webhooks says (checked here with HMAC-SHA256 written independently), private notes only when
+//! asked for, a failed delivery retried with the same `webhook-id`, every attempt in the log,
+//! and a webhook that keeps failing switched off with its reason.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use madoguchi_core::agent::Role;
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::support::{both_backends, TestApp};
+
+both_backends!(webhooks_are_signed_retried_logged_and_disabled);
+
+/// One request: `webhook-id`, `webhook-timestamp`, `webhook-signature` and the body.
+type Request = (String, String, String, String);
+
+/// What the receiver got.
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<Request>>>,
+    /// Statuses to answer with, in turn (then 200).
+    script: Arc<Mutex<Vec<u16>>>,
+}
+
+async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: String) -> StatusCode {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    r.got.lock().unwrap().push((
+        header("webhook-id"),
+        header("webhook-timestamp"),
+        header("webhook-signature"),
+        body,
+    ));
+    let mut script = r.script.lock().unwrap();
+    let status = if script.is_empty() {
+        200
+    } else {
+        script.remove(0)
+    };
+    StatusCode::from_u16(status).unwrap()
+}
+
+async fn start_receiver() -> (Receiver, String) {
+    let receiver = Receiver::default();
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(receive))
+        .with_state(receiver.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (receiver, url)
+}
+
+/// The receiver's messages of one type, once the jobs have run.
+async fn received(
+    app: &TestApp,
+    receiver: &Receiver,
+    kind: &str,
+    n: usize,
+) -> Vec<(String, String, String, Value)> {
+    for _ in 0..100 {
+        app.run_jobs().await;
+        let of_kind: Vec<_> = receiver
+            .got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(id, ts, sig, body)| {
+                (
+                    id.clone(),
+                    ts.clone(),
+                    sig.clone(),
+                    serde_json::from_str::<Value>(body).unwrap(),
+                )
+            })
+            .filter(|(_, _, _, body)| body["type"] == kind)
+            .collect();
+        if of_kind.len() >= n {
+            return of_kind;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("fewer than {n} {kind} webhooks arrived");
+}
+
+async fn webhooks_are_signed_retried_logged_and_disabled(app: TestApp) {
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "lead@example.jp", Role::Admin)
+        .await;
+    let agent = app.agent("one@example.jp").await;
+    let (receiver, url) = start_receiver().await;
+    let create = |who: &crate::support::Agent, body: Value| {
+        let request = app.post("/api/v1/webhooks", &body).bearer_auth(&who.token);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let events = json!(["conversation.created", "message.created"]);
+    assert_eq!(
+        create(&agent, json!({"url": url, "events": events}))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, bad) = create(
+        &admin,
+        json!({"url": "ftp://example.jp/x", "events": events}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let (status, _) = create(&admin, json!({"url": url, "events": ["contact.deleted"]})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, hook) = create(&admin, json!({"url": url, "events": events})).await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    let secret = hook["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    let hook_id = hook["id"].as_str().unwrap().to_owned();
+    let listed = app.get_json(&admin, "/api/v1/webhooks").await;
+    assert_eq!(listed[0]["secret"], Value::Null, "the secret is shown once");
+
+    let visitor = app.visitor().await;
+    let conversation = app.start(&visitor, "webhookのテストです").await;
+    let created = received(&app, &receiver, "conversation.created", 1).await;
+    assert_eq!(
+        created[0].3["data"]["conversation_id"],
+        conversation.as_str()
+    );
+    let messages = received(&app, &receiver, "message.created", 1).await;
+    let (id, timestamp, signature, body) = &messages[0];
+    assert_eq!(body["data"]["body"], "webhookのテストです");
+    assert!(id.starts_with("msg_"));
+    // Verified as any Standard Webhooks library does.
+    let raw = receiver
+        .got
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(i, ..)| i == id)
+        .unwrap()
+        .3
+        .clone();
+    let key = STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{timestamp}.{raw}").as_bytes());
+    let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+    assert_eq!(signature, &expected);
+
+    // Private notes only for a webhook that asks.
+    app.reply(&admin, &conversation, "社内メモです", true).await;
+    app.reply(&admin, &conversation, "担当からの返信です", false)
+        .await;
+    let after = received(&app, &receiver, "message.created", 2).await;
+    let bodies: Vec<&Value> = after.iter().map(|m| &m.3["data"]["body"]).collect();
+    assert!(bodies.contains(&&json!("担当からの返信です")), "{bodies:?}");
+    assert!(!bodies.contains(&&json!("社内メモです")), "{bodies:?}");
+
+    // A 500 is retried later with the same webhook-id.
+    let before = receiver.got.lock().unwrap().len();
+    receiver.script.lock().unwrap().push(500);
+    app.reply(&admin, &conversation, "再送のテスト", false)
+        .await;
+    let first = loop {
+        app.run_jobs().await;
+        if receiver.got.lock().unwrap().len() > before {
+            break receiver.got.lock().unwrap()[before].0.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    app.clock.advance_secs(10);
+    app.run_jobs().await;
+    let retried: Vec<String> = receiver.got.lock().unwrap()[before..]
+        .iter()
+        .map(|(id, ..)| id.clone())
+        .collect();
+    assert_eq!(
+        retried,
+        [first.clone(), first.clone()],
+        "the same message twice"
+    );
+    let log = app
+        .get_json(&admin, &format!("/api/v1/webhooks/{hook_id}/attempts"))
+        .await;
+    let tries: Vec<(Value, Value)> = log["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["message_id"] == first.as_str())
+        .map(|a| (a["status_code"].clone(), a["ok"].clone()))
+        .collect();
+    assert_eq!(
+        tries,
+        [(json!(200), json!(true)), (json!(500), json!(false))]
+    );
+
+    // Failing again and again: switched off, with the reason shown.
+    receiver.script.lock().unwrap().extend([500; 20]);
+    app.reply(&admin, &conversation, "ずっと失敗", false).await;
+    for _ in 0..15 {
+        app.run_jobs().await;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        app.clock.advance_secs(3600);
+    }
+    let shown = app.get_json(&admin, "/api/v1/webhooks").await;
+    assert_eq!(shown[0]["enabled"], false, "{shown}");
+    assert!(shown[0]["disabled_reason"]
+        .as_str()
+        .unwrap()
+        .contains("failed attempts in a row"));
+    // Switched on again by an update.
+    let on: Value = app
+        .http
+        .put(format!("{}/api/v1/webhooks/{hook_id}", app.url))
+        .bearer_auth(&admin.token)
+        .json(&json!({"url": url, "events": events, "include_private": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (on["enabled"].clone(), on["failures"].clone()),
+        (json!(true), json!(0))
+    );
+}
