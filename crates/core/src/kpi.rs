@@ -59,6 +59,8 @@ pub struct ConversationFacts {
     /// SLA deadlines, when a policy applies.
     pub sla_first_due_at: Option<i64>,
     pub sla_resolution_due_at: Option<i64>,
+    /// low, normal, high or urgent.
+    pub priority: Option<String>,
 }
 
 impl ConversationFacts {
@@ -375,6 +377,7 @@ pub enum GroupBy {
     Channel,
     Team,
     Agent,
+    Priority,
 }
 
 impl GroupBy {
@@ -386,6 +389,7 @@ impl GroupBy {
             "channel" => Self::Channel,
             "team" => Self::Team,
             "agent" => Self::Agent,
+            "priority" => Self::Priority,
             _ => return None,
         })
     }
@@ -421,6 +425,7 @@ impl GroupBy {
                 .assignee_id
                 .clone()
                 .unwrap_or_else(|| "unassigned".into()),
+            Self::Priority => facts.priority.clone().unwrap_or_else(|| "normal".into()),
             period => period.period_of(tz, facts.created_at),
         }
     }

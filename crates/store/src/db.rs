@@ -71,6 +71,7 @@ impl Backend {
             27 => "0027_search.sql",
             28 => "0028_sensitive.sql",
             29 => "0029_webhooks.sql",
+            30 => "0030_report_priority.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

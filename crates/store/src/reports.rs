@@ -21,7 +21,7 @@ pub struct Period<'a> {
 
 /// The facts of a conversation, in the order a packed row lists them. Every one is in the
 /// `conversations_report` index: the report reads the index only.
-const COLUMNS: [&str; 20] = [
+const COLUMNS: [&str; 21] = [
     "id",
     "channel_id",
     "assignee_id",
@@ -42,6 +42,7 @@ const COLUMNS: [&str; 20] = [
     "bot_resolved",
     "sla_first_due_at",
     "sla_resolution_due_at",
+    "priority",
 ];
 
 /// The facts of a span packed into one text (`,` between fields, `;` between conversations;
@@ -65,11 +66,11 @@ fn packed_facts_sql(backend: Backend) -> String {
 }
 
 /// One conversation of a packed text.
-struct Packed<'a>([&'a str; 20]);
+struct Packed<'a>([&'a str; COLUMNS.len()]);
 
 impl<'a> Packed<'a> {
     fn parse(row: &'a str) -> Result<Self> {
-        let mut fields = [""; 20];
+        let mut fields = [""; COLUMNS.len()];
         let mut parts = row.split(',');
         for field in &mut fields {
             *field = parts
@@ -161,6 +162,7 @@ impl Store {
                         business_first_response_s: None,
                         sla_first_due_at: row.int(18)?,
                         sla_resolution_due_at: row.int(19)?,
+                        priority: row.text(20),
                     },
                 ));
             }

@@ -1,5 +1,5 @@
 //! KPI reports for the support lead (admins): the ten KPIs over a period in the workspace's
-//! time zone, grouped by day, week, month, channel, team or agent, as JSON or CSV (one source
+//! time zone, grouped by day, week, month, channel, team, agent or priority, as JSON or CSV (one source
 //! for both); the conversations behind any number (drill-down); the workspace's targets; and
 //! a conversation's transcript as text or CSV, for records and handovers.
 
@@ -42,7 +42,7 @@ pub struct ReportQuery {
     from: Option<String>,
     /// Last day, included (default: today).
     to: Option<String>,
-    /// day, week, month, channel, team or agent
+    /// day, week, month, channel, team, agent or priority
     group_by: Option<String>,
     /// Only this channel.
     channel: Option<String>,
@@ -108,7 +108,7 @@ impl Scope {
                 GroupBy::parse(g).ok_or_else(|| {
                     InvalidValue::new(
                         "group_by",
-                        "must be day, week, month, channel, team or agent",
+                        "must be day, week, month, channel, team, agent or priority",
                     )
                 })
             })

@@ -178,6 +178,23 @@ async fn sla_deadlines_follow_business_hours_and_reach_the_report(app: TestApp) 
         .get_json(&admin, "/api/v1/reports/kpis?from=2026-11-30&to=2026-11-30")
         .await;
     assert_eq!(by_day["totals"]["sla_attainment_rate"], 1.0);
+    // Per priority (here all normal), as per team and agent.
+    let by_priority = app
+        .get_json(
+            &admin,
+            "/api/v1/reports/kpis?from=2026-11-27&to=2026-11-30&group_by=priority",
+        )
+        .await;
+    let groups = by_priority["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{by_priority}");
+    assert_eq!(groups[0]["key"], "normal");
+    assert_eq!(
+        (
+            groups[0]["sla_met"].clone(),
+            groups[0]["sla_breached"].clone()
+        ),
+        (json!(1), json!(1))
+    );
 }
 
 async fn next_response_deadlines_skip_holidays_and_survive_a_restart(app: TestApp) {
