@@ -57,6 +57,7 @@ pub struct Document<'a> {
     pub kind: &'a str,
     pub workspace_id: &'a str,
     pub conversation_id: &'a str,
+    /// The customer: indexed so that erasing a contact can remove their documents at once.
     pub contact_id: &'a str,
     /// A private note: agents only.
     pub private: bool,
@@ -320,12 +321,6 @@ impl SearchIndex {
     pub fn delete(&self, key: &str) {
         self.writer()
             .delete_term(Term::from_field_text(self.fields.key, key));
-    }
-
-    /// Removes everything of a contact (an erased customer).
-    pub fn delete_contact(&self, contact_id: &str) {
-        self.writer()
-            .delete_term(Term::from_field_text(self.fields.contact, contact_id));
     }
 
     /// Makes the changes searchable and durable, recording `watermark` (the newest time
