@@ -30,6 +30,9 @@ pub struct Settings {
     /// The key that seals the audit log, kept outside the database; `data_dir/audit.key`
     /// (made on first start) when unset. Every node of one database needs the same file.
     pub audit_key_file: Option<PathBuf>,
+    /// This node's search index; `data_dir/search` when unset. Each node keeps its own: nodes
+    /// sharing a data folder give each its own folder here.
+    pub search_dir: Option<PathBuf>,
     /// The bearer token `/metrics` asks for; while unset, only loopback clients may read it.
     pub metrics_token: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name the client.
@@ -151,6 +154,7 @@ impl Default for Settings {
             public_url: None,
             nats_url: None,
             audit_key_file: None,
+            search_dir: None,
             metrics_token: None,
             trusted_proxies: Vec::new(),
             rate_limits: RateLimits::default(),
@@ -266,6 +270,13 @@ impl Settings {
     }
 
     /// Where the audit log's key lives.
+    /// Where this node's search index lives.
+    pub fn search_path(&self) -> PathBuf {
+        self.search_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("search"))
+    }
+
     pub fn audit_key_path(&self) -> PathBuf {
         self.audit_key_file
             .clone()
@@ -300,6 +311,9 @@ impl Settings {
                 "audit_key_file = {:?}\n",
                 path.display().to_string()
             ));
+        }
+        if let Some(path) = &self.search_dir {
+            out.push_str(&format!("search_dir = {:?}\n", path.display().to_string()));
         }
         if !self.trusted_proxies.is_empty() {
             let ranges: Vec<String> = self

@@ -36,7 +36,7 @@ pub fn spawn_indexer(state: AppState) -> tokio::task::JoinHandle<()> {
 }
 
 async fn run(state: &AppState) -> anyhow::Result<()> {
-    let dir = state.settings.data_dir.join("search");
+    let dir = state.settings.search_path();
     let search = state.search.clone();
     let opened = tokio::task::spawn_blocking(move || search.open(&dir)).await?;
     let watermark = match opened {
@@ -109,7 +109,7 @@ async fn run(state: &AppState) -> anyhow::Result<()> {
 /// Rebuilds the index from the store (`madoguchi search reindex`, the server stopped): the
 /// folder is emptied first. The number of documents it then holds.
 pub async fn rebuild(state: &AppState) -> anyhow::Result<u64> {
-    let dir = state.settings.data_dir.join("search");
+    let dir = state.settings.search_path();
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }

@@ -128,7 +128,13 @@ async fn two_nodes_share_events_over_nats() {
     };
     let env = [("MADOGUCHI_NATS_URL", nats.as_str())];
     let mut node_a = start_server(&db, &env).await;
-    let node_b = start_server(&db, &env).await;
+    // The nodes share a data folder (and so the audit key); each keeps its own search index.
+    let search_b = db.dir().join("search-b");
+    let env_b = [
+        ("MADOGUCHI_NATS_URL", nats.as_str()),
+        ("MADOGUCHI_SEARCH_DIR", search_b.to_str().unwrap()),
+    ];
+    let node_b = start_server(&db, &env_b).await;
     let channel_key = node_a
         .channel_key
         .clone()
@@ -195,6 +201,33 @@ async fn two_nodes_share_events_over_nats() {
     let conversation = started["conversation"]["id"].as_str().unwrap().to_owned();
     let seen = next_message(&mut agent_ws).await;
     assert_eq!(seen["message"]["body"], "ノードAから");
+    // Node B's own index has it too (fed from the event over NATS).
+    let mut found = Value::Null;
+    for _ in 0..100 {
+        found = http
+            .get(format!("{}/api/v1/search", node_b.url))
+            .query(&[("q", "ノード")])
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if found["hits"].as_array().is_some_and(|h| !h.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        found["hits"][0]["conversation_id"],
+        conversation.as_str(),
+        "{found}"
+    );
+    assert!(
+        search_b.join("meta.json").exists(),
+        "node B's index is on disk"
+    );
 
     // The agent replies on node B; the visitor's socket on node A gets it.
     let reply = |body: &'static str| {

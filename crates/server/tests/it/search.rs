@@ -286,7 +286,7 @@ async fn search_filters_groups_and_rebuilds_after_a_restart(app: TestApp) {
     assert_eq!(by_mail["hits"][0]["contact"]["id"], contact.as_str());
 
     // The index folder is lost: the restarted server rebuilds it from the store.
-    let folder = app.state.settings.data_dir.join("search");
+    let folder = app.state.settings.search_path();
     let app = app.restart().await;
     std::fs::remove_dir_all(&folder).ok();
     let app = app.restart().await;
