@@ -901,7 +901,7 @@
     var listCard = card(t("webhooks.list"));
     var formCard = card(t("webhooks.new"));
     var logCard = card(t("webhooks.log"));
-    var EVENTS = ["conversation.created", "conversation.updated", "message.created"];
+    var EVENTS = ["conversation.created", "conversation.updated", "message.created", "contact.updated"];
     var list = el("div");
     listCard.appendChild(list);
     var log = el("div", { id: "webhook-log" });

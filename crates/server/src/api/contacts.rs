@@ -170,9 +170,7 @@ async fn update_contact(
 ) -> ApiResult<Json<ContactView>> {
     check_id(&id, "contact")?;
     let patch = request.parse()?;
-    let contact = state
-        .store
-        .update_contact(&auth.agent.workspace_id, &id, &patch)
+    let contact = crate::inbox::contacts::update(&state, &auth.agent.workspace_id, &id, &patch)
         .await
         .or_not_found("contact")?;
     Ok(Json((&contact).into()))

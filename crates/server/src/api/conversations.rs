@@ -484,10 +484,7 @@ async fn start_mail(
             email: contact.email.is_none().then(|| to.clone()),
             phone: None,
         };
-        contact = state
-            .store
-            .update_contact(workspace_id, &contact.id, &patch)
-            .await?;
+        contact = crate::inbox::contacts::update(&state, workspace_id, &contact.id, &patch).await?;
     }
     let started = intake::agent_opens_mail(
         &state,

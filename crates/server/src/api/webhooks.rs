@@ -1,5 +1,6 @@
 //! Outgoing webhooks over HTTP (admins): subscriptions to `conversation.created`,
-//! `conversation.updated` and `message.created` (private notes only when asked for), each with
+//! `conversation.updated`, `message.created` (private notes only when asked for) and
+//! `contact.updated`, each with
 //! its `whsec_` secret, shown once when created; the log of delivery attempts; a webhook that
 //! failed too often is shown disabled with the reason, and switched on again by an update.
 
@@ -31,7 +32,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct WebhookRequest {
     /// `https://…` (or `http://…`), at most 2,000 characters.
     url: String,
-    /// Some of `conversation.created`, `conversation.updated`, `message.created`.
+    /// Some of `conversation.created`, `conversation.updated`, `message.created`,
+    /// `contact.updated`.
     events: Vec<String>,
     /// Send private notes too (with `message.created`).
     #[serde(default)]
@@ -62,7 +64,7 @@ impl WebhookRequest {
         {
             return Err(InvalidValue::new(
                 "events",
-                "some of conversation.created, conversation.updated, message.created",
+                "some of conversation.created, conversation.updated, message.created, contact.updated",
             ));
         }
         Ok(WebhookSettings {

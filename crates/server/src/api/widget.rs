@@ -461,10 +461,7 @@ async fn shop_details(
     if !changed {
         return Ok(contact.clone());
     }
-    Ok(state
-        .store
-        .update_contact(&contact.workspace_id, &contact.id, &patch)
-        .await?)
+    Ok(crate::inbox::contacts::update(state, &contact.workspace_id, &contact.id, &patch).await?)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -566,10 +563,9 @@ async fn start_conversation(
     state.limits.visitor_conversations.check(&contact.id)?;
     state.limits.visitor_messages.check(&contact.id)?;
     if let Some(patch) = details.filter(|p| !p.is_empty()) {
-        contact = state
-            .store
-            .update_contact(&contact.workspace_id, &contact.id, &patch)
-            .await?;
+        contact =
+            crate::inbox::contacts::update(&state, &contact.workspace_id, &contact.id, &patch)
+                .await?;
     }
     // An unknown node (a scenario edited meanwhile) just means no hand-over.
     let handed_over = match request.scenario_node.as_deref() {
@@ -717,10 +713,8 @@ async fn update_contact(
 ) -> ApiResult<Json<ContactView>> {
     let patch = request.parse()?;
     let contact = visitor.contact(&state).await?;
-    let contact = state
-        .store
-        .update_contact(&contact.workspace_id, &contact.id, &patch)
-        .await?;
+    let contact =
+        crate::inbox::contacts::update(&state, &contact.workspace_id, &contact.id, &patch).await?;
     Ok(Json((&contact).into()))
 }
 

@@ -160,9 +160,7 @@ async fn store_mail(
             email: contact.email.is_none().then(|| mail.from.clone()),
             phone: None,
         };
-        contact = store
-            .update_contact(workspace_id, &contact.id, &patch)
-            .await?;
+        contact = crate::inbox::contacts::update(state, workspace_id, &contact.id, &patch).await?;
     }
     let subject = visible_only(&mail.subject, false);
     let body = body_of(&mail.text, "(本文なし)")?;

@@ -1,7 +1,7 @@
 //! Outgoing webhooks: every event made on this node (a new conversation, a conversation's
-//! change, a message — private notes only for subscriptions that ask for them) becomes one job
-//! per matching subscription, holding the exact body and its `webhook-id`, so that each retry
-//! (backoff from the job queue) sends the same message. Each attempt is logged; a webhook whose
+//! change, a message — private notes only for subscriptions that ask for them — and a contact's
+//! change) becomes one job per matching subscription, holding the exact body and its
+//! `webhook-id`, so that each retry (backoff from the job queue) sends the same message. Each attempt is logged; a webhook whose
 //! attempts fail [`DISABLE_AFTER`] times in a row is switched off with a visible reason.
 
 use std::sync::OnceLock;
@@ -22,6 +22,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "conversation.created",
     "conversation.updated",
     "message.created",
+    "contact.updated",
 ];
 
 /// A message to send: built once, sent as it is on every attempt.
@@ -49,10 +50,20 @@ fn http() -> &'static reqwest::Client {
 pub fn spawn_dispatcher(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut events = state.hub.subscribe_local();
+        let mut contacts = state.hub.subscribe_contacts();
         let mut shutdown = state.shutdown.clone();
         loop {
             let event = tokio::select! {
                 event = events.recv() => event,
+                change = contacts.recv() => {
+                    if let Ok(change) = change {
+                        let happened = vec![("contact.updated", change.contact.clone(), false)];
+                        if let Err(err) = enqueue(&state, &change.workspace_id, &happened).await {
+                            tracing::warn!(%err, "webhook jobs could not be queued");
+                        }
+                    }
+                    continue;
+                }
                 _ = shutdown.changed() => return,
             };
             match event {
@@ -98,14 +109,22 @@ fn webhook_events(event: &Event) -> Vec<(&'static str, serde_json::Value, bool)>
 }
 
 async fn dispatch(state: &AppState, event: &Event) -> anyhow::Result<()> {
-    let happened = webhook_events(event);
+    enqueue(state, &event.workspace_id, &webhook_events(event)).await
+}
+
+/// One job per event and subscription that wants it.
+async fn enqueue(
+    state: &AppState,
+    workspace_id: &str,
+    happened: &[(&'static str, serde_json::Value, bool)],
+) -> anyhow::Result<()> {
     if happened.is_empty() {
         return Ok(());
     }
-    let hooks = state.store.webhooks(&event.workspace_id).await?;
+    let hooks = state.store.webhooks(workspace_id).await?;
     let now = state.clock.now_ms();
     for hook in hooks.iter().filter(|h| h.enabled) {
-        for (kind, data, private) in &happened {
+        for (kind, data, private) in happened {
             if !hook.events.iter().any(|e| e == kind) || (*private && !hook.include_private) {
                 continue;
             }

@@ -49,6 +49,13 @@ pub struct Event {
     pub visitor_frame: Option<Utf8Bytes>,
 }
 
+/// A contact's profile after a change.
+#[derive(Debug)]
+pub struct ContactChange {
+    pub workspace_id: String,
+    pub contact: serde_json::Value,
+}
+
 /// Frames on the NATS wire are plain JSON strings.
 mod shared_text {
     use axum::extract::ws::Utf8Bytes;
@@ -94,6 +101,8 @@ pub struct Hub {
     all: broadcast::Sender<Arc<Event>>,
     /// The events made on this node only (outgoing webhooks: each is sent once, by its node).
     local: broadcast::Sender<Arc<Event>>,
+    /// Contacts changed on this node (outgoing webhooks).
+    contacts: broadcast::Sender<Arc<ContactChange>>,
     /// With several nodes: events to send to the others over NATS.
     bridge: Option<mpsc::Sender<Arc<Event>>>,
     /// With several nodes: the NATS connection, to ask the others who is online.
@@ -123,6 +132,8 @@ impl Drop for AgentPresence {
 /// Revocations in flight before a socket that has not looked counts as lagging (it then
 /// closes too, to be safe).
 const REVOKED_CAPACITY: usize = 1024;
+/// Contact changes queued for their follower before it lags.
+const CONTACT_CHANGES: usize = 4096;
 /// Events queued for a follower of every event before it lags (and catches up from the store).
 const ALL_CAPACITY: usize = 65_536;
 
@@ -133,6 +144,7 @@ impl Default for Hub {
             revoked: broadcast::channel(REVOKED_CAPACITY).0,
             all: broadcast::channel(ALL_CAPACITY).0,
             local: broadcast::channel(ALL_CAPACITY).0,
+            contacts: broadcast::channel(CONTACT_CHANGES).0,
             bridge: None,
             nats: None,
             agents_online: Arc::default(),
@@ -360,6 +372,19 @@ impl Hub {
             }
         }
         self.fan_out(event);
+    }
+
+    /// A contact changed on this node (its profile as agents see it, JSON).
+    pub fn contact_updated(&self, workspace_id: &str, contact: serde_json::Value) {
+        let _ = self.contacts.send(Arc::new(ContactChange {
+            workspace_id: workspace_id.to_owned(),
+            contact,
+        }));
+    }
+
+    /// The contact changes made on this node from now on.
+    pub fn subscribe_contacts(&self) -> broadcast::Receiver<Arc<ContactChange>> {
+        self.contacts.subscribe()
     }
 
     /// The events made on this node from now on.

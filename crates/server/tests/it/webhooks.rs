@@ -242,4 +242,30 @@ async fn webhooks_are_signed_retried_logged_and_disabled(app: TestApp) {
         (on["enabled"].clone(), on["failures"].clone()),
         (json!(true), json!(0))
     );
+
+    // A contact's change, for a webhook that asks for it.
+    receiver.script.lock().unwrap().clear();
+    app.http
+        .put(format!("{}/api/v1/webhooks/{hook_id}", app.url))
+        .bearer_auth(&admin.token)
+        .json(&json!({"url": url, "events": ["contact.updated"]}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let contact = app.contact_of(&visitor).await;
+    app.patch(
+        &format!("/api/v1/contacts/{contact}"),
+        &json!({"name": "山田 太郎"}),
+    )
+    .bearer_auth(&admin.token)
+    .send()
+    .await
+    .unwrap()
+    .error_for_status()
+    .unwrap();
+    let changed = received(&app, &receiver, "contact.updated", 1).await;
+    assert_eq!(changed[0].3["data"]["id"], contact.as_str());
+    assert_eq!(changed[0].3["data"]["name"], "山田 太郎");
 }
