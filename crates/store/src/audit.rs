@@ -64,6 +64,28 @@ pub struct ChainCheck {
     pub unkeyed: usize,
 }
 
+/// The detail of an event redacted by an erasure: the hash it was sealed with is vouched for by
+/// the erasure's tombstone (`contact.erased`, detail `{"redacted": [[seq, hash], …]}`), itself
+/// sealed like every event, so the chain still verifies without the erased detail.
+pub const ERASED_DETAIL: &str = r#"{"erased":true}"#;
+
+/// The action of an erasure's tombstone.
+const TOMBSTONE: &str = "contact.erased";
+
+/// The `(seq, hash)` pairs the tombstones among `events` vouch for.
+fn vouched_for(events: &[AuditEvent]) -> std::collections::HashMap<i64, String> {
+    #[derive(serde::Deserialize)]
+    struct Tombstone {
+        redacted: Vec<(i64, String)>,
+    }
+    events
+        .iter()
+        .filter(|e| e.action == TOMBSTONE)
+        .filter_map(|e| serde_json::from_str::<Tombstone>(&e.detail).ok())
+        .flat_map(|t| t.redacted)
+        .collect()
+}
+
 /// How a keyed hash starts: `hmac:{key id}:{hex}`.
 const KEYED: &str = "hmac:";
 
@@ -298,6 +320,8 @@ impl Store {
             foreign_key: None,
             unkeyed: 0,
         };
+        // A forged tombstone breaks the chain where it stands, like any rewritten event.
+        let vouched = vouched_for(&events);
         let mut prev = String::new();
         for (index, event) in events.iter().enumerate() {
             let sealed_with = key_id_of(&event.hash);
@@ -320,18 +344,25 @@ impl Store {
                     return Ok(check);
                 }
             };
-            let expected = chain_hash(
-                key_for_event,
-                &prev,
-                [
-                    &event.seq.to_string(),
-                    &event.actor,
-                    &event.action,
-                    &event.target,
-                    &event.detail,
-                    &event.created_at.to_string(),
-                ],
-            );
+            let erased = event.detail == ERASED_DETAIL
+                && vouched
+                    .get(&event.seq)
+                    .is_some_and(|hash| *hash == event.hash);
+            let expected = match erased {
+                true => event.hash.clone(),
+                false => chain_hash(
+                    key_for_event,
+                    &prev,
+                    [
+                        &event.seq.to_string(),
+                        &event.actor,
+                        &event.action,
+                        &event.target,
+                        &event.detail,
+                        &event.created_at.to_string(),
+                    ],
+                ),
+            };
             if event.seq != index as i64 + 1 || event.prev_hash != prev || event.hash != expected {
                 check.first_broken_seq = Some(event.seq);
                 return Ok(check);

@@ -15,6 +15,8 @@ pub struct Contact {
     pub phone: Option<String>,
     /// Set when the contact asked for no more reply notifications.
     pub unsubscribed_at: Option<i64>,
+    /// Set when the contact's data was erased (see [`crate::erasure`]).
+    pub erased_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -28,6 +30,7 @@ impl Contact {
             email: row.try_get("email")?,
             phone: row.try_get("phone")?,
             unsubscribed_at: row.try_get("unsubscribed_at")?,
+            erased_at: row.try_get("erased_at")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })
@@ -35,7 +38,7 @@ impl Contact {
 }
 
 const CONTACT_COLUMNS: &str =
-    "id, workspace_id, name, email, phone, unsubscribed_at, created_at, updated_at";
+    "id, workspace_id, name, email, phone, unsubscribed_at, erased_at, created_at, updated_at";
 
 /// Identity kinds. A visitor identity's value is the SHA-256 of the visitor token.
 pub const IDENTITY_VISITOR: &str = "visitor";
@@ -189,7 +192,7 @@ impl Store {
         let row = sqlx::query(&format!(
             "UPDATE contacts SET name = COALESCE($3, name), email = COALESCE($4, email), \
              phone = COALESCE($5, phone), updated_at = $6 \
-             WHERE id = $1 AND workspace_id = $2 RETURNING {CONTACT_COLUMNS}"
+             WHERE id = $1 AND workspace_id = $2 AND erased_at IS NULL RETURNING {CONTACT_COLUMNS}"
         ))
         .bind(id)
         .bind(workspace_id)

@@ -72,6 +72,7 @@ impl Backend {
             28 => "0028_sensitive.sql",
             29 => "0029_webhooks.sql",
             30 => "0030_report_priority.sql",
+            31 => "0031_erasure.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,
@@ -128,7 +129,8 @@ impl Store {
                         Box::pin(async move {
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                                 PRAGMA secure_delete = ON;",
                             )
                             .await?;
                             Ok(())
@@ -187,6 +189,21 @@ impl Store {
             Some(group) => group.write(op).await,
             None => group_commit::write_alone(&self.pool, op).await,
         }
+    }
+
+    /// SQLite: moves the write-ahead log into the database file and truncates it, so that the
+    /// old versions of deleted rows it holds are gone too. Nothing on PostgreSQL (its dead rows
+    /// go at the next vacuum).
+    pub(crate) async fn truncate_log(&self) -> Result<()> {
+        let Some(lock) = &self.write_lock else {
+            return Ok(());
+        };
+        // No writer in between: the checkpoint can take the whole log.
+        let _writer = lock.lock().await;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Group-commit figures so far (SQLite; `None` on PostgreSQL).

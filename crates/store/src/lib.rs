@@ -22,6 +22,7 @@
 //!   which sensitive data it masks.
 //! - [`templates`]: canned replies and the tag list.
 //! - [`audit`]: the hash-chained audit log.
+//! - [`erasure`]: a contact's data: its export and its erasure.
 //! - [`harassment`]: flagged and reported messages, decisions, blocked senders, case evidence.
 //! - [`mail`]: the Message-IDs of each conversation's mails, for threading.
 //! - [`knowledge`]: knowledge-base articles, synonyms, and the bot's turns.
@@ -44,6 +45,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod db;
 pub mod demo;
+pub mod erasure;
 pub mod group_commit;
 pub mod harassment;
 pub mod jobs;

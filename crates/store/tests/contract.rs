@@ -50,6 +50,7 @@ contract!(
     patch_rejects_agents_of_other_workspaces,
     audit_chain_detects_tampering,
     keyed_audit_chain_survives_no_rewrite_without_the_key,
+    erasure_redacts_the_audit_log_and_the_chain_still_verifies,
     data_survives_reconnect,
     templates_tags_and_channel_settings,
     job_queue_dedupes_leases_and_retries,
@@ -831,6 +832,70 @@ async fn audit_chain_detects_tampering(store: Store, _db: &TestDatabase) {
             .first_broken_seq,
         Some(-1)
     );
+}
+
+/// An erasure empties the detail of the events about the contact and vouches for their hashes
+/// in a sealed tombstone: the chain verifies. A redaction the tombstone does not vouch for, or
+/// a forged tombstone, breaks it.
+async fn erasure_redacts_the_audit_log_and_the_chain_still_verifies(
+    store: Store,
+    _db: &TestDatabase,
+) {
+    let store = store.with_audit_key(AuditKey::new([9; 32], now_ms() - 1));
+    let f = fixture(&store).await;
+    record_logins(&store, &f.workspace, "agent:1", 1).await;
+    let conv = start(&store, &f, "私の住所は東京都千代田区1-1です").await;
+    store
+        .record_audit(&AuditEntry {
+            workspace_id: &f.workspace,
+            actor: &format!("contact:{}", f.contact),
+            action: "message.reported",
+            target: &conv,
+            detail: &serde_json::json!({"body": "私の住所は東京都千代田区1-1です"}),
+        })
+        .await
+        .unwrap();
+    record_logins(&store, &f.workspace, "agent:1", 1).await;
+    let erased = store
+        .erase_contact(&f.workspace, &f.contact, "agent:1")
+        .await
+        .unwrap();
+    assert_eq!((erased.messages, erased.redacted_events), (1, 1));
+    let events = store.audit_events(&f.workspace).await.unwrap();
+    assert_eq!(events.len(), 4);
+    assert_eq!(events[1].detail, madoguchi_store::audit::ERASED_DETAIL);
+    assert_eq!(events[3].action, "contact.erased");
+    assert!(events.iter().all(|e| !e.detail.contains("千代田")));
+    let check = store.verify_audit_chain(&f.workspace).await.unwrap();
+    assert_eq!((check.events, check.first_broken_seq), (4, None));
+    let contact = store.contact(&f.workspace, &f.contact).await.unwrap();
+    assert!(contact.erased_at.is_some() && contact.name.is_none());
+    assert!(store.all_messages(&conv).await.unwrap().is_empty());
+
+    // Emptying another event's detail is not vouched for.
+    store
+        .execute_unchecked(&format!(
+            "UPDATE audit_events SET detail = '{}' WHERE seq = 3",
+            madoguchi_store::audit::ERASED_DETAIL
+        ))
+        .await
+        .unwrap();
+    let check = store.verify_audit_chain(&f.workspace).await.unwrap();
+    assert_eq!(check.first_broken_seq, Some(3));
+    // Nor does a tombstone written without the key vouch for it.
+    let mut forged: serde_json::Value = serde_json::from_str(&events[3].detail).unwrap();
+    forged["redacted"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!([3, events[2].hash]));
+    store
+        .execute_unchecked(&format!(
+            "UPDATE audit_events SET detail = '{forged}' WHERE seq = 4"
+        ))
+        .await
+        .unwrap();
+    let check = store.verify_audit_chain(&f.workspace).await.unwrap();
+    assert_eq!(check.first_broken_seq, Some(4));
 }
 
 async fn record_logins(store: &Store, workspace: &str, actor: &str, count: usize) {

@@ -323,6 +323,49 @@ impl SearchIndex {
             .delete_term(Term::from_field_text(self.fields.key, key));
     }
 
+    /// Removes every document of a contact and rewrites the parts of the index that held
+    /// them, so that their terms are gone from its files too (an erasure); committed with
+    /// `watermark`.
+    pub fn erase_contact(&self, contact_id: &str, watermark: i64) -> Result<()> {
+        self.writer()
+            .delete_term(Term::from_field_text(self.fields.contact, contact_id));
+        self.commit(watermark)?;
+        let mut writer = self.writer();
+        let holding: Vec<_> = writer
+            .index()
+            .searchable_segment_metas()?
+            .iter()
+            .filter(|meta| meta.num_deleted_docs() > 0)
+            .map(|meta| meta.id())
+            .collect();
+        if !holding.is_empty() {
+            writer.merge(&holding).wait()?;
+        }
+        self.reader.reload()?;
+        writer.garbage_collect_files().wait()?;
+        Ok(())
+    }
+
+    /// Whether some part of the index still holds `token` (an e-mail address, an order number)
+    /// as a term, deleted documents included: the check that an erasure left nothing.
+    pub fn dictionary_holds(&self, token: &str) -> Result<bool> {
+        let searcher = self.reader.searcher();
+        for term in exact_tokens(token) {
+            let term = Term::from_field_text(self.fields.exact, &term);
+            for segment in searcher.segment_readers() {
+                if segment
+                    .inverted_index(self.fields.exact)?
+                    .get_term_info(&term)
+                    .map_err(tantivy::TantivyError::from)?
+                    .is_some()
+                {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
     /// Makes the changes searchable and durable, recording `watermark` (the newest time
     /// indexed, Unix ms).
     pub fn commit(&self, watermark: i64) -> Result<()> {
@@ -640,6 +683,34 @@ mod tests {
             .into_iter()
             .map(|h| h.key)
             .collect()
+    }
+
+    #[test]
+    fn an_erased_contact_is_gone_from_the_index_files() {
+        let analyzer = Analyzer::new().unwrap();
+        let dir = std::env::temp_dir().join(format!("mdg-erase-{}", std::process::id()));
+        let (index, _) = SearchIndex::open(&dir).unwrap();
+        let erased = Document {
+            contact_id: "p2",
+            ..doc("erased", "連絡先は hanako.erase@example.jp です")
+        };
+        index
+            .upsert(&analyzer, &[doc("kept", "連絡先は kept@example.jp です")])
+            .unwrap();
+        index.commit(1).unwrap();
+        index.upsert(&analyzer, &[erased]).unwrap();
+        index.commit(2).unwrap();
+        let address = "hanako.erase@example.jp";
+        assert!(index.dictionary_holds(address).unwrap());
+        index.erase_contact("p2", 3).unwrap();
+        assert!(keys(&index, &analyzer, address).is_empty());
+        assert_eq!(keys(&index, &analyzer, "kept@example.jp"), ["kept"]);
+        assert!(!index.dictionary_holds(address).unwrap(), "still held");
+        assert!(index.dictionary_holds("kept@example.jp").unwrap());
+        drop(index);
+        let (reopened, watermark) = SearchIndex::open(&dir).unwrap();
+        assert_eq!((reopened.documents(), watermark), (1, Some(3)));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub struct ContactView {
     pub name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// When the contact's data was erased (nothing of it is left).
+    pub erased_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -36,6 +38,7 @@ impl From<&Contact> for ContactView {
             name: c.name.clone(),
             email: c.email.clone(),
             phone: c.phone.clone(),
+            erased_at: c.erased_at,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -62,7 +65,11 @@ impl From<&Identity> for IdentityView {
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_contact, update_contact))
+    OpenApiRouter::new().routes(routes!(
+        get_contact,
+        update_contact,
+        super::privacy::erase_contact
+    ))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -5,8 +5,11 @@
 //! over NATS, the other nodes' — so each node answers searches from its own index: no shared
 //! engine to run, and a node that was down catches up from the store, the source of truth.
 //! New messages are searchable within about a tenth of a second; a follower that falls behind
-//! catches up from the store again.
+//! catches up from the store again. An erased contact's documents are removed, and the index
+//! files rewritten without them, as soon as any node announces the erasure (and at start, for
+//! erasures made while this node was down).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,14 +58,19 @@ async fn run(state: &AppState) -> anyhow::Result<()> {
     }
     // Following before catching up: nothing falls between the two.
     let mut events = state.hub.subscribe_all();
+    let mut erasures = state.hub.subscribe_erasures();
+    let started_at = state.clock.now_ms();
     let analyzer = state.kb.analyzer().await?;
-    let mut mark = catch_up(
-        state,
-        &index,
-        &analyzer,
-        watermark.map_or(i64::MIN, |w| w - SLACK_MS),
-    )
-    .await?;
+    let from = watermark.map_or(i64::MIN, |w| w - SLACK_MS);
+    let mut mark = catch_up(state, &index, &analyzer, from).await?;
+    // Contacts erased here: events about them still on their way are not indexed.
+    let mut erased = HashSet::new();
+    if watermark.is_some() {
+        for id in state.store.contacts_erased_since(from).await? {
+            mark = erase(&index, &id, mark).await?;
+            erased.insert(id);
+        }
+    }
     state.search.set_ready();
     tracing::info!(
         documents = index.documents(),
@@ -72,6 +80,18 @@ async fn run(state: &AppState) -> anyhow::Result<()> {
     loop {
         let first = tokio::select! {
             event = events.recv() => event,
+            contact = erasures.recv() => {
+                let ids = match contact {
+                    Ok(id) => vec![id.to_string()],
+                    Err(RecvError::Lagged(_)) => state.store.contacts_erased_since(started_at).await?,
+                    Err(RecvError::Closed) => break,
+                };
+                for id in ids {
+                    mark = erase(&index, &id, mark).await?;
+                    erased.insert(id);
+                }
+                continue;
+            }
             _ = shutdown.changed() => break,
         };
         let mut batch: Vec<Arc<Event>> = Vec::new();
@@ -93,7 +113,10 @@ async fn run(state: &AppState) -> anyhow::Result<()> {
             }
         }
         let mut indexed = Vec::new();
-        for event in batch.iter().filter(|e| e.is_message) {
+        for event in batch
+            .iter()
+            .filter(|e| e.is_message && !erased.contains(&e.contact_id))
+        {
             if let Some(message) = of_event(state, event).await {
                 indexed.push(message);
             }
@@ -185,6 +208,13 @@ async fn add(
         Ok(mark)
     })
     .await?
+}
+
+/// Removes a contact's documents from the index and its files; the watermark stays.
+async fn erase(index: &Arc<SearchIndex>, contact_id: &str, mark: i64) -> anyhow::Result<i64> {
+    let (index, contact_id) = (index.clone(), contact_id.to_owned());
+    tokio::task::spawn_blocking(move || index.erase_contact(&contact_id, mark)).await??;
+    Ok(mark)
 }
 
 /// Indexes everything the store has after `from` (Unix ms); the new watermark.

@@ -1,7 +1,9 @@
 //! The door for changes to a contact's profile: written, then announced on this node (outgoing
-//! webhooks send `contact.updated`).
+//! webhooks send `contact.updated`); and for their erasure, announced to every node (their
+//! search indexes forget the contact).
 
 use madoguchi_store::contacts::{Contact, ContactPatch};
+use madoguchi_store::erasure::Erased;
 use madoguchi_store::StoreError;
 
 use crate::app::AppState;
@@ -25,4 +27,16 @@ pub async fn update(
         }),
     );
     Ok(contact)
+}
+
+/// Erases a contact's data (see `madoguchi_store::erasure`); `actor` is who asked.
+pub async fn erase(
+    state: &AppState,
+    workspace_id: &str,
+    id: &str,
+    actor: &str,
+) -> Result<Erased, StoreError> {
+    let erased = state.store.erase_contact(workspace_id, id, actor).await?;
+    state.hub.contact_erased(id).await;
+    Ok(erased)
 }

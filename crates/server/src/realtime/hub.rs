@@ -97,6 +97,8 @@ pub struct Hub {
     topics: Arc<Mutex<HashMap<String, broadcast::Sender<Arc<Event>>>>>,
     /// Hashes of credentials just revoked: the sockets opened with them close.
     revoked: broadcast::Sender<Arc<str>>,
+    /// Ids of contacts just erased, from any node: the search index forgets them.
+    erased: broadcast::Sender<Arc<str>>,
     /// Every event that reaches this node, its own and the other nodes' (the search index).
     all: broadcast::Sender<Arc<Event>>,
     /// The events made on this node only (outgoing webhooks: each is sent once, by its node).
@@ -142,6 +144,7 @@ impl Default for Hub {
         Self {
             topics: Arc::default(),
             revoked: broadcast::channel(REVOKED_CAPACITY).0,
+            erased: broadcast::channel(REVOKED_CAPACITY).0,
             all: broadcast::channel(ALL_CAPACITY).0,
             local: broadcast::channel(ALL_CAPACITY).0,
             contacts: broadcast::channel(CONTACT_CHANGES).0,
@@ -154,6 +157,8 @@ impl Default for Hub {
 
 /// The NATS subject of revoked credentials (token hashes).
 const REVOKED_SUBJECT: &str = "madoguchi.revoked";
+/// The NATS subject of erased contacts (their ids).
+const ERASED_SUBJECT: &str = "madoguchi.erased";
 /// The NATS subject every node publishes its events on.
 const SUBJECT: &str = "madoguchi.events";
 /// The NATS subject of "is this contact (`contact:ID`) or agent (`agent:ID`) online on your
@@ -169,6 +174,23 @@ const BRIDGE_QUEUE: usize = 65_536;
 struct Wire {
     node: String,
     event: Event,
+}
+
+/// Passes what arrives on a NATS subject to this node's followers of `local`.
+async fn relay(
+    client: &async_nats::Client,
+    subject: &'static str,
+    local: broadcast::Sender<Arc<str>>,
+) -> Result<(), async_nats::ConnectError> {
+    let mut incoming = client.subscribe(subject).await.map_err(nats_error)?;
+    tokio::spawn(async move {
+        while let Some(message) = incoming.next().await {
+            local
+                .send(String::from_utf8_lossy(&message.payload).into())
+                .ok();
+        }
+    });
+    Ok(())
 }
 
 /// A NATS failure while setting a node up, as the connection error it amounts to.
@@ -315,17 +337,8 @@ impl Hub {
                 }
             }
         });
-        let mut revocations = client
-            .subscribe(REVOKED_SUBJECT)
-            .await
-            .map_err(nats_error)?;
-        let local = hub.clone();
-        tokio::spawn(async move {
-            while let Some(message) = revocations.next().await {
-                let hash: Arc<str> = String::from_utf8_lossy(&message.payload).into();
-                local.revoked.send(hash).ok();
-            }
-        });
+        relay(&client, REVOKED_SUBJECT, hub.revoked.clone()).await?;
+        relay(&client, ERASED_SUBJECT, hub.erased.clone()).await?;
         // The subscriptions are in place at the server before this node serves anyone.
         client.flush().await.map_err(nats_error)?;
         Ok(hub)
@@ -339,25 +352,41 @@ impl Hub {
     /// A credential (by its hash) no longer holds: its open sockets close, here and on the
     /// other nodes.
     pub async fn revoke(&self, token_hash: &str) {
-        match &self.nats {
-            // Our own subscription brings it back to this node's sockets too.
-            Some(client) => {
-                // Flushed: the revocation has reached the NATS server when this returns.
-                let sent = match client
-                    .publish(REVOKED_SUBJECT, token_hash.to_owned().into())
-                    .await
-                {
-                    Ok(()) => client.flush().await.map_err(|e| e.to_string()),
-                    Err(err) => Err(err.to_string()),
-                };
-                if let Err(err) = sent {
-                    tracing::warn!(%err, "publishing a revocation to NATS failed");
-                    self.revoked.send(token_hash.into()).ok();
-                }
-            }
-            None => {
-                self.revoked.send(token_hash.into()).ok();
-            }
+        self.announce(REVOKED_SUBJECT, &self.revoked, token_hash)
+            .await;
+    }
+
+    /// Contacts erased on any node from now on (their ids).
+    pub fn subscribe_erasures(&self) -> broadcast::Receiver<Arc<str>> {
+        self.erased.subscribe()
+    }
+
+    /// A contact was erased: every node's search index forgets them.
+    pub async fn contact_erased(&self, contact_id: &str) {
+        self.announce(ERASED_SUBJECT, &self.erased, contact_id)
+            .await;
+    }
+
+    /// Sends `text` to this node's followers of `local` and, with NATS, to every node's (our
+    /// own subscription brings it back here then).
+    async fn announce(
+        &self,
+        subject: &'static str,
+        local: &broadcast::Sender<Arc<str>>,
+        text: &str,
+    ) {
+        let Some(client) = &self.nats else {
+            local.send(text.into()).ok();
+            return;
+        };
+        // Flushed: it has reached the NATS server when this returns.
+        let sent = match client.publish(subject, text.to_owned().into()).await {
+            Ok(()) => client.flush().await.map_err(|e| e.to_string()),
+            Err(err) => Err(err.to_string()),
+        };
+        if let Err(err) = sent {
+            tracing::warn!(%err, subject, "publishing to NATS failed");
+            local.send(text.into()).ok();
         }
     }
 

@@ -271,4 +271,77 @@ async fn two_nodes_share_events_over_nats() {
         next_message(&mut resumed).await["message"]["body"],
         "再開後"
     );
+
+    // An admin erases the customer on node A: node B's index forgets them within a second.
+    let made = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .args([
+            "agent",
+            "create",
+            "--email",
+            "dpo@example.jp",
+            "--password",
+            "password-123",
+            "--role",
+            "admin",
+            "--database-url",
+            &db.url,
+            "--data-dir",
+            db.dir().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let admin: Value = http
+        .post(format!("{}/api/v1/auth/login", restarted.url))
+        .json(&json!({"email": "dpo@example.jp", "password": "password-123"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let shown: Value = http
+        .get(format!(
+            "{}/api/v1/conversations/{conversation}",
+            node_b.url
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let contact = shown["contact_id"]
+        .as_str()
+        .expect("the conversation's contact");
+    http.delete(format!("{}/api/v1/contacts/{contact}", restarted.url))
+        .bearer_auth(admin["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let mut left = Value::Null;
+    for _ in 0..20 {
+        left = http
+            .get(format!("{}/api/v1/search", node_b.url))
+            .query(&[("q", "ノード")])
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if left["hits"] == json!([]) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(left["hits"], json!([]), "{left}");
 }

@@ -1,14 +1,18 @@
 //! Sensitive data customers paste: a card number (Luhn-checked), My Number and a password are
 //! masked before the message is stored — checked in the database row, the API and the audit
 //! log (which names the kinds, never the values) — and a workspace can switch a rule off.
+//! A contact's rights: the export holds all their data; after erasure none of it is left in
+//! the database files, the search index or any answer, and the audit chain still verifies.
 
 use madoguchi_core::agent::Role;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 use crate::support::{both_backends, TestApp};
 
 both_backends!(pasted_card_numbers_and_passwords_are_stored_masked);
+both_backends!(an_erased_contact_leaves_nothing_behind);
 
 async fn pasted_card_numbers_and_passwords_are_stored_masked(app: TestApp) {
     let workspace = app.workspace_id.clone();
@@ -125,3 +129,302 @@ async fn pasted_card_numbers_and_passwords_are_stored_masked(app: TestApp) {
         "テスト用カード 4111 1111 1111 1111"
     );
 }
+
+/// What the erased contact wrote, was called and attached; none of it may be left.
+const SECRETS: [&str; 6] = [
+    "QZ-48151",
+    "hanako.erase@example.jp",
+    "09048151623",
+    "消去花子",
+    "erase-marker-pdf-77",
+    "くそ店員",
+];
+
+/// The files in `dir` (not below it) that hold `needle`, ASCII case aside.
+fn held_in(dir: &std::path::Path, needle: &str) -> Vec<String> {
+    let needle = needle.to_ascii_lowercase().into_bytes();
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|entry| {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).ok()?.to_ascii_lowercase();
+            bytes
+                .windows(needle.len())
+                .any(|w| w == needle.as_slice())
+                .then(|| path.display().to_string())
+        })
+        .collect()
+}
+
+async fn an_erased_contact_leaves_nothing_behind(app: TestApp) {
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "dpo@example.jp", Role::Admin)
+        .await;
+    let agent = app.agent("helper@example.jp").await;
+    let visitor = app.visitor().await;
+    let id = app
+        .start(
+            &visitor,
+            "ケトルの注文番号はQZ-48151です。届きません。連絡先 hanako.erase@example.jp",
+        )
+        .await;
+    let contact = app.contact_of(&visitor).await;
+    let patched = app
+        .patch(
+            &format!("/api/v1/contacts/{contact}"),
+            &json!({"name": "消去花子", "email": "hanako.erase@example.jp", "phone": "090-4815-1623"}),
+        )
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), StatusCode::OK);
+    app.reply(&agent, &id, "消去花子様、QZ-48151を確認します", false)
+        .await;
+    app.reply(&agent, &id, "社内メモ: QZ-48151 は再送", true)
+        .await;
+    app.reply_as_visitor(&visitor, &id, "死ねよ、くそ店員")
+        .await;
+    let pdf = b"%PDF-1.4\n% erase-marker-pdf-77\n%%EOF\n".to_vec();
+    let uploaded = app
+        .http
+        .post(format!(
+            "{}/widget/v1/conversations/{id}/attachments?name=receipt.pdf",
+            app.url
+        ))
+        .header("x-visitor-token", &visitor.token)
+        .header("content-type", "application/octet-stream")
+        .body(pdf.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), StatusCode::CREATED);
+    // Someone else's conversation stays as it is.
+    let other = app
+        .start(&app.visitor().await, "ケトルの色違いはありますか")
+        .await;
+    let hits = crate::search::found(&app, &agent, "QZ-48151", 3, Duration::from_secs(2)).await;
+    assert_eq!(hits.len(), 3, "{hits:?}");
+    let hits = crate::search::found(&app, &agent, "ケトル", 2, Duration::from_secs(2)).await;
+    assert_eq!(hits.len(), 2, "{hits:?}");
+
+    let index = app.state.search.index().unwrap();
+    for token in ["QZ-48151", "hanako.erase@example.jp"] {
+        assert!(index.dictionary_holds(token).unwrap(), "{token}");
+    }
+
+    // The export: admins only, everything in it, audited.
+    let path = format!("/api/v1/contacts/{contact}/export");
+    let refused = app
+        .get(&path)
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let export = app.get_json(&admin, &path).await;
+    assert_eq!(export["contact"]["email"], "hanako.erase@example.jp");
+    let conversation = &export["conversations"][0];
+    assert_eq!(conversation["id"], id.as_str());
+    let bodies: Vec<&str> = conversation["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "ケトルの注文番号はQZ-48151です。届きません。連絡先 hanako.erase@example.jp",
+        "消去花子様、QZ-48151を確認します",
+        "社内メモ: QZ-48151 は再送",
+        "receipt.pdf",
+    ] {
+        assert!(bodies.contains(&expected), "{expected} not in {bodies:?}");
+    }
+    use base64::Engine;
+    assert_eq!(
+        conversation["attachments"][0]["data_base64"],
+        base64::engine::general_purpose::STANDARD.encode(&pdf)
+    );
+    let page = app
+        .get(&format!("{path}?format=html"))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("消去花子") && page.contains("社内メモ: QZ-48151 は再送"));
+    let bad = app
+        .get(&format!("{path}?format=xml"))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The erasure: admins only.
+    let erase = format!("{}/api/v1/contacts/{contact}", app.url);
+    let refused = app
+        .http
+        .delete(&erase)
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let erased: Value = app
+        .http
+        .delete(&erase)
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(erased["conversations"], 1);
+    assert!(erased["messages"].as_u64().unwrap() >= 5, "{erased}");
+    assert_eq!(erased["attachments"], 1);
+    assert!(
+        erased["redacted_audit_events"].as_u64().unwrap() >= 1,
+        "{erased}"
+    );
+
+    // Nothing is left in any answer: search (within a second), the conversation, the profile,
+    // the export, the visitor's own list.
+    let started = std::time::Instant::now();
+    loop {
+        let hits = crate::search::found(&app, &agent, "ケトル", 0, Duration::ZERO).await;
+        if hits.len() == 1 {
+            assert_eq!(hits[0]["conversation_id"], other.as_str());
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(1), "{hits:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for q in ["QZ-48151", "hanako.erase@example.jp", "くそ店員"] {
+        let (_, answer) = crate::search::search(&app, &admin, q).await;
+        assert_eq!(answer["hits"], json!([]), "{q}");
+    }
+    let messages = app
+        .get_json(&admin, &format!("/api/v1/conversations/{id}/messages"))
+        .await;
+    assert_eq!(messages["messages"], json!([]));
+    let profile = app
+        .get_json(&admin, &format!("/api/v1/contacts/{contact}"))
+        .await;
+    assert_eq!(profile["contact"]["email"], Value::Null);
+    assert_eq!(profile["contact"]["name"], Value::Null);
+    assert_eq!(profile["identities"], json!([]));
+    let export = app.get_json(&admin, &path).await.to_string();
+    for secret in SECRETS {
+        assert!(!export.contains(secret), "{secret} in the export: {export}");
+    }
+    let mine: Value = app
+        .get("/widget/v1/conversations")
+        .header("x-visitor-token", &visitor.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!mine.to_string().contains(&id), "{mine}");
+    // Erasing again changes nothing.
+    let again: Value = app
+        .http
+        .delete(&erase)
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["messages"], 0);
+
+    // The audit chain still verifies; the tombstone holds no personal data.
+    let check = app.store.verify_audit_chain(&workspace).await.unwrap();
+    assert_eq!(check.first_broken_seq, None, "{check:?}");
+    let events = app.store.audit_events(&workspace).await.unwrap();
+    assert!(events.iter().any(|e| e.action == "contact.erased"));
+    assert!(events.iter().any(|e| e.action == "contact.exported"));
+    for event in &events {
+        for secret in SECRETS {
+            assert!(!event.detail.contains(secret), "{secret} in {event:?}");
+        }
+    }
+
+    // Not in the database's files (SQLite) or rows (PostgreSQL), nor in the index's files.
+    match app.database().backend {
+        madoguchi_store::Backend::Sqlite => {
+            for secret in SECRETS {
+                let files = held_in(app.database().dir(), secret);
+                assert!(files.is_empty(), "{secret} in {files:?}");
+            }
+        }
+        madoguchi_store::Backend::Postgres => {
+            let tables = app
+                .store
+                .count_unchecked(
+                    "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+                )
+                .await
+                .unwrap();
+            // Bookkeeping of migrations aside, every table is scanned.
+            assert_eq!(tables, TABLES.len() as i64 + 1, "a table is missing below");
+            for table in TABLES {
+                for secret in SECRETS {
+                    let sql =
+                        format!("SELECT COUNT(*) FROM {table} x WHERE x::text LIKE '%{secret}%'");
+                    assert_eq!(app.store.count_unchecked(&sql).await.unwrap(), 0, "{sql}");
+                }
+            }
+        }
+    }
+    for token in ["QZ-48151", "hanako.erase@example.jp"] {
+        assert!(
+            !index.dictionary_holds(token).unwrap(),
+            "{token} in the index"
+        );
+    }
+}
+
+/// Every table (PostgreSQL holds no files to scan).
+const TABLES: [&str; 31] = [
+    "workspaces",
+    "channels",
+    "agents",
+    "agent_tokens",
+    "contacts",
+    "contact_identities",
+    "teams",
+    "conversations",
+    "messages",
+    "tags",
+    "conversation_tags",
+    "audit_events",
+    "jobs",
+    "templates",
+    "server_secrets",
+    "articles",
+    "synonym_groups",
+    "bot_turns",
+    "ratings",
+    "scenario_clicks",
+    "attachments",
+    "article_votes",
+    "mail_ids",
+    "imap_state",
+    "nps_answers",
+    "blocks",
+    "team_members",
+    "routing_rules",
+    "sla_policies",
+    "webhooks",
+    "webhook_attempts",
+];

@@ -17,7 +17,7 @@ both_backends!(
     search_filters_groups_and_rebuilds_after_a_restart
 );
 
-async fn search(app: &TestApp, agent: &Agent, query: &str) -> (StatusCode, Value) {
+pub async fn search(app: &TestApp, agent: &Agent, query: &str) -> (StatusCode, Value) {
     let response = app
         .http
         .get(format!("{}/api/v1/search", app.url))
@@ -32,7 +32,7 @@ async fn search(app: &TestApp, agent: &Agent, query: &str) -> (StatusCode, Value
 
 /// The conversations of the hits of `q` (with extra query parameters), waiting up to `within`
 /// for the index to have them.
-async fn found(
+pub async fn found(
     app: &TestApp,
     agent: &Agent,
     q: &str,

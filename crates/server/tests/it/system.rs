@@ -100,6 +100,8 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/api/v1/conversations/{id}/messages", "post"),
         ("/api/v1/contacts/{id}", "get"),
         ("/api/v1/contacts/{id}", "patch"),
+        ("/api/v1/contacts/{id}", "delete"),
+        ("/api/v1/contacts/{id}/export", "get"),
         ("/api/v1/agents", "get"),
         ("/api/v1/agents", "post"),
         ("/api/v1/channels", "get"),
