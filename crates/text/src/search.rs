@@ -466,6 +466,11 @@ impl SearchIndex {
             // Each of its words (as a lemma or as its bigrams), or the chunk as written (in the
             // text or in its reading: kana typed for kanji).
             let words = analyzer.words(chunk, &crate::Synonyms::default());
+            let kana = term(&fold(chunk));
+            if is_kana(&kana) {
+                // Kana typed for kanji: the snippet marks the words that read so.
+                marks.insert(kana);
+            }
             let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             for word in words {
                 let grams = analyzer.bigrams(&word);
@@ -582,6 +587,14 @@ pub fn escaped(text: &str) -> String {
     out
 }
 
+/// Characters of text read from a word on, to match a mark typed in kana.
+const READING_CONTEXT: usize = 16;
+
+/// Hiragana only (and long-vowel marks), two characters or more: a term typed in kana.
+fn is_kana(text: &str) -> bool {
+    text.chars().count() >= 2 && text.chars().all(|c| matches!(c, 'ぁ'..='ゖ' | 'ー'))
+}
+
 /// Escapes text for HTML onto `out`.
 fn escape(text: &str, out: &mut String) {
     for c in text.chars() {
@@ -599,10 +612,23 @@ fn escape(text: &str, out: &mut String) {
 /// The text around the first of `marks` (analyzer terms or exact tokens), escaped, each match
 /// in `<mark>`.
 pub fn snippet(analyzer: &Analyzer, text: &str, marks: &HashSet<String>) -> String {
+    let kana_marks: Vec<&String> = marks.iter().filter(|m| is_kana(m)).collect();
+    // A word written in kanji where the text, read from there, reads as a mark typed in kana
+    // (返品 for へんぴん, 届か for とどかない; read in context: 届か alone reads とどけか).
+    let read_as_marked = |range: &std::ops::Range<usize>| {
+        if kana_marks.is_empty() || is_kana(&term(&text[range.clone()])) {
+            return false;
+        }
+        let rest: String = text[range.start..].chars().take(READING_CONTEXT).collect();
+        let reading = analyzer.reading(&rest);
+        kana_marks.iter().any(|m| reading.starts_with(String::as_str(m)))
+    };
     let mut ranges: Vec<std::ops::Range<usize>> = analyzer
         .word_spans(text)
         .into_iter()
-        .filter(|(word, _)| marks.contains(word) || marks.contains(&term(word)))
+        .filter(|(word, range)| {
+            marks.contains(word) || marks.contains(&term(word)) || read_as_marked(range)
+        })
         .map(|(_, range)| range)
         .collect();
     let lower = text.to_lowercase();
@@ -782,6 +808,12 @@ mod tests {
         let cut = snippet(&analyzer, &long, &marks);
         assert!(cut.starts_with('…') && cut.ends_with('…'), "{cut}");
         assert!(cut.contains("<mark>届か</mark>"));
+        // Kana typed for kanji marks the kanji.
+        let kana: HashSet<String> = ["へんぴん".to_owned(), "とどかない".to_owned()].into();
+        assert_eq!(
+            snippet(&analyzer, "返品の荷物が届かない", &kana),
+            "<mark>返品</mark>の荷物が<mark>届か</mark>ない"
+        );
     }
 
     #[test]

@@ -26,7 +26,7 @@ const SLACK_MS: i64 = 60_000;
 /// Messages read from the store at a time while catching up.
 const PAGE: i64 = 2_000;
 /// How long new events gather before they are indexed and committed together.
-const GATHER: Duration = Duration::from_millis(100);
+pub const GATHER: Duration = Duration::from_millis(100);
 
 /// Starts the indexer; it ends at shutdown after committing what it has.
 pub fn spawn_indexer(state: AppState) -> tokio::task::JoinHandle<()> {

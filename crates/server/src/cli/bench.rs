@@ -516,10 +516,17 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut sends = Vec::with_capacity(total as usize);
     let in_flight = Arc::new(tokio::sync::Semaphore::new(512));
+    let newest: Newest = Arc::default();
+    let prober = tokio::spawn(probe_search(
+        http.clone(),
+        agent_base.clone(),
+        token.clone(),
+        newest.clone(),
+    ));
     for n in 0..total {
         let due = started + interval * n as u32;
         tokio::time::sleep_until(due.into()).await;
-        let (http, base, agent_base, token, conversations, pending, errors, in_flight) = (
+        let (http, base, agent_base, token, conversations, pending, errors, in_flight, newest) = (
             http.clone(),
             base.clone(),
             agent_base.clone(),
@@ -528,6 +535,7 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
             pending.clone(),
             errors.clone(),
             in_flight.clone(),
+            newest.clone(),
         );
         let articles = options.articles;
         sends.push(tokio::spawn(async move {
@@ -556,8 +564,14 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
             } else {
                 request.header("x-visitor-token", visitor)
             };
+            let sent_at = Instant::now();
             match request.send().await {
-                Ok(response) if response.status().is_success() => {}
+                Ok(response) if response.status().is_success() => {
+                    if !reply {
+                        *newest.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Some((format!("v{n}"), sent_at));
+                    }
+                }
                 _ => {
                     errors.fetch_add(1, Ordering::Relaxed);
                     pending
@@ -572,6 +586,9 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
         send.await.ok();
     }
     let send_s = started.elapsed().as_secs_f64();
+    newest.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let mut index_lags = prober.await.unwrap_or_default();
+    index_lags.sort_by(f64::total_cmp);
     let drain = Instant::now();
     while !pending.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
         && drain.elapsed() < Duration::from_secs(10)
@@ -599,6 +616,7 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
                 "sent": total, "delivered": delivered, "errors": errors, "duration_s": send_s,
                 "throughput_msgs_per_s": throughput, "latency_ms": summary(&agent_latencies),
                 "agent_to_visitor_latency_ms": summary(&visitor_latencies),
+                "indexing_lag_ms": summary(&index_lags), "indexing_probes": index_lags.len(),
                 "server_rss_mb": rss_mb, "server_cpu_pct": cpu_pct,
                 "visitors": options.visitors, "agents": options.agents, "setup_s": setup_s, "fd_limit": fd_limit,
             })
@@ -622,6 +640,13 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
                 l.len()
             );
         }
+        println!(
+            "search: a message sent is found after p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({} probes)",
+            percentile(&index_lags, 50.0),
+            percentile(&index_lags, 99.0),
+            index_lags.last().copied().unwrap_or(0.0),
+            index_lags.len()
+        );
         println!("server: RSS {rss_mb:.0} MB, CPU {cpu_pct:.0}% of one core while sending");
     }
     for reader in readers {
@@ -633,6 +658,55 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
         std::fs::remove_dir_all(&server.data_dir).ok();
     }
     Ok(())
+}
+
+/// The newest customer message acknowledged, with when it was sent (`None` once sending ends).
+type Newest = Arc<Mutex<Option<(String, Instant)>>>;
+
+/// While messages are being sent: takes the newest acknowledged one, searches for it through
+/// the API until it is found, and records the time since it was sent (ms); then the next.
+async fn probe_search(
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    newest: Newest,
+) -> Vec<f64> {
+    let mut lags = Vec::new();
+    let mut last = String::new();
+    // The first send is at most a few seconds away.
+    let waiting = Instant::now();
+    loop {
+        let probe = newest.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let Some((body, sent_at)) = probe else {
+            if !lags.is_empty() || waiting.elapsed() > Duration::from_secs(30) {
+                return lags;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        };
+        if body == last {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            continue;
+        }
+        while sent_at.elapsed() < Duration::from_secs(10) {
+            let found = http
+                .get(format!("{base}/api/v1/search"))
+                .query(&[("q", body.as_str()), ("limit", "1")])
+                .bearer_auth(&token)
+                .send()
+                .await;
+            let hits = match found {
+                Ok(response) => response.json::<Value>().await.ok(),
+                Err(_) => None,
+            };
+            if hits.is_some_and(|h| h["hits"].as_array().is_some_and(|a| !a.is_empty())) {
+                lags.push(sent_at.elapsed().as_secs_f64() * 1e3);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        last = body;
+    }
 }
 
 pub struct KpiOptions {

@@ -2,7 +2,10 @@
 //! shop conversations (varied products, colours, order numbers, names and phrasings; agents'
 //! answers among them) in a scratch folder, then times a fixed set of Japanese and English
 //! queries. Prints the build time, the index's size beside the size of the texts it covers,
-//! and the latency per query.
+//! and the latency per query. Then it keeps adding messages at `--rate` a second for
+//! `--live-seconds`, gathered and committed the way the server's indexer does, and prints how
+//! long each took to become searchable (the indexing lag; the end-to-end lag through a running
+//! server is in `bench realtime`'s `indexing_lag_ms`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,6 +14,7 @@ use madoguchi_text::search::{kind, Document, Request, SearchIndex};
 use madoguchi_text::Analyzer;
 use serde_json::json;
 
+use crate::automation::indexing::GATHER;
 use crate::cli::bench::percentile;
 
 const PRODUCTS: &[&str] = &[
@@ -148,7 +152,74 @@ fn folder_bytes(dir: &std::path::Path) -> u64 {
         .unwrap_or(0)
 }
 
-pub fn search(messages: usize, as_json: bool) -> anyhow::Result<()> {
+/// What `bench search` runs.
+pub struct SearchOptions {
+    pub messages: usize,
+    /// Messages a second in the live phase.
+    pub rate: usize,
+    pub live_seconds: u64,
+    pub as_json: bool,
+}
+
+/// Adds messages at `rate` a second for `seconds` to the built index, gathering them for
+/// [`GATHER`] and committing each batch like the server's indexer; each message's lag (ms)
+/// from when it was due to when a commit made it searchable, and the rate kept.
+fn live(
+    index: &SearchIndex,
+    analyzer: &Analyzer,
+    first: usize,
+    rate: usize,
+    seconds: u64,
+) -> anyhow::Result<(Vec<f64>, f64)> {
+    let started = Instant::now();
+    let total = rate * seconds as usize;
+    let mut lags = Vec::with_capacity(total);
+    let mut next = 0;
+    while next < total {
+        std::thread::sleep(GATHER);
+        let now = started.elapsed().as_secs_f64();
+        let due = ((now * rate as f64) as usize).min(total);
+        let texts: Vec<(String, String, String)> = (next..due)
+            .map(|i| {
+                let n = first + i;
+                (format!("m{n}"), format!("c{}", n / 3), message(n as u64))
+            })
+            .collect();
+        let docs = documents(&texts, first as i64);
+        index.upsert(analyzer, &docs)?;
+        index.commit((first + due) as i64)?;
+        let done = started.elapsed().as_secs_f64();
+        lags.extend((next..due).map(|i| (done - i as f64 / rate as f64) * 1e3));
+        next = due;
+    }
+    Ok((lags, total as f64 / started.elapsed().as_secs_f64()))
+}
+
+/// Bench documents of `(key, conversation, text)` triples.
+fn documents(texts: &[(String, String, String)], created_at: i64) -> Vec<Document<'_>> {
+    texts
+        .iter()
+        .map(|(key, conversation, text)| Document {
+            key,
+            kind: kind::MESSAGE,
+            workspace_id: "bench",
+            conversation_id: conversation,
+            contact_id: conversation,
+            private: false,
+            created_at,
+            text,
+            detail: String::new(),
+        })
+        .collect()
+}
+
+pub fn search(options: SearchOptions) -> anyhow::Result<()> {
+    let SearchOptions {
+        messages,
+        rate,
+        live_seconds,
+        as_json,
+    } = options;
     let dir = std::env::temp_dir().join(format!("madoguchi-bench-search-{}", std::process::id()));
     let (index, _) = SearchIndex::open(&dir)?;
     let index = Arc::new(index);
@@ -173,20 +244,7 @@ pub fn search(messages: usize, as_json: bool) -> anyhow::Result<()> {
                             .collect();
                         let bytes: usize = texts.iter().map(|(_, _, t)| t.len()).sum();
                         text_bytes.fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
-                        let docs: Vec<Document<'_>> = texts
-                            .iter()
-                            .map(|(key, conversation, text)| Document {
-                                key,
-                                kind: kind::MESSAGE,
-                                workspace_id: "bench",
-                                conversation_id: conversation,
-                                contact_id: conversation,
-                                private: false,
-                                created_at: from as i64,
-                                text,
-                                detail: String::new(),
-                            })
-                            .collect();
+                        let docs = documents(&texts, from as i64);
                         index.upsert(analyzer, &docs)?;
                         from += threads * BATCH;
                     }
@@ -231,6 +289,8 @@ pub fn search(messages: usize, as_json: bool) -> anyhow::Result<()> {
         per_query.insert((*query).to_owned(), json!(hits));
     }
     latencies.sort_by(f64::total_cmp);
+    let (mut lags, kept) = live(&index, &analyzer, messages, rate, live_seconds)?;
+    lags.sort_by(f64::total_cmp);
     let figures = json!({
         "messages": messages,
         "index_build_s": build_s,
@@ -241,6 +301,8 @@ pub fn search(messages: usize, as_json: bool) -> anyhow::Result<()> {
         "latency_ms": {"p50": percentile(&latencies, 50.0), "p99": percentile(&latencies, 99.0), "max": latencies.last().copied().unwrap_or(0.0)},
         "queries": QUERIES.len(),
         "hits_per_query": per_query,
+        "live": {"rate_asked": rate, "rate_kept_msgs_per_s": kept, "seconds": live_seconds,
+            "indexing_lag_ms": {"p50": percentile(&lags, 50.0), "p99": percentile(&lags, 99.0), "max": lags.last().copied().unwrap_or(0.0)}},
     });
     std::fs::remove_dir_all(&dir).ok();
     if as_json {
@@ -256,6 +318,12 @@ pub fn search(messages: usize, as_json: bool) -> anyhow::Result<()> {
             QUERIES.len(),
             percentile(&latencies, 50.0),
             percentile(&latencies, 99.0)
+        );
+        println!(
+            "live: {rate} messages/s asked, {kept:.0} kept for {live_seconds} s; searchable after p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+            percentile(&lags, 50.0),
+            percentile(&lags, 99.0),
+            lags.last().copied().unwrap_or(0.0)
         );
     }
     Ok(())

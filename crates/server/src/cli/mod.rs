@@ -148,6 +148,11 @@ enum BenchCommand {
     Search {
         #[arg(long, default_value_t = 1_000_000)]
         messages: usize,
+        /// Messages a second added after the build, to measure the indexing lag.
+        #[arg(long, default_value_t = 2_000)]
+        rate: usize,
+        #[arg(long, default_value_t = 10)]
+        live_seconds: u64,
         #[arg(long)]
         json: bool,
     },
@@ -451,9 +456,17 @@ pub async fn run() -> anyhow::Result<()> {
             })
             .await
         }
-        Command::Bench(BenchCommand::Search { messages, json }) => {
-            crate::cli::bench_search::search(*messages, *json)
-        }
+        Command::Bench(BenchCommand::Search {
+            messages,
+            rate,
+            live_seconds,
+            json,
+        }) => crate::cli::bench_search::search(crate::cli::bench_search::SearchOptions {
+            messages: *messages,
+            rate: *rate,
+            live_seconds: *live_seconds,
+            as_json: *json,
+        }),
         Command::Search(SearchCommand::Reindex) => {
             let settings = cli.settings(None)?;
             let store = open_store(&settings, AuditKeyUse::Check).await?;
