@@ -234,7 +234,8 @@ impl Store {
         value: &str,
     ) -> Result<()> {
         let mut w = self.begin_write().await?;
-        sqlx::query(
+        let now = now_ms();
+        let added = sqlx::query(
             "INSERT INTO contact_identities (workspace_id, kind, value, contact_id, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (workspace_id, kind, value) DO NOTHING",
         )
@@ -242,10 +243,106 @@ impl Store {
         .bind(kind)
         .bind(value)
         .bind(contact_id)
-        .bind(now_ms())
+        .bind(now)
         .execute(&mut *w.tx)
         .await?;
+        if added.rows_affected() > 0 {
+            // A change of the contact: the search index catches up from `updated_at`.
+            sqlx::query("UPDATE contacts SET updated_at = $2 WHERE id = $1")
+                .bind(contact_id)
+                .bind(now)
+                .execute(&mut *w.tx)
+                .await?;
+        }
         w.commit().await
+    }
+
+    /// Contacts of every workspace changed after `(at, id)` in time order, `limit` at a time,
+    /// erased ones left out, each with the values of its identities other than visitor tokens
+    /// (e-mail addresses, phone numbers, shop user ids): what the search index keeps of them.
+    pub async fn contacts_to_index(
+        &self,
+        at: i64,
+        id: &str,
+        limit: i64,
+    ) -> Result<Vec<(Contact, Vec<String>)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE erased_at IS NULL \
+             AND (updated_at > $1 OR (updated_at = $1 AND id > $2)) ORDER BY updated_at, id LIMIT $3"
+        ))
+        .bind(at)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        let contacts = rows
+            .iter()
+            .map(Contact::from_row)
+            .collect::<Result<Vec<_>>>()?;
+        self.with_identity_values(contacts).await
+    }
+
+    /// The contacts among `ids` (of one workspace, or of any), erased ones left out, in no
+    /// particular order, each with its identity values as in [`Store::contacts_to_index`].
+    pub async fn contacts_by_ids(
+        &self,
+        workspace_id: Option<&str>,
+        ids: &[String],
+    ) -> Result<Vec<(Contact, Vec<String>)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (2..=ids.len() + 1).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE ($1 IS NULL OR workspace_id = $1) \
+             AND erased_at IS NULL AND id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(workspace_id);
+        for id in ids {
+            query = query.bind(id);
+        }
+        let contacts = query
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(Contact::from_row)
+            .collect::<Result<Vec<_>>>()?;
+        self.with_identity_values(contacts).await
+    }
+
+    async fn with_identity_values(
+        &self,
+        contacts: Vec<Contact>,
+    ) -> Result<Vec<(Contact, Vec<String>)>> {
+        if contacts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=contacts.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT contact_id, value FROM contact_identities WHERE kind <> 'visitor' \
+             AND contact_id IN ({}) ORDER BY created_at, value",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for contact in &contacts {
+            query = query.bind(&contact.id);
+        }
+        let mut values: std::collections::HashMap<String, Vec<String>> =
+            std::collections::HashMap::new();
+        for row in query.fetch_all(self.pool()).await? {
+            values
+                .entry(row.try_get("contact_id")?)
+                .or_default()
+                .push(row.try_get("value")?);
+        }
+        Ok(contacts
+            .into_iter()
+            .map(|c| {
+                let found = values.remove(&c.id).unwrap_or_default();
+                (c, found)
+            })
+            .collect())
     }
 
     /// Stops reply notifications to a contact.

@@ -73,6 +73,7 @@ impl Backend {
             29 => "0029_webhooks.sql",
             30 => "0030_report_priority.sql",
             31 => "0031_erasure.sql",
+            32 => "0032_contact_search.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

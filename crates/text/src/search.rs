@@ -48,6 +48,8 @@ pub mod kind {
     pub const MESSAGE: &str = "message";
     /// A conversation's subject (e-mail).
     pub const SUBJECT: &str = "subject";
+    /// A contact: name, e-mail, phone and ids in other systems.
+    pub const CONTACT: &str = "contact";
 }
 
 /// One document to index; `key` is unique (a message id, `subject:` + a conversation id).
@@ -621,7 +623,9 @@ pub fn snippet(analyzer: &Analyzer, text: &str, marks: &HashSet<String>) -> Stri
         }
         let rest: String = text[range.start..].chars().take(READING_CONTEXT).collect();
         let reading = analyzer.reading(&rest);
-        kana_marks.iter().any(|m| reading.starts_with(String::as_str(m)))
+        kana_marks
+            .iter()
+            .any(|m| reading.starts_with(String::as_str(m)))
     };
     let mut ranges: Vec<std::ops::Range<usize>> = analyzer
         .word_spans(text)

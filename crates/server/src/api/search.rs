@@ -1,6 +1,6 @@
 //! Search for agents: `GET /api/v1/search` over every message (notes included) and e-mail
 //! subject of the workspace, all history, through the node's full-text index; conversations
-//! (one hit per conversation), contacts (name, e-mail, phone, shop ids) and help-center
+//! (one hit per conversation), contacts (name, e-mail, phone, shop ids: in the index too) and help-center
 //! articles too. Filters (status, channel, tag, assignee, dates) and the agent's team scope are
 //! applied from the store, so a hit never outlives a change of its conversation.
 
@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use axum::extract::State;
 use chrono::{NaiveDate, TimeZone};
 use madoguchi_core::InvalidValue;
+use madoguchi_store::contacts::Contact;
 use madoguchi_store::conversations::Conversation;
 use madoguchi_text::search::{escaped, kind, snippet, Request};
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,7 @@ use crate::app::auth::{sees_team, visible_teams, AgentAuth};
 use crate::app::AppState;
 use crate::http::error::{ApiResult, AppError, ErrorBody, ErrorCode, Json, Query};
 use crate::inbox::settings::workspace_time_zone;
+use crate::knowledge::search::IndexedContact;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(search))
@@ -110,25 +112,7 @@ async fn search(
     let found = match query.kind.as_deref().unwrap_or("messages") {
         "messages" => conversation_hits(&state, &auth, &query, text, wanted, false).await?,
         "conversations" => conversation_hits(&state, &auth, &query, text, wanted, true).await?,
-        "contacts" => state
-            .store
-            .find_contacts(workspace_id, text, wanted as i64)
-            .await?
-            .iter()
-            .map(|c| SearchHit {
-                kind: "contact",
-                snippet: escaped(
-                    &[c.name.as_deref(), c.email.as_deref(), c.phone.as_deref()]
-                        .into_iter()
-                        .flatten()
-                        .collect::<Vec<_>>()
-                        .join(" · "),
-                ),
-                contact: Some(c.into()),
-                created_at: Some(c.created_at),
-                ..SearchHit::empty()
-            })
-            .collect(),
+        "contacts" => contact_hits(&state, workspace_id, text, wanted).await?,
         "articles" => state
             .kb
             .search(&state.store, workspace_id, text, wanted)
@@ -190,6 +174,72 @@ fn day_start(field: &'static str, raw: &str, tz: chrono_tz::Tz) -> Result<i64, I
 
 /// Message and subject hits in conversations the agent may see that pass the filters; with
 /// `grouped`, the best one per conversation.
+/// Contacts found by the index (the shared analysis: readings, widths, whole addresses and
+/// numbers), then by a substring of their name, e-mail, phone or ids (a phone number's last
+/// digits), best first.
+async fn contact_hits(
+    state: &AppState,
+    workspace_id: &str,
+    text: &str,
+    wanted: usize,
+) -> ApiResult<Vec<SearchHit>> {
+    let analyzer = state.kb.analyzer().await.map_err(AppError::from)?;
+    let (ids, marks) = match state.search.index() {
+        Some(index) => {
+            let found = index
+                .search(
+                    &analyzer,
+                    &Request {
+                        workspace_id,
+                        text,
+                        kinds: &[kind::CONTACT],
+                        limit: wanted,
+                        ..Request::default()
+                    },
+                )
+                .map_err(|err| AppError::new(ErrorCode::Internal, err.to_string()))?;
+            let ids: Vec<String> = found.hits.into_iter().map(|h| h.key).collect();
+            (ids, found.marks)
+        }
+        None => Default::default(),
+    };
+    let mut by_id: HashMap<String, (Contact, Vec<String>)> = state
+        .store
+        .contacts_by_ids(Some(workspace_id), &ids)
+        .await?
+        .into_iter()
+        .map(|found| (found.0.id.clone(), found))
+        .collect();
+    let mut found: Vec<(Contact, Vec<String>)> =
+        ids.iter().filter_map(|id| by_id.remove(id)).collect();
+    for contact in state
+        .store
+        .find_contacts(workspace_id, text, wanted as i64)
+        .await?
+    {
+        if found.len() >= wanted {
+            break;
+        }
+        if !found.iter().any(|(c, _)| c.id == contact.id) {
+            found.push((contact, Vec::new()));
+        }
+    }
+    Ok(found
+        .iter()
+        .map(|(contact, identities)| SearchHit {
+            kind: "contact",
+            snippet: snippet(
+                &analyzer,
+                &IndexedContact::of(contact, identities).text,
+                &marks,
+            ),
+            contact: Some(contact.into()),
+            created_at: Some(contact.created_at),
+            ..SearchHit::empty()
+        })
+        .collect())
+}
+
 async fn conversation_hits(
     state: &AppState,
     auth: &AgentAuth,

@@ -398,6 +398,7 @@ async fn create_session(
                     .store
                     .add_identity(&channel.workspace_id, &contact.id, IDENTITY_USER, id)
                     .await?;
+                state.hub.contact_changed(&contact.id).await;
                 visitor.contact = Some(contact);
             }
             (token, visitor)

@@ -1,11 +1,12 @@
-//! Keeps this node's search index fed. At start it opens the index under `data_dir/search`
+//! Keeps this node's search index fed with messages, subjects and contacts. At start it opens the index under `data_dir/search`
 //! and catches up from the store: everything when the index is new (or of an older schema),
 //! otherwise what came after its last commit's watermark (less a minute of slack; adding a
 //! message twice replaces it). Then it follows every event that reaches this node — its own and,
 //! over NATS, the other nodes' — so each node answers searches from its own index: no shared
 //! engine to run, and a node that was down catches up from the store, the source of truth.
 //! New messages are searchable within about a tenth of a second; a follower that falls behind
-//! catches up from the store again. An erased contact's documents are removed, and the index
+//! catches up from the store again. A contact is read again when their first conversation
+//! starts and whenever any node announces a change of them. An erased contact's documents are removed, and the index
 //! files rewritten without them, as soon as any node announces the erasure (and at start, for
 //! erasures made while this node was down).
 
@@ -18,7 +19,7 @@ use madoguchi_text::Analyzer;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::app::AppState;
-use crate::knowledge::search::Indexed;
+use crate::knowledge::search::{Indexed, IndexedContact};
 use crate::realtime::hub::Event;
 
 /// Re-read this much history before the watermark after a restart.
@@ -59,6 +60,7 @@ async fn run(state: &AppState) -> anyhow::Result<()> {
     // Following before catching up: nothing falls between the two.
     let mut events = state.hub.subscribe_all();
     let mut erasures = state.hub.subscribe_erasures();
+    let mut changed_contacts = state.hub.subscribe_contact_ids();
     let started_at = state.clock.now_ms();
     let analyzer = state.kb.analyzer().await?;
     let from = watermark.map_or(i64::MIN, |w| w - SLACK_MS);
@@ -92,6 +94,22 @@ async fn run(state: &AppState) -> anyhow::Result<()> {
                 }
                 continue;
             }
+            contact = changed_contacts.recv() => {
+                match contact {
+                    Ok(id) => {
+                        let mut ids = vec![id.to_string()];
+                        while let Ok(more) = changed_contacts.try_recv() {
+                            ids.push(more.to_string());
+                        }
+                        mark = add_contacts(state, &index, &analyzer, &ids, mark).await?;
+                    }
+                    Err(RecvError::Lagged(_)) => {
+                        mark = catch_up(state, &index, &analyzer, mark - SLACK_MS).await?;
+                    }
+                    Err(RecvError::Closed) => break,
+                }
+                continue;
+            }
             _ = shutdown.changed() => break,
         };
         let mut batch: Vec<Arc<Event>> = Vec::new();
@@ -122,6 +140,13 @@ async fn run(state: &AppState) -> anyhow::Result<()> {
             }
         }
         mark = add(&index, &analyzer, indexed, mark).await?;
+        // A first message: a new contact, or one new to this channel.
+        let new_contacts: Vec<String> = batch
+            .iter()
+            .filter(|e| e.is_message && e.seq == 1 && !erased.contains(&e.contact_id))
+            .map(|e| e.contact_id.clone())
+            .collect();
+        mark = add_contacts(state, &index, &analyzer, &new_contacts, mark).await?;
         if lagged {
             mark = catch_up(state, &index, &analyzer, mark - SLACK_MS).await?;
         }
@@ -210,6 +235,54 @@ async fn add(
     .await?
 }
 
+/// Reads these contacts from the store and indexes them as they are now.
+async fn add_contacts(
+    state: &AppState,
+    index: &Arc<SearchIndex>,
+    analyzer: &Arc<Analyzer>,
+    ids: &[String],
+    mark: i64,
+) -> anyhow::Result<i64> {
+    if ids.is_empty() {
+        return Ok(mark);
+    }
+    let contacts: Vec<IndexedContact> = state
+        .store
+        .contacts_by_ids(None, ids)
+        .await?
+        .iter()
+        .map(|(contact, identities)| IndexedContact::of(contact, identities))
+        .collect();
+    index_contacts(index, analyzer, contacts, mark).await
+}
+
+/// Indexes contacts and commits; the watermark stays (it follows messages, which are many).
+async fn index_contacts(
+    index: &Arc<SearchIndex>,
+    analyzer: &Arc<Analyzer>,
+    contacts: Vec<IndexedContact>,
+    mark: i64,
+) -> anyhow::Result<i64> {
+    if contacts.is_empty() {
+        return Ok(mark);
+    }
+    let (index, analyzer) = (index.clone(), analyzer.clone());
+    tokio::task::spawn_blocking(move || {
+        let documents: Vec<_> = contacts
+            .iter()
+            .filter(|c| !c.text.is_empty())
+            .map(IndexedContact::document)
+            .collect();
+        for emptied in contacts.iter().filter(|c| c.text.is_empty()) {
+            index.delete(&emptied.id);
+        }
+        index.upsert(&analyzer, &documents)?;
+        index.commit(mark)?;
+        Ok(mark)
+    })
+    .await?
+}
+
 /// Removes a contact's documents from the index and its files; the watermark stays.
 async fn erase(index: &Arc<SearchIndex>, contact_id: &str, mark: i64) -> anyhow::Result<i64> {
     let (index, contact_id) = (index.clone(), contact_id.to_owned());
@@ -234,6 +307,19 @@ async fn catch_up(
         (at, id) = (last.message.created_at, last.message.id.clone());
         let messages: Vec<Indexed> = rows.iter().map(Indexed::of_row).collect();
         mark = add(index, analyzer, messages, mark).await?;
+    }
+    let (mut at, mut id) = (from, String::new());
+    loop {
+        let rows = state.store.contacts_to_index(at, &id, PAGE).await?;
+        let Some((last, _)) = rows.last() else {
+            break;
+        };
+        (at, id) = (last.updated_at, last.id.clone());
+        let contacts = rows
+            .iter()
+            .map(|(contact, identities)| IndexedContact::of(contact, identities))
+            .collect();
+        index_contacts(index, analyzer, contacts, mark).await?;
     }
     if mark == from.max(0) {
         // Nothing new: still a commit, so a new index records that it is complete.

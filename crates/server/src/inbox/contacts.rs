@@ -1,5 +1,5 @@
 //! The door for changes to a contact's profile: written, then announced on this node (outgoing
-//! webhooks send `contact.updated`); and for their erasure, announced to every node (their
+//! webhooks send `contact.updated`) and to every node (their search indexes read it again); and for their erasure, announced to every node (their
 //! search indexes forget the contact).
 
 use madoguchi_store::contacts::{Contact, ContactPatch};
@@ -16,6 +16,7 @@ pub async fn update(
     patch: &ContactPatch,
 ) -> Result<Contact, StoreError> {
     let contact = state.store.update_contact(workspace_id, id, patch).await?;
+    state.hub.contact_changed(id).await;
     state.hub.contact_updated(
         workspace_id,
         serde_json::json!({

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
+use madoguchi_store::contacts::Contact;
 use madoguchi_store::messages::{IndexRow, Message};
 use madoguchi_text::search::{kind, Document, SearchError, SearchIndex};
 
@@ -99,6 +100,53 @@ impl Indexed {
             });
         }
         docs
+    }
+}
+
+/// What the index keeps of a contact: everything that finds them, as one text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexedContact {
+    pub workspace_id: String,
+    pub id: String,
+    /// Name, e-mail, phone and identity values (shop user ids, more addresses), once each.
+    pub text: String,
+    pub updated_at: i64,
+}
+
+impl IndexedContact {
+    pub fn of(contact: &Contact, identities: &[String]) -> Self {
+        let mut parts: Vec<&str> = Vec::new();
+        let fields = [&contact.name, &contact.email, &contact.phone];
+        for part in fields
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .chain(identities.iter().map(String::as_str))
+        {
+            if !part.is_empty() && !parts.contains(&part) {
+                parts.push(part);
+            }
+        }
+        Self {
+            workspace_id: contact.workspace_id.clone(),
+            id: contact.id.clone(),
+            text: parts.join(" "),
+            updated_at: contact.updated_at,
+        }
+    }
+
+    pub fn document(&self) -> Document<'_> {
+        Document {
+            key: &self.id,
+            kind: kind::CONTACT,
+            workspace_id: &self.workspace_id,
+            conversation_id: "",
+            contact_id: &self.id,
+            private: false,
+            created_at: self.updated_at,
+            text: &self.text,
+            detail: String::new(),
+        }
     }
 }
 

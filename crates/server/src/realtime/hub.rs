@@ -99,6 +99,8 @@ pub struct Hub {
     revoked: broadcast::Sender<Arc<str>>,
     /// Ids of contacts just erased, from any node: the search index forgets them.
     erased: broadcast::Sender<Arc<str>>,
+    /// Ids of contacts just changed, from any node: the search index reads them again.
+    changed: broadcast::Sender<Arc<str>>,
     /// Every event that reaches this node, its own and the other nodes' (the search index).
     all: broadcast::Sender<Arc<Event>>,
     /// The events made on this node only (outgoing webhooks: each is sent once, by its node).
@@ -145,6 +147,7 @@ impl Default for Hub {
             topics: Arc::default(),
             revoked: broadcast::channel(REVOKED_CAPACITY).0,
             erased: broadcast::channel(REVOKED_CAPACITY).0,
+            changed: broadcast::channel(CONTACT_CHANGES).0,
             all: broadcast::channel(ALL_CAPACITY).0,
             local: broadcast::channel(ALL_CAPACITY).0,
             contacts: broadcast::channel(CONTACT_CHANGES).0,
@@ -159,6 +162,8 @@ impl Default for Hub {
 const REVOKED_SUBJECT: &str = "madoguchi.revoked";
 /// The NATS subject of erased contacts (their ids).
 const ERASED_SUBJECT: &str = "madoguchi.erased";
+/// The NATS subject of changed contacts (their ids).
+const CHANGED_SUBJECT: &str = "madoguchi.contacts";
 /// The NATS subject every node publishes its events on.
 const SUBJECT: &str = "madoguchi.events";
 /// The NATS subject of "is this contact (`contact:ID`) or agent (`agent:ID`) online on your
@@ -339,6 +344,7 @@ impl Hub {
         });
         relay(&client, REVOKED_SUBJECT, hub.revoked.clone()).await?;
         relay(&client, ERASED_SUBJECT, hub.erased.clone()).await?;
+        relay(&client, CHANGED_SUBJECT, hub.changed.clone()).await?;
         // The subscriptions are in place at the server before this node serves anyone.
         client.flush().await.map_err(nats_error)?;
         Ok(hub)
@@ -364,6 +370,17 @@ impl Hub {
     /// A contact was erased: every node's search index forgets them.
     pub async fn contact_erased(&self, contact_id: &str) {
         self.announce(ERASED_SUBJECT, &self.erased, contact_id)
+            .await;
+    }
+
+    /// Contacts changed on any node from now on (their ids).
+    pub fn subscribe_contact_ids(&self) -> broadcast::Receiver<Arc<str>> {
+        self.changed.subscribe()
+    }
+
+    /// A contact's profile or identities changed: every node's search index reads it again.
+    pub async fn contact_changed(&self, contact_id: &str) {
+        self.announce(CHANGED_SUBJECT, &self.changed, contact_id)
             .await;
     }
 

@@ -284,6 +284,13 @@ async fn search_filters_groups_and_rebuilds_after_a_restart(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(by_mail["hits"][0]["contact"]["id"], contact.as_str());
+    // The index knows them too: kana for the kanji of their name, within a second.
+    let by_reading = contacts_found(&app, &admin, "さとう", 1).await;
+    assert_eq!(by_reading[0]["contact"]["id"], contact.as_str());
+    assert_eq!(
+        by_reading[0]["snippet"],
+        "<mark>佐藤</mark> 花子 hanako@example.jp"
+    );
 
     // The index folder is lost: the restarted server rebuilds it from the store.
     let folder = app.state.settings.search_path();
@@ -296,4 +303,29 @@ async fn search_filters_groups_and_rebuilds_after_a_restart(app: TestApp) {
     let hits = found(&app, &admin, "返品", 3, Duration::from_secs(5)).await;
     assert_eq!(hits.len(), 3, "rebuilt: {hits:?}");
     assert!(folder.join("meta.json").exists());
+    let people = contacts_found(&app, &admin, "さとう", 1).await;
+    assert_eq!(people[0]["contact"]["id"], contact.as_str(), "rebuilt");
+}
+
+/// The contacts `q` finds, waiting up to a second for `expected` of them.
+async fn contacts_found(app: &TestApp, agent: &Agent, q: &str, expected: usize) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let answer: Value = app
+            .http
+            .get(format!("{}/api/v1/search", app.url))
+            .query(&[("q", q), ("type", "contacts")])
+            .bearer_auth(&agent.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let hits = answer["hits"].as_array().unwrap().clone();
+        if hits.len() >= expected || started.elapsed() > SOON {
+            return hits;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
