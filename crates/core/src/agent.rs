@@ -3,10 +3,15 @@
 use crate::{string_enum, InvalidValue};
 
 string_enum!(
-    /// What an agent may do: admins also manage agents, channels and settings.
+    /// What an agent may do (see [`crate::permissions`]): owners everything; admins all but
+    /// owners' accounts; supervisors the floor (harassment cases, reports, knowledge, audit);
+    /// agents answer; analysts read and report, never write.
     Role, "role", {
+        Owner => "owner",
         Admin => "admin",
+        Supervisor => "supervisor",
         Agent => "agent",
+        Analyst => "analyst",
     }
 );
 

@@ -7,7 +7,7 @@
 //! - [`conversation`]: conversation statuses and priorities, when the bot may answer.
 //! - [`message`]: who sent a message, message bodies and client ids; [`text`]: free text that
 //!   hides nothing (no direction overrides, control characters or invisible-only text).
-//! - [`agent`]: agent roles and e-mail addresses.
+//! - [`agent`]: agent roles and e-mail addresses; [`permissions`]: what each role may do.
 //! - [`widget`]: widget settings and per-page display rules.
 //! - [`hours`]: business hours ("open now?", "next opening"); [`holidays`]: Japanese holidays.
 //! - [`scenario`]: the bot's button trees.
@@ -31,6 +31,7 @@ pub mod holidays;
 pub mod hours;
 pub mod kpi;
 pub mod message;
+pub mod permissions;
 pub mod routing;
 pub mod scenario;
 pub mod sensitive;

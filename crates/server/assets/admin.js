@@ -1,11 +1,11 @@
 /* Admin: one page per area behind a navigation (#general, #agents, #channels, #hours, #bot,
- * #knowledge, #review, #replies, #routing, #harassment). Values are shown in words of the agent's language, every
+ * #knowledge, #review, #replies, #routing, #harassment, #webhooks, #audit). Values are shown in words of the agent's language, every
  * list has column headers, and everything made can be edited or deleted. */
 (function () {
   "use strict";
   var M = window.MDG, t = M.t, el = M.el, api = M.api;
   var main, nav, me, channels = [], current = null;
-  var AREAS = ["general", "agents", "channels", "hours", "bot", "knowledge", "review", "replies", "routing", "harassment", "webhooks"];
+  var AREAS = ["general", "agents", "channels", "hours", "bot", "knowledge", "review", "replies", "routing", "harassment", "webhooks", "audit"];
   var DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
   /* ---- helpers ---- */
@@ -78,6 +78,12 @@
     return s;
   }
   function roleName(r) { return t("admin.role." + r); }
+  /* The roles one may give: the owner role only by an owner. */
+  function roleChoices() {
+    return ["owner", "admin", "supervisor", "agent", "analyst"].filter(function (r) {
+      return r !== "owner" || M.can(me, "manage_owners");
+    }).map(function (r) { return [r, roleName(r)]; });
+  }
   function localeName(l) { return l === "en" ? "English" : "日本語"; }
   /* The channel the #channels, #hours and #bot pages work on, with a picker when there are several. */
   function channelPicker(render) {
@@ -136,7 +142,7 @@
     var email = field(form, t("inbox.email"), el("input", { type: "email", required: "" }));
     var name = field(form, t("admin.name"), el("input", { required: "" }));
     var password = field(form, t("inbox.password"), el("input", { type: "password", minlength: "8", required: "", autocomplete: "new-password" }));
-    var role = field(form, t("admin.role"), options(el("select"), [["agent", roleName("agent")], ["admin", roleName("admin")]], "agent"));
+    var role = field(form, t("admin.role"), options(el("select"), roleChoices(), "agent"));
     form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.create")));
     formCard.appendChild(form);
     var msg = statusLine(formCard);
@@ -162,7 +168,7 @@
       var box = card(t("admin.edit") + ": " + a.email);
       var f = el("form", { class: "edit-agent" });
       var n = field(f, t("admin.name"), el("input", { value: a.name, required: "" }));
-      var r = field(f, t("admin.role"), options(el("select"), [["agent", roleName("agent")], ["admin", roleName("admin")]], a.role));
+      var r = field(f, t("admin.role"), options(el("select"), roleChoices(), a.role));
       f.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
       f.appendChild(button(t("admin.cancel"), function () { box.remove(); }));
       box.appendChild(f);
@@ -955,6 +961,61 @@
     load();
   }
 
+  /* ---- #audit: the audit log, searchable, newest first, with the chain check and CSV ---- */
+  function audit() {
+    page(t("admin.area.audit"));
+    var chainCard = card();
+    var filterCard = card(t("audit.filter"));
+    var listCard = card();
+    var form = el("form", { id: "audit-form", class: "inline-form" });
+    var actor = field(form, t("audit.actor"), el("input", { type: "text", maxlength: "200", placeholder: "agent:…" }));
+    var action = field(form, t("audit.action"), el("input", { type: "text", maxlength: "100", placeholder: "contact." }));
+    var target = field(form, t("audit.target"), el("input", { type: "text", maxlength: "200" }));
+    form.appendChild(el("button", { type: "submit", class: "primary" }, t("audit.search")));
+    var csv = el("a", { class: "csv", download: "" }, t("audit.csv"));
+    form.appendChild(csv);
+    filterCard.appendChild(form);
+    var rows = [], names = {};
+    /* `agent:ID` as the agent's name (the id stays in the tooltip). */
+    function who(text) {
+      var name = text.indexOf("agent:") === 0 ? names[text.slice(6)] : null;
+      return name ? el("span", { title: text, class: "nowrap" }, name) : el("span", { class: "id" }, text);
+    }
+    function query(before) {
+      var q = [];
+      [["actor", actor], ["action", action], ["target", target]].forEach(function (f) {
+        if (f[1].value.trim()) q.push(f[0] + "=" + encodeURIComponent(f[1].value.trim()));
+      });
+      if (before) q.push("before_seq=" + before);
+      return q;
+    }
+    function render(r) {
+      chainCard.textContent = "";
+      var ok = r.chain.verified;
+      chainCard.appendChild(el("p", { class: ok ? "notice ok" : "notice", role: ok ? "status" : "alert", id: "audit-chain" },
+        ok ? t("audit.intact").replace("{n}", r.chain.events) : t("audit.broken").replace("{seq}", r.chain.first_broken_seq)));
+      chainCard.appendChild(el("p", { class: "hint" }, t("audit.verify_hint") + " madoguchi audit verify --workspace " + me.workspace_id));
+      rows = rows.concat(r.events);
+      listCard.textContent = "";
+      listCard.appendChild(table(t("admin.area.audit"), ["#", t("audit.time"), t("audit.actor"), t("audit.action"), t("audit.target"), t("audit.detail")], rows, function (e) {
+        return [String(e.seq), el("span", { class: "nowrap" }, M.time(e.created_at)), who(e.actor), el("span", { class: "nowrap" }, e.action), who(e.target), el("code", { class: "detail" }, e.detail)];
+      }, t("audit.none")));
+      if (r.next_before_seq) {
+        listCard.appendChild(button(t("audit.more"), function () { load(r.next_before_seq); }));
+      }
+    }
+    function load(before) {
+      if (!before) rows = [];
+      var q = query(before);
+      csv.setAttribute("href", "/api/v1/audit?" + query().concat(["format=csv", "limit=500"]).join("&"));
+      api("GET", "/api/v1/audit" + (q.length ? "?" + q.join("&") : "")).then(render);
+    }
+    form.addEventListener("submit", function (e) { e.preventDefault(); load(); });
+    api("GET", "/api/v1/agents").then(function (d) {
+      d.agents.forEach(function (a) { names[a.id] = a.name; });
+    }).then(function () { load(); }, function () { load(); });
+  }
+
   /* ---- #harassment: the policy and guideline, the review queue, blocked senders, counts ---- */
   function categoryName(c) { return t("harassment.category." + c); }
   function harassment() {
@@ -1054,7 +1115,7 @@
     loadBlocks();
   }
 
-  var PAGES = { general: general, agents: agents, channels: channelsPage, hours: hours, bot: bot, knowledge: knowledge, review: review, replies: replies, routing: routing, harassment: harassment, webhooks: webhooks };
+  var PAGES = { general: general, agents: agents, channels: channelsPage, hours: hours, bot: bot, knowledge: knowledge, review: review, replies: replies, routing: routing, harassment: harassment, webhooks: webhooks, audit: audit };
   function show() {
     var area = location.hash.slice(1);
     if (AREAS.indexOf(area) < 0) area = "general";
@@ -1076,7 +1137,7 @@
     top.appendChild(el("h1", {}, "Madoguchi · " + t("admin.title")));
     top.appendChild(el("a", { href: "/inbox" }, t("admin.back")));
     document.body.insertBefore(top, app);
-    if (me.role !== "admin") {
+    if (!M.can(me, "change_settings")) {
       app.appendChild(el("p", { class: "empty", role: "alert" }, t("admin.admins_only")));
       return;
     }

@@ -59,5 +59,7 @@
     });
   }
   function time(ms) { return new Date(ms).toLocaleString(document.documentElement.lang === "en" ? "en" : "ja-JP"); }
-  window.MDG = { t: t, el: el, api: api, upload: upload, attachments: attachments, loadStrings: loadStrings, time: time };
+  /* Whether the signed-in agent's role may do something (the permissions /api/v1/me lists). */
+  function can(me, permission) { return (me.permissions || []).indexOf(permission) >= 0; }
+  window.MDG = { t: t, el: el, api: api, upload: upload, attachments: attachments, loadStrings: loadStrings, time: time, can: can };
 })();

@@ -13,7 +13,7 @@
     var top = el("header", { class: "topbar" });
     top.appendChild(el("h1", {}, "Madoguchi · " + t("harassment.guideline")));
     top.appendChild(el("a", { href: "/inbox" }, t("admin.back")));
-    if (me.role === "admin") top.appendChild(el("a", { href: "/admin#harassment" }, t("harassment.edit_guideline")));
+    if (MDG.can(me, "change_settings")) top.appendChild(el("a", { href: "/admin#harassment" }, t("harassment.edit_guideline")));
     document.body.insertBefore(top, app);
     document.title = t("harassment.guideline") + " · Madoguchi";
     var page = el("article", { class: "guideline card" });

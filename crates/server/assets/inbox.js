@@ -42,10 +42,8 @@
     });
     lang.addEventListener("change", function () { api("PATCH", "/api/v1/me", { locale: lang.value }).then(function () { location.reload(); }); });
     top.appendChild(lang);
-    if (S.me.role === "admin") {
-      top.appendChild(el("a", { href: "/reports" }, t("inbox.reports")));
-      top.appendChild(el("a", { href: "/admin" }, t("inbox.admin")));
-    }
+    if (MDG.can(S.me, "read_reports")) top.appendChild(el("a", { href: "/reports" }, t("inbox.reports")));
+    if (MDG.can(S.me, "change_settings")) top.appendChild(el("a", { href: "/admin" }, t("inbox.admin")));
     /* Away: routing hands this agent nothing new. */
     var away = el("input", { type: "checkbox", id: "away" });
     away.checked = !!S.routing.away;
@@ -617,7 +615,7 @@
     exports.appendChild(document.createTextNode(" · "));
     exports.appendChild(el("a", { href: "/api/v1/conversations/" + c.id + "/transcript?format=csv", download: "" }, "CSV"));
     side.appendChild(exports);
-    if (S.me.role === "admin") side.appendChild(supervisorTools(c));
+    if (MDG.can(S.me, "handle_harassment")) side.appendChild(supervisorTools(c));
     if (!S.contact) return;
     var p = S.contact;
     side.appendChild(el("h2", {}, t("inbox.contact")));

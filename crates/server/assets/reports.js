@@ -227,7 +227,7 @@
     top.appendChild(el("h1", {}, "Madoguchi · " + t("reports.title")));
     top.appendChild(el("a", { href: "/inbox" }, t("admin.back")));
     document.body.insertBefore(top, app);
-    if (me.role !== "admin") {
+    if (!M.can(me, "read_reports")) {
       app.appendChild(el("p", { class: "empty", role: "alert" }, t("reports.admins_only")));
       return;
     }

@@ -142,8 +142,8 @@ impl Store {
         rows.iter().map(Agent::from_row).collect()
     }
 
-    /// Renames an agent or changes their role. A workspace keeps at least one admin: taking the
-    /// role from the last one is a [`crate::StoreError::Conflict`].
+    /// Renames an agent or changes their role. A workspace keeps at least one admin or owner:
+    /// taking the role from the last one is a [`crate::StoreError::Conflict`].
     pub async fn update_agent(
         &self,
         workspace_id: &str,
@@ -162,7 +162,12 @@ impl Store {
         .bind(role.as_str())
         .fetch_one(&mut *w.tx)
         .await?;
-        Self::keep_an_admin(&mut w, workspace_id, before.role == Role::Admin).await?;
+        Self::keep_an_admin(
+            &mut w,
+            workspace_id,
+            matches!(before.role, Role::Admin | Role::Owner),
+        )
+        .await?;
         w.commit().await?;
         Agent::from_row(&row)
     }
@@ -295,7 +300,12 @@ impl Store {
         .fetch_one(&mut *w.tx)
         .await?;
         let agent = Agent::from_row(&row)?;
-        Self::keep_an_admin(&mut w, workspace_id, agent.role == Role::Admin).await?;
+        Self::keep_an_admin(
+            &mut w,
+            workspace_id,
+            matches!(agent.role, Role::Admin | Role::Owner),
+        )
+        .await?;
         w.commit().await?;
         Ok(agent)
     }
@@ -316,13 +326,18 @@ impl Store {
         .fetch_one(&mut *w.tx)
         .await?;
         let agent = Agent::from_row(&row)?;
-        Self::keep_an_admin(&mut w, workspace_id, agent.role == Role::Admin).await?;
+        Self::keep_an_admin(
+            &mut w,
+            workspace_id,
+            matches!(agent.role, Role::Admin | Role::Owner),
+        )
+        .await?;
         w.commit().await?;
         Ok(agent)
     }
 
-    /// Refuses a change that left the workspace without an enabled admin, when the changed agent
-    /// was (or is) an admin.
+    /// Refuses a change that left the workspace without an enabled admin or owner, when the
+    /// changed agent was (or is) one.
     async fn keep_an_admin(
         w: &mut crate::db::WriteTx,
         workspace_id: &str,
@@ -332,7 +347,7 @@ impl Store {
             return Ok(());
         }
         let admins: i64 = sqlx::query(
-            "SELECT COUNT(*) AS n FROM agents WHERE workspace_id = $1 AND role = 'admin' AND disabled_at IS NULL",
+            "SELECT COUNT(*) AS n FROM agents WHERE workspace_id = $1 AND role IN ('owner', 'admin') AND disabled_at IS NULL",
         )
         .bind(workspace_id)
         .fetch_one(&mut *w.tx)

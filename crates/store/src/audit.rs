@@ -51,6 +51,14 @@ impl AuditEvent {
     }
 }
 
+/// Which audit events a page shows: those whose fields hold these texts (`None`: any).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditFilter<'a> {
+    pub actor: Option<&'a str>,
+    pub action: Option<&'a str>,
+    pub target: Option<&'a str>,
+}
+
 /// The outcome of checking a workspace's chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainCheck {
@@ -282,6 +290,33 @@ impl Store {
              WHERE workspace_id = $1 ORDER BY seq",
         )
         .bind(workspace_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(AuditEvent::from_row).collect()
+    }
+
+    /// A workspace's audit events, newest first, `limit` at a time before `before_seq` (all
+    /// when `None`), whose actor, action and target hold the filter's texts (`agent:` for
+    /// every agent's, `contact.` for every contact event).
+    pub async fn audit_page(
+        &self,
+        workspace_id: &str,
+        filter: &AuditFilter<'_>,
+        before_seq: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>> {
+        let rows = sqlx::query(
+            "SELECT seq, actor, action, target, detail, created_at, prev_hash, hash FROM audit_events \
+             WHERE workspace_id = $1 AND seq < $2 AND ($3 IS NULL OR actor LIKE $3 ESCAPE '\\') \
+             AND ($4 IS NULL OR target LIKE $4 ESCAPE '\\') AND ($5 IS NULL OR action LIKE $5 ESCAPE '\\') \
+             ORDER BY seq DESC LIMIT $6",
+        )
+        .bind(workspace_id)
+        .bind(before_seq.unwrap_or(i64::MAX))
+        .bind(filter.actor.map(crate::conversations::like_pattern))
+        .bind(filter.target.map(crate::conversations::like_pattern))
+        .bind(filter.action.map(crate::conversations::like_pattern))
+        .bind(limit)
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(AuditEvent::from_row).collect()

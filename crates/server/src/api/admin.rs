@@ -1,5 +1,6 @@
 //! Workspace administration: agents, channels (widget settings), canned replies and tags.
-//! Listing is open to every agent; changing needs the admin role.
+//! Listing is open to every agent; changing needs the permission the route table names
+//! (`app::access`), and only owners touch owners.
 
 use crate::api::audit;
 use axum::extract::State;
@@ -7,6 +8,7 @@ use axum::http::StatusCode;
 use madoguchi_core::agent::{check_password, Email, Role};
 use madoguchi_core::automation::Automation;
 use madoguchi_core::message::MessageBody;
+use madoguchi_core::permissions::{allows, Permission};
 use madoguchi_core::scenario::Scenario;
 use madoguchi_core::widget::WidgetSettings;
 use madoguchi_core::InvalidValue;
@@ -18,7 +20,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::auth::{end_sessions, hash_password, new_secret, AdminAuth, AgentAuth};
+use crate::app::auth::{end_sessions, hash_password, new_secret, AgentAuth};
 use crate::app::AppState;
 use crate::http::error::{
     check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path,
@@ -90,8 +92,10 @@ pub struct AgentView {
     pub workspace_id: String,
     pub email: String,
     pub name: String,
-    /// admin or agent
+    /// owner, admin, supervisor, agent or analyst
     pub role: String,
+    /// What the role may do (`madoguchi_core::permissions`): the UI shows what fits.
+    pub permissions: Vec<&'static str>,
     pub locale: String,
     /// Disabled agents cannot log in (deleted ones are disabled too).
     pub disabled: bool,
@@ -105,6 +109,11 @@ impl From<&Agent> for AgentView {
             email: a.email.clone(),
             name: a.name.clone(),
             role: a.role.as_str().to_owned(),
+            permissions: Permission::ALL
+                .iter()
+                .filter(|p| allows(a.role, **p))
+                .map(|p| p.as_str())
+                .collect(),
             locale: a.locale.clone(),
             disabled: a.disabled_at.is_some(),
         }
@@ -183,7 +192,7 @@ pub struct NewAgentRequest {
     email: String,
     password: String,
     name: String,
-    /// admin or agent
+    /// owner, admin, supervisor, agent or analyst
     role: String,
 }
 
@@ -202,11 +211,12 @@ pub fn parse_name(raw: &str) -> Result<String, InvalidValue> {
     responses((status = 201, body = AgentView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_agent(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Json(request): Json<NewAgentRequest>,
 ) -> ApiResult<(StatusCode, Json<AgentView>)> {
     let email = Email::parse(&request.email)?;
     let role = Role::parse(&request.role)?;
+    may_give(&admin, role)?;
     let name = parse_name(&request.name)?;
     check_password(&request.password)?;
     let password_hash = hash_password(request.password).await?;
@@ -268,7 +278,7 @@ pub struct NewChannelRequest {
     responses((status = 201, body = ChannelView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_channel(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Json(request): Json<NewChannelRequest>,
 ) -> ApiResult<(StatusCode, Json<ChannelView>)> {
     let name = parse_name(&request.name)?;
@@ -344,7 +354,7 @@ pub struct ChannelUpdate {
     responses((status = 200, body = ChannelView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_channel(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
     Json(update): Json<ChannelUpdate>,
 ) -> ApiResult<Json<ChannelView>> {
@@ -385,7 +395,7 @@ async fn update_channel(
 #[serde(deny_unknown_fields)]
 pub struct AgentUpdate {
     name: String,
-    /// admin or agent
+    /// owner, admin, supervisor, agent or analyst
     role: String,
 }
 
@@ -394,13 +404,20 @@ pub struct AgentUpdate {
     responses((status = 200, body = AgentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_agent(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
     Json(update): Json<AgentUpdate>,
 ) -> ApiResult<Json<AgentView>> {
     check_id(&id, "agent")?;
     let name = parse_name(&update.name)?;
     let role = Role::parse(&update.role)?;
+    may_give(&admin, role)?;
+    let before = state
+        .store
+        .agent(&admin.workspace_id, &id)
+        .await
+        .or_not_found("agent")?;
+    may_give(&admin, before.role)?;
     let agent = state
         .store
         .update_agent(&admin.workspace_id, &id, &name, role)
@@ -418,13 +435,30 @@ async fn update_agent(
     Ok(Json((&agent).into()))
 }
 
-/// An admin acts on another agent (never on themselves: that is how a shop locks itself out).
-fn another_agent(admin: &Agent, id: &str) -> ApiResult<()> {
+/// An admin acts on another agent (never on themselves: that is how a shop locks itself out),
+/// and only an owner on an owner.
+async fn another_agent(state: &AppState, admin: &Agent, id: &str) -> ApiResult<()> {
     check_id(id, "agent")?;
     if admin.id == id {
         return Err(AppError::new(
             ErrorCode::Conflict,
             "you cannot do this to your own account",
+        ));
+    }
+    let agent = state
+        .store
+        .agent(&admin.workspace_id, id)
+        .await
+        .or_not_found("agent")?;
+    may_give(admin, agent.role)
+}
+
+/// Only an owner gives the owner role or changes an owner's account.
+fn may_give(admin: &Agent, role: Role) -> ApiResult<()> {
+    if role == Role::Owner && !allows(admin.role, Permission::ManageOwners) {
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "only an owner may do this to an owner",
         ));
     }
     Ok(())
@@ -436,10 +470,10 @@ fn another_agent(admin: &Agent, id: &str) -> ApiResult<()> {
     responses((status = 200, body = AgentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn disable_agent(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<AgentView>> {
-    another_agent(&admin, &id)?;
+    another_agent(&state, &admin, &id).await?;
     let agent = state
         .store
         .set_agent_disabled(&admin.workspace_id, &id, Some(state.clock.now_ms()))
@@ -463,10 +497,10 @@ async fn disable_agent(
     responses((status = 200, body = AgentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn enable_agent(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<AgentView>> {
-    another_agent(&admin, &id)?;
+    another_agent(&state, &admin, &id).await?;
     let agent = state
         .store
         .set_agent_disabled(&admin.workspace_id, &id, None)
@@ -490,10 +524,10 @@ async fn enable_agent(
     responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn delete_agent(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    another_agent(&admin, &id)?;
+    another_agent(&state, &admin, &id).await?;
     state
         .store
         .delete_agent(&admin.workspace_id, &id, state.clock.now_ms())
@@ -542,7 +576,7 @@ pub struct NewTemplateRequest {
     responses((status = 201, body = TemplateView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_template(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Json(request): Json<NewTemplateRequest>,
 ) -> ApiResult<(StatusCode, Json<TemplateView>)> {
     let name = parse_name(&request.name)?;
@@ -568,7 +602,7 @@ async fn create_template(
     responses((status = 200, body = TemplateView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_template(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
     Json(request): Json<NewTemplateRequest>,
 ) -> ApiResult<Json<TemplateView>> {
@@ -597,7 +631,7 @@ async fn update_template(
     responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete_template(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     check_id(&id, "template")?;
@@ -640,7 +674,7 @@ pub struct NewTagRequest {
     responses((status = 201, body = TagView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_tag(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Json(request): Json<NewTagRequest>,
 ) -> ApiResult<(StatusCode, Json<TagView>)> {
     let name = request.name.trim();
@@ -668,7 +702,7 @@ async fn create_tag(
     responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete_tag(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     check_id(&id, "tag")?;
@@ -709,7 +743,7 @@ async fn get_automation(
     responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn put_automation(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
     Json(automation): Json<Automation>,
 ) -> ApiResult<Json<Automation>> {
@@ -763,7 +797,7 @@ async fn get_scenario(
     responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn put_scenario(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
     Json(scenario): Json<Scenario>,
 ) -> ApiResult<Json<Scenario>> {
@@ -836,7 +870,7 @@ pub struct IdentitySecret {
     responses((status = 200, body = IdentitySecret), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn rotate_identity_secret(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<IdentitySecret>> {
     check_id(&id, "channel")?;
@@ -868,7 +902,7 @@ async fn rotate_identity_secret(
     responses((status = 204, description = "Off"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn remove_identity_secret(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     clear_channel_field(

@@ -7,6 +7,7 @@ use axum::response::Response;
 use madoguchi_core::agent::Email;
 use madoguchi_core::conversation::{ConversationStatus, Priority};
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
+use madoguchi_core::permissions::{allows, Permission};
 use madoguchi_core::text::check_visible;
 use madoguchi_core::InvalidValue;
 use madoguchi_store::contacts::{ContactPatch, IDENTITY_EMAIL};
@@ -556,6 +557,7 @@ async fn socket(
         agent_id: auth.agent.id.clone(),
         name: auth.agent.name.clone(),
         teams: visible_teams(&state, &auth.agent).await?,
+        answers: allows(auth.agent.role, Permission::Answer),
     };
     sockets::upgrade(upgrade, state, viewer, params, ip)
 }

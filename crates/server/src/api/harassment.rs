@@ -26,7 +26,7 @@ use utoipa_axum::routes;
 
 use super::conversations::{conversation_in, workspace_conversation};
 use crate::api::audit;
-use crate::app::auth::{AdminAuth, AgentAuth};
+use crate::app::auth::AgentAuth;
 use crate::app::AppState;
 use crate::http::client_ip::ProxyRange;
 use crate::http::error::{check_id, ApiResult, AppError, ErrorBody, Json, OrNotFound, Path, Query};
@@ -62,7 +62,7 @@ async fn get_policy(State(state): State<AppState>, auth: AgentAuth) -> ApiResult
     responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn put_policy(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Json(policy): Json<Policy>,
 ) -> ApiResult<Json<Policy>> {
     policy.validate()?;
@@ -199,7 +199,7 @@ pub struct ReviewItem {
     responses((status = 200, body = [ReviewItem]), (status = 403, body = ErrorBody)))]
 async fn reviews(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Query(query): Query<ReviewQuery>,
 ) -> ApiResult<Json<Vec<ReviewItem>>> {
     let flagged = state
@@ -241,7 +241,7 @@ pub struct DecisionRequest {
     responses((status = 200, body = MessageView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn decide(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
     Json(request): Json<DecisionRequest>,
 ) -> ApiResult<Json<MessageView>> {
@@ -321,7 +321,7 @@ pub struct BlockRequest {
     responses((status = 201, body = BlockView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_block(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Json(request): Json<BlockRequest>,
 ) -> ApiResult<(StatusCode, Json<BlockView>)> {
     let kind = BlockKind::parse(&request.kind)?;
@@ -428,7 +428,7 @@ async fn set_status(
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn lift_block(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     check_id(&id, "block")?;
@@ -474,7 +474,7 @@ pub struct HarassmentStats {
     responses((status = 200, body = HarassmentStats), (status = 403, body = ErrorBody)))]
 async fn stats(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Query(query): Query<StatsQuery>,
 ) -> ApiResult<Json<HarassmentStats>> {
     let days = query.days.unwrap_or(30).clamp(1, 366);
@@ -582,7 +582,7 @@ struct EvidencePage<'a> {
     responses((status = 200, description = "The evidence (JSON or HTML)"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn evidence(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
     Query(query): Query<EvidenceQuery>,
 ) -> ApiResult<Response> {

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use madoguchi_core::agent::Role;
+use madoguchi_core::permissions::{allows, Permission};
 use madoguchi_core::InvalidValue;
 use madoguchi_store::knowledge::ArticleFields;
 use madoguchi_store::knowledge::{Article, BotTurn};
@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::audit;
-use crate::app::auth::{AdminAuth, AgentAuth};
+use crate::app::auth::AgentAuth;
 use crate::app::AppState;
 use crate::bot::parse_review;
 use crate::http::error::{
@@ -182,7 +182,7 @@ async fn list_articles(
     responses((status = 201, body = ArticleView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_article(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Json(request): Json<ArticleRequest>,
 ) -> ApiResult<(StatusCode, Json<ArticleView>)> {
     let article = state
@@ -223,7 +223,7 @@ async fn get_article(
     responses((status = 200, body = ArticleView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_article(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
     Json(request): Json<ArticleRequest>,
 ) -> ApiResult<Json<ArticleView>> {
@@ -249,7 +249,7 @@ async fn update_article(
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 async fn delete_article(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     check_id(&id, "article")?;
@@ -343,7 +343,7 @@ async fn get_synonyms(
     responses((status = 200, body = SynonymList), (status = 422, body = ErrorBody)))]
 async fn put_synonyms(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Json(list): Json<SynonymList>,
 ) -> ApiResult<Json<SynonymList>> {
     let groups: Vec<Vec<String>> = list
@@ -418,11 +418,11 @@ async fn review_turn(
         .await
         .or_not_found("bot turn")?;
     if let Some(article_id) = &review.correct_article_id {
-        // Teaching changes the knowledge base: the admin role, the same checks as a PUT, audited.
-        if auth.agent.role != Role::Admin {
+        // Teaching changes the knowledge base: the same permission and checks as a PUT, audited.
+        if !allows(auth.agent.role, Permission::EditKnowledge) {
             return Err(AppError::new(
                 ErrorCode::Forbidden,
-                "teaching an article needs the admin role",
+                "teaching an article needs the permission to edit the knowledge base",
             ));
         }
         check_id(article_id, "article")?;

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use super::admin::{clear_channel_field, ChannelView};
 use crate::api::audit;
-use crate::app::auth::AdminAuth;
+use crate::app::auth::AgentAuth;
 use crate::app::AppState;
 use crate::channels::email::imap::{ImapMailbox, Session};
 use crate::http::error::{
@@ -29,7 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     responses((status = 200, body = ChannelView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn connect_mailbox(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
     Json(mailbox): Json<ImapMailbox>,
 ) -> ApiResult<Json<ChannelView>> {
@@ -86,7 +86,7 @@ async fn connect_mailbox(
     responses((status = 204, description = "Disconnected"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn disconnect_mailbox(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     clear_channel_field(

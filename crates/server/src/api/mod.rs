@@ -4,6 +4,7 @@
 
 mod admin;
 mod attachments;
+mod audit_log;
 mod auth;
 mod contacts;
 mod conversations;
@@ -46,6 +47,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(widget::routes())
         .merge(attachments::routes())
+        .merge(audit_log::routes())
         .merge(auth::routes())
         .merge(conversations::routes())
         .merge(harassment::routes())

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 
 use crate::api::audit;
 use crate::api::contacts::{ContactView, IdentityView};
-use crate::app::auth::{AdminAuth, AgentAuth};
+use crate::app::auth::AgentAuth;
 use crate::app::AppState;
 use crate::http::error::{
     check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path,
@@ -44,7 +44,7 @@ async fn get_masking(State(state): State<AppState>, auth: AgentAuth) -> ApiResul
     responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn put_masking(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Json(rules): Json<Rules>,
 ) -> ApiResult<Json<Rules>> {
     let json = serde_json::to_string(&rules)
@@ -166,7 +166,7 @@ impl ExportPage<'_> {
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn export_contact(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
     Query(query): Query<ExportQuery>,
 ) -> ApiResult<Response> {
@@ -227,7 +227,7 @@ pub struct ErasedView {
     responses((status = 200, body = ErasedView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(super) async fn erase_contact(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ErasedView>> {
     check_id(&id, "contact")?;

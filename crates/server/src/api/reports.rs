@@ -22,7 +22,7 @@ use utoipa_axum::routes;
 
 use super::conversations::workspace_conversation;
 use crate::api::audit;
-use crate::app::auth::{AdminAuth, AgentAuth};
+use crate::app::auth::AgentAuth;
 use crate::app::AppState;
 use crate::http::error::{check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, Path, Query};
 use crate::inbox::settings::{channel_automation, workspace_time_zone};
@@ -265,7 +265,7 @@ fn shown_body(m: &madoguchi_store::messages::Message) -> String {
     }
 }
 
-fn csv_field(value: &str) -> String {
+pub(crate) fn csv_field(value: &str) -> String {
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
@@ -292,7 +292,7 @@ fn report_csv(report: &Report) -> String {
     out
 }
 
-fn wants_csv(headers: &HeaderMap, format: Option<&str>) -> bool {
+pub(crate) fn wants_csv(headers: &HeaderMap, format: Option<&str>) -> bool {
     format == Some("csv")
         || headers
             .get(header::ACCEPT)
@@ -320,7 +320,7 @@ async fn scope_of(state: &AppState, workspace_id: &str, query: &ReportQuery) -> 
     responses((status = 200, body = Report), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn kpis(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     headers: HeaderMap,
     Query(query): Query<ReportQuery>,
 ) -> ApiResult<Response> {
@@ -376,7 +376,7 @@ pub struct CountedList {
     responses((status = 200, body = CountedList), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn kpi_conversations(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Query(query): Query<DrillQuery>,
 ) -> ApiResult<Json<CountedList>> {
     let report_query = ReportQuery {
@@ -419,7 +419,7 @@ async fn kpi_conversations(
     responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
 async fn get_targets(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
 ) -> ApiResult<Json<Targets>> {
     Ok(Json(targets_of(&state, &admin.workspace_id).await?))
 }
@@ -429,7 +429,7 @@ async fn get_targets(
     responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn put_targets(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Json(targets): Json<Targets>,
 ) -> ApiResult<Json<Targets>> {
     targets.validate()?;

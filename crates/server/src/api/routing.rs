@@ -6,8 +6,8 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use madoguchi_core::agent::Role;
 use madoguchi_core::classification::{validate as validate_categories, Category};
+use madoguchi_core::permissions::{allows, Permission};
 use madoguchi_core::routing::Rule;
 use madoguchi_core::sla::Policy;
 use madoguchi_core::InvalidValue;
@@ -18,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::audit;
-use crate::app::auth::{AdminAuth, AgentAuth};
+use crate::app::auth::AgentAuth;
 use crate::app::AppState;
 use crate::http::error::{
     check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path,
@@ -69,7 +69,7 @@ async fn list_teams(State(state): State<AppState>, auth: AgentAuth) -> ApiResult
     responses((status = 201, body = Object), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_team(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Json(request): Json<TeamRequest>,
 ) -> ApiResult<(StatusCode, Json<Team>)> {
     let name = request.name()?;
@@ -94,7 +94,7 @@ async fn create_team(
     responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_team(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
     Json(request): Json<TeamRequest>,
 ) -> ApiResult<Json<Team>> {
@@ -121,7 +121,7 @@ async fn update_team(
     responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn delete_team(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     check_id(&id, "team")?;
@@ -164,7 +164,7 @@ async fn get_settings(
     responses((status = 200, body = RoutingSettings), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn put_settings(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Json(settings): Json<RoutingSettings>,
 ) -> ApiResult<Json<RoutingSettings>> {
     if !matches!(settings.agent_scope.as_str(), "all" | "teams") {
@@ -245,8 +245,8 @@ async fn put_agent_routing(
         .agent_routing(workspace_id, &id)
         .await
         .or_not_found("agent")?;
-    let admin = auth.agent.role == Role::Admin;
-    if !admin && (auth.agent.id != id || routing.capacity != capacity) {
+    let manager = allows(auth.agent.role, Permission::ManageAgents);
+    if !manager && (auth.agent.id != id || routing.capacity != capacity) {
         return Err(AppError::new(
             ErrorCode::Forbidden,
             "only admins change others' routing or capacities",
@@ -366,7 +366,7 @@ async fn list_rules(
     responses((status = 201, body = RuleView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_rule(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Json(request): Json<RuleRequest>,
 ) -> ApiResult<(StatusCode, Json<RuleView>)> {
     let (name, rule) = request.checked(&state, &admin.workspace_id).await?;
@@ -403,7 +403,7 @@ async fn create_rule(
     responses((status = 200, body = RuleView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_rule(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
     Json(request): Json<RuleRequest>,
 ) -> ApiResult<Json<RuleView>> {
@@ -443,7 +443,7 @@ async fn update_rule(
     responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn delete_rule(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     check_id(&id, "rule")?;
@@ -520,7 +520,7 @@ async fn list_policies(
     responses((status = 201, body = PolicyView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_policy(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Json(request): Json<PolicyRequest>,
 ) -> ApiResult<(StatusCode, Json<PolicyView>)> {
     let (name, policy) = request.checked()?;
@@ -544,7 +544,7 @@ async fn create_policy(
     responses((status = 200, body = PolicyView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_policy(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
     Json(request): Json<PolicyRequest>,
 ) -> ApiResult<Json<PolicyView>> {
@@ -612,7 +612,7 @@ async fn get_classification(
     responses((status = 200, body = Classification), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn put_classification(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Json(request): Json<CategoriesRequest>,
 ) -> ApiResult<Json<Classification>> {
     let json = match &request.categories {

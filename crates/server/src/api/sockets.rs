@@ -46,6 +46,8 @@ pub enum Viewer {
         name: String,
         /// The teams whose conversations they see (`None`: all), as when the socket opened.
         teams: Option<Vec<String>>,
+        /// Whether their role may answer (an analyst only watches: no typing notices).
+        answers: bool,
     },
     Visitor {
         workspace_id: String,
@@ -383,6 +385,11 @@ impl Connection {
 
     /// Passes on that this viewer is writing in a conversation they may read.
     async fn typing(&mut self, conversation_id: String) -> Result<(), axum::Error> {
+        if matches!(self.viewer, Viewer::Agent { answers: false, .. }) {
+            return self
+                .send(error_frame("forbidden", "this role does not answer"))
+                .await;
+        }
         let now = Instant::now();
         if self
             .typing

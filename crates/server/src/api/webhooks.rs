@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::audit;
-use crate::app::auth::AdminAuth;
+use crate::app::auth::AgentAuth;
 use crate::app::AppState;
 use crate::automation::webhooks::EVENT_TYPES;
 use crate::channels::webhooks::new_secret;
@@ -113,7 +113,7 @@ impl WebhookView {
     responses((status = 200, body = Vec<WebhookView>), (status = 403, body = ErrorBody)))]
 async fn list_webhooks(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
 ) -> ApiResult<Json<Vec<WebhookView>>> {
     let hooks = state.store.webhooks(&admin.workspace_id).await?;
     Ok(Json(
@@ -129,7 +129,7 @@ async fn list_webhooks(
     responses((status = 201, body = WebhookView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_webhook(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Json(request): Json<WebhookRequest>,
 ) -> ApiResult<(StatusCode, Json<WebhookView>)> {
     let settings = request.settings()?;
@@ -153,7 +153,7 @@ async fn create_webhook(
     responses((status = 200, body = WebhookView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_webhook(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
     Json(request): Json<WebhookRequest>,
 ) -> ApiResult<Json<WebhookView>> {
@@ -179,7 +179,7 @@ async fn update_webhook(
     responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn delete_webhook(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     check_id(&id, "webhook")?;
@@ -210,7 +210,7 @@ pub struct AttemptList {
     responses((status = 200, body = AttemptList), (status = 404, body = ErrorBody)))]
 async fn list_attempts(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<AttemptList>> {
     check_id(&id, "webhook")?;

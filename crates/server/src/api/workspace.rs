@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 
 use super::admin::parse_name;
 use crate::api::audit;
-use crate::app::auth::{AdminAuth, AgentAuth};
+use crate::app::auth::AgentAuth;
 use crate::app::AppState;
 use crate::http::error::{ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound};
 
@@ -68,7 +68,7 @@ pub struct WorkspaceUpdate {
     responses((status = 200, body = WorkspaceView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_workspace(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     Json(update): Json<WorkspaceUpdate>,
 ) -> ApiResult<Json<WorkspaceView>> {
     let name = parse_name(&update.name)?;
@@ -94,7 +94,7 @@ async fn update_workspace(
     responses((status = 204, description = "Stored"), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
 async fn put_logo(
     State(state): State<AppState>,
-    AdminAuth(admin): AdminAuth,
+    AgentAuth { agent: admin, .. }: AgentAuth,
     bytes: Bytes,
 ) -> ApiResult<StatusCode> {
     let content_type = sniff(&bytes)

@@ -13,7 +13,7 @@ use argon2::Argon2;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, Method};
-use madoguchi_core::agent::Role;
+use madoguchi_core::permissions::{allows, Permission};
 use madoguchi_store::agents::{Agent, TokenGrant, TokenKind};
 use madoguchi_store::contacts::{Contact, IDENTITY_USER, IDENTITY_VISITOR};
 use madoguchi_store::workspaces::Channel;
@@ -194,7 +194,10 @@ fn missing_is_unauthenticated(err: StoreError) -> AppError {
     }
 }
 
-/// An authenticated agent of some workspace, and the hash of the token that proved it.
+/// An authenticated agent of some workspace, and the hash of the token that proved it. On
+/// agent routes it was checked against the route's permission before the handler ran (see
+/// [`crate::app::access`]).
+#[derive(Clone)]
 pub struct AgentAuth {
     pub agent: Agent,
     pub token_hash: String,
@@ -204,6 +207,17 @@ impl FromRequestParts<AppState> for AgentAuth {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        match parts.extensions.get::<AgentAuth>() {
+            Some(checked) => Ok(checked.clone()),
+            None => Self::authenticate(parts, state).await,
+        }
+    }
+}
+
+impl AgentAuth {
+    /// The agent whose bearer token, socket token or session cookie (with its CSRF token for
+    /// writes) the request carries.
+    pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         if let Some(token) = bearer(parts).or_else(|| websocket_param(parts, "access_token")) {
             let token_hash = hash_token(&token);
             let grant = live_grant(state, &token_hash).await?;
@@ -267,24 +281,6 @@ pub async fn end_sessions(
         state.hub.revoke(token_hash).await;
     }
     Ok(ended.len())
-}
-
-/// An authenticated agent with the admin role.
-pub struct AdminAuth(pub Agent);
-
-impl FromRequestParts<AppState> for AdminAuth {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let agent = AgentAuth::from_request_parts(parts, state).await?.agent;
-        if agent.role != Role::Admin {
-            return Err(AppError::new(
-                ErrorCode::Forbidden,
-                "this needs the admin role",
-            ));
-        }
-        Ok(AdminAuth(agent))
-    }
 }
 
 /// A visitor, known by their token: the channel that token belongs to, and their contact once
@@ -409,7 +405,9 @@ pub async fn visible_teams(
     state: &AppState,
     agent: &Agent,
 ) -> Result<Option<Vec<String>>, AppError> {
-    if agent.role == Role::Admin || state.store.agent_scope(&agent.workspace_id).await? == "all" {
+    if allows(agent.role, Permission::SeeAllTeams)
+        || state.store.agent_scope(&agent.workspace_id).await? == "all"
+    {
         return Ok(None);
     }
     Ok(Some(state.store.agent_teams(&agent.id).await?))

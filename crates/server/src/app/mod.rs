@@ -1,7 +1,9 @@
 //! The application's shared state, and what every feature builds on: [`settings`], the
-//! [`clock`], the services' [`error`], agent and visitor credentials ([`auth`]), signed links ([`signing`]), the memo of
+//! [`clock`], the services' [`error`], agent and visitor credentials ([`auth`]) and who may
+//! call which agent route ([`access`]), signed links ([`signing`]), the memo of
 //! posted automatic messages ([`posted`]) and the first-start workspace ([`bootstrap`]).
 
+pub mod access;
 pub mod auth;
 pub mod bootstrap;
 pub mod clock;

@@ -229,7 +229,7 @@ enum AgentCommand {
         /// scripts). Without it the first line of standard input is read.
         #[arg(long)]
         password: Option<String>,
-        #[arg(long, value_parser = ["admin", "agent"])]
+        #[arg(long, value_parser = ["owner", "admin", "supervisor", "agent", "analyst"])]
         role: String,
         /// Display name (default: the part of the e-mail before @).
         #[arg(long)]
@@ -580,9 +580,12 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         );
     }
     let agents = store.agents(&boot.workspace.id).await?;
-    if !agents.iter().any(|a| a.role == Role::Admin) {
+    if !agents
+        .iter()
+        .any(|a| matches!(a.role, Role::Admin | Role::Owner))
+    {
         println!("no admin yet; create the first admin with:");
-        println!("  madoguchi agent create --email you@example.com --role admin   (the password is read from standard input)");
+        println!("  madoguchi agent create --email you@example.com --role owner   (the password is read from standard input)");
     }
     let listener = TcpListener::bind(settings.bind_addr()?)
         .await

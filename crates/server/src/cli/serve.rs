@@ -28,6 +28,11 @@ pub fn router(state: AppState) -> Router {
     let (router, openapi) = crate::api::api_router().split_for_parts();
     let openapi = Arc::new(openapi);
     router
+        // Every API route's permission, checked before its handler.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::app::access::authorize,
+        ))
         .merge(crate::web::pages::routes())
         .merge(crate::web::help_center::routes())
         .route(

@@ -17,6 +17,7 @@ mod imap;
 mod knowledge;
 mod lifecycle;
 mod notifications;
+mod permissions;
 mod presence;
 mod privacy;
 mod reports;

@@ -359,6 +359,39 @@ async fn an_erased_contact_leaves_nothing_behind(app: TestApp) {
         }
     }
 
+    // The audit log as admins read it: the erasure and the export, the chain verified.
+    let log = app
+        .get_json(&admin, &format!("/api/v1/audit?target=contact:{contact}"))
+        .await;
+    assert_eq!(log["chain"]["verified"], true, "{log}");
+    let actions: Vec<&str> = log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    // Newest first: the export after the erasure, the erasure, the exports before it.
+    assert_eq!(
+        actions,
+        [
+            "contact.exported",
+            "contact.erased",
+            "contact.exported",
+            "contact.exported"
+        ]
+    );
+    let csv = app
+        .get("/api/v1/audit?action=contact.&format=csv")
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.starts_with("seq,created_at,actor,action,target,detail,hash\n"));
+    assert!(csv.contains(",contact.erased,"), "{csv}");
+
     // Not in the database's files (SQLite) or rows (PostgreSQL), nor in the index's files.
     match app.database().backend {
         madoguchi_store::Backend::Sqlite => {

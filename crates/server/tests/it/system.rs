@@ -197,9 +197,41 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/api/v1/sla/policies", "get"),
         ("/api/v1/sla/policies", "post"),
         ("/api/v1/sla/policies/{id}", "put"),
+        ("/api/v1/audit", "get"),
         ("/healthz", "get"),
         ("/metrics", "get"),
     ];
+    // Every agent route has its permission in the access table, and the table names no other.
+    let agent_routes: Vec<(String, String)> = paths
+        .iter()
+        .filter(|(path, _)| path.starts_with("/api/v1/"))
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(|m| (m.to_uppercase(), path.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let table = madoguchi_server::app::access::ROUTES;
+    for (method, path) in &agent_routes {
+        assert!(
+            table.iter().any(|(m, p, _)| m == method && p == path),
+            "{method} {path} has no permission in app::access::ROUTES"
+        );
+    }
+    let unserved: Vec<_> = table
+        .iter()
+        .filter(|(m, p, _)| {
+            !agent_routes
+                .iter()
+                .any(|(method, path)| method == m && path == p)
+        })
+        .collect();
+    assert!(
+        unserved.is_empty(),
+        "in the table, not served: {unserved:?}"
+    );
     for (path, method) in expected {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),

@@ -155,6 +155,7 @@ async fn every_page_passes_axe() {
         "routing",
         "harassment",
         "webhooks",
+        "audit",
     ] {
         client
             .goto(&format!("{}/admin#{area}", app.url))

@@ -71,7 +71,8 @@ async fn admin_pages_a_shop_can_use() {
             "タグ・テンプレート",
             "チーム・振り分け",
             "カスハラ対策",
-            "連携（Webhook）"
+            "連携（Webhook）",
+            "監査ログ"
         ]
     );
     let name = client
@@ -259,7 +260,7 @@ async fn admin_pages_a_shop_can_use() {
     eventually("the admins-only message", || async {
         page_text(&staff, "main")
             .await
-            .contains("管理者だけが使えます")
+            .contains("管理者とオーナーだけが使えます")
     })
     .await;
     staff.close().await.unwrap();
@@ -267,7 +268,7 @@ async fn admin_pages_a_shop_can_use() {
 }
 
 /// The webhooks area: an admin adds one, sees its secret once, and a webhook that switched
-/// itself off is announced with the reason.
+/// itself off is announced with the reason. Then the audit log, searched by actor.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_are_set_up_and_a_disabled_one_is_announced() {
     let Some(driver) = start_chromedriver().await else {
@@ -346,5 +347,28 @@ async fn webhooks_are_set_up_and_a_disabled_one_is_announced() {
     .await;
     save_screenshot(&client, "admin-webhooks").await;
     assert_eq!(app.store.webhooks(&workspace).await.unwrap().len(), 2);
+
+    // The audit log: the chain checked, the login just made, a filter by action.
+    open_area(&client, &app, "audit").await;
+    eventually("the chain is checked", || async {
+        page_text(&client, "#audit-chain")
+            .await
+            .contains("改ざんなし")
+    })
+    .await;
+    client
+        .find(Locator::Css("#audit-form input"))
+        .await
+        .unwrap()
+        .send_keys("agent:")
+        .await
+        .unwrap();
+    click_settled(&client, "#audit-form button[type=submit]").await;
+    eventually("the login in the log", || async {
+        let text = page_text(&client, ".admin-page table").await;
+        text.contains("auth.login") && !text.contains("system")
+    })
+    .await;
+    save_screenshot(&client, "admin-audit").await;
     client.close().await.unwrap();
 }
