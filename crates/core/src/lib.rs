@@ -17,7 +17,8 @@
 //! - [`routing`]: routing rules (conditions, actions) and picking a team's next agent.
 //! - [`classification`]: a workspace's categories for new conversations (defaults included).
 //! - [`sla`]: SLA policies (targets per priority in business hours) and their outcome.
-//! - [`sensitive`]: card numbers, My Number and passwords in messages, masked before storing.
+//! - [`sensitive`]: card numbers, My Number and passwords in messages, masked before storing;
+//!   [`retention`]: how long a workspace keeps conversations and files.
 //! - [`kpi`]: the support KPIs over what is stored about conversations, and report groups.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -32,6 +33,7 @@ pub mod hours;
 pub mod kpi;
 pub mod message;
 pub mod permissions;
+pub mod retention;
 pub mod routing;
 pub mod scenario;
 pub mod sensitive;

@@ -1,11 +1,11 @@
 /* Admin: one page per area behind a navigation (#general, #agents, #channels, #hours, #bot,
- * #knowledge, #review, #replies, #routing, #harassment, #webhooks, #audit). Values are shown in words of the agent's language, every
+ * #knowledge, #review, #replies, #routing, #harassment, #privacy, #webhooks, #audit). Values are shown in words of the agent's language, every
  * list has column headers, and everything made can be edited or deleted. */
 (function () {
   "use strict";
   var M = window.MDG, t = M.t, el = M.el, api = M.api;
   var main, nav, me, channels = [], current = null;
-  var AREAS = ["general", "agents", "channels", "hours", "bot", "knowledge", "review", "replies", "routing", "harassment", "webhooks", "audit"];
+  var AREAS = ["general", "agents", "channels", "hours", "bot", "knowledge", "review", "replies", "routing", "harassment", "privacy", "webhooks", "audit"];
   var DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
   /* ---- helpers ---- */
@@ -961,6 +961,44 @@
     load();
   }
 
+  /* ---- #privacy: what is masked in customers' messages, and how long conversations are kept ---- */
+  function privacy() {
+    page(t("admin.area.privacy"));
+    var maskCard = card(t("privacy.masking"));
+    var keepCard = card(t("privacy.retention"));
+    api("GET", "/api/v1/privacy/masking").then(function (rules) {
+      var form = el("form", { id: "masking-form" });
+      var boxes = ["card", "my_number", "password"].map(function (k) { return [k, check(form, t("privacy.mask." + k), rules[k])]; });
+      form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
+      maskCard.appendChild(form);
+      var msg = statusLine(maskCard);
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var body = {};
+        boxes.forEach(function (b) { body[b[0]] = b[1].checked; });
+        api("PUT", "/api/v1/privacy/masking", body).then(saved(msg), failed(msg));
+      });
+    });
+    api("GET", "/api/v1/privacy/retention").then(function (r) {
+      var form = el("form", { id: "retention-form" });
+      function days(label, value) {
+        return field(form, label, el("input", { type: "number", min: "1", max: "3650", value: value ? String(value) : "", placeholder: t("privacy.forever") }));
+      }
+      var conv = days(t("privacy.conversations_days"), r.resolved_conversations_days);
+      var removal = field(form, t("privacy.removal"), options(el("select"), [["delete", t("privacy.removal.delete")], ["redact", t("privacy.removal.redact")]], r.removal));
+      var files = days(t("privacy.attachments_days"), r.attachments_days);
+      form.appendChild(el("p", { class: "hint" }, t("privacy.retention_hint")));
+      form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
+      keepCard.appendChild(form);
+      var msg = statusLine(keepCard);
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var n = function (input) { return input.value ? Number(input.value) : null; };
+        api("PUT", "/api/v1/privacy/retention", { resolved_conversations_days: n(conv), removal: removal.value, attachments_days: n(files) }).then(saved(msg), failed(msg));
+      });
+    });
+  }
+
   /* ---- #audit: the audit log, searchable, newest first, with the chain check and CSV ---- */
   function audit() {
     page(t("admin.area.audit"));
@@ -1115,7 +1153,7 @@
     loadBlocks();
   }
 
-  var PAGES = { general: general, agents: agents, channels: channelsPage, hours: hours, bot: bot, knowledge: knowledge, review: review, replies: replies, routing: routing, harassment: harassment, webhooks: webhooks, audit: audit };
+  var PAGES = { general: general, agents: agents, channels: channelsPage, hours: hours, bot: bot, knowledge: knowledge, review: review, replies: replies, routing: routing, harassment: harassment, privacy: privacy, webhooks: webhooks, audit: audit };
   function show() {
     var area = location.hash.slice(1);
     if (AREAS.indexOf(area) < 0) area = "general";

@@ -77,8 +77,10 @@ pub struct ChainCheck {
 /// sealed like every event, so the chain still verifies without the erased detail.
 pub const ERASED_DETAIL: &str = r#"{"erased":true}"#;
 
-/// The action of an erasure's tombstone.
-const TOMBSTONE: &str = "contact.erased";
+/// The actions of the tombstones that vouch for redacted events: a contact's erasure and a
+/// run of the retention policy.
+pub(crate) const ERASURE_TOMBSTONE: &str = "contact.erased";
+pub(crate) const RETENTION_TOMBSTONE: &str = "retention.applied";
 
 /// The `(seq, hash)` pairs the tombstones among `events` vouch for.
 fn vouched_for(events: &[AuditEvent]) -> std::collections::HashMap<i64, String> {
@@ -88,7 +90,7 @@ fn vouched_for(events: &[AuditEvent]) -> std::collections::HashMap<i64, String> 
     }
     events
         .iter()
-        .filter(|e| e.action == TOMBSTONE)
+        .filter(|e| e.action == ERASURE_TOMBSTONE || e.action == RETENTION_TOMBSTONE)
         .filter_map(|e| serde_json::from_str::<Tombstone>(&e.detail).ok())
         .flat_map(|t| t.redacted)
         .collect()

@@ -1,4 +1,5 @@
-//! Workspace settings about message content: which sensitive data is masked, the categories,
+//! Workspace settings about message content: which sensitive data is masked, how long it is
+//! kept, the categories,
 //! and the labelled history
 //! its model learns from — the first customer message of every conversation whose category an
 //! agent chose.
@@ -6,6 +7,15 @@
 use sqlx::Row;
 
 use crate::{Result, Store};
+
+/// A workspace's privacy settings, each a JSON column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrivacySetting {
+    /// Which sensitive data is masked (`madoguchi_core::sensitive::Rules`).
+    Masking,
+    /// How long conversations and files are kept (`madoguchi_core::retention::Retention`).
+    Retention,
+}
 
 impl Store {
     /// Replaces the workspace's categories (a JSON array; `None`: back to the defaults).
@@ -21,14 +31,26 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces which sensitive data the workspace masks (JSON).
-    pub async fn set_sensitive_rules(&self, workspace_id: &str, rules: &str) -> Result<()> {
+    /// Replaces one of the workspace's privacy settings (JSON): which sensitive data it masks,
+    /// or how long it keeps conversations.
+    pub async fn set_privacy_setting(
+        &self,
+        workspace_id: &str,
+        setting: PrivacySetting,
+        json: &str,
+    ) -> Result<()> {
+        let column = match setting {
+            PrivacySetting::Masking => "sensitive",
+            PrivacySetting::Retention => "retention",
+        };
         let mut w = self.begin_write().await?;
-        sqlx::query("UPDATE workspaces SET sensitive = $2 WHERE id = $1")
-            .bind(workspace_id)
-            .bind(rules)
-            .execute(&mut *w.tx)
-            .await?;
+        sqlx::query(&format!(
+            "UPDATE workspaces SET {column} = $2 WHERE id = $1"
+        ))
+        .bind(workspace_id)
+        .bind(json)
+        .execute(&mut *w.tx)
+        .await?;
         w.commit().await?;
         self.caches.workspaces.clear();
         Ok(())

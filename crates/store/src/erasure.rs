@@ -1,6 +1,9 @@
 //! A contact's rights over their data: everything the shop holds about them in one piece
 //! ([`Store::contact_export`]) and its erasure ([`Store::erase_contact`]).
 //!
+//! Retention ([`Store::apply_retention`]) removes the same content from old resolved
+//! conversations under a workspace's policy, with a tombstone of its own.
+//!
 //! Erasure keeps the contact's row and conversations as empty shells (the reports still count
 //! them) and removes, in one transaction: messages (notes included), attachments, the bot's
 //! turns, rating and NPS comments, mail ids, blocks on the contact's addresses, queued jobs
@@ -14,11 +17,12 @@
 use sqlx::{AnyConnection, Row};
 
 use crate::attachments::Attachment;
-use crate::audit::{AuditEntry, ERASED_DETAIL};
+use crate::audit::{AuditEntry, ERASED_DETAIL, ERASURE_TOMBSTONE, RETENTION_TOMBSTONE};
 use crate::contacts::{Contact, Identity};
 use crate::conversations::Conversation;
 use crate::messages::Message;
 use crate::{now_ms, Result, Store};
+use madoguchi_core::retention::{Removal, Retention};
 
 /// A score a customer gave, with their comment.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -57,9 +61,6 @@ pub struct Erased {
     /// Audit events whose detail was redacted.
     pub redacted_events: usize,
 }
-
-/// The conversations of a contact, as a subquery on `$2` (the contact id).
-const CONTACT_CONVERSATIONS: &str = "SELECT id FROM conversations WHERE contact_id = $2";
 
 impl Store {
     /// Everything held about a contact of the workspace.
@@ -151,35 +152,23 @@ impl Store {
                 .iter()
                 .map(|row| row.try_get("id"))
                 .collect::<std::result::Result<_, _>>()?;
-        let redacted = Self::redact_audit_in(conn, workspace_id, id).await?;
-        let attachments = sqlx::query(&format!(
-            "DELETE FROM attachments WHERE conversation_id IN ({CONTACT_CONVERSATIONS}) AND workspace_id = $1"
-        ))
-        .bind(workspace_id)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-        let messages = sqlx::query(&format!(
-            "DELETE FROM messages WHERE conversation_id IN ({CONTACT_CONVERSATIONS} AND workspace_id = $1)"
-        ))
-        .bind(workspace_id)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+        let removed = remove_content_in(
+            conn,
+            workspace_id,
+            (Scope::Contact, id),
+            Removal::Delete,
+            &conversation_ids,
+        )
+        .await?;
         for sql in [
-            format!("DELETE FROM bot_turns WHERE workspace_id = $1 AND conversation_id IN ({CONTACT_CONVERSATIONS})"),
-            format!("UPDATE ratings SET comment = NULL WHERE workspace_id = $1 AND conversation_id IN ({CONTACT_CONVERSATIONS})"),
-            format!("UPDATE nps_answers SET comment = NULL WHERE workspace_id = $1 AND conversation_id IN ({CONTACT_CONVERSATIONS})"),
-            "DELETE FROM mail_ids WHERE workspace_id = $1 AND contact_id = $2".to_owned(),
             format!(
-                "DELETE FROM blocks WHERE workspace_id = $1 AND (value = $2 OR conversation_id IN ({CONTACT_CONVERSATIONS}) \
+                "DELETE FROM blocks WHERE workspace_id = $1 AND (value = $2 OR conversation_id IN ({}) \
                  OR value IN (SELECT value FROM contact_identities WHERE contact_id = $2) \
                  OR value IN (SELECT email FROM contacts WHERE id = $2) \
-                 OR value IN (SELECT phone FROM contacts WHERE id = $2))"
+                 OR value IN (SELECT phone FROM contacts WHERE id = $2))",
+                Scope::Contact.conversations()
             ),
-            "UPDATE conversations SET subject = NULL WHERE workspace_id = $1 AND contact_id = $2".to_owned(),
+            "DELETE FROM mail_ids WHERE workspace_id = $1 AND contact_id = $2".to_owned(),
             "DELETE FROM contact_identities WHERE workspace_id = $1 AND contact_id = $2".to_owned(),
         ] {
             sqlx::query(&sql)
@@ -188,13 +177,11 @@ impl Store {
                 .execute(&mut *conn)
                 .await?;
         }
-        // Queued notifications and webhooks about them name the contact or a conversation.
-        for about in conversation_ids.iter().chain(std::iter::once(&contact.id)) {
-            sqlx::query("DELETE FROM jobs WHERE payload LIKE $1")
-                .bind(format!("%{about}%"))
-                .execute(&mut *conn)
-                .await?;
-        }
+        // Queued jobs about them by name (their conversations' went with the content).
+        sqlx::query("DELETE FROM jobs WHERE payload LIKE $1")
+            .bind(format!("%{id}%"))
+            .execute(&mut *conn)
+            .await?;
         sqlx::query(
             "UPDATE contacts SET name = NULL, email = NULL, phone = NULL, attributes = '{}', \
              erased_at = $3, updated_at = $3 WHERE workspace_id = $1 AND id = $2",
@@ -206,9 +193,9 @@ impl Store {
         .await?;
         let tombstone = serde_json::json!({
             "conversations": conversation_ids.len(),
-            "messages": messages,
-            "attachments": attachments,
-            "redacted": redacted,
+            "messages": removed.messages,
+            "attachments": removed.attachments,
+            "redacted": removed.redacted,
         });
         Self::append_audit_in(
             conn,
@@ -216,7 +203,7 @@ impl Store {
             &AuditEntry {
                 workspace_id,
                 actor,
-                action: "contact.erased",
+                action: ERASURE_TOMBSTONE,
                 target: &format!("contact:{id}"),
                 detail: &tombstone,
             },
@@ -229,50 +216,229 @@ impl Store {
         self.truncate_log().await?;
         Ok(Erased {
             conversation_ids,
-            messages,
-            attachments,
-            redacted_events: redacted.len(),
+            messages: removed.messages,
+            attachments: removed.attachments,
+            redacted_events: removed.redacted.len(),
         })
     }
 
-    /// Empties the audit detail of the events about a contact (by them, or about the contact,
-    /// their conversations, messages or blocks); their `(seq, hash)` pairs, for the tombstone.
-    async fn redact_audit_in(
-        conn: &mut AnyConnection,
+    /// Applies a workspace's retention policy to at most `limit` conversations at once: the
+    /// messages of conversations resolved before the policy's time are deleted or emptied,
+    /// files older than its time removed, audit details about them redacted under one
+    /// tombstone (`retention.applied`). Call again until nothing is left to do.
+    pub async fn apply_retention(
+        &self,
         workspace_id: &str,
-        id: &str,
-    ) -> Result<Vec<(i64, String)>> {
-        let about = format!(
-            "workspace_id = $1 AND detail <> $4 AND (actor = $3 OR target = $3 OR target = $2 \
-             OR target IN ({CONTACT_CONVERSATIONS}) \
-             OR target IN (SELECT m.id FROM messages m WHERE m.conversation_id IN ({CONTACT_CONVERSATIONS})) \
-             OR target IN (SELECT b.id FROM blocks b WHERE b.workspace_id = $1 AND b.value = $2))"
-        );
-        let tag = format!("contact:{id}");
-        let rows = sqlx::query(&format!(
-            "SELECT seq, hash FROM audit_events WHERE {about} ORDER BY seq"
-        ))
-        .bind(workspace_id)
-        .bind(id)
-        .bind(&tag)
-        .bind(ERASED_DETAIL)
-        .fetch_all(&mut *conn)
-        .await?;
-        let redacted = rows
+        policy: &Retention,
+        now: i64,
+        limit: i64,
+    ) -> Result<Erased> {
+        let mut w = self.begin_write().await?;
+        let conn: &mut AnyConnection = &mut w.tx;
+        let conversation_ids: Vec<String> = match policy.resolved_before(now) {
+            None => Vec::new(),
+            Some(before) => sqlx::query(
+                "SELECT c.id FROM conversations c WHERE c.workspace_id = $1 AND c.status = 'resolved' \
+                 AND c.resolved_at < $2 AND EXISTS (SELECT 1 FROM messages m \
+                 WHERE m.conversation_id = c.id AND (m.body <> '' OR $3 = 0)) \
+                 ORDER BY c.resolved_at LIMIT $4",
+            )
+            .bind(workspace_id)
+            .bind(before)
+            .bind(i64::from(policy.removal == Removal::Redact))
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?
             .iter()
-            .map(|row| Ok((row.try_get("seq")?, row.try_get("hash")?)))
-            .collect::<Result<Vec<(i64, String)>>>()?;
-        sqlx::query(&format!(
-            "UPDATE audit_events SET detail = $4 WHERE {about}"
-        ))
+            .map(|row| row.try_get("id"))
+            .collect::<std::result::Result<_, _>>()?,
+        };
+        let mut done = Erased::default();
+        let mut redacted = Vec::new();
+        for id in &conversation_ids {
+            let removed = remove_content_in(
+                conn,
+                workspace_id,
+                (Scope::Conversation, id),
+                policy.removal,
+                std::slice::from_ref(id),
+            )
+            .await?;
+            done.messages += removed.messages;
+            done.attachments += removed.attachments;
+            done.redacted_events += removed.redacted.len();
+            redacted.extend(removed.redacted);
+        }
+        if let Some(before) = policy.attachments_before(now) {
+            done.attachments +=
+                sqlx::query("DELETE FROM attachments WHERE workspace_id = $1 AND created_at < $2")
+                    .bind(workspace_id)
+                    .bind(before)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+        }
+        if done.messages == 0 && done.attachments == 0 {
+            return Ok(Erased::default());
+        }
+        let tombstone = serde_json::json!({
+            "conversations": conversation_ids.len(),
+            "messages": done.messages,
+            "attachments": done.attachments,
+            "removal": policy.removal,
+            "redacted": redacted,
+        });
+        Self::append_audit_in(
+            conn,
+            self.audit_key.as_deref(),
+            &AuditEntry {
+                workspace_id,
+                actor: "system",
+                action: RETENTION_TOMBSTONE,
+                target: &format!("workspace:{workspace_id}"),
+                detail: &tombstone,
+            },
+            now,
+        )
+        .await?;
+        w.commit().await?;
+        self.truncate_log().await?;
+        done.conversation_ids = conversation_ids;
+        Ok(done)
+    }
+}
+
+/// Whose conversations a removal covers; the id binds `$2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Contact,
+    Conversation,
+}
+
+impl Scope {
+    /// The conversations, as a subquery on `$2`.
+    fn conversations(self) -> &'static str {
+        match self {
+            Scope::Contact => "SELECT id FROM conversations WHERE contact_id = $2",
+            Scope::Conversation => "SELECT id FROM conversations WHERE id = $2",
+        }
+    }
+}
+
+/// What a removal took.
+struct Removed {
+    messages: u64,
+    attachments: u64,
+    redacted: Vec<(i64, String)>,
+}
+
+/// Removes what the conversations of `scope` hold — messages (deleted or emptied), files, the
+/// bot's turns, rating and NPS comments, mail ids, subjects, queued jobs about
+/// `conversation_ids` — and empties the audit details about them (and, for a contact, by or
+/// about them).
+async fn remove_content_in(
+    conn: &mut AnyConnection,
+    workspace_id: &str,
+    (scope, id): (Scope, &str),
+    removal: Removal,
+    conversation_ids: &[String],
+) -> Result<Removed> {
+    let of = scope.conversations();
+    let redacted = redact_audit_in(conn, workspace_id, (scope, id)).await?;
+    let attachments = sqlx::query(&format!(
+        "DELETE FROM attachments WHERE workspace_id = $1 AND conversation_id IN ({of})"
+    ))
+    .bind(workspace_id)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let messages = match removal {
+        Removal::Delete => {
+            format!("DELETE FROM messages WHERE conversation_id IN ({of} AND workspace_id = $1)")
+        }
+        Removal::Redact => format!(
+            "UPDATE messages SET body = '', meta = NULL, client_id = NULL \
+             WHERE conversation_id IN ({of} AND workspace_id = $1) AND body <> ''"
+        ),
+    };
+    let messages = sqlx::query(&messages)
         .bind(workspace_id)
         .bind(id)
-        .bind(&tag)
-        .bind(ERASED_DETAIL)
         .execute(&mut *conn)
-        .await?;
-        Ok(redacted)
+        .await?
+        .rows_affected();
+    for sql in [
+        format!("DELETE FROM bot_turns WHERE workspace_id = $1 AND conversation_id IN ({of})"),
+        format!("UPDATE ratings SET comment = NULL WHERE workspace_id = $1 AND conversation_id IN ({of})"),
+        format!("UPDATE nps_answers SET comment = NULL WHERE workspace_id = $1 AND conversation_id IN ({of})"),
+        format!("DELETE FROM mail_ids WHERE workspace_id = $1 AND conversation_id IN ({of})"),
+        format!("UPDATE conversations SET subject = NULL WHERE workspace_id = $1 AND id IN ({of})"),
+    ] {
+        sqlx::query(&sql)
+            .bind(workspace_id)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
     }
+    // Queued notifications and webhooks about a conversation name it.
+    for conversation in conversation_ids {
+        sqlx::query("DELETE FROM jobs WHERE payload LIKE $1")
+            .bind(format!("%{conversation}%"))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(Removed {
+        messages,
+        attachments,
+        redacted,
+    })
+}
+
+/// Empties the audit detail of the events about the conversations of `scope` and their
+/// messages (for a contact: also by them, about them and their blocks); their `(seq, hash)`
+/// pairs, for the tombstone.
+async fn redact_audit_in(
+    conn: &mut AnyConnection,
+    workspace_id: &str,
+    (scope, id): (Scope, &str),
+) -> Result<Vec<(i64, String)>> {
+    let of = scope.conversations();
+    let by_contact = match scope {
+        Scope::Contact => {
+            "OR actor = $3 OR target = $3 OR target = $2 \
+            OR target IN (SELECT b.id FROM blocks b WHERE b.workspace_id = $1 AND b.value = $2)"
+        }
+        Scope::Conversation => "",
+    };
+    let about = format!(
+        "workspace_id = $1 AND detail <> $4 AND (target IN ({of}) \
+         OR target IN (SELECT m.id FROM messages m WHERE m.conversation_id IN ({of})) {by_contact})"
+    );
+    let tag = format!("contact:{id}");
+    let rows = sqlx::query(&format!(
+        "SELECT seq, hash FROM audit_events WHERE {about} ORDER BY seq"
+    ))
+    .bind(workspace_id)
+    .bind(id)
+    .bind(&tag)
+    .bind(ERASED_DETAIL)
+    .fetch_all(&mut *conn)
+    .await?;
+    let redacted = rows
+        .iter()
+        .map(|row| Ok((row.try_get("seq")?, row.try_get("hash")?)))
+        .collect::<Result<Vec<(i64, String)>>>()?;
+    sqlx::query(&format!(
+        "UPDATE audit_events SET detail = $4 WHERE {about}"
+    ))
+    .bind(workspace_id)
+    .bind(id)
+    .bind(&tag)
+    .bind(ERASED_DETAIL)
+    .execute(&mut *conn)
+    .await?;
+    Ok(redacted)
 }
 
 impl Store {

@@ -22,11 +22,13 @@ pub struct Workspace {
     pub reassign_after_mins: Option<i64>,
     /// Which sensitive data is masked in customers' messages (JSON; `None`: all).
     pub sensitive: Option<String>,
+    /// How long conversations and files are kept (JSON; `None`: for ever).
+    pub retention: Option<String>,
 }
 
 /// The columns [`Workspace::from_row`] reads.
 pub(crate) const WORKSPACE_COLUMNS: &str =
-    "id, name, time_zone, created_at, harassment, categories, labels_version, reassign_after_mins, sensitive";
+    "id, name, time_zone, created_at, harassment, categories, labels_version, reassign_after_mins, sensitive, retention";
 
 impl Workspace {
     fn from_row(row: &AnyRow) -> Result<Self> {
@@ -40,6 +42,7 @@ impl Workspace {
             labels_version: row.try_get("labels_version")?,
             reassign_after_mins: row.try_get("reassign_after_mins")?,
             sensitive: row.try_get("sensitive")?,
+            retention: row.try_get("retention")?,
         })
     }
 }

@@ -215,6 +215,13 @@ fn parse(query: &str) -> Parsed {
     parsed
 }
 
+/// Whose documents an erasure removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    Contact,
+    Conversation,
+}
+
 pub struct SearchIndex {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
@@ -325,12 +332,15 @@ impl SearchIndex {
             .delete_term(Term::from_field_text(self.fields.key, key));
     }
 
-    /// Removes every document of a contact and rewrites the parts of the index that held
-    /// them, so that their terms are gone from its files too (an erasure); committed with
-    /// `watermark`.
-    pub fn erase_contact(&self, contact_id: &str, watermark: i64) -> Result<()> {
-        self.writer()
-            .delete_term(Term::from_field_text(self.fields.contact, contact_id));
+    /// Removes every document of a contact or a conversation and rewrites the parts of the
+    /// index that held them, so that their terms are gone from its files too (an erasure, a
+    /// retention run); committed with `watermark`.
+    pub fn erase(&self, owner: Owner, id: &str, watermark: i64) -> Result<()> {
+        let field = match owner {
+            Owner::Contact => self.fields.contact,
+            Owner::Conversation => self.fields.conversation,
+        };
+        self.writer().delete_term(Term::from_field_text(field, id));
         self.commit(watermark)?;
         let mut writer = self.writer();
         let holding: Vec<_> = writer
@@ -732,14 +742,16 @@ mod tests {
         index.commit(2).unwrap();
         let address = "hanako.erase@example.jp";
         assert!(index.dictionary_holds(address).unwrap());
-        index.erase_contact("p2", 3).unwrap();
+        index.erase(Owner::Contact, "p2", 3).unwrap();
         assert!(keys(&index, &analyzer, address).is_empty());
         assert_eq!(keys(&index, &analyzer, "kept@example.jp"), ["kept"]);
         assert!(!index.dictionary_holds(address).unwrap(), "still held");
         assert!(index.dictionary_holds("kept@example.jp").unwrap());
+        index.erase(Owner::Conversation, "kept", 4).unwrap();
+        assert!(!index.dictionary_holds("kept@example.jp").unwrap());
         drop(index);
         let (reopened, watermark) = SearchIndex::open(&dir).unwrap();
-        assert_eq!((reopened.documents(), watermark), (1, Some(3)));
+        assert_eq!((reopened.documents(), watermark), (0, Some(4)));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

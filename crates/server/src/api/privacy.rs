@@ -7,8 +7,10 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use madoguchi_core::retention::Retention;
 use madoguchi_core::sensitive::Rules;
 use madoguchi_core::InvalidValue;
+use madoguchi_store::classification::PrivacySetting;
 use madoguchi_store::erasure::{ContactExport, Feedback};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -23,12 +25,13 @@ use crate::http::error::{
     check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path,
 };
 use crate::http::views::{views, ConversationView, MessageView};
-use crate::inbox::settings::{sensitive_rules, workspace_time_zone};
+use crate::inbox::settings::{retention_policy, sensitive_rules, workspace_time_zone};
 use crate::web::pages::rendered;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_masking, put_masking))
+        .routes(routes!(get_retention, put_retention))
         .routes(routes!(export_contact))
 }
 
@@ -51,7 +54,7 @@ async fn put_masking(
         .map_err(|err| AppError::new(ErrorCode::Internal, err.to_string()))?;
     state
         .store
-        .set_sensitive_rules(&admin.workspace_id, &json)
+        .set_privacy_setting(&admin.workspace_id, PrivacySetting::Masking, &json)
         .await?;
     let target = format!("workspace:{}", admin.workspace_id);
     audit(
@@ -63,6 +66,50 @@ async fn put_masking(
     )
     .await?;
     Ok(Json(rules))
+}
+
+/// How long the workspace keeps resolved conversations' messages and files
+/// (`resolved_conversations_days`, `removal`: delete or redact, `attachments_days`; null: for
+/// ever).
+#[utoipa::path(get, path = "/api/v1/privacy/retention", tag = "agent",
+    responses((status = 200, body = Object)))]
+async fn get_retention(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+) -> ApiResult<Json<Retention>> {
+    let workspace = state.store.workspace(&auth.agent.workspace_id).await?;
+    Ok(Json(retention_policy(&workspace)?))
+}
+
+/// Sets the retention policy (audited) and applies it at once; then every day.
+#[utoipa::path(put, path = "/api/v1/privacy/retention", tag = "admin", request_body = Object,
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_retention(
+    State(state): State<AppState>,
+    AgentAuth { agent: admin, .. }: AgentAuth,
+    Json(policy): Json<Retention>,
+) -> ApiResult<Json<Retention>> {
+    policy.validate()?;
+    let json = serde_json::to_string(&policy)
+        .map_err(|err| AppError::new(ErrorCode::Internal, err.to_string()))?;
+    state
+        .store
+        .set_privacy_setting(&admin.workspace_id, PrivacySetting::Retention, &json)
+        .await?;
+    let target = format!("workspace:{}", admin.workspace_id);
+    audit(
+        &state,
+        &admin,
+        "privacy.retention_changed",
+        &target,
+        serde_json::to_value(policy).unwrap_or_default(),
+    )
+    .await?;
+    if policy.is_set() {
+        crate::automation::retention::schedule(&state, &admin.workspace_id, state.clock.now_ms())
+            .await?;
+    }
+    Ok(Json(policy))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -340,7 +340,7 @@ async fn conversation_hits(
         .messages_by_ids(workspace_id, &message_ids)
         .await?
         .into_iter()
-        .filter(|m| !m.masked())
+        .filter(|m| !m.masked() && !m.body.is_empty())
         .map(|m| (m.id, m.body))
         .collect();
     #[derive(Deserialize, Default)]

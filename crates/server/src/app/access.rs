@@ -94,6 +94,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/harassment/policy", Needs(ReadInbox)),
     ("GET", "/api/v1/harassment/blocks", Needs(ReadInbox)),
     ("GET", "/api/v1/privacy/masking", Needs(ReadInbox)),
+    ("GET", "/api/v1/privacy/retention", Needs(ReadInbox)),
     ("GET", "/api/v1/workspace", Needs(ReadInbox)),
     // Harassment cases.
     ("GET", "/api/v1/harassment/reviews", Needs(HandleHarassment)),
@@ -165,6 +166,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("PUT", "/api/v1/workspace/logo", Needs(ChangeSettings)),
     ("PUT", "/api/v1/harassment/policy", Needs(ChangeSettings)),
     ("PUT", "/api/v1/privacy/masking", Needs(ChangeSettings)),
+    ("PUT", "/api/v1/privacy/retention", Needs(ChangeSettings)),
     ("PUT", "/api/v1/reports/targets", Needs(ChangeSettings)),
     ("POST", "/api/v1/teams", Needs(ChangeSettings)),
     ("PUT", "/api/v1/teams/{id}", Needs(ChangeSettings)),

@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use madoguchi_text::search::SearchIndex;
+use madoguchi_text::search::{Owner, SearchIndex};
 use madoguchi_text::Analyzer;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -68,8 +68,8 @@ async fn run(state: &AppState) -> anyhow::Result<()> {
     // Contacts erased here: events about them still on their way are not indexed.
     let mut erased = HashSet::new();
     if watermark.is_some() {
-        for id in state.store.contacts_erased_since(from).await? {
-            mark = erase(&index, &id, mark).await?;
+        for (owner, id) in erased_contacts(state, from).await? {
+            mark = erase(&index, owner, &id, mark).await?;
             erased.insert(id);
         }
     }
@@ -83,14 +83,20 @@ async fn run(state: &AppState) -> anyhow::Result<()> {
         let first = tokio::select! {
             event = events.recv() => event,
             contact = erasures.recv() => {
-                let ids = match contact {
-                    Ok(id) => vec![id.to_string()],
-                    Err(RecvError::Lagged(_)) => state.store.contacts_erased_since(started_at).await?,
+                let gone = match contact {
+                    Ok(text) => match text.split_once(':') {
+                        Some(("conversation", id)) => vec![(Owner::Conversation, id.to_owned())],
+                        Some((_, id)) => vec![(Owner::Contact, id.to_owned())],
+                        None => Vec::new(),
+                    },
+                    Err(RecvError::Lagged(_)) => erased_contacts(state, started_at).await?,
                     Err(RecvError::Closed) => break,
                 };
-                for id in ids {
-                    mark = erase(&index, &id, mark).await?;
-                    erased.insert(id);
+                for (owner, id) in gone {
+                    mark = erase(&index, owner, &id, mark).await?;
+                    if owner == Owner::Contact {
+                        erased.insert(id);
+                    }
                 }
                 continue;
             }
@@ -283,10 +289,19 @@ async fn index_contacts(
     .await?
 }
 
-/// Removes a contact's documents from the index and its files; the watermark stays.
-async fn erase(index: &Arc<SearchIndex>, contact_id: &str, mark: i64) -> anyhow::Result<i64> {
-    let (index, contact_id) = (index.clone(), contact_id.to_owned());
-    tokio::task::spawn_blocking(move || index.erase_contact(&contact_id, mark)).await??;
+/// Contacts erased since `at`, to forget. (Conversations emptied by retention while this
+/// node was down stay in its index until it is rebuilt, but a hit is shown only with the text
+/// the store still has: never.)
+async fn erased_contacts(state: &AppState, at: i64) -> anyhow::Result<Vec<(Owner, String)>> {
+    let ids = state.store.contacts_erased_since(at).await?;
+    Ok(ids.into_iter().map(|id| (Owner::Contact, id)).collect())
+}
+
+/// Removes a contact's or a conversation's documents from the index and its files; the
+/// watermark stays.
+async fn erase(index: &Arc<SearchIndex>, owner: Owner, id: &str, mark: i64) -> anyhow::Result<i64> {
+    let (index, id) = (index.clone(), id.to_owned());
+    tokio::task::spawn_blocking(move || index.erase(owner, &id, mark)).await??;
     Ok(mark)
 }
 

@@ -9,6 +9,7 @@ use madoguchi_store::jobs::Job;
 use crate::app::AppState;
 use crate::automation::auto_replies::{self, ExpectationJob, EXPECTATION_JOB, NOTIFY_JOB};
 use crate::automation::notifications::{self, NotifyJob};
+use crate::automation::retention::{self, RetentionJob, RETENTION_JOB};
 use crate::automation::routing::{self, SilenceJob, SILENCE_JOB};
 use crate::automation::sla::{self, SlaJob, SLA_JOB};
 use crate::automation::webhooks::{self, WebhookJob, WEBHOOK_JOB};
@@ -77,6 +78,13 @@ async fn handle(state: &AppState, job: &Job) -> Result<&'static str, String> {
             let payload: SilenceJob =
                 serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
             routing::reassign(state, &payload)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        RETENTION_JOB => {
+            let payload: RetentionJob =
+                serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            retention::run(state, &payload)
                 .await
                 .map_err(|e| e.to_string())
         }

@@ -7,7 +7,8 @@
 //! tags, template replies, SLA policies, the classifier, reassignment of silent assignees);
 //! [`sla`] sets deadlines in business hours and watches them with jobs; [`indexing`] keeps
 //! the search index fed from every event and catches it up from the store; [`webhooks`] turns
-//! this node's events into signed deliveries for the workspace's subscriptions.
+//! this node's events into signed deliveries for the workspace's subscriptions; [`retention`]
+//! applies each workspace's retention policy every day.
 
 pub mod auto_replies;
 pub mod harassment;
@@ -17,6 +18,7 @@ pub mod jobs;
 pub mod mail_intake;
 pub mod mail_reader;
 pub mod notifications;
+pub mod retention;
 pub mod routing;
 pub mod sla;
 pub mod webhooks;

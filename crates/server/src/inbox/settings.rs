@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use madoguchi_core::automation::Automation;
 use madoguchi_core::harassment::Policy;
 use madoguchi_core::hours::parse_time_zone;
+use madoguchi_core::retention::Retention;
 use madoguchi_core::scenario::Scenario;
 use madoguchi_core::sensitive::Rules;
 use madoguchi_core::widget::WidgetSettings;
@@ -53,13 +54,28 @@ pub fn harassment_policy(workspace: &Workspace) -> DomainResult<Policy> {
 
 /// Which sensitive data the workspace masks in customers' messages (all when unset).
 pub fn sensitive_rules(workspace: &Workspace) -> DomainResult<Rules> {
-    match workspace.sensitive.as_deref() {
-        None => Ok(Rules::default()),
+    optional(workspace, "masking rules", workspace.sensitive.as_deref())
+}
+
+/// How long the workspace keeps conversations and files (for ever when unset).
+pub fn retention_policy(workspace: &Workspace) -> DomainResult<Retention> {
+    optional(
+        workspace,
+        "retention policy",
+        workspace.retention.as_deref(),
+    )
+}
+
+/// A workspace setting stored as JSON, its default when unset.
+fn optional<T: DeserializeOwned + Default>(
+    workspace: &Workspace,
+    what: &str,
+    stored: Option<&str>,
+) -> DomainResult<T> {
+    match stored {
+        None => Ok(T::default()),
         Some(json) => serde_json::from_str(json).map_err(|err| {
-            DomainError::CorruptSettings(format!(
-                "masking rules of workspace {}: {err}",
-                workspace.id
-            ))
+            DomainError::CorruptSettings(format!("{what} of workspace {}: {err}", workspace.id))
         }),
     }
 }

@@ -97,7 +97,8 @@ pub struct Hub {
     topics: Arc<Mutex<HashMap<String, broadcast::Sender<Arc<Event>>>>>,
     /// Hashes of credentials just revoked: the sockets opened with them close.
     revoked: broadcast::Sender<Arc<str>>,
-    /// Ids of contacts just erased, from any node: the search index forgets them.
+    /// Contacts erased and conversations emptied just now, from any node (`contact:ID`,
+    /// `conversation:ID`): the search index forgets them.
     erased: broadcast::Sender<Arc<str>>,
     /// Ids of contacts just changed, from any node: the search index reads them again.
     changed: broadcast::Sender<Arc<str>>,
@@ -160,7 +161,7 @@ impl Default for Hub {
 
 /// The NATS subject of revoked credentials (token hashes).
 const REVOKED_SUBJECT: &str = "madoguchi.revoked";
-/// The NATS subject of erased contacts (their ids).
+/// The NATS subject of erased contacts and emptied conversations.
 const ERASED_SUBJECT: &str = "madoguchi.erased";
 /// The NATS subject of changed contacts (their ids).
 const CHANGED_SUBJECT: &str = "madoguchi.contacts";
@@ -362,15 +363,26 @@ impl Hub {
             .await;
     }
 
-    /// Contacts erased on any node from now on (their ids).
+    /// Contacts erased and conversations emptied on any node from now on (`contact:ID`,
+    /// `conversation:ID`).
     pub fn subscribe_erasures(&self) -> broadcast::Receiver<Arc<str>> {
         self.erased.subscribe()
     }
 
     /// A contact was erased: every node's search index forgets them.
     pub async fn contact_erased(&self, contact_id: &str) {
-        self.announce(ERASED_SUBJECT, &self.erased, contact_id)
-            .await;
+        self.announce(
+            ERASED_SUBJECT,
+            &self.erased,
+            &format!("contact:{contact_id}"),
+        )
+        .await;
+    }
+
+    /// A conversation's content went (retention): every node's search index forgets it.
+    pub async fn conversation_emptied(&self, conversation_id: &str) {
+        let text = format!("conversation:{conversation_id}");
+        self.announce(ERASED_SUBJECT, &self.erased, &text).await;
     }
 
     /// Contacts changed on any node from now on (their ids).

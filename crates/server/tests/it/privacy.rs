@@ -13,6 +13,7 @@ use crate::support::{both_backends, TestApp};
 
 both_backends!(pasted_card_numbers_and_passwords_are_stored_masked);
 both_backends!(an_erased_contact_leaves_nothing_behind);
+both_backends!(the_retention_policy_empties_old_resolved_conversations);
 
 async fn pasted_card_numbers_and_passwords_are_stored_masked(app: TestApp) {
     let workspace = app.workspace_id.clone();
@@ -461,3 +462,185 @@ const TABLES: [&str; 31] = [
     "webhooks",
     "webhook_attempts",
 ];
+
+/// A workspace keeping resolved conversations 30 days and files 7: a month later the old
+/// conversation's messages are emptied (then deleted, when the policy says so), its file is
+/// gone, search forgets it, the open conversation stays, and the audit chain still verifies.
+async fn the_retention_policy_empties_old_resolved_conversations(app: TestApp) {
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "lead@example.jp", Role::Admin)
+        .await;
+    let agent = app.agent("one@example.jp").await;
+    let old_visitor = app.visitor().await;
+    let old = app
+        .start(&old_visitor, "古い問い合わせ RT-77001 です")
+        .await;
+    let pdf = b"%PDF-1.4\n% retention\n%%EOF\n".to_vec();
+    let uploaded: Value = app
+        .http
+        .post(format!(
+            "{}/widget/v1/conversations/{old}/attachments?name=old.pdf",
+            app.url
+        ))
+        .header("x-visitor-token", &old_visitor.token)
+        .header("content-type", "application/octet-stream")
+        .body(pdf)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let file = uploaded["meta"]["attachments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.reply(&admin, &old, "RT-77001 承知しました", false)
+        .await;
+    app.patch(
+        &format!("/api/v1/conversations/{old}"),
+        &json!({"status": "resolved"}),
+    )
+    .bearer_auth(&admin.token)
+    .send()
+    .await
+    .unwrap()
+    .error_for_status()
+    .unwrap();
+    let open = app
+        .start(&app.visitor().await, "新しい問い合わせ RT-77002 です")
+        .await;
+    let hits = crate::search::found(&app, &agent, "RT-77001", 2, Duration::from_secs(2)).await;
+    assert_eq!(hits.len(), 2, "{hits:?}");
+
+    // A month on, the policy is set: admins only, days checked.
+    app.clock.advance_secs(31 * 86_400);
+    // Their sessions went idle meanwhile.
+    let admin = app
+        .login("lead@example.jp", "password-123", &admin.id)
+        .await;
+    let agent = app.login("one@example.jp", "password-123", &agent.id).await;
+    let path = format!("{}/api/v1/privacy/retention", app.url);
+    let policy =
+        json!({"resolved_conversations_days": 30, "removal": "redact", "attachments_days": 7});
+    let refused = app
+        .http
+        .put(&path)
+        .bearer_auth(&agent.token)
+        .json(&policy)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let bad = app
+        .http
+        .put(&path)
+        .bearer_auth(&admin.token)
+        .json(&json!({"attachments_days": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let set = app
+        .http
+        .put(&path)
+        .bearer_auth(&admin.token)
+        .json(&policy)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), StatusCode::OK);
+    assert_eq!(
+        app.get_json(&agent, "/api/v1/privacy/retention").await,
+        policy
+    );
+    assert!(app.run_jobs().await >= 1);
+
+    // Emptied: who wrote when stays, the text does not; the file is gone.
+    let messages = app
+        .get_json(&admin, &format!("/api/v1/conversations/{old}/messages"))
+        .await;
+    let messages = messages["messages"].as_array().unwrap().clone();
+    assert!(messages.len() >= 3, "{messages:?}");
+    assert!(
+        messages
+            .iter()
+            .all(|m| m["body"] == "" && m["meta"].is_null()),
+        "{messages:?}"
+    );
+    let gone = app
+        .get(&format!("/api/v1/attachments/{file}"))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    let kept = app
+        .get_json(&admin, &format!("/api/v1/conversations/{open}/messages"))
+        .await;
+    assert_eq!(
+        kept["messages"][0]["body"],
+        "新しい問い合わせ RT-77002 です"
+    );
+    // Search forgets it within a second; the open one is still found.
+    let started = std::time::Instant::now();
+    loop {
+        let hits = crate::search::found(&app, &agent, "RT-77001", 0, Duration::ZERO).await;
+        if hits.is_empty() {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(1), "{hits:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let open_hits = crate::search::found(&app, &agent, "RT-77002", 1, Duration::from_secs(1)).await;
+    assert_eq!(open_hits.len(), 1);
+    // And its terms leave the index's files (the emptied conversation is announced).
+    let index = app.state.search.index().unwrap();
+    let started = std::time::Instant::now();
+    while index.dictionary_holds("RT-77001").unwrap() {
+        assert!(started.elapsed() < Duration::from_secs(1), "still indexed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Deletion instead of emptying: the messages go.
+    let set = app
+        .http
+        .put(&path)
+        .bearer_auth(&admin.token)
+        .json(&json!({"resolved_conversations_days": 30, "removal": "delete"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), StatusCode::OK);
+    app.clock.advance_secs(60);
+    app.run_jobs().await;
+    let messages = app
+        .get_json(&admin, &format!("/api/v1/conversations/{old}/messages"))
+        .await;
+    assert_eq!(messages["messages"], json!([]));
+    let kept = app
+        .get_json(&admin, &format!("/api/v1/conversations/{open}/messages"))
+        .await;
+    assert_eq!(
+        kept["messages"][0]["body"],
+        "新しい問い合わせ RT-77002 です"
+    );
+
+    // Audited, the chain whole, and tomorrow's run queued.
+    let events = app.store.audit_events(&workspace).await.unwrap();
+    let runs = events
+        .iter()
+        .filter(|e| e.action == "retention.applied")
+        .count();
+    assert_eq!(runs, 2, "{events:?}");
+    assert!(events.iter().all(|e| !e.detail.contains("RT-77001")));
+    let check = app.store.verify_audit_chain(&workspace).await.unwrap();
+    assert_eq!(check.first_broken_seq, None, "{check:?}");
+    let queued = app
+        .store
+        .count_unchecked("SELECT COUNT(*) FROM jobs WHERE kind = 'retention' AND done_at IS NULL")
+        .await
+        .unwrap();
+    assert_eq!(queued, 1);
+}

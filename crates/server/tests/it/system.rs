@@ -198,6 +198,8 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/api/v1/sla/policies", "post"),
         ("/api/v1/sla/policies/{id}", "put"),
         ("/api/v1/audit", "get"),
+        ("/api/v1/privacy/retention", "get"),
+        ("/api/v1/privacy/retention", "put"),
         ("/healthz", "get"),
         ("/metrics", "get"),
     ];

@@ -154,6 +154,7 @@ async fn every_page_passes_axe() {
         "replies",
         "routing",
         "harassment",
+        "privacy",
         "webhooks",
         "audit",
     ] {

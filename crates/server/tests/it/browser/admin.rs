@@ -71,6 +71,7 @@ async fn admin_pages_a_shop_can_use() {
             "タグ・テンプレート",
             "チーム・振り分け",
             "カスハラ対策",
+            "個人情報の保護",
             "連携（Webhook）",
             "監査ログ"
         ]
@@ -370,5 +371,21 @@ async fn webhooks_are_set_up_and_a_disabled_one_is_announced() {
     })
     .await;
     save_screenshot(&client, "admin-audit").await;
+
+    // The privacy area: a retention period is saved (and applied by the server).
+    open_area(&client, &app, "privacy").await;
+    let days = client
+        .wait()
+        .for_element(Locator::Css("#retention-form input[type=number]"))
+        .await
+        .unwrap();
+    days.send_keys("365").await.unwrap();
+    click_settled(&client, "#retention-form button[type=submit]").await;
+    eventually("the policy is saved", || async {
+        let stored = app.store.workspace(&workspace).await.unwrap().retention;
+        stored.is_some_and(|r| r.contains("365"))
+    })
+    .await;
+    save_screenshot(&client, "admin-privacy").await;
     client.close().await.unwrap();
 }
