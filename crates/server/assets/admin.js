@@ -137,6 +137,33 @@
   function agents() {
     page(t("admin.agents"));
     var list = card();
+    var inviteCard = card(t("admin.invite"));
+    var invite = el("form", { id: "invite-form" });
+    var inviteEmail = field(invite, t("inbox.email"), el("input", { type: "email", required: "" }));
+    var inviteName = field(invite, t("admin.name"), el("input", { required: "" }));
+    var inviteRole = field(invite, t("admin.role"), options(el("select"), roleChoices(), "agent"));
+    invite.appendChild(el("p", { class: "hint" }, t("admin.invite_hint")));
+    invite.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.invite")));
+    inviteCard.appendChild(invite);
+    var inviteMsg = statusLine(inviteCard);
+    var invited = el("div", { id: "invitations" });
+    inviteCard.appendChild(invited);
+    function loadInvitations() {
+      api("GET", "/api/v1/agents/invitations").then(function (d) {
+        invited.textContent = "";
+        if (!d.invitations.length) return;
+        invited.appendChild(el("h4", {}, t("admin.invitations")));
+        invited.appendChild(table(t("admin.invitations"), [t("admin.name"), t("inbox.email"), t("admin.role"), t("admin.expires")], d.invitations, function (i) {
+          return [i.name || "", i.email, roleName(i.role), M.time(i.expires_at)];
+        }));
+      });
+    }
+    invite.addEventListener("submit", function (e) {
+      e.preventDefault();
+      api("POST", "/api/v1/agents/invitations", { email: inviteEmail.value, name: inviteName.value, role: inviteRole.value })
+        .then(function () { invite.reset(); inviteMsg.textContent = t("admin.invite_sent"); loadInvitations(); }, failed(inviteMsg));
+    });
+    loadInvitations();
     var formCard = card(t("admin.add_agent"));
     var form = el("form", { id: "agent-form" });
     var email = field(form, t("inbox.email"), el("input", { type: "email", required: "" }));

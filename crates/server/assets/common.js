@@ -22,7 +22,8 @@
       .then(function (r) {
         if (r.status === 401 && location.pathname !== "/login") { location.href = "/login"; throw new Error("unauthenticated"); }
         if (r.status === 204) return null;
-        return r.json().then(function (data) {
+        return r.text().then(function (text) {
+          var data = text ? JSON.parse(text) : {};
           if (!r.ok) { var e = new Error((data.error && data.error.message) || r.status); e.status = r.status; throw e; }
           return data;
         });

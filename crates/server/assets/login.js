@@ -17,6 +17,7 @@
     form.appendChild(password);
     form.appendChild(el("button", { type: "submit", class: "primary" }, t("inbox.login")));
     form.appendChild(error);
+    form.appendChild(el("p", {}, el("a", { href: "/account", id: "forgot" }, t("account.forgot_link"))));
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       M.api("POST", "/api/v1/auth/login", { email: email.value, password: password.value }).then(function (d) {

@@ -83,6 +83,16 @@ impl Store {
     /// Creates an agent; an e-mail address already in use is a [`StoreError::Conflict`].
     pub async fn create_agent(&self, new: NewAgent<'_>) -> Result<Agent> {
         let mut w = self.begin_write().await?;
+        let agent = Self::insert_agent_in(&mut w.tx, &new).await?;
+        w.commit().await?;
+        Ok(agent)
+    }
+
+    /// Adds an agent inside a write transaction.
+    pub(crate) async fn insert_agent_in(
+        conn: &mut sqlx::AnyConnection,
+        new: &NewAgent<'_>,
+    ) -> Result<Agent> {
         let inserted = sqlx::query(&format!(
             "INSERT INTO agents (id, workspace_id, email, name, role, password_hash, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {AGENT_COLUMNS}"
@@ -94,7 +104,7 @@ impl Store {
         .bind(new.role.as_str())
         .bind(new.password_hash)
         .bind(now_ms())
-        .fetch_one(&mut *w.tx)
+        .fetch_one(&mut *conn)
         .await;
         let row = match inserted {
             Err(err) if is_unique_violation(&err) => {
@@ -106,7 +116,6 @@ impl Store {
             }
             other => other?,
         };
-        w.commit().await?;
         Agent::from_row(&row)
     }
 

@@ -74,6 +74,7 @@ impl Backend {
             30 => "0030_report_priority.sql",
             31 => "0031_erasure.sql",
             32 => "0032_contact_search.sql",
+            33 => "0033_account_links.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

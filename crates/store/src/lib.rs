@@ -11,7 +11,8 @@
 //!   sharing one commit on SQLite.
 //! - [`demo`]: a synthetic shop history for demos and benchmarks, written in bulk.
 //! - [`workspaces`]: workspaces and channels.
-//! - [`agents`]: agents and their session / API tokens (stored hashed).
+//! - [`agents`]: agents and their session / API tokens (stored hashed); [`account_links`]:
+//!   invitations and password resets sent by e-mail.
 //! - [`contacts`]: contacts and their identities (visitor token hash, e-mail, phone, shop user ids).
 //! - [`conversations`]: conversations, their filters, tags and updates.
 //! - [`messages`]: appending messages (idempotent on `client_id`) and reading them by `seq`.
@@ -36,6 +37,7 @@
 //! transaction never meets `SQLITE_BUSY` half-way.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod account_links;
 pub mod agents;
 pub mod attachments;
 pub mod audit;

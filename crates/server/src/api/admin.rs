@@ -454,7 +454,7 @@ async fn another_agent(state: &AppState, admin: &Agent, id: &str) -> ApiResult<(
 }
 
 /// Only an owner gives the owner role or changes an owner's account.
-fn may_give(admin: &Agent, role: Role) -> ApiResult<()> {
+pub(super) fn may_give(admin: &Agent, role: Role) -> ApiResult<()> {
     if role == Role::Owner && !allows(admin.role, Permission::ManageOwners) {
         return Err(AppError::new(
             ErrorCode::Forbidden,

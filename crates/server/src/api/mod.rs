@@ -2,6 +2,7 @@
 //! cannot be served without being documented): the agent, admin and knowledge APIs, the
 //! widget's visitor API, and the WebSocket sessions of both ([`sockets`]).
 
+mod accounts;
 mod admin;
 mod attachments;
 mod audit_log;
@@ -46,6 +47,7 @@ struct ApiDoc;
 pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(widget::routes())
+        .merge(accounts::routes())
         .merge(attachments::routes())
         .merge(audit_log::routes())
         .merge(auth::routes())

@@ -30,6 +30,8 @@ use Permission::*;
 /// Every agent route: method, path (as routed), access.
 pub const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/auth/login", Open),
+    ("POST", "/api/v1/auth/password-reset", Open),
+    ("POST", "/api/v1/auth/accept", Open),
     ("POST", "/api/v1/auth/logout", Own),
     ("POST", "/api/v1/auth/logout-everywhere", Own),
     ("GET", "/api/v1/me", Own),
@@ -193,6 +195,8 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ),
     // Agents.
     ("POST", "/api/v1/agents", Needs(ManageAgents)),
+    ("GET", "/api/v1/agents/invitations", Needs(ManageAgents)),
+    ("POST", "/api/v1/agents/invitations", Needs(ManageAgents)),
     ("PATCH", "/api/v1/agents/{id}", Needs(ManageAgents)),
     ("DELETE", "/api/v1/agents/{id}", Needs(ManageAgents)),
     ("POST", "/api/v1/agents/{id}/disable", Needs(ManageAgents)),

@@ -7,6 +7,7 @@ use std::time::Duration;
 use madoguchi_store::jobs::Job;
 
 use crate::app::AppState;
+use crate::automation::account_mail::{self, AccountMailJob, ACCOUNT_MAIL_JOB};
 use crate::automation::auto_replies::{self, ExpectationJob, EXPECTATION_JOB, NOTIFY_JOB};
 use crate::automation::notifications::{self, NotifyJob};
 use crate::automation::retention::{self, RetentionJob, RETENTION_JOB};
@@ -80,6 +81,11 @@ async fn handle(state: &AppState, job: &Job) -> Result<&'static str, String> {
             routing::reassign(state, &payload)
                 .await
                 .map_err(|e| e.to_string())
+        }
+        ACCOUNT_MAIL_JOB => {
+            let payload: AccountMailJob =
+                serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            account_mail::send(state, &payload).await
         }
         RETENTION_JOB => {
             let payload: RetentionJob =

@@ -8,8 +8,10 @@
 //! [`sla`] sets deadlines in business hours and watches them with jobs; [`indexing`] keeps
 //! the search index fed from every event and catches it up from the store; [`webhooks`] turns
 //! this node's events into signed deliveries for the workspace's subscriptions; [`retention`]
-//! applies each workspace's retention policy every day.
+//! applies each workspace's retention policy every day; [`account_mail`] sends invitation and
+//! password-reset links.
 
+pub mod account_mail;
 pub mod auto_replies;
 pub mod harassment;
 pub mod indexing;

@@ -18,6 +18,7 @@ const ADMIN_JS: &str = include_str!("../../assets/admin.js");
 const REPORTS_JS: &str = include_str!("../../assets/reports.js");
 const GUIDELINE_JS: &str = include_str!("../../assets/guideline.js");
 const LOGIN_JS: &str = include_str!("../../assets/login.js");
+const ACCOUNT_JS: &str = include_str!("../../assets/account.js");
 const COMMON_JS: &str = include_str!("../../assets/common.js");
 const UI_CSS: &str = include_str!("../../assets/ui.css");
 const LOCALE_JA: &str = include_str!("../../locales/ja.json");
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/assets/{name}", get(asset_by_name))
         .route("/login", get(|| async { page("login", "login.js") }))
+        .route("/account", get(|| async { page("login", "account.js") }))
         .route("/inbox", get(|| async { page("inbox", "inbox.js") }))
         .route("/admin", get(|| async { page("admin", "admin.js") }))
         .route("/reports", get(|| async { page("reports", "reports.js") }))
@@ -91,6 +93,7 @@ async fn asset_by_name(Path(name): Path<String>) -> Result<Response, AppError> {
         "reports.js" => ("application/javascript; charset=utf-8", REPORTS_JS),
         "guideline.js" => ("application/javascript; charset=utf-8", GUIDELINE_JS),
         "login.js" => ("application/javascript; charset=utf-8", LOGIN_JS),
+        "account.js" => ("application/javascript; charset=utf-8", ACCOUNT_JS),
         "common.js" => ("application/javascript; charset=utf-8", COMMON_JS),
         "ui.css" => ("text/css; charset=utf-8", UI_CSS),
         "ja.json" => ("application/json", LOCALE_JA),

@@ -1,5 +1,6 @@
 //! End-to-end tests over real HTTP and WebSocket, against SQLite and PostgreSQL.
 
+mod accounts;
 mod attachments;
 mod authz;
 mod automation;

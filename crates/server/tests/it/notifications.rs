@@ -137,7 +137,7 @@ async fn start_sms(script: Vec<u16>) -> (String, SmsReceiver) {
     (url, receiver)
 }
 
-fn text_of(raw: &[u8]) -> (String, String) {
+pub(crate) fn text_of(raw: &[u8]) -> (String, String) {
     let message = mail_parser::MessageParser::default().parse(raw).unwrap();
     (
         message.subject().unwrap_or_default().to_owned(),
@@ -145,7 +145,7 @@ fn text_of(raw: &[u8]) -> (String, String) {
     )
 }
 
-fn link_in(body: &str, path: &str) -> String {
+pub(crate) fn link_in(body: &str, path: &str) -> String {
     body.split_whitespace()
         .find(|w| w.contains(path))
         .unwrap_or_else(|| panic!("no {path} link in {body}"))

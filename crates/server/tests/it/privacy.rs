@@ -429,7 +429,7 @@ async fn an_erased_contact_leaves_nothing_behind(app: TestApp) {
 }
 
 /// Every table (PostgreSQL holds no files to scan).
-const TABLES: [&str; 31] = [
+const TABLES: [&str; 32] = [
     "workspaces",
     "channels",
     "agents",
@@ -461,6 +461,7 @@ const TABLES: [&str; 31] = [
     "sla_policies",
     "webhooks",
     "webhook_attempts",
+    "account_links",
 ];
 
 /// A workspace keeping resolved conversations 30 days and files 7: a month later the old

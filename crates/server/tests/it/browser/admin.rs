@@ -387,5 +387,24 @@ async fn webhooks_are_set_up_and_a_disabled_one_is_announced() {
     })
     .await;
     save_screenshot(&client, "admin-privacy").await;
+
+    // A forgotten password: the page asks for the address and says the same for any.
+    client.goto(&format!("{}/account", app.url)).await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("#account-form input[type=email]"))
+        .await
+        .unwrap()
+        .send_keys("lead@example.jp")
+        .await
+        .unwrap();
+    click_settled(&client, "#account-form button[type=submit]").await;
+    eventually("the reset is promised", || async {
+        page_text(&client, "#account-status")
+            .await
+            .contains("メールで送りました")
+    })
+    .await;
+    save_screenshot(&client, "account-forgot").await;
     client.close().await.unwrap();
 }
