@@ -7,7 +7,8 @@
 //! - [`conversation`]: conversation statuses and priorities, when the bot may answer.
 //! - [`message`]: who sent a message, message bodies and client ids; [`text`]: free text that
 //!   hides nothing (no direction overrides, control characters or invisible-only text).
-//! - [`agent`]: agent roles and e-mail addresses; [`permissions`]: what each role may do.
+//! - [`agent`]: agent roles and e-mail addresses; [`permissions`]: what each role may do;
+//!   [`totp`]: time-based one-time passwords (RFC 6238) for two-factor sign-in.
 //! - [`widget`]: widget settings and per-page display rules.
 //! - [`hours`]: business hours ("open now?", "next opening"); [`holidays`]: Japanese holidays.
 //! - [`scenario`]: the bot's button trees.
@@ -39,6 +40,7 @@ pub mod scenario;
 pub mod sensitive;
 pub mod sla;
 pub mod text;
+pub mod totp;
 pub mod widget;
 
 /// A value from outside failed validation; `field` names what was wrong.

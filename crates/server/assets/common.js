@@ -24,7 +24,7 @@
         if (r.status === 204) return null;
         return r.text().then(function (text) {
           var data = text ? JSON.parse(text) : {};
-          if (!r.ok) { var e = new Error((data.error && data.error.message) || r.status); e.status = r.status; throw e; }
+          if (!r.ok) { var e = new Error((data.error && data.error.message) || r.status); e.status = r.status; e.code = data.error && data.error.code; throw e; }
           return data;
         });
       });

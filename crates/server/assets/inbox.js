@@ -42,6 +42,7 @@
     });
     lang.addEventListener("change", function () { api("PATCH", "/api/v1/me", { locale: lang.value }).then(function () { location.reload(); }); });
     top.appendChild(lang);
+    top.appendChild(el("a", { href: "/account?security" }, t("inbox.security")));
     if (MDG.can(S.me, "read_reports")) top.appendChild(el("a", { href: "/reports" }, t("inbox.reports")));
     if (MDG.can(S.me, "change_settings")) top.appendChild(el("a", { href: "/admin" }, t("inbox.admin")));
     /* Away: routing hands this agent nothing new. */

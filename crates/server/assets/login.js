@@ -15,15 +15,32 @@
     form.appendChild(email);
     form.appendChild(el("label", { for: "password" }, t("inbox.password")));
     form.appendChild(password);
+    /* Shown when the account asks for its second factor. */
+    var codeLabel = el("label", { for: "totp", hidden: "" }, t("login.totp"));
+    var code = el("input", { type: "text", id: "totp", inputmode: "numeric", autocomplete: "one-time-code", hidden: "" });
+    form.appendChild(codeLabel);
+    form.appendChild(code);
     form.appendChild(el("button", { type: "submit", class: "primary" }, t("inbox.login")));
     form.appendChild(error);
-    form.appendChild(el("p", {}, el("a", { href: "/account", id: "forgot" }, t("account.forgot_link"))));
+    var forgot = el("p");
+    forgot.appendChild(el("a", { href: "/account", id: "forgot" }, t("account.forgot_link")));
+    form.appendChild(forgot);
     form.addEventListener("submit", function (e) {
       e.preventDefault();
-      M.api("POST", "/api/v1/auth/login", { email: email.value, password: password.value }).then(function (d) {
+      var body = { email: email.value, password: password.value };
+      if (!code.hidden && code.value.trim()) body.totp = code.value.trim();
+      M.api("POST", "/api/v1/auth/login", body).then(function (d) {
         localStorage.setItem("mdg_csrf", d.csrf_token);
         location.href = "/inbox";
-      }, function (err) { error.textContent = err.status === 401 ? t("inbox.login_failed") : err.message; });
+      }, function (err) {
+        if (err.code === "totp_required") {
+          code.hidden = codeLabel.hidden = false;
+          error.textContent = t("login.totp_needed");
+          code.focus();
+          return;
+        }
+        error.textContent = err.status === 401 ? t("inbox.login_failed") : err.message;
+      });
     });
     app.appendChild(form);
     email.focus();

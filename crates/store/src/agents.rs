@@ -325,7 +325,8 @@ impl Store {
         let mut w = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "UPDATE agents SET disabled_at = COALESCE(disabled_at, $3), email = $4, name = $5, \
-             password_hash = '!' WHERE id = $1 AND workspace_id = $2 RETURNING {AGENT_COLUMNS}"
+             password_hash = '!', totp_secret = NULL, totp_enabled_at = NULL, totp_recovery = NULL \
+             WHERE id = $1 AND workspace_id = $2 RETURNING {AGENT_COLUMNS}"
         ))
         .bind(id)
         .bind(workspace_id)
@@ -377,5 +378,122 @@ impl Store {
             .execute(&mut *w.tx)
             .await?;
         w.commit().await
+    }
+}
+
+/// An agent's two-factor state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totp {
+    /// Base32; set while being switched on, and once on.
+    pub secret: Option<String>,
+    pub enabled_at: Option<i64>,
+    /// SHA-256 hashes (hex) of the recovery codes not used yet.
+    pub recovery: Vec<String>,
+}
+
+/// A change of an agent's two-factor state.
+pub enum TotpChange<'a> {
+    /// A new secret, not on until a code from it is confirmed.
+    Begin {
+        secret: &'a str,
+    },
+    /// On, with these recovery code hashes; `step` is the confirming code's (used up).
+    Enable {
+        recovery: &'a [String],
+        step: i64,
+        at: i64,
+    },
+    Disable,
+}
+
+impl Store {
+    pub async fn totp(&self, agent_id: &str) -> Result<Totp> {
+        let row = sqlx::query(
+            "SELECT totp_secret, totp_enabled_at, totp_recovery FROM agents WHERE id = $1",
+        )
+        .bind(agent_id)
+        .fetch_one(self.pool())
+        .await?;
+        let recovery: Option<String> = row.try_get("totp_recovery")?;
+        Ok(Totp {
+            secret: row.try_get("totp_secret")?,
+            enabled_at: row.try_get("totp_enabled_at")?,
+            recovery: recovery
+                .and_then(|r| serde_json::from_str(&r).ok())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Changes an agent's two-factor state; beginning again while it is on is a conflict.
+    pub async fn set_totp(&self, agent_id: &str, change: TotpChange<'_>) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        let done = match change {
+            TotpChange::Begin { secret } => sqlx::query(
+                "UPDATE agents SET totp_secret = $2, totp_recovery = NULL, totp_last_step = NULL \
+                 WHERE id = $1 AND totp_enabled_at IS NULL",
+            )
+            .bind(agent_id)
+            .bind(secret),
+            TotpChange::Enable { recovery, step, at } => sqlx::query(
+                "UPDATE agents SET totp_enabled_at = $2, totp_recovery = $3, totp_last_step = $4 \
+                 WHERE id = $1 AND totp_secret IS NOT NULL AND totp_enabled_at IS NULL",
+            )
+            .bind(agent_id)
+            .bind(at)
+            .bind(serde_json::to_string(recovery).unwrap_or_default())
+            .bind(step),
+            TotpChange::Disable => sqlx::query(
+                "UPDATE agents SET totp_secret = NULL, totp_enabled_at = NULL, totp_recovery = NULL, \
+                 totp_last_step = NULL WHERE id = $1",
+            )
+            .bind(agent_id),
+        }
+        .execute(&mut *w.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict(
+                "two-factor sign-in is not in the state this needs".into(),
+            ));
+        }
+        w.commit().await
+    }
+
+    /// Uses up a code's step: false when this or a later step was used already (a replay).
+    pub async fn spend_totp_step(&self, agent_id: &str, step: i64) -> Result<bool> {
+        let mut w = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE agents SET totp_last_step = $2 WHERE id = $1 \
+             AND (totp_last_step IS NULL OR totp_last_step < $2)",
+        )
+        .bind(agent_id)
+        .bind(step)
+        .execute(&mut *w.tx)
+        .await?;
+        w.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Uses up a recovery code (by its hash): false when it is not one of the agent's unused.
+    pub async fn spend_recovery_code(&self, agent_id: &str, hash: &str) -> Result<bool> {
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query("SELECT totp_recovery FROM agents WHERE id = $1")
+            .bind(agent_id)
+            .fetch_one(&mut *w.tx)
+            .await?;
+        let stored: Option<String> = row.try_get("totp_recovery")?;
+        let mut codes: Vec<String> = stored
+            .and_then(|r| serde_json::from_str(&r).ok())
+            .unwrap_or_default();
+        let Some(at) = codes.iter().position(|c| c == hash) else {
+            return Ok(false);
+        };
+        codes.remove(at);
+        sqlx::query("UPDATE agents SET totp_recovery = $2 WHERE id = $1")
+            .bind(agent_id)
+            .bind(serde_json::to_string(&codes).unwrap_or_default())
+            .execute(&mut *w.tx)
+            .await?;
+        w.commit().await?;
+        Ok(true)
     }
 }

@@ -75,6 +75,7 @@ impl Backend {
             31 => "0031_erasure.sql",
             32 => "0032_contact_search.sql",
             33 => "0033_account_links.sql",
+            34 => "0034_totp.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

@@ -40,6 +40,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct LoginRequest {
     email: String,
     password: String,
+    /// With two-factor sign-in on: a code from the authenticator app, or a recovery code.
+    totp: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -110,6 +112,20 @@ async fn login(
     if agent.disabled_at.is_some() {
         // Neutral: a disabled account is told nothing an attacker could use.
         state.metrics.login_failures.fetch_add(1, Ordering::Relaxed);
+        return Err(invalid_credentials());
+    }
+    if !crate::api::two_factor::check_login(&state, &agent, request.totp.as_deref()).await? {
+        state.metrics.login_failures.fetch_add(1, Ordering::Relaxed);
+        state
+            .store
+            .record_audit(&AuditEntry {
+                workspace_id: &agent.workspace_id,
+                actor: "anonymous",
+                action: "auth.login_failed",
+                target: &format!("agent:{}", agent.id),
+                detail: &serde_json::json!({ "ip": ip.to_string(), "second_factor": true }),
+            })
+            .await?;
         return Err(invalid_credentials());
     }
     let session_seconds = i64::from(state.settings.sessions.lifetime_hours) * 3600;

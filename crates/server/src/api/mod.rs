@@ -18,6 +18,7 @@ mod routing;
 mod search;
 pub mod sockets;
 mod system;
+mod two_factor;
 mod webhooks;
 mod widget;
 pub mod workspace;
@@ -62,6 +63,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(routing::routes())
         .merge(search::routes())
         .merge(system::routes())
+        .merge(two_factor::routes())
         .merge(webhooks::routes())
         .merge(workspace::routes())
 }

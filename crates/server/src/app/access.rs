@@ -37,6 +37,9 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/me", Own),
     ("PATCH", "/api/v1/me", Own),
     ("POST", "/api/v1/me/password", Own),
+    ("POST", "/api/v1/me/totp", Own),
+    ("POST", "/api/v1/me/totp/enable", Own),
+    ("POST", "/api/v1/me/totp/disable", Own),
     // The inbox.
     ("GET", "/api/v1/conversations", Needs(ReadInbox)),
     ("GET", "/api/v1/conversations/{id}", Needs(ReadInbox)),

@@ -19,6 +19,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     Unauthenticated,
     InvalidCredentials,
+    /// The password was right; the account asks for its second factor (`totp`).
+    TotpRequired,
     CsrfFailed,
     Forbidden,
     NotFound,
@@ -39,7 +41,9 @@ impl ErrorCode {
             ErrorCode::InvalidBody => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::Unauthenticated | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated
+            | ErrorCode::InvalidCredentials
+            | ErrorCode::TotpRequired => StatusCode::UNAUTHORIZED,
             ErrorCode::CsrfFailed | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::Conflict => StatusCode::CONFLICT,

@@ -28,5 +28,6 @@ mod shop;
 mod sla;
 mod support;
 mod system;
+mod two_factor;
 mod ui_api;
 mod webhooks;

@@ -406,5 +406,52 @@ async fn webhooks_are_set_up_and_a_disabled_one_is_announced() {
     })
     .await;
     save_screenshot(&client, "account-forgot").await;
+
+    // Two-factor sign-in: set up from the app's key, then asked for at the next sign-in.
+    client
+        .goto(&format!("{}/account?security", app.url))
+        .await
+        .unwrap();
+    click_settled(&client, "#totp-start").await;
+    let key = client
+        .wait()
+        .for_element(Locator::Css("#totp-secret"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let secret = madoguchi_core::totp::from_base32(&key).unwrap();
+    let now = || madoguchi_server::app::clock::Clock::now_ms(&*app.clock) / 1000;
+    client
+        .find(Locator::Css("#totp-code"))
+        .await
+        .unwrap()
+        .send_keys(&madoguchi_core::totp::code(&secret, now()))
+        .await
+        .unwrap();
+    click_settled(&client, "#account-form button[type=submit]").await;
+    eventually("the recovery codes", || async {
+        rows(&client, "#recovery-codes li").await.len() == 10
+    })
+    .await;
+    save_screenshot(&client, "account-two-factor").await;
+    app.clock.advance_secs(30);
+    log_in(&client, &app, "lead@example.jp").await;
+    let code = client
+        .wait()
+        .for_element(Locator::Css("#totp:not([hidden])"))
+        .await
+        .unwrap();
+    save_screenshot(&client, "login-code").await;
+    code.send_keys(&madoguchi_core::totp::code(&secret, now()))
+        .await
+        .unwrap();
+    click_settled(&client, "#login-form button[type=submit]").await;
+    client
+        .wait()
+        .for_element(Locator::Css("#conversation-list"))
+        .await
+        .unwrap();
     client.close().await.unwrap();
 }
