@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use madoguchi_core::agent::{check_password, Email};
-use madoguchi_store::agents::TokenKind;
+use madoguchi_store::agents::{Agent, TokenKind};
 use madoguchi_store::audit::AuditEntry;
 use madoguchi_store::StoreError;
 use serde::{Deserialize, Serialize};
@@ -51,6 +51,25 @@ pub struct LoginResponse {
     /// Send as `X-CSRF-Token` on cookie-authenticated writes.
     csrf_token: String,
     agent: AgentView,
+}
+
+/// A failed sign-in of a known agent: counted, audited, answered without saying why.
+async fn login_failed(state: &AppState, agent: &Agent, detail: &serde_json::Value) -> AppError {
+    state.metrics.login_failures.fetch_add(1, Ordering::Relaxed);
+    let audited = state
+        .store
+        .record_audit(&AuditEntry {
+            workspace_id: &agent.workspace_id,
+            actor: "anonymous",
+            action: "auth.login_failed",
+            target: &format!("agent:{}", agent.id),
+            detail,
+        })
+        .await;
+    match audited {
+        Ok(()) => invalid_credentials(),
+        Err(err) => err.into(),
+    }
 }
 
 fn invalid_credentials() -> AppError {
@@ -96,18 +115,7 @@ async fn login(
     };
     let peer_detail = serde_json::json!({ "ip": ip.to_string() });
     if !matches {
-        state.metrics.login_failures.fetch_add(1, Ordering::Relaxed);
-        state
-            .store
-            .record_audit(&AuditEntry {
-                workspace_id: &agent.workspace_id,
-                actor: "anonymous",
-                action: "auth.login_failed",
-                target: &format!("agent:{}", agent.id),
-                detail: &peer_detail,
-            })
-            .await?;
-        return Err(invalid_credentials());
+        return Err(login_failed(&state, &agent, &peer_detail).await);
     }
     if agent.disabled_at.is_some() {
         // Neutral: a disabled account is told nothing an attacker could use.
@@ -115,18 +123,8 @@ async fn login(
         return Err(invalid_credentials());
     }
     if !crate::api::two_factor::check_login(&state, &agent, request.totp.as_deref()).await? {
-        state.metrics.login_failures.fetch_add(1, Ordering::Relaxed);
-        state
-            .store
-            .record_audit(&AuditEntry {
-                workspace_id: &agent.workspace_id,
-                actor: "anonymous",
-                action: "auth.login_failed",
-                target: &format!("agent:{}", agent.id),
-                detail: &serde_json::json!({ "ip": ip.to_string(), "second_factor": true }),
-            })
-            .await?;
-        return Err(invalid_credentials());
+        let detail = serde_json::json!({ "ip": ip.to_string(), "second_factor": true });
+        return Err(login_failed(&state, &agent, &detail).await);
     }
     let session_seconds = i64::from(state.settings.sessions.lifetime_hours) * 3600;
     let token = new_secret();
