@@ -17,7 +17,7 @@ use crate::api::audit;
 use crate::app::auth::AgentAuth;
 use crate::app::AppState;
 use crate::automation::webhooks::EVENT_TYPES;
-use crate::channels::webhooks::new_secret;
+use crate::channels::webhooks::{is_public, new_secret};
 use crate::http::error::{check_id, ApiResult, ErrorBody, Json, OrNotFound, Path};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -47,13 +47,32 @@ fn on() -> bool {
 }
 
 impl WebhookRequest {
-    fn settings(&self) -> Result<WebhookSettings<'_>, InvalidValue> {
+    /// The settings asked for; a URL naming a private address (or `localhost`) is refused
+    /// unless `allow_private` (names are checked again at each delivery).
+    fn settings(&self, allow_private: bool) -> Result<WebhookSettings<'_>, InvalidValue> {
         let url = self.url.trim();
         let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
-        if !scheme_ok || url.len() > 2000 || reqwest::Url::parse(url).is_err() {
+        let Some(parsed) = reqwest::Url::parse(url)
+            .ok()
+            .filter(|_| scheme_ok && url.len() <= 2000)
+        else {
             return Err(InvalidValue::new(
                 "url",
                 "must be an http(s) URL of at most 2,000 characters",
+            ));
+        };
+        let host = parsed
+            .host_str()
+            .unwrap_or_default()
+            .trim_matches(['[', ']']);
+        let private = match host.parse::<std::net::IpAddr>() {
+            Ok(ip) => !is_public(ip),
+            Err(_) => host.is_empty() || host == "localhost" || host.ends_with(".localhost"),
+        };
+        if private && !allow_private {
+            return Err(InvalidValue::new(
+                "url",
+                "names a private address: webhooks go to the public internet only",
             ));
         }
         if self.events.is_empty()
@@ -132,7 +151,7 @@ async fn create_webhook(
     AgentAuth { agent: admin, .. }: AgentAuth,
     Json(request): Json<WebhookRequest>,
 ) -> ApiResult<(StatusCode, Json<WebhookView>)> {
-    let settings = request.settings()?;
+    let settings = request.settings(state.settings.webhooks_allow_private)?;
     let hook = state
         .store
         .create_webhook(&admin.workspace_id, &settings, &new_secret())
@@ -158,7 +177,7 @@ async fn update_webhook(
     Json(request): Json<WebhookRequest>,
 ) -> ApiResult<Json<WebhookView>> {
     check_id(&id, "webhook")?;
-    let settings = request.settings()?;
+    let settings = request.settings(state.settings.webhooks_allow_private)?;
     let hook = state
         .store
         .update_webhook(&admin.workspace_id, &id, &settings)

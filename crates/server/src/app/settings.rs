@@ -35,6 +35,9 @@ pub struct Settings {
     pub search_dir: Option<PathBuf>,
     /// The bearer token `/metrics` asks for; while unset, only loopback clients may read it.
     pub metrics_token: Option<String>,
+    /// Whether outgoing webhooks may reach private, loopback and link-local addresses (off:
+    /// a webhook cannot be aimed at the server's own network).
+    pub webhooks_allow_private: bool,
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name the client.
     #[serde(deserialize_with = "crate::http::client_ip::deserialize_ranges")]
     pub trusted_proxies: Vec<ProxyRange>,
@@ -156,6 +159,7 @@ impl Default for Settings {
             audit_key_file: None,
             search_dir: None,
             metrics_token: None,
+            webhooks_allow_private: false,
             trusted_proxies: Vec::new(),
             rate_limits: RateLimits::default(),
             smtp: Smtp::default(),

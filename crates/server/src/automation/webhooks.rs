@@ -4,8 +4,6 @@
 //! `webhook-id`, so that each retry (backoff from the job queue) sends the same message. Each attempt is logged; a webhook whose
 //! attempts fail [`DISABLE_AFTER`] times in a row is switched off with a visible reason.
 
-use std::sync::OnceLock;
-
 use madoguchi_store::webhooks::Attempt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
@@ -34,16 +32,6 @@ pub struct WebhookJob {
     pub event_type: String,
     pub timestamp: i64,
     pub body: String,
-}
-
-fn http() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default()
-    })
 }
 
 /// Starts the dispatcher: it turns this node's events into delivery jobs until shutdown.
@@ -173,7 +161,7 @@ pub async fn deliver(state: &AppState, job: &WebhookJob) -> Result<&'static str,
         return Ok("webhook disabled");
     }
     let answer = post(
-        http(),
+        state.settings.webhooks_allow_private,
         &hook.url,
         &hook.secret,
         &job.message_id,

@@ -4,12 +4,71 @@
 //! v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, so that a receiver verifies with an
 //! off-the-shelf library in any language.
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+/// Whether an address is on the public internet: not loopback, private (RFC 1918, unique
+/// local), link-local (cloud metadata lives there), shared (CGNAT), unspecified, multicast or
+/// documentation; an IPv4-mapped IPv6 address is judged as its IPv4 one.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public(IpAddr::V4(v4)),
+            None => {
+                let first = v6.segments()[0];
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80)
+            }
+        },
+    }
+}
+
+/// The address a webhook URL's host resolves to, refused when it is not public (unless
+/// `allow_private`): the client then connects to exactly this address, so a name cannot
+/// resolve to a public address for the check and a private one for the request.
+pub async fn resolve(url: &str, allow_private: bool) -> Result<(String, SocketAddr), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
+    let host = parsed
+        .host_str()
+        .ok_or("the URL has no host")?
+        .trim_matches(['[', ']'])
+        .to_owned();
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map_err(|e| format!("{host} does not resolve: {e}"))?
+        .collect();
+    let chosen = addresses
+        .iter()
+        .find(|a| allow_private || is_public(a.ip()))
+        .copied();
+    match chosen {
+        Some(address) => Ok((host, address)),
+        None => Err(format!(
+            "{host} resolves to a private address: webhooks go to the public internet only"
+        )),
+    }
+}
 
 /// How long a receiver has to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -46,7 +105,7 @@ impl Answer {
 
 /// POSTs one signed message.
 pub async fn post(
-    http: &reqwest::Client,
+    allow_private: bool,
     url: &str,
     secret: &str,
     id: &str,
@@ -61,6 +120,22 @@ pub async fn post(
             elapsed_ms: 0,
         };
     };
+    let (host, address) = match resolve(url, allow_private).await {
+        Ok(resolved) => resolved,
+        Err(error) => {
+            return Answer {
+                status: None,
+                error: Some(error),
+                elapsed_ms: 0,
+            }
+        }
+    };
+    // Pinned to the checked address; redirects are not followed (they could lead inside).
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve(&host, address)
+        .build()
+        .unwrap_or_default();
     let sent = http
         .post(url)
         .timeout(TIMEOUT)
@@ -92,6 +167,29 @@ pub async fn post(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_public_addresses_count_as_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "224.0.0.1",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+    }
 
     #[test]
     fn the_signature_is_the_specifications_example() {

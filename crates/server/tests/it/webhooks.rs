@@ -1,7 +1,8 @@
 //! Outgoing webhooks end to end against a local receiver the test runs: signed as Standard
 //! Webhooks says (checked here with HMAC-SHA256 written independently), private notes only when
 //! asked for, a failed delivery retried with the same `webhook-id`, every attempt in the log,
-//! and a webhook that keeps failing switched off with its reason.
+//! and a webhook that keeps failing switched off with its reason. Out of the box a webhook
+//! cannot reach a private address (refused when saved, and again when a name resolves to one).
 
 use std::sync::{Arc, Mutex};
 
@@ -14,9 +15,106 @@ use madoguchi_core::agent::Role;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
+use madoguchi_server::app::settings::Settings;
+use madoguchi_store::Backend;
+
 use crate::support::{both_backends, TestApp};
 
-both_backends!(webhooks_are_signed_retried_logged_and_disabled);
+both_backends!(webhooks_never_reach_private_addresses_by_default);
+
+/// The local receiver is on a private address: this server may reach it.
+async fn allowing_private(backend: Backend) -> Option<TestApp> {
+    let settings = Settings {
+        webhooks_allow_private: true,
+        ..Settings::default()
+    };
+    TestApp::spawn_with(backend, settings).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_are_signed_retried_logged_and_disabled_sqlite() {
+    let app = allowing_private(Backend::Sqlite).await.unwrap();
+    webhooks_are_signed_retried_logged_and_disabled(app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_are_signed_retried_logged_and_disabled_postgres() {
+    if let Some(app) = allowing_private(Backend::Postgres).await {
+        webhooks_are_signed_retried_logged_and_disabled(app).await;
+    }
+}
+
+async fn webhooks_never_reach_private_addresses_by_default(app: TestApp) {
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "lead@example.jp", Role::Admin)
+        .await;
+    let (receiver, url) = start_receiver().await;
+    for private in [
+        url.clone(),
+        "http://169.254.169.254/latest/meta-data".to_owned(),
+        "http://[::1]:8080/hook".to_owned(),
+        "http://localhost:8080/hook".to_owned(),
+    ] {
+        let refused = app
+            .post(
+                "/api/v1/webhooks",
+                &json!({"url": private, "events": ["message.created"]}),
+            )
+            .bearer_auth(&admin.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{private}"
+        );
+    }
+    // A name that resolves to a private address gets nothing either.
+    let port = url.rsplit(':').next().unwrap().split('/').next().unwrap();
+    let events = vec!["message.created".to_owned()];
+    let hook = app
+        .store
+        .create_webhook(
+            &workspace,
+            &madoguchi_store::webhooks::WebhookSettings {
+                url: &format!("http://localhost:{port}/hook"),
+                events: &events,
+                include_private: false,
+                enabled: true,
+            },
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        )
+        .await
+        .unwrap();
+    app.start(&app.visitor().await, "こんにちは").await;
+    // The event becomes a job shortly after the message; the job's attempt is logged.
+    let started = std::time::Instant::now();
+    let attempts = loop {
+        app.run_jobs().await;
+        let attempts = app.store.webhook_attempts(&hook.id, 10).await.unwrap();
+        if !attempts.is_empty() {
+            break attempts;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "no attempt"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(
+        attempts[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("private address")),
+        "{attempts:?}"
+    );
+    assert!(
+        receiver.got.lock().unwrap().is_empty(),
+        "nothing reached it"
+    );
+}
 
 /// One request: `webhook-id`, `webhook-timestamp`, `webhook-signature` and the body.
 type Request = (String, String, String, String);
