@@ -202,23 +202,7 @@ async fn two_nodes_share_events_over_nats() {
     let seen = next_message(&mut agent_ws).await;
     assert_eq!(seen["message"]["body"], "ノードAから");
     // Node B's own index has it too (fed from the event over NATS).
-    let mut found = Value::Null;
-    for _ in 0..100 {
-        found = http
-            .get(format!("{}/api/v1/search", node_b.url))
-            .query(&[("q", "ノード")])
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if found["hits"].as_array().is_some_and(|h| !h.is_empty()) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let found = search_until(&http, &node_b.url, &token, |hits| !hits.is_empty(), 100).await;
     assert_eq!(
         found["hits"][0]["conversation_id"],
         conversation.as_str(),
@@ -326,22 +310,35 @@ async fn two_nodes_share_events_over_nats() {
         .unwrap()
         .error_for_status()
         .unwrap();
-    let mut left = Value::Null;
-    for _ in 0..20 {
-        left = http
-            .get(format!("{}/api/v1/search", node_b.url))
+    let left = search_until(&http, &node_b.url, &token, |hits| hits.is_empty(), 20).await;
+    assert_eq!(left["hits"], json!([]), "{left}");
+}
+
+/// A node's answer to a search for ノード, asked every 50 ms until `done` holds of its hits (at
+/// most `tries` times).
+async fn search_until(
+    http: &reqwest::Client,
+    node: &str,
+    token: &str,
+    done: impl Fn(&[Value]) -> bool,
+    tries: usize,
+) -> Value {
+    let mut answer = Value::Null;
+    for _ in 0..tries {
+        answer = http
+            .get(format!("{node}/api/v1/search"))
             .query(&[("q", "ノード")])
-            .bearer_auth(&token)
+            .bearer_auth(token)
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap();
-        if left["hits"] == json!([]) {
+        if answer["hits"].as_array().is_some_and(|h| done(h)) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(left["hits"], json!([]), "{left}");
+    answer
 }

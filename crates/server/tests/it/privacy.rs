@@ -522,35 +522,20 @@ async fn the_retention_policy_empties_old_resolved_conversations(app: TestApp) {
         .login("lead@example.jp", "password-123", &admin.id)
         .await;
     let agent = app.login("one@example.jp", "password-123", &agent.id).await;
-    let path = format!("{}/api/v1/privacy/retention", app.url);
+    let put = |who: &crate::support::Agent, body: &Value| {
+        app.http
+            .put(format!("{}/api/v1/privacy/retention", app.url))
+            .bearer_auth(&who.token)
+            .json(body)
+            .send()
+    };
     let policy =
         json!({"resolved_conversations_days": 30, "removal": "redact", "attachments_days": 7});
-    let refused = app
-        .http
-        .put(&path)
-        .bearer_auth(&agent.token)
-        .json(&policy)
-        .send()
-        .await
-        .unwrap();
+    let refused = put(&agent, &policy).await.unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    let bad = app
-        .http
-        .put(&path)
-        .bearer_auth(&admin.token)
-        .json(&json!({"attachments_days": 0}))
-        .send()
-        .await
-        .unwrap();
+    let bad = put(&admin, &json!({"attachments_days": 0})).await.unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let set = app
-        .http
-        .put(&path)
-        .bearer_auth(&admin.token)
-        .json(&policy)
-        .send()
-        .await
-        .unwrap();
+    let set = put(&admin, &policy).await.unwrap();
     assert_eq!(set.status(), StatusCode::OK);
     assert_eq!(
         app.get_json(&agent, "/api/v1/privacy/retention").await,
@@ -605,14 +590,12 @@ async fn the_retention_policy_empties_old_resolved_conversations(app: TestApp) {
     }
 
     // Deletion instead of emptying: the messages go.
-    let set = app
-        .http
-        .put(&path)
-        .bearer_auth(&admin.token)
-        .json(&json!({"resolved_conversations_days": 30, "removal": "delete"}))
-        .send()
-        .await
-        .unwrap();
+    let set = put(
+        &admin,
+        &json!({"resolved_conversations_days": 30, "removal": "delete"}),
+    )
+    .await
+    .unwrap();
     assert_eq!(set.status(), StatusCode::OK);
     app.clock.advance_secs(60);
     app.run_jobs().await;
