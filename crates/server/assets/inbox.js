@@ -645,6 +645,31 @@
       history.appendChild(li);
     });
     side.appendChild(history);
+    dataRights(side, p.contact);
+  }
+  /* A customer's data rights, for the roles that may: everything held as a file, or erased. */
+  function dataRights(side, contact) {
+    var mayExport = MDG.can(S.me, "export_data"), mayErase = MDG.can(S.me, "erase_data");
+    if ((!mayExport && !mayErase) || contact.erased_at) return;
+    side.appendChild(el("h2", {}, t("inbox.data_rights")));
+    var box = el("p", { class: "exports", id: "data-rights" });
+    if (mayExport) {
+      var base = "/api/v1/contacts/" + contact.id + "/export";
+      box.appendChild(el("a", { href: base, download: "" }, t("inbox.export_json")));
+      box.appendChild(document.createTextNode(" · "));
+      box.appendChild(el("a", { href: base + "?format=html", target: "_blank", rel: "noopener" }, t("inbox.export_html")));
+    }
+    side.appendChild(box);
+    if (mayErase) {
+      var erase = el("button", { type: "button", class: "danger", id: "erase-contact" }, t("inbox.erase"));
+      erase.addEventListener("click", function () {
+        if (!confirm(t("inbox.erase_confirm"))) return;
+        api("DELETE", "/api/v1/contacts/" + contact.id).then(function () {
+          if (S.current) open(S.current.id);
+        }, function (err) { alert(err.message); });
+      });
+      side.appendChild(erase);
+    }
   }
   function patch(body) {
     return api("PATCH", "/api/v1/conversations/" + S.current.id, body).then(function (c) {

@@ -455,3 +455,60 @@ async fn webhooks_are_set_up_and_a_disabled_one_is_announced() {
         .unwrap();
     client.close().await.unwrap();
 }
+
+/// A customer's data from their profile: the export links, then erasure after a confirmation;
+/// the conversation stays, empty, and the profile has nothing left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_is_erased_from_their_profile() {
+    let Some(driver) = start_chromedriver().await else {
+        return;
+    };
+    let app = TestApp::spawn(madoguchi_store::Backend::Sqlite)
+        .await
+        .unwrap();
+    let workspace = app.workspace_id.clone();
+    app.agent_in(&workspace, "lead@example.jp", Role::Admin)
+        .await;
+    let visitor = app.visitor().await;
+    let conversation = app
+        .start(&visitor, "退会したいので私のデータを消してください")
+        .await;
+    let contact = app.contact_of(&visitor).await;
+    let profiles = std::env::temp_dir().join(format!("mdg-erase-{}", std::process::id()));
+    let client = browser(&driver, &profiles.join("lead")).await;
+    log_in(&client, &app, "lead@example.jp").await;
+    click_settled(&client, "#conversation-list .item").await;
+    let export = client
+        .wait()
+        .for_element(Locator::Css("#data-rights a"))
+        .await
+        .unwrap();
+    assert_eq!(
+        export.attr("href").await.unwrap().as_deref(),
+        Some(format!("/api/v1/contacts/{contact}/export").as_str())
+    );
+    scroll_to(&client, false, "#erase-contact").await;
+    save_screenshot(&client, "inbox-data-rights").await;
+    click_settled(&client, "#erase-contact").await;
+    client.accept_alert().await.unwrap();
+    eventually("the contact is erased", || async {
+        app.store
+            .contact(&workspace, &contact)
+            .await
+            .unwrap()
+            .erased_at
+            .is_some()
+    })
+    .await;
+    assert!(app
+        .store
+        .all_messages(&conversation)
+        .await
+        .unwrap()
+        .is_empty());
+    eventually("the profile no longer offers it", || async {
+        rows(&client, "#erase-contact").await.is_empty()
+    })
+    .await;
+    client.close().await.unwrap();
+}
