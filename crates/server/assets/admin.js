@@ -220,7 +220,7 @@
     var create = card(t("admin.add_channel"));
     var cform = el("form", { id: "channel-create" });
     var cname = field(cform, t("admin.name"), el("input", { required: "" }));
-    var ckind = field(cform, t("admin.kind"), options(el("select", { id: "channel-kind" }), [["widget", t("admin.kind.widget")], ["email", t("admin.kind.email")]], "widget"));
+    var ckind = field(cform, t("admin.kind"), options(el("select", { id: "channel-kind" }), [["widget", t("admin.kind.widget")], ["email", t("admin.kind.email")], ["api", t("admin.kind.api")]], "widget"));
     var caddress = field(cform, t("admin.email_address"), el("input", { type: "email", id: "channel-address" }));
     var addressRow = caddress.parentNode;
     addressRow.hidden = true;
@@ -232,14 +232,27 @@
       e.preventDefault();
       var body = { name: cname.value, kind: ckind.value };
       if (ckind.value === "email") body.email_address = caddress.value;
-      api("POST", "/api/v1/channels", body).then(function (c) { current = c; return loadChannels(); }).then(channelsPage, failed(cmsg));
+      var token = null;
+      api("POST", "/api/v1/channels", body).then(function (c) { current = c; token = c.api_token || null; return loadChannels(); }).then(function () {
+        channelsPage();
+        if (token) {
+          var shown = card(t("admin.api_token"));
+          shown.appendChild(el("p", {}, t("admin.api_token_once")));
+          shown.appendChild(el("p", { class: "secret", id: "api-token" }, token));
+        }
+      }, failed(cmsg));
     });
     main.appendChild(table(t("admin.channels"), [t("admin.name"), t("admin.kind"), t("admin.key"), t("admin.identity")], channels, function (c) {
-      return [c.name, t("admin.kind." + c.kind), c.email_address || c.public_key, c.kind === "widget" ? (c.identity_verification ? t("admin.on") : t("admin.off")) : "—"];
+      return [c.name, t("admin.kind." + c.kind), c.email_address || (c.kind === "api" ? "—" : c.public_key), c.kind === "widget" ? (c.identity_verification ? t("admin.on") : t("admin.off")) : "—"];
     }));
     if (!current) return;
     channelPicker(channelsPage);
     var c = current, st = c.settings;
+    if (c.kind === "api") {
+      var apiCard = card(t("admin.kind.api") + ": " + c.name);
+      apiCard.appendChild(el("p", { class: "hint" }, t("admin.api_help")));
+      return;
+    }
     if (c.kind === "email") {
       var mail = card(t("admin.kind.email") + ": " + c.name);
       mail.appendChild(el("p", { class: "address" }, c.email_address));

@@ -47,6 +47,8 @@ pub const IDENTITY_PHONE: &str = "phone";
 /// A customer signed in on the shop's site: the shop's own user id, vouched for by an HMAC
 /// made with the channel's identity secret.
 pub const IDENTITY_USER: &str = "user";
+/// A customer of the shop's own systems (an API channel): the id they have there.
+pub const IDENTITY_EXTERNAL: &str = "external";
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Identity {

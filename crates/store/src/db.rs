@@ -76,6 +76,7 @@ impl Backend {
             32 => "0032_contact_search.sql",
             33 => "0033_account_links.sql",
             34 => "0034_totp.sql",
+            35 => "0035_api_channel.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

@@ -357,6 +357,29 @@ impl Store {
         Channel::from_row(&row)
     }
 
+    /// Gives an API channel its token (by its hash), replacing any earlier one.
+    pub async fn set_channel_api_token(&self, channel_id: &str, token_hash: &str) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        sqlx::query("UPDATE channels SET api_token_hash = $2 WHERE id = $1 AND kind = 'api'")
+            .bind(channel_id)
+            .bind(token_hash)
+            .execute(&mut *w.tx)
+            .await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    /// The API channel a token (by its hash) belongs to.
+    pub async fn channel_by_api_token(&self, token_hash: &str) -> Result<Channel> {
+        let row = sqlx::query(&format!(
+            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE api_token_hash = $1 AND kind = 'api'"
+        ))
+        .bind(token_hash)
+        .fetch_one(self.pool())
+        .await?;
+        Channel::from_row(&row)
+    }
+
     /// Counts a click on a scenario node.
     pub async fn count_scenario_click(&self, channel_id: &str, node_id: &str) -> Result<()> {
         let mut w = self.begin_write().await?;

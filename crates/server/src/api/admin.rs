@@ -20,7 +20,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::auth::{end_sessions, hash_password, new_secret, AgentAuth};
+use crate::app::auth::{
+    end_sessions, hash_password, hash_token, new_secret, AgentAuth, API_TOKEN_PREFIX,
+};
 use crate::app::AppState;
 use crate::http::error::{
     check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path,
@@ -45,6 +47,9 @@ pub struct ChannelView {
     /// The IMAP mailbox an e-mail channel reads (never its password).
     pub imap: Option<MailboxView>,
     pub created_at: i64,
+    /// An API channel's token, in the answer that created the channel only (kept hashed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -82,6 +87,7 @@ impl TryFrom<&Channel> for ChannelView {
                     folder: m.folder,
                 }),
             created_at: c.created_at,
+            api_token: None,
         })
     }
 }
@@ -284,7 +290,7 @@ async fn create_channel(
     let name = parse_name(&request.name)?;
     let kind = request.kind.as_deref().unwrap_or("widget");
     let address = match (kind, request.email_address.as_deref()) {
-        ("widget", None) => None,
+        ("widget" | "api", None) => None,
         ("email", Some(address)) => {
             let address = Email::parse(address)?.as_str().to_lowercase();
             if address
@@ -309,10 +315,10 @@ async fn create_channel(
         ("email", None) => {
             return Err(InvalidValue::new("email_address", "is required for e-mail").into())
         }
-        ("widget", Some(_)) => {
+        ("widget" | "api", Some(_)) => {
             return Err(InvalidValue::new("email_address", "is only for e-mail channels").into())
         }
-        _ => return Err(InvalidValue::new("kind", "must be widget or email").into()),
+        _ => return Err(InvalidValue::new("kind", "must be widget, email or api").into()),
     };
     let mut channel = state
         .store
@@ -338,7 +344,16 @@ async fn create_channel(
         serde_json::json!({ "name": name, "kind": kind, "email_address": address }),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json((&channel).try_into()?)))
+    let mut view: ChannelView = (&channel).try_into()?;
+    if kind == "api" {
+        let token = format!("{API_TOKEN_PREFIX}{}", new_secret());
+        state
+            .store
+            .set_channel_api_token(&channel.id, &hash_token(&token))
+            .await?;
+        view.api_token = Some(token);
+    }
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

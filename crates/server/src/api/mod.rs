@@ -7,6 +7,7 @@ mod admin;
 mod attachments;
 mod audit_log;
 mod auth;
+mod channel_api;
 mod contacts;
 mod conversations;
 mod harassment;
@@ -40,6 +41,7 @@ use crate::http::error::ErrorBody;
         (name = "widget", description = "Visitor API, authenticated by the visitor token"),
         (name = "agent", description = "Agent API, authenticated by bearer token or session cookie + CSRF token"),
         (name = "admin", description = "Workspace administration (admin role)"),
+        (name = "channel", description = "API channel: a shop's own systems, authenticated by the channel token (Bearer mdc_…)"),
         (name = "system", description = "Health and metrics"),
     )
 )]
@@ -52,6 +54,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(attachments::routes())
         .merge(audit_log::routes())
         .merge(auth::routes())
+        .merge(channel_api::routes())
         .merge(conversations::routes())
         .merge(harassment::routes())
         .merge(contacts::routes())

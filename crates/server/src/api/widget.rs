@@ -505,7 +505,11 @@ pub struct VisitorMessageRequest {
 }
 
 impl VisitorMessageRequest {
-    fn parse(&self) -> Result<(MessageBody, Option<ClientId>), InvalidValue> {
+    pub(super) fn new(body: String, client_id: Option<String>) -> Self {
+        Self { body, client_id }
+    }
+
+    pub(super) fn parse(&self) -> Result<(MessageBody, Option<ClientId>), InvalidValue> {
         Ok((
             MessageBody::parse(&self.body)?,
             self.client_id.as_deref().map(ClientId::parse).transpose()?,

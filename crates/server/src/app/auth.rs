@@ -283,6 +283,28 @@ pub async fn end_sessions(
     Ok(ended.len())
 }
 
+/// How an API channel's token starts (`Authorization: Bearer mdc_…`).
+pub const API_TOKEN_PREFIX: &str = "mdc_";
+
+/// A shop's own system, known by its API channel's token.
+pub struct ChannelAuth(pub Channel);
+
+impl FromRequestParts<AppState> for ChannelAuth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = bearer(parts)
+            .filter(|t| t.starts_with(API_TOKEN_PREFIX))
+            .ok_or_else(unauthenticated)?;
+        let channel = state
+            .store
+            .channel_by_api_token(&hash_token(&token))
+            .await
+            .map_err(missing_is_unauthenticated)?;
+        Ok(ChannelAuth(channel))
+    }
+}
+
 /// A visitor, known by their token: the channel that token belongs to, and their contact once
 /// they have written (or left an address, or are a signed-in customer known from before).
 pub struct VisitorAuth {

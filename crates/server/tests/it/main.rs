@@ -1,6 +1,7 @@
 //! End-to-end tests over real HTTP and WebSocket, against SQLite and PostgreSQL.
 
 mod accounts;
+mod api_channel;
 mod attachments;
 mod authz;
 mod automation;

@@ -388,6 +388,31 @@ async fn webhooks_are_set_up_and_a_disabled_one_is_announced() {
     .await;
     save_screenshot(&client, "admin-privacy").await;
 
+    // An API channel for the shop's own systems: its token is shown once.
+    open_area(&client, &app, "channels").await;
+    client
+        .wait()
+        .for_element(Locator::Css("#channel-create input"))
+        .await
+        .unwrap()
+        .send_keys("注文システム")
+        .await
+        .unwrap();
+    client
+        .execute(
+            "const k = document.getElementById('channel-kind'); k.value = 'api'; k.dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    click_settled(&client, "#channel-create button[type=submit]").await;
+    eventually("the token is shown once", || async {
+        scroll_to(&client, false, "#api-token").await;
+        page_text(&client, "#api-token").await.starts_with("mdc_")
+    })
+    .await;
+    save_screenshot(&client, "admin-api-channel").await;
+
     // A forgotten password: the page asks for the address and says the same for any.
     client.goto(&format!("{}/account", app.url)).await.unwrap();
     client
