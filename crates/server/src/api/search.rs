@@ -5,13 +5,15 @@
 //! applied from the store, so a hit never outlives a change of its conversation.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::State;
 use chrono::{NaiveDate, TimeZone};
 use madoguchi_core::InvalidValue;
 use madoguchi_store::contacts::Contact;
 use madoguchi_store::conversations::Conversation;
-use madoguchi_text::search::{escaped, kind, snippet, Request};
+use madoguchi_text::search::{escaped, kind, snippet, Found, Request, SearchIndex};
+use madoguchi_text::Analyzer;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -177,6 +179,42 @@ fn day_start(field: &'static str, raw: &str, tz: chrono_tz::Tz) -> Result<i64, I
 /// Contacts found by the index (the shared analysis: readings, widths, whole addresses and
 /// numbers), then by a substring of their name, e-mail, phone or ids (a phone number's last
 /// digits), best first.
+/// Runs a query on the blocking pool: tantivy reads and scores on the thread that calls it,
+/// which must not be one of the runtime's.
+async fn run(
+    index: Arc<SearchIndex>,
+    analyzer: Arc<Analyzer>,
+    request: Request<'_>,
+) -> ApiResult<Found> {
+    let internal = |err: String| AppError::new(ErrorCode::Internal, err);
+    let (workspace, text) = (request.workspace_id.to_owned(), request.text.to_owned());
+    let kinds: Vec<String> = request.kinds.iter().map(|k| (*k).to_owned()).collect();
+    let (include_private, from, to, limit) = (
+        request.include_private,
+        request.from,
+        request.to,
+        request.limit,
+    );
+    tokio::task::spawn_blocking(move || {
+        let kinds: Vec<&str> = kinds.iter().map(String::as_str).collect();
+        index.search(
+            &analyzer,
+            &Request {
+                workspace_id: &workspace,
+                text: &text,
+                kinds: &kinds,
+                include_private,
+                from,
+                to,
+                limit,
+            },
+        )
+    })
+    .await
+    .map_err(|err| internal(err.to_string()))?
+    .map_err(|err| internal(err.to_string()))
+}
+
 async fn contact_hits(
     state: &AppState,
     workspace_id: &str,
@@ -186,18 +224,18 @@ async fn contact_hits(
     let analyzer = state.kb.analyzer().await.map_err(AppError::from)?;
     let (ids, marks) = match state.search.index() {
         Some(index) => {
-            let found = index
-                .search(
-                    &analyzer,
-                    &Request {
-                        workspace_id,
-                        text,
-                        kinds: &[kind::CONTACT],
-                        limit: wanted,
-                        ..Request::default()
-                    },
-                )
-                .map_err(|err| AppError::new(ErrorCode::Internal, err.to_string()))?;
+            let found = run(
+                index,
+                analyzer.clone(),
+                Request {
+                    workspace_id,
+                    text,
+                    kinds: &[kind::CONTACT],
+                    limit: wanted,
+                    ..Request::default()
+                },
+            )
+            .await?;
             let ids: Vec<String> = found.hits.into_iter().map(|h| h.key).collect();
             (ids, found.marks)
         }
@@ -277,9 +315,7 @@ async fn conversation_hits(
         to,
         limit: wanted * OVERFETCH,
     };
-    let found = index
-        .search(&analyzer, &request)
-        .map_err(|err| AppError::new(ErrorCode::Internal, err.to_string()))?;
+    let found = run(index, analyzer.clone(), request).await?;
     let mut ids: Vec<String> = found
         .hits
         .iter()
