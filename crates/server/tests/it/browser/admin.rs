@@ -503,15 +503,19 @@ async fn a_customer_is_erased_from_their_profile() {
     let client = browser(&driver, &profiles.join("lead")).await;
     log_in(&client, &app, "lead@example.jp").await;
     click_settled(&client, "#conversation-list .item").await;
-    let export = client
-        .wait()
-        .for_element(Locator::Css("#data-rights a"))
-        .await
-        .unwrap();
-    assert_eq!(
-        export.attr("href").await.unwrap().as_deref(),
-        Some(format!("/api/v1/contacts/{contact}/export").as_str())
-    );
+    // Read afresh each time: the panel is drawn again as the conversation refreshes.
+    let wanted = format!("/api/v1/contacts/{contact}/export");
+    eventually("the export link", || async {
+        let href = client
+            .execute(
+                "const a = document.querySelector('#data-rights a'); return a ? a.getAttribute('href') : null;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        href.as_str() == Some(wanted.as_str())
+    })
+    .await;
     scroll_to(&client, false, "#erase-contact").await;
     save_screenshot(&client, "inbox-data-rights").await;
     click_settled(&client, "#erase-contact").await;
