@@ -37,6 +37,8 @@ pub struct ConversationFacts {
     pub channel_id: String,
     pub assignee_id: Option<String>,
     pub team_id: Option<String>,
+    /// The brand of its channel (filled in by the report from the channels).
+    pub brand_id: Option<String>,
     pub created_at: i64,
     pub first_contact_at: Option<i64>,
     pub last_contact_at: Option<i64>,
@@ -376,6 +378,7 @@ pub enum GroupBy {
     Month,
     Channel,
     Team,
+    Brand,
     Agent,
     Priority,
 }
@@ -388,6 +391,7 @@ impl GroupBy {
             "month" => Self::Month,
             "channel" => Self::Channel,
             "team" => Self::Team,
+            "brand" => Self::Brand,
             "agent" => Self::Agent,
             "priority" => Self::Priority,
             _ => return None,
@@ -421,6 +425,7 @@ impl GroupBy {
         match self {
             Self::Channel => facts.channel_id.clone(),
             Self::Team => facts.team_id.clone().unwrap_or_else(|| "none".into()),
+            Self::Brand => facts.brand_id.clone().unwrap_or_else(|| "none".into()),
             Self::Agent => facts
                 .assignee_id
                 .clone()

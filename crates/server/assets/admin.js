@@ -1,11 +1,11 @@
-/* Admin: one page per area behind a navigation (#general, #agents, #channels, #hours, #bot,
+/* Admin: one page per area behind a navigation (#general, #brands, #agents, #channels, #hours, #bot,
  * #knowledge, #review, #replies, #routing, #harassment, #privacy, #webhooks, #audit). Values are shown in words of the agent's language, every
  * list has column headers, and everything made can be edited or deleted. */
 (function () {
   "use strict";
   var M = window.MDG, t = M.t, el = M.el, api = M.api;
-  var main, nav, me, channels = [], current = null;
-  var AREAS = ["general", "agents", "channels", "hours", "bot", "knowledge", "review", "replies", "routing", "harassment", "privacy", "webhooks", "audit"];
+  var main, nav, me, channels = [], brands = [], current = null;
+  var AREAS = ["general", "brands", "agents", "channels", "hours", "bot", "knowledge", "review", "replies", "routing", "harassment", "privacy", "webhooks", "audit"];
   var DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
   /* ---- helpers ---- */
@@ -93,9 +93,28 @@
     pick.addEventListener("change", function () { current = channels.filter(function (c) { return c.id === pick.value; })[0]; render(); });
   }
   function loadChannels() {
-    return api("GET", "/api/v1/channels").then(function (d) {
-      channels = d.channels;
+    return Promise.all([api("GET", "/api/v1/channels"), api("GET", "/api/v1/brands")]).then(function (r) {
+      channels = r[0].channels;
+      brands = r[1];
       current = channels.filter(function (c) { return current && c.id === current.id; })[0] || channels[0] || null;
+    });
+  }
+  function brandName(id) {
+    var b = brands.filter(function (x) { return x.id === id; })[0];
+    return b ? b.name : t("brands.shared");
+  }
+  /* A brand picker for what may belong to one brand (articles, templates); none while the
+   * workspace has no brands. */
+  function brandField(form, value) {
+    if (!brands.length) return null;
+    var pairs = [["", t("brands.shared")]].concat(brands.map(function (b) { return [b.id, b.name]; }));
+    return field(form, t("brands.brand"), options(el("select", { class: "brand-pick" }), pairs, value || ""));
+  }
+  /* Uploads an image as the raw body of a PUT (logos). */
+  function putFile(path, file) {
+    var headers = { "Content-Type": "application/octet-stream", "X-CSRF-Token": localStorage.getItem("mdg_csrf") || "" };
+    return fetch(path, { method: "PUT", headers: headers, credentials: "same-origin", body: file }).then(function (r) {
+      if (r.status !== 204) return r.json().then(function (d) { throw new Error(d.error.message); });
     });
   }
 
@@ -121,15 +140,106 @@
       var lmsg = statusLine(logo);
       file.addEventListener("change", function () {
         if (!file.files[0]) return;
-        var headers = { "Content-Type": "application/octet-stream", "X-CSRF-Token": localStorage.getItem("mdg_csrf") || "" };
-        fetch("/api/v1/workspace/logo", { method: "PUT", headers: headers, credentials: "same-origin", body: file.files[0] })
-          .then(function (r) {
-            if (r.status !== 204) return r.json().then(function (d) { throw new Error(d.error.message); });
+        putFile("/api/v1/workspace/logo", file.files[0])
+          .then(function () {
             lmsg.textContent = t("admin.saved");
             if (key) { preview.src = "/help/" + key + "/logo?" + Date.now(); logo.insertBefore(preview, logo.children[1]); }
           }).catch(failed(lmsg));
       });
       s.appendChild(el("p", { class: "hint" }, t("admin.time_zone") + ": " + w.time_zone));
+    });
+  }
+
+  /* ---- #brands: the shops one inbox answers for, and agents limited to some of them ---- */
+  function brandsPage() {
+    page(t("admin.area.brands"));
+    main.appendChild(el("p", { class: "hint" }, t("brands.help")));
+    var list = card();
+    list.appendChild(table(t("admin.area.brands"), [t("brands.name"), t("admin.help_center"), t("brands.sender"), t("admin.channels"), t("admin.actions")], brands, function (b) {
+      var actions = el("span");
+      actions.appendChild(button(t("admin.edit"), function () { edit(b); }));
+      actions.appendChild(button(t("admin.delete"), function () {
+        if (confirm(t("brands.confirm_delete"))) api("DELETE", "/api/v1/brands/" + b.id).then(loadChannels).then(brandsPage, failed(msg));
+      }, "danger"));
+      var name = el("span", { class: "brand-name" });
+      if (b.color) name.appendChild(el("span", { class: "swatch", "data-color": b.color, "aria-hidden": "true" }));
+      name.appendChild(document.createTextNode(b.name));
+      var help = el("a", { href: "/help/" + b.slug, target: "_blank", rel: "noopener" }, "/help/" + b.slug);
+      var sender = b.sender_email ? (b.sender_name || b.name) + " <" + b.sender_email + ">" : "—";
+      var owned = channels.filter(function (c) { return c.brand_id === b.id; }).map(function (c) { return c.name; }).join("、") || "—";
+      return [name, help, sender, owned, actions];
+    }, t("brands.none")));
+    /* Inline styles are not allowed (CSP): swatches take their colour from script. */
+    Array.prototype.forEach.call(list.querySelectorAll(".swatch"), function (sw) { sw.style.background = sw.getAttribute("data-color"); });
+    var formCard = card(t("brands.add"));
+    var form = el("form", { id: "brand-form" });
+    var editing = null;
+    var name = field(form, t("brands.name"), el("input", { required: "", maxlength: "100" }));
+    var slug = field(form, t("brands.slug"), el("input", { required: "", pattern: "[a-z0-9][a-z0-9-]{1,39}", maxlength: "40" }));
+    form.appendChild(el("p", { class: "hint" }, t("brands.slug_hint")));
+    var color = field(form, t("brands.color"), el("input", { type: "color", value: "#2f6f8f" }));
+    var senderName = field(form, t("brands.sender_name"), el("input", { maxlength: "100" }));
+    var senderEmail = field(form, t("brands.sender_email"), el("input", { type: "email" }));
+    form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
+    form.appendChild(button(t("admin.cancel"), function () { edit(null); }));
+    formCard.appendChild(form);
+    var logoRow = el("div", { hidden: "" });
+    var logo = field(logoRow, t("brands.logo"), el("input", { type: "file", accept: "image/png,image/jpeg,image/gif,image/webp" }));
+    formCard.appendChild(logoRow);
+    var msg = statusLine(formCard);
+    function edit(b) {
+      editing = b;
+      formCard.querySelector("h3").textContent = b ? t("brands.edit") + ": " + b.name : t("brands.add");
+      name.value = b ? b.name : ""; slug.value = b ? b.slug : ""; color.value = (b && b.color) || "#2f6f8f";
+      senderName.value = (b && b.sender_name) || ""; senderEmail.value = (b && b.sender_email) || "";
+      logoRow.hidden = !b;
+      msg.textContent = "";
+      name.focus();
+    }
+    logo.addEventListener("change", function () {
+      if (editing && logo.files[0]) putFile("/api/v1/brands/" + editing.id + "/logo", logo.files[0]).then(saved(msg), failed(msg));
+    });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var body = { name: name.value, slug: slug.value, color: color.value, sender_name: senderName.value || null, sender_email: senderEmail.value || null };
+      (editing ? api("PUT", "/api/v1/brands/" + editing.id, body) : api("POST", "/api/v1/brands", body))
+        .then(loadChannels).then(function () { brandsPage(); main.querySelector(".status").textContent = t("admin.saved"); }, failed(msg));
+    });
+    if (!brands.length) return;
+    var limits = card(t("brands.limits"));
+    limits.appendChild(el("p", { class: "hint" }, t("brands.limits_help")));
+    api("GET", "/api/v1/agents").then(function (d) {
+      var lform = el("form", { id: "brand-limits" });
+      var who = field(lform, t("brands.agent"), options(el("select"), d.agents.map(function (a) { return [a.id, a.name + " (" + a.email + ")"]; }), d.agents[0] && d.agents[0].id));
+      var boxes = brands.map(function (b) { return [b, check(lform, b.name, false)]; });
+      function fill() {
+        boxes.forEach(function (p) { p[1].checked = p[0].agent_ids.indexOf(who.value) >= 0; });
+      }
+      who.addEventListener("change", fill);
+      fill();
+      lform.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
+      limits.appendChild(lform);
+      var lmsg = statusLine(limits);
+      var limitsList = el("div");
+      limits.appendChild(limitsList);
+      function listLimits() {
+        limitsList.textContent = "";
+        limitsList.appendChild(table(t("brands.limits"), [t("brands.agent"), t("inbox.email"), t("admin.area.brands")], d.agents, function (a) {
+          var mine = brands.filter(function (b) { return b.agent_ids.indexOf(a.id) >= 0; }).map(function (b) { return b.name; });
+          return [a.name, a.email, mine.length ? mine.join("、") : t("brands.all")];
+        }));
+      }
+      listLimits();
+      lform.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var chosen = boxes.filter(function (p) { return p[1].checked; }).map(function (p) { return p[0].id; });
+        api("PUT", "/api/v1/agents/" + who.value + "/brands", { brand_ids: chosen }).then(loadChannels).then(function () {
+          /* Fresh limits: the boxes' brands are the new list's. */
+          boxes.forEach(function (p) { p[0] = brands.filter(function (b) { return b.id === p[0].id; })[0] || p[0]; });
+          listLimits();
+          lmsg.textContent = t("admin.saved");
+        }, failed(lmsg));
+      });
     });
   }
 
@@ -242,12 +352,27 @@
         }
       }, failed(cmsg));
     });
-    main.appendChild(table(t("admin.channels"), [t("admin.name"), t("admin.kind"), t("admin.key"), t("admin.identity")], channels, function (c) {
-      return [c.name, t("admin.kind." + c.kind), c.email_address || (c.kind === "api" ? "—" : c.public_key), c.kind === "widget" ? (c.identity_verification ? t("admin.on") : t("admin.off")) : "—"];
+    var headers = [t("admin.name"), t("admin.kind"), t("admin.key"), t("admin.identity")].concat(brands.length ? [t("brands.brand")] : []);
+    main.appendChild(table(t("admin.channels"), headers, channels, function (c) {
+      var row = [c.name, t("admin.kind." + c.kind), c.email_address || (c.kind === "api" ? "—" : c.public_key), c.kind === "widget" ? (c.identity_verification ? t("admin.on") : t("admin.off")) : "—"];
+      return brands.length ? row.concat([c.brand_id ? brandName(c.brand_id) : t("brands.no_brand")]) : row;
     }));
     if (!current) return;
     channelPicker(channelsPage);
     var c = current, st = c.settings;
+    if (brands.length) {
+      var bcard = card(t("brands.channel_brand"));
+      var bform = el("form", { id: "channel-brand" });
+      var pairs = [["", t("brands.no_brand")]].concat(brands.map(function (b) { return [b.id, b.name]; }));
+      var bpick = field(bform, t("brands.brand"), options(el("select"), pairs, c.brand_id || ""));
+      bform.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
+      bcard.appendChild(bform);
+      var bmsg = statusLine(bcard);
+      bform.addEventListener("submit", function (e) {
+        e.preventDefault();
+        api("PUT", "/api/v1/channels/" + c.id + "/brand", { brand_id: bpick.value || null }).then(loadChannels).then(saved(bmsg), failed(bmsg));
+      });
+    }
     if (c.kind === "api") {
       var apiCard = card(t("admin.kind.api") + ": " + c.name);
       apiCard.appendChild(el("p", { class: "hint" }, t("admin.api_help")));
@@ -531,6 +656,7 @@
     var status = field(form, t("admin.status"), options(el("select"), [["draft", t("admin.status.draft")], ["published", t("admin.status.published")]], "draft"));
     var alternatives = field(form, t("admin.alternatives"), textarea("", 3));
     var body = field(form, t("admin.article_body"), el("textarea", { rows: "8", required: "" }));
+    var brand = brandField(form, "");
     form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
     form.appendChild(button(t("admin.new_article"), function () { edit(null); }));
     formCard.appendChild(form);
@@ -539,6 +665,7 @@
       id = a ? a.id : null;
       title.value = a ? a.title : ""; category.value = a ? a.category : ""; locale.value = a ? a.locale : "ja";
       status.value = a ? a.status : "draft"; alternatives.value = a ? a.alternatives.join("\n") : ""; body.value = a ? a.body : "";
+      if (brand) brand.value = (a && a.brand_id) || "";
       title.focus();
     }
     function load() {
@@ -546,18 +673,20 @@
         var votes = {};
         r[1].articles.forEach(function (v) { votes[v.article_id] = v; });
         list.textContent = "";
-        list.appendChild(table(t("admin.articles"), [t("admin.category"), t("admin.article_title"), t("admin.article_locale"), t("admin.status"), t("admin.helpful_votes"), t("admin.actions")], r[0].articles, function (a) {
+        var headers = [t("admin.category"), t("admin.article_title"), t("admin.article_locale"), t("admin.status"), t("admin.helpful_votes")].concat(brands.length ? [t("brands.brand")] : [], [t("admin.actions")]);
+        list.appendChild(table(t("admin.articles"), headers, r[0].articles, function (a) {
           var v = votes[a.id];
           var actions = el("span");
           actions.appendChild(button(t("admin.edit"), function () { edit(a); }));
           actions.appendChild(button(t("admin.delete"), function () { if (confirm(t("admin.confirm_delete"))) api("DELETE", "/api/v1/articles/" + a.id).then(load); }, "danger"));
-          return [a.category, a.title, localeName(a.locale), t("admin.status." + a.status), v ? v.helpful + " / " + (v.helpful + v.not_helpful) : "—", actions];
+          return [a.category, a.title, localeName(a.locale), t("admin.status." + a.status), v ? v.helpful + " / " + (v.helpful + v.not_helpful) : "—"]
+            .concat(brands.length ? [brandName(a.brand_id)] : [], [actions]);
         }, t("admin.no_articles")));
       });
     }
     form.addEventListener("submit", function (e) {
       e.preventDefault();
-      var payload = { title: title.value, category: category.value, locale: locale.value, status: status.value, body: body.value, alternatives: lines(alternatives.value) };
+      var payload = { title: title.value, category: category.value, locale: locale.value, status: status.value, body: body.value, alternatives: lines(alternatives.value), brand_id: brand && brand.value ? brand.value : null };
       (id ? api("PUT", "/api/v1/articles/" + id, payload) : api("POST", "/api/v1/articles", payload))
         .then(function () { edit(null); msg.textContent = t("admin.saved"); load(); }, failed(msg));
     });
@@ -661,6 +790,7 @@
     var editing = null;
     var pname = field(pform, t("admin.name"), el("input", { required: "" }));
     var pbody = field(pform, t("admin.body"), el("textarea", { rows: "3", required: "" }));
+    var pbrand = brandField(pform, "");
     pform.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
     pform.appendChild(button(t("admin.cancel"), function () { editing = null; pform.reset(); }));
     tpl.appendChild(pform);
@@ -668,17 +798,22 @@
     function loadTemplates() {
       api("GET", "/api/v1/templates").then(function (d) {
         plist.textContent = "";
-        plist.appendChild(table(t("admin.templates"), [t("admin.name"), t("admin.template_body"), t("admin.actions")], d.templates, function (x) {
+        var headers = [t("admin.name"), t("admin.template_body")].concat(brands.length ? [t("brands.brand")] : [], [t("admin.actions")]);
+        plist.appendChild(table(t("admin.templates"), headers, d.templates, function (x) {
           var actions = el("span");
-          actions.appendChild(button(t("admin.edit"), function () { editing = x.id; pname.value = x.name; pbody.value = x.body; pname.focus(); }));
+          actions.appendChild(button(t("admin.edit"), function () {
+            editing = x.id; pname.value = x.name; pbody.value = x.body;
+            if (pbrand) pbrand.value = x.brand_id || "";
+            pname.focus();
+          }));
           actions.appendChild(button(t("admin.delete"), function () { api("DELETE", "/api/v1/templates/" + x.id).then(loadTemplates); }, "danger"));
-          return [x.name, x.body, actions];
+          return [x.name, x.body].concat(brands.length ? [brandName(x.brand_id)] : [], [actions]);
         }));
       });
     }
     pform.addEventListener("submit", function (e) {
       e.preventDefault();
-      var body = { name: pname.value, body: pbody.value };
+      var body = { name: pname.value, body: pbody.value, brand_id: pbrand && pbrand.value ? pbrand.value : null };
       (editing ? api("PATCH", "/api/v1/templates/" + editing, body) : api("POST", "/api/v1/templates", body))
         .then(function () { editing = null; pform.reset(); pmsg.textContent = t("admin.saved"); loadTemplates(); }, failed(pmsg));
     });
@@ -1193,7 +1328,7 @@
     loadBlocks();
   }
 
-  var PAGES = { general: general, agents: agents, channels: channelsPage, hours: hours, bot: bot, knowledge: knowledge, review: review, replies: replies, routing: routing, harassment: harassment, privacy: privacy, webhooks: webhooks, audit: audit };
+  var PAGES = { general: general, brands: brandsPage, agents: agents, channels: channelsPage, hours: hours, bot: bot, knowledge: knowledge, review: review, replies: replies, routing: routing, harassment: harassment, privacy: privacy, webhooks: webhooks, audit: audit };
   function show() {
     var area = location.hash.slice(1);
     if (AREAS.indexOf(area) < 0) area = "general";

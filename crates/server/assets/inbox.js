@@ -8,7 +8,7 @@
   var M = window.MDG, t = M.t, el = M.el, api = M.api;
   var S = {
     me: null, agents: [], channels: [], templates: [], conversations: [], counts: {},
-    filter: { status: "open", assignee: "all", tag: "", channel: "", team: "", sort: "", q: "" },
+    filter: { status: "open", assignee: "all", tag: "", channel: "", team: "", brand: "", sort: "", q: "" }, brands: [],
     selected: 0, current: null, messages: [], contact: null, mode: "reply", popup: null, popupIndex: 0
   };
   var ui = {};
@@ -105,6 +105,14 @@
       team.appendChild(o);
     });
     team.addEventListener("change", function () { S.filter.team = team.value; refresh(); });
+    var brand = el("select", { "aria-label": t("brands.brand"), id: "brand-filter" });
+    brand.appendChild(el("option", { value: "" }, t("brands.all")));
+    S.brands.forEach(function (b) {
+      var o = el("option", { value: b.id }, b.name);
+      if (S.filter.brand === b.id) o.selected = true;
+      brand.appendChild(o);
+    });
+    brand.addEventListener("change", function () { S.filter.brand = brand.value; refresh(); });
     var search = el("input", { type: "search", id: "search", "aria-label": t("inbox.search_help"), title: t("inbox.search_help"), placeholder: t("inbox.search"), value: S.filter.q });
     search.addEventListener("change", function () { S.filter.q = search.value.trim(); refresh(); });
     f.appendChild(el("h2", {}, t("inbox.tags")));
@@ -112,6 +120,7 @@
     f.appendChild(el("h2", {}, t("inbox.channel_filter")));
     f.appendChild(channel);
     if (S.teams.length) { f.appendChild(el("h2", {}, t("inbox.team_filter"))); f.appendChild(team); }
+    if (S.brands.length) { f.appendChild(el("h2", {}, t("brands.brand"))); f.appendChild(brand); }
     var sort = el("select", { "aria-label": t("inbox.sort") });
     [["", t("inbox.sort.activity")], ["sla", t("inbox.sort.sla")]].forEach(function (o) {
       var opt = el("option", { value: o[0] }, o[1]);
@@ -236,6 +245,7 @@
     if (f.tag) p.push("tag=" + encodeURIComponent(f.tag));
     if (f.channel) p.push("channel=" + encodeURIComponent(f.channel));
     if (f.team) p.push("team=" + encodeURIComponent(f.team));
+    if (f.brand) p.push("brand=" + encodeURIComponent(f.brand));
     if (f.sort) p.push("sort=" + f.sort);
     if (f.q) p.push("q=" + encodeURIComponent(f.q));
     return "/api/v1/conversations?" + p.join("&");
@@ -245,6 +255,7 @@
     var f = S.filter, p = ["q=" + encodeURIComponent(f.q), "limit=50"];
     if (f.tag) p.push("tag=" + encodeURIComponent(f.tag));
     if (f.channel) p.push("channel=" + encodeURIComponent(f.channel));
+    if (f.brand) p.push("brand=" + encodeURIComponent(f.brand));
     if (f.assignee === "mine") p.push("assignee=" + encodeURIComponent(S.me.id));
     if (f.assignee === "unassigned") p.push("assignee=none");
     return "/api/v1/search?" + p.join("&");
@@ -329,6 +340,8 @@
       if (c.preview) item.appendChild(el("div", { class: "preview" }, c.preview));
       else if (c.masked) item.appendChild(el("div", { class: "preview masked-preview" }, t("harassment.hidden")));
       var channel = byId(S.channels, c.channel_id);
+      var brand = c.brand_id && byId(S.brands, c.brand_id);
+      if (brand) head.appendChild(el("span", { class: "brand-badge" }, brand.name));
       item.appendChild(el("div", { class: "meta" }, (channel ? channel.name + " · " : "") + t("inbox.status." + c.status) + " · " + M.time(c.last_activity_at) +
         (assignee ? " · " + assignee.name : "") + (c.tags.length ? " · #" + c.tags.join(" #") : "")));
       var sla = slaLeft(c);
@@ -568,6 +581,8 @@
     var side = ui.side, c = S.current;
     side.textContent = "";
     if (!c) return;
+    var brand = c.brand_id && byId(S.brands, c.brand_id);
+    if (brand) side.appendChild(el("p", { class: "brand-line" }, t("brands.brand") + ": " + brand.name));
     var status = select(t("inbox.status"), "status", ["open", "pending", "snoozed", "resolved", "spam", "blocked"].map(function (s) { return [s, t("inbox.status." + s)]; }),
       c.status, function (v) { if (v === "snoozed") showSnooze(); else patch({ status: v }); });
     var assignee = select(t("inbox.assignee"), "assignee", [["", t("inbox.nobody")]].concat(S.agents.map(function (a) { return [a.id, a.name]; })),
@@ -690,7 +705,8 @@
     var v = ui.input.value;
     if (v.charAt(0) !== "/" || v.indexOf("\n") >= 0) { closePopup(); return; }
     var q = v.slice(1).toLowerCase();
-    var matches = S.templates.filter(function (tp) { return tp.name.toLowerCase().indexOf(q) >= 0 || tp.body.toLowerCase().indexOf(q) >= 0; });
+    var mine = S.current ? S.current.brand_id : null;
+    var matches = S.templates.filter(function (tp) { return !tp.brand_id || tp.brand_id === mine; }).filter(function (tp) { return tp.name.toLowerCase().indexOf(q) >= 0 || tp.body.toLowerCase().indexOf(q) >= 0; });
     closePopup();
     var pop = el("div", { class: "templates-pop", role: matches.length ? "listbox" : "status", id: "templates", "aria-label": t("inbox.templates") });
     if (!matches.length) pop.appendChild(el("p", { class: "empty" }, t("inbox.no_templates")));
@@ -796,7 +812,8 @@
     return M.loadStrings(me.locale);
   }).then(function () {
     return Promise.all([api("GET", "/api/v1/agents"), api("GET", "/api/v1/channels"), api("GET", "/api/v1/templates"),
-      api("GET", "/api/v1/teams"), api("GET", "/api/v1/agents/" + S.me.id + "/routing"), api("GET", "/api/v1/classification")]);
+      api("GET", "/api/v1/teams"), api("GET", "/api/v1/agents/" + S.me.id + "/routing"), api("GET", "/api/v1/classification"),
+      api("GET", "/api/v1/brands")]);
   }).then(function (r) {
     S.agents = r[0].agents;
     S.channels = r[1].channels;
@@ -804,6 +821,7 @@
     S.teams = r[3];
     S.routing = r[4];
     S.categories = r[5].categories.map(function (c) { return c.name; });
+    S.brands = r[6];
     build();
     connect();
     /* A link from elsewhere (a report's drill-down) opens its conversation: #conversation=ID. */

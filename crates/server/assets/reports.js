@@ -22,7 +22,7 @@
     ["missed", "count", function (v, g) { return v <= g.missed; }, "missed"],
     ["self_resolution_rate", "rate", function (v, g) { return v >= g.self_resolution_rate; }, "self_resolution_rate"]
   ];
-  var S = { from: "", to: "", channel: "", by: "day", report: null, channels: [] };
+  var S = { from: "", to: "", channel: "", brand: "", by: "day", report: null, channels: [], brands: [] };
   var main;
 
   function duration(s) {
@@ -53,6 +53,7 @@
     if (S.from) p.push("from=" + S.from);
     if (S.to) p.push("to=" + S.to);
     if (S.channel) p.push("channel=" + encodeURIComponent(S.channel));
+    if (S.brand) p.push("brand=" + encodeURIComponent(S.brand));
     return p.concat(extra || []).join("&");
   }
 
@@ -143,6 +144,39 @@
     document.getElementById("csv").setAttribute("href", "/api/v1/reports/kpis?" + query(["group_by=" + S.by, "format=csv"]));
   }
 
+  /* The KPIs side by side per brand (a row per KPI, a column per brand), when there are brands. */
+  function byBrand() {
+    var box = document.getElementById("by-brand");
+    box.textContent = "";
+    if (!S.brands.length) return null;
+    return api("GET", "/api/v1/reports/kpis?" + query(["group_by=brand"])).then(function (r) {
+      box.appendChild(el("h2", {}, t("reports.by_brand")));
+      if (!r.groups.length) { box.appendChild(el("p", { class: "empty" }, t("reports.drill_none"))); return; }
+      var name = function (key) {
+        var b = S.brands.filter(function (x) { return x.id === key; })[0];
+        return b ? b.name : t("brands.no_brand");
+      };
+      var tbl = el("table", { class: "brand-kpis" });
+      var head = el("tr");
+      head.appendChild(el("th", { scope: "col" }, t("reports.kpi")));
+      r.groups.forEach(function (g) { head.appendChild(el("th", { scope: "col" }, name(g.key))); });
+      var thead = el("thead");
+      thead.appendChild(head);
+      tbl.appendChild(thead);
+      var body = el("tbody");
+      KPIS.forEach(function (k) {
+        var tr = el("tr");
+        tr.appendChild(el("th", { scope: "row" }, t("reports.kpi." + k[0])));
+        r.groups.forEach(function (g) { tr.appendChild(el("td", {}, show(k[1], g[k[0]]))); });
+        body.appendChild(tr);
+      });
+      tbl.appendChild(body);
+      var wrap = el("div", { class: "table-scroll" });
+      wrap.appendChild(tbl);
+      box.appendChild(wrap);
+    });
+  }
+
   function load() {
     return api("GET", "/api/v1/reports/kpis?" + query(["group_by=" + S.by])).then(function (r) {
       S.report = r;
@@ -150,6 +184,7 @@
       document.getElementById("from").value = r.from;
       document.getElementById("to").value = r.to;
       render();
+      return byBrand();
     }, function (err) { document.getElementById("period").textContent = err.message; });
   }
 
@@ -168,6 +203,12 @@
     var channel = labelled("reports.channel", el("select", { id: "channel" }));
     channel.appendChild(el("option", { value: "" }, t("reports.all_channels")));
     S.channels.forEach(function (c) { channel.appendChild(el("option", { value: c.id }, c.name)); });
+    var brand = null;
+    if (S.brands.length) {
+      brand = labelled("brands.brand", el("select", { id: "brand" }));
+      brand.appendChild(el("option", { value: "" }, t("brands.all")));
+      S.brands.forEach(function (b) { brand.appendChild(el("option", { value: b.id }, b.name)); });
+    }
     form.appendChild(el("button", { type: "submit", class: "primary" }, t("reports.show")));
     form.appendChild(el("a", { id: "csv", class: "csv", href: "#" }, t("reports.csv")));
     form.addEventListener("submit", function (e) {
@@ -176,11 +217,13 @@
       S.to = document.getElementById("to").value;
       S.by = by.value;
       S.channel = channel.value;
+      S.brand = brand ? brand.value : "";
       load();
     });
     main.appendChild(form);
     main.appendChild(el("p", { id: "period", class: "period", role: "status" }));
     main.appendChild(el("div", { id: "tiles", class: "tiles" }));
+    main.appendChild(el("section", { id: "by-brand", class: "by-brand" }));
     main.appendChild(el("div", { id: "drill", class: "drill", "aria-live": "polite" }));
     main.appendChild(targetsForm());
   }
@@ -232,8 +275,9 @@
       return;
     }
     main = app;
-    return api("GET", "/api/v1/channels").then(function (d) {
-      S.channels = d.channels;
+    return Promise.all([api("GET", "/api/v1/channels"), api("GET", "/api/v1/brands")]).then(function (d) {
+      S.channels = d[0].channels;
+      S.brands = d[1];
       build();
       return load();
     });

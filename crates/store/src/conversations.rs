@@ -23,6 +23,8 @@ pub struct Conversation {
     pub status: ConversationStatus,
     pub assignee_id: Option<String>,
     pub team_id: Option<String>,
+    /// The brand of its channel (see [`crate::brands`]).
+    pub brand_id: Option<String>,
     pub priority: Priority,
     /// The `seq` of the newest message (notes included).
     pub last_seq: i64,
@@ -75,6 +77,7 @@ impl Conversation {
             status: ConversationStatus::parse(&row.try_get::<String, _>("status")?)?,
             assignee_id: row.try_get("assignee_id")?,
             team_id: row.try_get("team_id")?,
+            brand_id: row.try_get("brand_id")?,
             priority: Priority::parse(&row.try_get::<String, _>("priority")?)?,
             last_seq: row.try_get("last_seq")?,
             created_at: row.try_get("created_at")?,
@@ -101,7 +104,7 @@ impl Conversation {
 }
 
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, workspace_id, channel_id, contact_id, status, \
-     assignee_id, team_id, priority, last_seq, created_at, first_agent_response_at, \
+     assignee_id, team_id, brand_id, priority, last_seq, created_at, first_agent_response_at, \
      last_activity_at, resolved_at, waiting_since, handed_over_at, locale, agent_read_seq, \
      contact_read_seq, snoozed_until, subject, sla_policy_id, sla_first_due_at, sla_resolution_due_at, \
      sla_next_due_at, category, category_confidence, category_source";
@@ -126,11 +129,52 @@ pub struct ConversationFilter {
     pub q: Option<String>,
     /// One team's conversations.
     pub team_id: Option<String>,
-    /// Only these teams' conversations (an agent who sees their teams' only).
-    pub teams: Option<Vec<String>>,
+    /// One brand's conversations (`Some(None)`: those of no brand).
+    pub brand_id: Option<Option<String>>,
+    /// Only what the asking agent may see.
+    pub sight: Sight,
     /// Nearest open SLA deadline first (those without one last), instead of newest first.
     pub by_deadline: bool,
     pub limit: i64,
+}
+
+/// Appends `clause` with its `$?` numbered after the arguments so far, and its argument.
+fn push(sql: &mut String, args: &mut Vec<String>, clause: &str, value: String) {
+    args.push(value);
+    sql.push_str(&clause.replace("$?", &format!("${}", args.len())));
+}
+
+/// Which conversations an agent may see: of their teams only, of their brands only (`None`:
+/// no such limit).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sight {
+    pub teams: Option<Vec<String>>,
+    pub brands: Option<Vec<String>>,
+}
+
+impl Sight {
+    /// Whether a conversation of this team and brand is in sight.
+    pub fn sees(&self, team_id: Option<&str>, brand_id: Option<&str>) -> bool {
+        let within = |limit: &Option<Vec<String>>, id: Option<&str>| {
+            limit
+                .as_ref()
+                .is_none_or(|ids| id.is_some_and(|id| ids.iter().any(|v| v == id)))
+        };
+        within(&self.teams, team_id) && within(&self.brands, brand_id)
+    }
+
+    /// The SQL condition (` AND …`, on columns prefixed with `table`) with its arguments.
+    fn restrict(&self, table: &str, sql: &mut String, args: &mut Vec<String>) {
+        for (column, limit) in [("team_id", &self.teams), ("brand_id", &self.brands)] {
+            if let Some(ids) = limit {
+                sql.push_str(&format!(" AND {table}{column} IN ('none'"));
+                for id in ids {
+                    push(sql, args, ", $?", id.clone());
+                }
+                sql.push(')');
+            }
+        }
+    }
 }
 
 /// Changes to a conversation; `None` leaves a field as it is, `Some(None)` clears the assignee.
@@ -252,8 +296,9 @@ impl WriteOp for ConversationDraft {
             let row = sqlx::query(&format!(
                 "INSERT INTO conversations (id, workspace_id, channel_id, contact_id, status, priority, \
                  last_seq, created_at, last_activity_at, handed_over_at, locale, subject, category, \
-                 category_confidence, category_source) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $8, $9, $10, $11, $12, $13) \
+                 category_confidence, category_source, brand_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $8, $9, $10, $11, $12, $13, \
+                 (SELECT brand_id FROM channels WHERE id = $3)) \
                  RETURNING {CONVERSATION_COLUMNS}"
             ))
             .bind(&self.id)
@@ -619,10 +664,6 @@ impl Store {
             format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.workspace_id = $1");
         let mut args: Vec<String> = vec![workspace_id.to_owned()];
         // Appends a clause whose `$?` stands for the next bound value.
-        fn push(sql: &mut String, args: &mut Vec<String>, clause: &str, value: String) {
-            args.push(value);
-            sql.push_str(&clause.replace("$?", &format!("${}", args.len())));
-        }
         if let Some(status) = filter.status {
             push(
                 &mut sql,
@@ -666,13 +707,12 @@ impl Store {
         if let Some(team_id) = &filter.team_id {
             push(&mut sql, &mut args, " AND c.team_id = $?", team_id.clone());
         }
-        if let Some(teams) = &filter.teams {
-            sql.push_str(" AND c.team_id IN ('no team'");
-            for team in teams {
-                push(&mut sql, &mut args, ", $?", team.clone());
-            }
-            sql.push(')');
+        match &filter.brand_id {
+            None => {}
+            Some(Some(brand)) => push(&mut sql, &mut args, " AND c.brand_id = $?", brand.clone()),
+            Some(None) => sql.push_str(" AND c.brand_id IS NULL"),
         }
+        filter.sight.restrict("c.", &mut sql, &mut args);
         if let Some(q) = filter.q.as_deref().filter(|q| !q.trim().is_empty()) {
             push(
                 &mut sql,
@@ -717,28 +757,24 @@ impl Store {
         &self,
         workspace_id: &str,
     ) -> Result<Vec<(ConversationStatus, i64)>> {
-        self.team_conversation_counts(workspace_id, None).await
+        self.visible_conversation_counts(workspace_id, &Sight::default())
+            .await
     }
 
-    /// The same, of these teams' conversations only (`None`: all).
-    pub async fn team_conversation_counts(
+    /// The same, of the conversations in `sight` only.
+    pub async fn visible_conversation_counts(
         &self,
         workspace_id: &str,
-        teams: Option<&[String]>,
+        sight: &Sight,
     ) -> Result<Vec<(ConversationStatus, i64)>> {
         let mut sql =
             String::from("SELECT status, COUNT(*) AS n FROM conversations WHERE workspace_id = $1");
-        if let Some(teams) = teams {
-            sql.push_str(" AND team_id IN ('no team'");
-            for i in 0..teams.len() {
-                sql.push_str(&format!(", ${}", i + 2));
-            }
-            sql.push(')');
-        }
+        let mut args = vec![workspace_id.to_owned()];
+        sight.restrict("", &mut sql, &mut args);
         sql.push_str(" GROUP BY status");
-        let mut query = sqlx::query(&sql).bind(workspace_id);
-        for team in teams.unwrap_or_default() {
-            query = query.bind(team);
+        let mut query = sqlx::query(&sql);
+        for arg in args {
+            query = query.bind(arg);
         }
         let rows = query.fetch_all(self.pool()).await?;
         rows.iter()

@@ -77,6 +77,7 @@ impl Backend {
             33 => "0033_account_links.sql",
             34 => "0034_totp.sql",
             35 => "0035_api_channel.sql",
+            36 => "0036_brands.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

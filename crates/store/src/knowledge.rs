@@ -23,6 +23,8 @@ pub struct Article {
     pub body: String,
     /// Other ways customers ask the same question.
     pub alternatives: Vec<String>,
+    /// The one brand whose help center and bot show it; `None`: every brand's.
+    pub brand_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -40,6 +42,7 @@ impl Article {
             body: row.try_get("body")?,
             alternatives: serde_json::from_str(&alternatives)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            brand_id: row.try_get("brand_id")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })
@@ -47,7 +50,7 @@ impl Article {
 }
 
 const ARTICLE_COLUMNS: &str =
-    "id, workspace_id, category, locale, status, title, body, alternatives, created_at, updated_at";
+    "id, workspace_id, category, locale, status, title, body, alternatives, brand_id, created_at, updated_at";
 
 /// The editable fields of an article.
 #[derive(Debug, Clone)]
@@ -58,6 +61,7 @@ pub struct ArticleFields {
     pub title: String,
     pub body: String,
     pub alternatives: Vec<String>,
+    pub brand_id: Option<String>,
 }
 
 /// One answer attempt of the bot.
@@ -168,8 +172,8 @@ impl Store {
         let now = now_ms();
         let mut w = self.begin_write().await?;
         let row = sqlx::query(&format!(
-            "INSERT INTO articles (id, workspace_id, category, locale, status, title, body, alternatives, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {ARTICLE_COLUMNS}"
+            "INSERT INTO articles (id, workspace_id, category, locale, status, title, body, alternatives, brand_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9) RETURNING {ARTICLE_COLUMNS}"
         ))
         .bind(new_id())
         .bind(workspace_id)
@@ -180,6 +184,7 @@ impl Store {
         .bind(&fields.body)
         .bind(alternatives_json(&fields.alternatives)?)
         .bind(now)
+        .bind(fields.brand_id.as_deref())
         .fetch_one(&mut *w.tx)
         .await?;
         w.commit().await?;
@@ -196,7 +201,7 @@ impl Store {
         let mut w = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "UPDATE articles SET category = $3, locale = $4, status = $5, title = $6, body = $7, alternatives = $8, \
-             updated_at = $9 WHERE id = $1 AND workspace_id = $2 RETURNING {ARTICLE_COLUMNS}"
+             updated_at = $9, brand_id = $10 WHERE id = $1 AND workspace_id = $2 RETURNING {ARTICLE_COLUMNS}"
         ))
         .bind(id)
         .bind(workspace_id)
@@ -207,6 +212,7 @@ impl Store {
         .bind(&fields.body)
         .bind(alternatives_json(&fields.alternatives)?)
         .bind(now_ms())
+        .bind(fields.brand_id.as_deref())
         .fetch_one(&mut *w.tx)
         .await?;
         w.commit().await?;

@@ -41,6 +41,7 @@ pub mod account_links;
 pub mod agents;
 pub mod attachments;
 pub mod audit;
+pub mod brands;
 pub mod cache;
 pub mod classification;
 pub mod contacts;

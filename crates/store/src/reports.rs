@@ -141,6 +141,7 @@ impl Store {
                         channel_id: row.0[1].to_owned(),
                         assignee_id: row.text(2),
                         team_id: row.text(3),
+                        brand_id: None,
                         created_at,
                         first_contact_at: row.int(7)?,
                         last_contact_at: row.int(8)?,

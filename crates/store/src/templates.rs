@@ -11,6 +11,8 @@ pub struct Template {
     pub id: String,
     pub name: String,
     pub body: String,
+    /// The one brand whose conversations offer it; `None`: every brand's.
+    pub brand_id: Option<String>,
     pub created_at: i64,
 }
 
@@ -20,9 +22,18 @@ impl Template {
             id: row.try_get("id")?,
             name: row.try_get("name")?,
             body: row.try_get("body")?,
+            brand_id: row.try_get("brand_id")?,
             created_at: row.try_get("created_at")?,
         })
     }
+}
+
+/// What an admin writes in a template.
+#[derive(Debug, Clone, Copy)]
+pub struct TemplateFields<'a> {
+    pub name: &'a str,
+    pub body: &'a str,
+    pub brand_id: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -35,7 +46,7 @@ pub struct Tag {
 
 impl Store {
     pub async fn templates(&self, workspace_id: &str) -> Result<Vec<Template>> {
-        let rows = sqlx::query("SELECT id, name, body, created_at FROM templates WHERE workspace_id = $1 ORDER BY name")
+        let rows = sqlx::query("SELECT id, name, body, brand_id, created_at FROM templates WHERE workspace_id = $1 ORDER BY name")
             .bind(workspace_id)
             .fetch_all(self.pool())
             .await?;
@@ -46,19 +57,25 @@ impl Store {
     pub async fn create_template(
         &self,
         workspace_id: &str,
-        name: &str,
-        body: &str,
+        fields: &TemplateFields<'_>,
     ) -> Result<Template> {
+        let TemplateFields {
+            name,
+            body,
+            brand_id,
+        } = *fields;
         let mut w = self.begin_write().await?;
         let inserted = sqlx::query(
-            "INSERT INTO templates (id, workspace_id, name, body, created_at) VALUES ($1, $2, $3, $4, $5) \
-             RETURNING id, name, body, created_at",
+            "INSERT INTO templates (id, workspace_id, name, body, created_at, brand_id) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             RETURNING id, name, body, brand_id, created_at",
         )
         .bind(new_id())
         .bind(workspace_id)
         .bind(name)
         .bind(body)
         .bind(now_ms())
+        .bind(brand_id)
         .fetch_one(&mut *w.tx)
         .await;
         let row = match inserted {
@@ -78,18 +95,23 @@ impl Store {
         &self,
         workspace_id: &str,
         id: &str,
-        name: &str,
-        body: &str,
+        fields: &TemplateFields<'_>,
     ) -> Result<Template> {
+        let TemplateFields {
+            name,
+            body,
+            brand_id,
+        } = *fields;
         let mut w = self.begin_write().await?;
         let updated = sqlx::query(
-            "UPDATE templates SET name = $3, body = $4 WHERE id = $1 AND workspace_id = $2 \
-             RETURNING id, name, body, created_at",
+            "UPDATE templates SET name = $3, body = $4, brand_id = $5 WHERE id = $1 AND workspace_id = $2 \
+             RETURNING id, name, body, brand_id, created_at",
         )
         .bind(id)
         .bind(workspace_id)
         .bind(name)
         .bind(body)
+        .bind(brand_id)
         .fetch_one(&mut *w.tx)
         .await;
         let row = match updated {

@@ -69,6 +69,8 @@ pub struct Channel {
     pub email_address: Option<String>,
     /// An e-mail channel's IMAP mailbox as JSON (with its password); `None`: no IMAP.
     pub imap: Option<String>,
+    /// The brand it belongs to (see [`crate::brands`]); `None`: the whole workspace's.
+    pub brand_id: Option<String>,
     pub created_at: i64,
 }
 
@@ -96,13 +98,14 @@ impl Channel {
             identity_secret: row.try_get("identity_secret")?,
             email_address: row.try_get("email_address")?,
             imap: row.try_get("imap")?,
+            brand_id: row.try_get("brand_id")?,
             created_at: row.try_get("created_at")?,
         })
     }
 }
 
 const CHANNEL_COLUMNS: &str =
-    "id, workspace_id, kind, name, public_key, settings, automation, scenario, identity_secret, email_address, imap, created_at";
+    "id, workspace_id, kind, name, public_key, settings, automation, scenario, identity_secret, email_address, imap, brand_id, created_at";
 
 impl Store {
     pub async fn create_workspace(&self, name: &str) -> Result<Workspace> {

@@ -7,6 +7,7 @@ use madoguchi_core::conversation::{ConversationStatus, Priority};
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use madoguchi_store::agents::{NewAgent, TokenKind};
 use madoguchi_store::audit::{AuditEntry, AuditKey};
+use madoguchi_store::brands::BrandFields;
 use madoguchi_store::contacts::{ContactPatch, IDENTITY_EMAIL, IDENTITY_USER, IDENTITY_VISITOR};
 use madoguchi_store::conversations::{
     AssigneeFilter, ConversationFilter, ConversationPatch, NewConversation,
@@ -14,6 +15,7 @@ use madoguchi_store::conversations::{
 use madoguchi_store::jobs::{JobChanges, JobSpec, NO_JOBS};
 use madoguchi_store::knowledge::NewBotTurn;
 use madoguchi_store::messages::NewMessage;
+use madoguchi_store::templates::TemplateFields;
 use madoguchi_store::testing::TestDatabase;
 use madoguchi_store::workspaces::ChannelField;
 use madoguchi_store::{now_ms, Backend, Store, StoreError};
@@ -59,6 +61,7 @@ contract!(
     concurrent_claimers_never_share_a_job,
     waiting_and_notification_state,
     knowledge_base_and_bot_turns,
+    a_channel_moved_to_a_brand_takes_its_conversations_along,
 );
 
 struct Fixture {
@@ -989,13 +992,25 @@ async fn templates_tags_and_channel_settings(store: Store, _db: &TestDatabase) {
     let template = store
         .create_template(
             &f.workspace,
-            "お礼",
-            "{{contact.name}}様、ありがとうございます。",
+            &TemplateFields {
+                name: "お礼",
+                body: "{{contact.name}}様、ありがとうございます。",
+                brand_id: None,
+            },
         )
         .await
         .unwrap();
     assert!(matches!(
-        store.create_template(&f.workspace, "お礼", "x").await,
+        store
+            .create_template(
+                &f.workspace,
+                &TemplateFields {
+                    name: "お礼",
+                    body: "x",
+                    brand_id: None
+                }
+            )
+            .await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(
@@ -1351,6 +1366,7 @@ async fn knowledge_base_and_bot_turns(store: Store, _db: &TestDatabase) {
         title: "送料はいくらですか".into(),
         body: "全国一律 **500円** です。".into(),
         alternatives: vec!["配送料金".into()],
+        brand_id: None,
     };
     let article = store.create_article(&f.workspace, &fields).await.unwrap();
     assert!(
@@ -1629,4 +1645,112 @@ async fn summaries_show_the_customer_and_the_newest_visible_message(
         "notes are left out: {preview}"
     );
     assert_eq!(preview.chars().count(), 80, "cut to 80 characters");
+}
+
+async fn a_channel_moved_to_a_brand_takes_its_conversations_along(
+    store: Store,
+    _db: &TestDatabase,
+) {
+    let f = fixture(&store).await;
+    let fields = |slug: &str| BrandFields {
+        slug: format!("{slug}-{}", uuid_like()),
+        name: slug.to_owned(),
+        ..BrandFields::default()
+    };
+    let a = store
+        .create_brand(&f.workspace, &fields("a"))
+        .await
+        .unwrap();
+    let taken = store
+        .create_brand(
+            &f.workspace,
+            &BrandFields {
+                slug: a.slug.clone(),
+                name: "A again".into(),
+                ..BrandFields::default()
+            },
+        )
+        .await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    let before = start(&store, &f, "前から").await;
+    let conversation = |id: String| {
+        let store = store.clone();
+        let ws = f.workspace.clone();
+        async move { store.conversation(&ws, &id).await.unwrap() }
+    };
+    assert_eq!(conversation(before.clone()).await.brand_id, None);
+    store
+        .set_channel_brand(&f.workspace, &f.channel, Some(&a.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        conversation(before.clone()).await.brand_id.as_deref(),
+        Some(a.id.as_str()),
+        "the channel's conversations follow it"
+    );
+    let after = start(&store, &f, "後から").await;
+    assert_eq!(
+        conversation(after.clone()).await.brand_id.as_deref(),
+        Some(a.id.as_str()),
+        "new ones begin in the brand"
+    );
+    let in_brand = ConversationFilter {
+        brand_id: Some(Some(a.id.clone())),
+        limit: 10,
+        ..ConversationFilter::default()
+    };
+    assert_eq!(
+        store
+            .conversations(&f.workspace, &in_brand)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let other = fixture(&store).await;
+    let stranger = store
+        .create_brand(&other.workspace, &fields("b"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            store
+                .set_channel_brand(&f.workspace, &f.channel, Some(&stranger.id))
+                .await,
+            Err(StoreError::NotFound)
+        ),
+        "another workspace's brand"
+    );
+    let agent = agent(
+        &store,
+        &f.workspace,
+        &format!("{}@example.com", uuid_like()),
+    )
+    .await;
+    store
+        .set_agent_brands(&f.workspace, &agent, std::slice::from_ref(&a.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.agent_brands(&agent).await.unwrap(),
+        vec![a.id.clone()]
+    );
+    let bad = store
+        .set_agent_brands(&f.workspace, &agent, std::slice::from_ref(&stranger.id))
+        .await;
+    assert!(
+        matches!(bad, Err(StoreError::InvalidReference(_))),
+        "{bad:?}"
+    );
+    store.delete_brand(&f.workspace, &a.id).await.unwrap();
+    assert_eq!(conversation(after).await.brand_id, None);
+    assert!(store.agent_brands(&agent).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .channel(&f.workspace, &f.channel)
+            .await
+            .unwrap()
+            .brand_id,
+        None
+    );
 }

@@ -3,6 +3,7 @@
 //! (`app::access`), and only owners touch owners.
 
 use crate::api::audit;
+use crate::api::brands::check_brand;
 use axum::extract::State;
 use axum::http::StatusCode;
 use madoguchi_core::agent::{check_password, Email, Role};
@@ -14,7 +15,7 @@ use madoguchi_core::widget::WidgetSettings;
 use madoguchi_core::InvalidValue;
 use madoguchi_store::agents::Agent;
 use madoguchi_store::agents::NewAgent;
-use madoguchi_store::templates::{Tag, Template};
+use madoguchi_store::templates::{Tag, Template, TemplateFields};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -46,6 +47,8 @@ pub struct ChannelView {
     pub email_address: Option<String>,
     /// The IMAP mailbox an e-mail channel reads (never its password).
     pub imap: Option<MailboxView>,
+    /// The brand it belongs to (`null`: the whole workspace's).
+    pub brand_id: Option<String>,
     pub created_at: i64,
     /// An API channel's token, in the answer that created the channel only (kept hashed).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,6 +89,7 @@ impl TryFrom<&Channel> for ChannelView {
                     user: m.user,
                     folder: m.folder,
                 }),
+            brand_id: c.brand_id.clone(),
             created_at: c.created_at,
             api_token: None,
         })
@@ -131,6 +135,8 @@ pub struct TemplateView {
     pub id: String,
     pub name: String,
     pub body: String,
+    /// Offered in this brand's conversations only (`null`: in every brand's).
+    pub brand_id: Option<String>,
 }
 
 impl From<&Template> for TemplateView {
@@ -139,6 +145,7 @@ impl From<&Template> for TemplateView {
             id: t.id.clone(),
             name: t.name.clone(),
             body: t.body.clone(),
+            brand_id: t.brand_id.clone(),
         }
     }
 }
@@ -584,6 +591,9 @@ pub struct NewTemplateRequest {
     name: String,
     /// May use `{{contact.name}}` and `{{agent.name}}`.
     body: String,
+    /// Offered in this brand's conversations only (`null`: in every brand's).
+    #[serde(default)]
+    brand_id: Option<String>,
 }
 
 /// Add a canned reply.
@@ -596,9 +606,17 @@ async fn create_template(
 ) -> ApiResult<(StatusCode, Json<TemplateView>)> {
     let name = parse_name(&request.name)?;
     let body = MessageBody::parse(&request.body)?;
+    check_brand(&state, &admin.workspace_id, request.brand_id.as_deref()).await?;
     let template = state
         .store
-        .create_template(&admin.workspace_id, &name, body.as_str())
+        .create_template(
+            &admin.workspace_id,
+            &TemplateFields {
+                name: &name,
+                body: body.as_str(),
+                brand_id: request.brand_id.as_deref(),
+            },
+        )
         .await?;
     let target = format!("template:{}", template.id);
     audit(
@@ -624,9 +642,18 @@ async fn update_template(
     check_id(&id, "template")?;
     let name = parse_name(&request.name)?;
     let body = MessageBody::parse(&request.body)?;
+    check_brand(&state, &admin.workspace_id, request.brand_id.as_deref()).await?;
     let template = state
         .store
-        .update_template(&admin.workspace_id, &id, &name, body.as_str())
+        .update_template(
+            &admin.workspace_id,
+            &id,
+            &TemplateFields {
+                name: &name,
+                body: body.as_str(),
+                brand_id: request.brand_id.as_deref(),
+            },
+        )
         .await
         .or_not_found("template")?;
     let target = format!("template:{id}");

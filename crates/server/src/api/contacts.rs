@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::admin::parse_name;
-use crate::app::auth::visible_teams;
+use crate::app::auth::sight;
 use crate::app::auth::AgentAuth;
 use crate::app::AppState;
 use crate::http::error::{check_id, ApiResult, ErrorBody, Json, OrNotFound, Path};
@@ -101,7 +101,7 @@ async fn get_contact(
     let identities = state.store.contact_identities(workspace, &id).await?;
     let filter = ConversationFilter {
         contact_id: Some(id.clone()),
-        teams: visible_teams(&state, &auth.agent).await?,
+        sight: sight(&state, &auth.agent).await?,
         limit: PROFILE_CONVERSATIONS,
         ..Default::default()
     };

@@ -24,7 +24,7 @@ use utoipa_axum::routes;
 use super::{AfterSeq, DEFAULT_LIMIT};
 use crate::api::admin::parse_name;
 use crate::api::sockets::{self, SocketParams, Viewer};
-use crate::app::auth::{sees_team, visible_teams, AgentAuth, ClientIp};
+use crate::app::auth::{sight, AgentAuth, ClientIp};
 use crate::app::AppState;
 use crate::automation::{intake, sla};
 use crate::http::error::{check_id, ApiResult, AppError, ErrorBody, Json, OrNotFound, Path, Query};
@@ -56,6 +56,8 @@ pub struct ListQuery {
     q: Option<String>,
     /// A team id.
     team: Option<String>,
+    /// A brand id (`none`: conversations of no brand).
+    brand: Option<String>,
     /// `sla`: nearest SLA deadline first (default: most recently active first).
     sort: Option<String>,
     limit: Option<i64>,
@@ -111,7 +113,7 @@ async fn list_conversations(
         Some("none") => AssigneeFilter::Unassigned,
         Some(id) => AssigneeFilter::Agent(id.to_owned()),
     };
-    let teams = visible_teams(&state, agent).await?;
+    let sight = sight(&state, agent).await?;
     let filter = ConversationFilter {
         status: query
             .status
@@ -125,7 +127,12 @@ async fn list_conversations(
         contact_id: None,
         q: query.q,
         team_id: query.team.filter(|t| !t.is_empty()),
-        teams: teams.clone(),
+        brand_id: match query.brand.as_deref() {
+            None | Some("") => None,
+            Some("none") => Some(None),
+            Some(id) => Some(Some(id.to_owned())),
+        },
+        sight: sight.clone(),
         by_deadline: match query.sort.as_deref() {
             None | Some("") | Some("activity") => false,
             Some("sla") => true,
@@ -151,7 +158,7 @@ async fn list_conversations(
     };
     for (status, n) in state
         .store
-        .team_conversation_counts(&agent.workspace_id, teams.as_deref())
+        .visible_conversation_counts(&agent.workspace_id, &sight)
         .await?
     {
         let slot = match status {
@@ -193,8 +200,10 @@ pub(super) async fn workspace_conversation(
     id: &str,
 ) -> ApiResult<madoguchi_store::conversations::Conversation> {
     let conversation = conversation_in(state, &auth.agent.workspace_id, id).await?;
-    let visible = visible_teams(state, &auth.agent).await?;
-    if !sees_team(visible.as_deref(), conversation.team_id.as_deref()) {
+    if !sight(state, &auth.agent).await?.sees(
+        conversation.team_id.as_deref(),
+        conversation.brand_id.as_deref(),
+    ) {
         return Err(AppError::not_found("conversation"));
     }
     Ok(conversation)
@@ -556,7 +565,7 @@ async fn socket(
         token_hash: auth.token_hash.clone(),
         agent_id: auth.agent.id.clone(),
         name: auth.agent.name.clone(),
-        teams: visible_teams(&state, &auth.agent).await?,
+        sight: sight(&state, &auth.agent).await?,
         answers: allows(auth.agent.role, Permission::Answer),
     };
     sockets::upgrade(upgrade, state, viewer, params, ip)

@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::audit;
+use crate::api::brands::check_brand;
 use crate::app::auth::AgentAuth;
 use crate::app::AppState;
 use crate::bot::parse_review;
@@ -20,6 +21,7 @@ use crate::http::error::{
     check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path, Query,
 };
 use crate::http::views::views;
+use crate::knowledge::index::Shelf;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ArticleView {
@@ -30,6 +32,8 @@ pub struct ArticleView {
     pub title: String,
     pub body: String,
     pub alternatives: Vec<String>,
+    /// The one brand whose help center and bot show it; `null`: every brand's.
+    pub brand_id: Option<String>,
     pub updated_at: i64,
 }
 
@@ -43,6 +47,7 @@ impl From<&Article> for ArticleView {
             title: a.title.clone(),
             body: a.body.clone(),
             alternatives: a.alternatives.clone(),
+            brand_id: a.brand_id.clone(),
             updated_at: a.updated_at,
         }
     }
@@ -106,6 +111,9 @@ pub struct ArticleRequest {
     /// Other wordings of the question.
     #[serde(default)]
     alternatives: Vec<String>,
+    /// Only this brand's help center and bot show it (`null`: every brand's).
+    #[serde(default)]
+    brand_id: Option<String>,
 }
 
 fn default_locale() -> String {
@@ -153,8 +161,19 @@ impl ArticleRequest {
             title,
             body: self.body,
             alternatives,
+            brand_id: self.brand_id,
         })
     }
+}
+
+/// The fields, once their brand is known to be the workspace's.
+async fn own_brand(
+    state: &AppState,
+    workspace_id: &str,
+    fields: ArticleFields,
+) -> ApiResult<ArticleFields> {
+    check_brand(state, workspace_id, fields.brand_id.as_deref()).await?;
+    Ok(fields)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -187,7 +206,10 @@ async fn create_article(
 ) -> ApiResult<(StatusCode, Json<ArticleView>)> {
     let article = state
         .store
-        .create_article(&admin.workspace_id, &request.parse()?)
+        .create_article(
+            &admin.workspace_id,
+            &own_brand(&state, &admin.workspace_id, request.parse()?).await?,
+        )
         .await?;
     let target = format!("article:{}", article.id);
     audit(
@@ -230,7 +252,11 @@ async fn update_article(
     check_id(&id, "article")?;
     let article = state
         .store
-        .update_article(&admin.workspace_id, &id, &request.parse()?)
+        .update_article(
+            &admin.workspace_id,
+            &id,
+            &own_brand(&state, &admin.workspace_id, request.parse()?).await?,
+        )
         .await
         .or_not_found("article")?;
     audit(
@@ -274,6 +300,8 @@ async fn delete_article(
 pub struct SearchQuery {
     q: String,
     limit: Option<usize>,
+    /// Search as this brand's customers and bot do (its articles and the shared ones).
+    brand: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -302,6 +330,10 @@ async fn search_articles(
         .search(
             &state.store,
             &auth.agent.workspace_id,
+            match query.brand.as_deref() {
+                None | Some("") => Shelf::All,
+                Some(brand) => Shelf::Brand(Some(brand)),
+            },
             &query.q,
             query.limit.unwrap_or(10).clamp(1, 50),
         )
@@ -442,6 +474,7 @@ async fn review_turn(
             title: article.title,
             body: article.body,
             alternatives,
+            brand_id: article.brand_id,
         }
         .parse()?;
         state.store.update_article(ws, article_id, &fields).await?;

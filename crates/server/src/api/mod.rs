@@ -7,6 +7,7 @@ mod admin;
 mod attachments;
 mod audit_log;
 mod auth;
+mod brands;
 mod channel_api;
 mod contacts;
 mod conversations;
@@ -54,6 +55,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(attachments::routes())
         .merge(audit_log::routes())
         .merge(auth::routes())
+        .merge(brands::routes())
         .merge(channel_api::routes())
         .merge(conversations::routes())
         .merge(harassment::routes())

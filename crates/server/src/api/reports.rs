@@ -22,10 +22,11 @@ use utoipa_axum::routes;
 
 use super::conversations::workspace_conversation;
 use crate::api::audit;
-use crate::app::auth::AgentAuth;
+use crate::app::auth::{sight, AgentAuth};
 use crate::app::AppState;
 use crate::http::error::{check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, Path, Query};
 use crate::inbox::settings::{channel_automation, workspace_time_zone};
+use madoguchi_store::agents::Agent;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -46,6 +47,8 @@ pub struct ReportQuery {
     group_by: Option<String>,
     /// Only this channel.
     channel: Option<String>,
+    /// Only this brand (`none`: conversations of no brand).
+    brand: Option<String>,
     /// `csv` for CSV (as `Accept: text/csv` does).
     format: Option<String>,
 }
@@ -76,6 +79,9 @@ pub struct Scope {
     pub to: NaiveDate,
     pub group_by: Option<GroupBy>,
     pub channel: Option<String>,
+    /// Only these brands' conversations (`none` for those of no brand): the brand asked for,
+    /// within the brands the asking agent is limited to; `None`: every one.
+    pub brands: Option<Vec<String>>,
 }
 
 fn parse_date(field: &'static str, raw: &str) -> Result<NaiveDate, InvalidValue> {
@@ -108,7 +114,7 @@ impl Scope {
                 GroupBy::parse(g).ok_or_else(|| {
                     InvalidValue::new(
                         "group_by",
-                        "must be day, week, month, channel, team, agent or priority",
+                        "must be day, week, month, channel, team, brand, agent or priority",
                     )
                 })
             })
@@ -122,6 +128,11 @@ impl Scope {
             to,
             group_by,
             channel: query.channel.clone(),
+            brands: query
+                .brand
+                .clone()
+                .filter(|b| !b.is_empty())
+                .map(|b| vec![b]),
         })
     }
 }
@@ -173,13 +184,25 @@ pub async fn build_report(
             channel_id: scope.channel.as_deref(),
         })
         .await?;
-    let hours: BTreeMap<String, _> = state
-        .store
-        .channels(workspace_id)
-        .await?
+    let channels = state.store.channels(workspace_id).await?;
+    let hours: BTreeMap<String, _> = channels
         .iter()
         .map(|c| Ok((c.id.clone(), channel_automation(c)?.hours)))
         .collect::<ApiResult<_>>()?;
+    let brands: BTreeMap<&str, Option<&String>> = channels
+        .iter()
+        .map(|c| (c.id.as_str(), c.brand_id.as_ref()))
+        .collect();
+    for f in &mut facts {
+        f.brand_id = brands
+            .get(f.channel_id.as_str())
+            .copied()
+            .flatten()
+            .cloned();
+    }
+    if let Some(wanted) = &scope.brands {
+        facts.retain(|f| wanted.contains(f.brand_id.as_ref().unwrap_or(&"none".to_owned())));
+    }
     for f in &mut facts {
         if let (Some(_), Some(hours)) = (f.first_response_s(), hours.get(&f.channel_id)) {
             let at = |ms: Option<i64>| {
@@ -192,10 +215,11 @@ pub async fn build_report(
             ));
         }
     }
-    // Help-center votes are nobody's channel: counted only in a report of all channels.
-    let votes = match scope.channel {
-        Some(_) => Vec::new(),
-        None => {
+    // Help-center votes are nobody's channel: counted only in a report of all channels and
+    // brands.
+    let votes = match (&scope.channel, &scope.brands) {
+        (Some(_), _) | (_, Some(_)) => Vec::new(),
+        (None, None) => {
             state
                 .store
                 .helpful_votes(workspace_id, from_ms, to_ms)
@@ -307,12 +331,17 @@ fn today(state: &AppState, tz: Tz) -> NaiveDate {
         .date_naive()
 }
 
-async fn scope_of(state: &AppState, workspace_id: &str, query: &ReportQuery) -> ApiResult<Scope> {
-    let workspace = state.store.workspace(workspace_id).await?;
-    Ok(Scope::parse(
-        query,
-        today(state, workspace_time_zone(&workspace)),
-    )?)
+/// The scope asked for, narrowed to the brands the agent is limited to.
+async fn scope_of(state: &AppState, agent: &Agent, query: &ReportQuery) -> ApiResult<Scope> {
+    let workspace = state.store.workspace(&agent.workspace_id).await?;
+    let mut scope = Scope::parse(query, today(state, workspace_time_zone(&workspace)))?;
+    if let Some(limits) = sight(state, agent).await?.brands {
+        scope.brands = Some(match scope.brands {
+            Some(asked) => asked.into_iter().filter(|b| limits.contains(b)).collect(),
+            None => limits,
+        });
+    }
+    Ok(scope)
 }
 
 /// The KPIs of a period (admins). `Accept: text/csv` or `format=csv` gives the same as CSV.
@@ -324,7 +353,7 @@ async fn kpis(
     headers: HeaderMap,
     Query(query): Query<ReportQuery>,
 ) -> ApiResult<Response> {
-    let scope = scope_of(&state, &admin.workspace_id, &query).await?;
+    let scope = scope_of(&state, &admin, &query).await?;
     let (report, _) = build_report(&state, &admin.workspace_id, &scope).await?;
     if wants_csv(&headers, query.format.as_deref()) {
         let name = format!(
@@ -354,6 +383,7 @@ pub struct DrillQuery {
     to: Option<String>,
     group_by: Option<String>,
     channel: Option<String>,
+    brand: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -384,9 +414,10 @@ async fn kpi_conversations(
         to: query.to,
         group_by: query.group_by,
         channel: query.channel,
+        brand: query.brand,
         format: None,
     };
-    let scope = scope_of(&state, &admin.workspace_id, &report_query).await?;
+    let scope = scope_of(&state, &admin, &report_query).await?;
     let workspace = state.store.workspace(&admin.workspace_id).await?;
     let tz = workspace_time_zone(&workspace);
     let (report, facts) = build_report(&state, &admin.workspace_id, &scope).await?;
@@ -577,6 +608,7 @@ mod tests {
             to: to.map(str::to_owned),
             group_by: None,
             channel: None,
+            brand: None,
             format: None,
         };
         let scope = Scope::parse(&query(None, None), today).unwrap();

@@ -20,10 +20,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::contacts::ContactView;
-use crate::app::auth::{sees_team, visible_teams, AgentAuth};
+use crate::app::auth::{sight, AgentAuth};
 use crate::app::AppState;
 use crate::http::error::{ApiResult, AppError, ErrorBody, ErrorCode, Json, Query};
 use crate::inbox::settings::workspace_time_zone;
+use crate::knowledge::index::Shelf;
 use crate::knowledge::search::IndexedContact;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -44,6 +45,8 @@ pub struct SearchQuery {
     kind: Option<String>,
     status: Option<String>,
     channel: Option<String>,
+    /// A brand id.
+    brand: Option<String>,
     tag: Option<String>,
     /// An agent id, or `none` for unassigned.
     assignee: Option<String>,
@@ -117,7 +120,7 @@ async fn search(
         "contacts" => contact_hits(&state, workspace_id, text, wanted).await?,
         "articles" => state
             .kb
-            .search(&state.store, workspace_id, text, wanted)
+            .search(&state.store, workspace_id, Shelf::All, text, wanted)
             .await
             .map_err(AppError::from)?
             .hits
@@ -330,14 +333,19 @@ async fn conversation_hits(
         .into_iter()
         .map(|c| (c.id.clone(), c))
         .collect();
-    let visible = visible_teams(state, &auth.agent).await?;
+    let sight = sight(state, &auth.agent).await?;
     let passes = |c: &Conversation| {
-        sees_team(visible.as_deref(), c.team_id.as_deref())
+        sight.sees(c.team_id.as_deref(), c.brand_id.as_deref())
             && query
                 .status
                 .as_deref()
                 .is_none_or(|s| c.status.as_str() == s)
             && query.channel.as_deref().is_none_or(|ch| c.channel_id == ch)
+            && query
+                .brand
+                .as_deref()
+                .filter(|b| !b.is_empty())
+                .is_none_or(|b| c.brand_id.as_deref() == Some(b))
             && query
                 .tag
                 .as_deref()

@@ -25,14 +25,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
-use crate::app::auth::sees_team;
 use crate::app::AppState;
 use crate::http::error::AppError;
 use crate::http::rate_limit::ConnectionSlot;
 use crate::realtime::hub::{
     agent_message_frame, error_frame, visitor_message_frame, Event, Typist,
 };
-use madoguchi_store::conversations::Conversation;
+use madoguchi_store::conversations::{Conversation, Sight};
 
 /// Who is on the other end, and so which events they may see.
 #[derive(Debug, Clone)]
@@ -44,8 +43,8 @@ pub enum Viewer {
         agent_id: String,
         /// Shown to the customer and other agents while this agent types.
         name: String,
-        /// The teams whose conversations they see (`None`: all), as when the socket opened.
-        teams: Option<Vec<String>>,
+        /// The conversations they see, as when the socket opened.
+        sight: Sight,
         /// Whether their role may answer (an analyst only watches: no typing notices).
         answers: bool,
     },
@@ -60,10 +59,10 @@ impl Viewer {
         match self {
             Viewer::Agent {
                 workspace_id,
-                teams,
+                sight,
                 ..
             } => (event.workspace_id == *workspace_id
-                && sees_team(teams.as_deref(), event.team_id.as_deref()))
+                && sight.sees(event.team_id.as_deref(), event.brand_id.as_deref()))
             .then_some(&event.agent_frame),
             Viewer::Visitor { contact_id, .. } => (event.contact_id == *contact_id)
                 .then_some(event.visitor_frame.as_ref())
@@ -88,10 +87,12 @@ impl Viewer {
             .await
         {
             Ok(conversation) => Ok(match self {
-                Viewer::Agent { teams, .. } => {
-                    sees_team(teams.as_deref(), conversation.team_id.as_deref())
-                        .then_some(conversation)
-                }
+                Viewer::Agent { sight, .. } => sight
+                    .sees(
+                        conversation.team_id.as_deref(),
+                        conversation.brand_id.as_deref(),
+                    )
+                    .then_some(conversation),
                 Viewer::Visitor { contact_id, .. } => {
                     (conversation.contact_id == *contact_id).then_some(conversation)
                 }

@@ -412,6 +412,8 @@ async fn create_session(
         Some(contact) => {
             let filter = ConversationFilter {
                 contact_id: Some(contact.id.clone()),
+                // A brand's widget shows the conversations with that brand only.
+                brand_id: Some(channel.brand_id.clone()),
                 limit: DEFAULT_LIMIT,
                 ..Default::default()
             };
@@ -484,6 +486,7 @@ async fn list_conversations(
     };
     let filter = ConversationFilter {
         contact_id: Some(contact.id.clone()),
+        brand_id: Some(visitor.channel.brand_id.clone()),
         limit: DEFAULT_LIMIT,
         ..Default::default()
     };

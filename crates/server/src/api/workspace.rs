@@ -88,6 +88,19 @@ async fn update_workspace(
     Ok(Json(view(&state, &workspace).await?))
 }
 
+/// The content type of an uploaded logo; anything but an image shown inline is refused.
+pub fn logo_type(bytes: &[u8]) -> ApiResult<&'static str> {
+    sniff(bytes)
+        .ok()
+        .filter(|t| shown_inline(t))
+        .ok_or_else(|| {
+            AppError::new(
+                ErrorCode::UnsupportedMediaType,
+                "a logo must be a PNG, JPEG, GIF or WebP image",
+            )
+        })
+}
+
 /// Replace the shop's logo (the image itself as the body: PNG, JPEG, GIF or WebP, 512 KiB).
 #[utoipa::path(put, path = "/api/v1/workspace/logo", tag = "admin",
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
@@ -97,15 +110,7 @@ async fn put_logo(
     AgentAuth { agent: admin, .. }: AgentAuth,
     bytes: Bytes,
 ) -> ApiResult<StatusCode> {
-    let content_type = sniff(&bytes)
-        .ok()
-        .filter(|t| shown_inline(t))
-        .ok_or_else(|| {
-            AppError::new(
-                ErrorCode::UnsupportedMediaType,
-                "a logo must be a PNG, JPEG, GIF or WebP image",
-            )
-        })?;
+    let content_type = logo_type(&bytes)?;
     state
         .store
         .set_workspace_logo(&admin.workspace_id, content_type, &bytes)

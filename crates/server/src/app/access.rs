@@ -101,6 +101,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/privacy/masking", Needs(ReadInbox)),
     ("GET", "/api/v1/privacy/retention", Needs(ReadInbox)),
     ("GET", "/api/v1/workspace", Needs(ReadInbox)),
+    ("GET", "/api/v1/brands", Needs(ReadInbox)),
     // Harassment cases.
     ("GET", "/api/v1/harassment/reviews", Needs(HandleHarassment)),
     (
@@ -169,6 +170,11 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ),
     ("PATCH", "/api/v1/workspace", Needs(ChangeSettings)),
     ("PUT", "/api/v1/workspace/logo", Needs(ChangeSettings)),
+    ("POST", "/api/v1/brands", Needs(ChangeSettings)),
+    ("PUT", "/api/v1/brands/{id}", Needs(ChangeSettings)),
+    ("DELETE", "/api/v1/brands/{id}", Needs(ChangeSettings)),
+    ("PUT", "/api/v1/brands/{id}/logo", Needs(ChangeSettings)),
+    ("PUT", "/api/v1/channels/{id}/brand", Needs(ChangeSettings)),
     ("PUT", "/api/v1/harassment/policy", Needs(ChangeSettings)),
     ("PUT", "/api/v1/privacy/masking", Needs(ChangeSettings)),
     ("PUT", "/api/v1/privacy/retention", Needs(ChangeSettings)),
@@ -204,6 +210,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("DELETE", "/api/v1/agents/{id}", Needs(ManageAgents)),
     ("POST", "/api/v1/agents/{id}/disable", Needs(ManageAgents)),
     ("POST", "/api/v1/agents/{id}/enable", Needs(ManageAgents)),
+    ("PUT", "/api/v1/agents/{id}/brands", Needs(ManageAgents)),
     // A customer's data.
     ("GET", "/api/v1/contacts/{id}/export", Needs(ExportData)),
     ("DELETE", "/api/v1/contacts/{id}", Needs(EraseData)),

@@ -16,6 +16,7 @@ use axum::http::{header, Method};
 use madoguchi_core::permissions::{allows, Permission};
 use madoguchi_store::agents::{Agent, TokenGrant, TokenKind};
 use madoguchi_store::contacts::{Contact, IDENTITY_USER, IDENTITY_VISITOR};
+use madoguchi_store::conversations::Sight;
 use madoguchi_store::workspaces::Channel;
 use madoguchi_store::StoreError;
 use rand::RngCore;
@@ -421,23 +422,19 @@ impl FromRequestParts<AppState> for ClientIp {
     }
 }
 
-/// The teams whose conversations an agent may see: `None` for all (admins, and everyone in a
-/// workspace whose `agent_scope` is `all`), else the agent's own teams.
-pub async fn visible_teams(
-    state: &AppState,
-    agent: &Agent,
-) -> Result<Option<Vec<String>>, AppError> {
-    if allows(agent.role, Permission::SeeAllTeams)
+/// The conversations an agent may see: of every team (admins, and everyone in a workspace
+/// whose `agent_scope` is `all`) or of their own teams; of every brand, or of the brands an
+/// admin limited them to.
+pub async fn sight(state: &AppState, agent: &Agent) -> Result<Sight, AppError> {
+    let teams = if allows(agent.role, Permission::SeeAllTeams)
         || state.store.agent_scope(&agent.workspace_id).await? == "all"
     {
-        return Ok(None);
-    }
-    Ok(Some(state.store.agent_teams(&agent.id).await?))
-}
-
-/// Whether a conversation of `team_id` is among the `visible` teams.
-pub fn sees_team(visible: Option<&[String]>, team_id: Option<&str>) -> bool {
-    visible.is_none_or(|teams| team_id.is_some_and(|t| teams.iter().any(|v| v == t)))
+        None
+    } else {
+        Some(state.store.agent_teams(&agent.id).await?)
+    };
+    let brands = Some(state.store.agent_brands(&agent.id).await?).filter(|b| !b.is_empty());
+    Ok(Sight { teams, brands })
 }
 
 #[cfg(test)]

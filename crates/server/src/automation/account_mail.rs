@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::signing::{link_key, sign, verify};
 use crate::app::AppState;
+use crate::channels::outbound::Sender;
 
 pub const ACCOUNT_MAIL_JOB: &str = "account_mail";
 /// How long the links are good for.
@@ -90,7 +91,7 @@ pub async fn send(state: &AppState, job: &AccountMailJob) -> Result<&'static str
     };
     state
         .notifier
-        .send_email(&link.email, &subject, body, None)
+        .send_email(&link.email, &subject, body, None, &Sender::default())
         .await?;
     Ok("account mail sent")
 }

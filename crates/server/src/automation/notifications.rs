@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::signing::{link_key, resume_link, survey_link, unsubscribe_link, LINK_TTL_MS};
 use crate::app::AppState;
 use crate::inbox::messages;
-use crate::inbox::settings::{channel_automation, workspace_time_zone};
+use crate::inbox::settings::{channel_automation, face, workspace_time_zone};
 
 /// Payload of a `notify.reply` job.
 #[derive(Debug, Serialize, Deserialize)]
@@ -59,6 +59,9 @@ pub async fn deliver(state: &AppState, job: &NotifyJob) -> Result<&'static str, 
         .workspace(&job.workspace_id)
         .await
         .map_err(|e| e.to_string())?;
+    let face = face(state, &workspace, conversation.brand_id.as_deref())
+        .await
+        .map_err(|e| e.to_string())?;
     let key = link_key(state).await.map_err(|e| e.to_string())?;
     let base = state.settings.public_url();
     let now = state.clock.now_ms();
@@ -83,14 +86,14 @@ pub async fn deliver(state: &AppState, job: &NotifyJob) -> Result<&'static str, 
         );
         let (subject, intro, open, stop) = if en {
             (
-                format!("[{}] You have a reply", workspace.name),
+                format!("[{}] You have a reply", face.name),
                 "We replied to your message:",
                 "Open the conversation:",
                 "Stop these e-mails:",
             )
         } else {
             (
-                format!("【{}】お問い合わせへの返信があります", workspace.name),
+                format!("【{}】お問い合わせへの返信があります", face.name),
                 "お問い合わせに返信がありました。",
                 "会話を開く:",
                 "配信停止:",
@@ -103,7 +106,7 @@ pub async fn deliver(state: &AppState, job: &NotifyJob) -> Result<&'static str, 
         );
         state
             .notifier
-            .send_email(email, &subject, body, Some(&unsubscribe))
+            .send_email(email, &subject, body, Some(&unsubscribe), &face.sender())
             .await?;
         "e-mail sent"
     } else if let Some(phone) = phone {
@@ -115,9 +118,9 @@ pub async fn deliver(state: &AppState, job: &NotifyJob) -> Result<&'static str, 
             .take(60)
             .collect();
         let body = if en {
-            format!("{}: reply to your message: {first} {link}", workspace.name)
+            format!("{}: reply to your message: {first} {link}", face.name)
         } else {
-            format!("{}より返信: {first} {link}", workspace.name)
+            format!("{}より返信: {first} {link}", face.name)
         };
         state.notifier.send_sms(phone, &body).await?;
         "sms sent"
@@ -185,6 +188,9 @@ pub async fn offer_survey(
         return Ok("unsubscribed");
     }
     let workspace = store.workspace(workspace_id).await.map_err(failed)?;
+    let face = face(state, &workspace, conversation.brand_id.as_deref())
+        .await
+        .map_err(|e| e.to_string())?;
     let key = link_key(state).await.map_err(failed)?;
     let base = state.settings.public_url();
     let link = survey_link(
@@ -196,18 +202,18 @@ pub async fn offer_survey(
     let unsubscribe = unsubscribe_link(&base, &key, workspace_id, &contact.id);
     let (subject, body) = if automation.locale_for(conversation.locale.as_deref()) == "en" {
         (
-            format!("[{}] How did we do?", workspace.name),
+            format!("[{}] How did we do?", face.name),
             format!("Thank you for contacting us. Please tell us how we did (one minute):\n{link}\n\nStop these e-mails: {unsubscribe}\n"),
         )
     } else {
         (
-            format!("【{}】アンケートのお願い", workspace.name),
+            format!("【{}】アンケートのお願い", face.name),
             format!("お問い合わせいただきありがとうございました。今回の対応についてお聞かせください（1分ほどです）。\n{link}\n\n配信停止: {unsubscribe}\n"),
         )
     };
     state
         .notifier
-        .send_email(email, &subject, body, Some(&unsubscribe))
+        .send_email(email, &subject, body, Some(&unsubscribe), &face.sender())
         .await?;
     Ok("survey mailed")
 }

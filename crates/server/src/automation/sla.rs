@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::error::{DomainError, DomainResult};
 use crate::app::AppState;
+use crate::channels::outbound::Sender;
 use crate::inbox::conversations::{self, Change};
 use crate::inbox::messages;
 use crate::inbox::settings::automation_of;
@@ -303,7 +304,13 @@ async fn mail_warning(
     );
     state
         .notifier
-        .send_email(&agent.email, text, format!("{text}\n\n{link}\n"), None)
+        .send_email(
+            &agent.email,
+            text,
+            format!("{text}\n\n{link}\n"),
+            None,
+            &Sender::default(),
+        )
         .await
         .map_err(DomainError::Delivery)?;
     Ok("warned and mailed")

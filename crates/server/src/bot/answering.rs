@@ -19,6 +19,7 @@ use crate::app::AppState;
 use crate::inbox::conversations::{self, Change};
 use crate::inbox::messages::{post_automatic, Automatic};
 use crate::inbox::settings::channel_automation;
+use crate::knowledge::index::Shelf;
 use madoguchi_core::InvalidValue;
 
 /// Confidence from which the bot answers with its best article (tuned on the development half
@@ -122,6 +123,7 @@ pub async fn answer(
         .search(
             &state.store,
             &conversation.workspace_id,
+            Shelf::Brand(conversation.brand_id.as_deref()),
             &message.body,
             CANDIDATES,
         )

@@ -59,6 +59,14 @@ struct SmsProvider {
     password: Option<String>,
 }
 
+/// Who an e-mail is from when not the server's default sender (`smtp.from`): a brand's
+/// display name and address; what is left out is the default's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sender<'a> {
+    pub name: Option<&'a str>,
+    pub address: Option<&'a str>,
+}
+
 /// The configured ways out; either may be absent.
 pub struct Notifier {
     mailer: Option<(AsyncSmtpTransport<Tokio1Executor>, Mailbox)>,
@@ -109,23 +117,36 @@ impl Notifier {
         self.sms.is_some()
     }
 
-    /// Sends a plain-text e-mail; `unsubscribe` (a URL answering a POST; customers' mail) becomes
-    /// the `List-Unsubscribe` header with one-click unsubscribing (RFC 8058).
+    /// Sends a plain-text e-mail from `sender` (what it leaves out: `smtp.from`'s);
+    /// `unsubscribe` (a URL answering a POST; customers' mail) becomes the `List-Unsubscribe`
+    /// header with one-click unsubscribing (RFC 8058).
     pub async fn send_email(
         &self,
         to: &str,
         subject: &str,
         body: String,
         unsubscribe: Option<&str>,
+        sender: &Sender<'_>,
     ) -> Result<(), String> {
-        let Some((mailer, from)) = &self.mailer else {
+        let Some((mailer, default)) = &self.mailer else {
             return Err("e-mail is not configured".into());
         };
+        let address = match sender.address {
+            Some(address) => address
+                .parse()
+                .map_err(|err: lettre::address::AddressError| format!("sender: {err}"))?,
+            None => default.email.clone(),
+        };
+        let name = sender
+            .name
+            .map(str::to_owned)
+            .or_else(|| default.name.clone());
+        let from = Mailbox::new(name, address);
         let to: Mailbox = to
             .parse()
             .map_err(|err: lettre::address::AddressError| err.to_string())?;
         let mut builder = lettre::Message::builder()
-            .from(from.clone())
+            .from(from)
             .to(to)
             .subject(subject)
             .header(ContentType::TEXT_PLAIN);

@@ -760,6 +760,7 @@ pub async fn kpis(options: KpiOptions) -> anyhow::Result<()> {
         to,
         group_by: Some(madoguchi_core::kpi::GroupBy::Day),
         channel: None,
+        brands: None,
     };
     let mut counted = 0;
     let mut times = Vec::new();

@@ -18,6 +18,8 @@ pub struct ConversationView {
     pub status: String,
     pub assignee_id: Option<String>,
     pub team_id: Option<String>,
+    /// The brand of its channel (`null`: none).
+    pub brand_id: Option<String>,
     /// low, normal, high or urgent
     pub priority: String,
     pub tags: Vec<String>,
@@ -55,6 +57,7 @@ impl From<&Conversation> for ConversationView {
             status: c.status.as_str().to_owned(),
             assignee_id: c.assignee_id.clone(),
             team_id: c.team_id.clone(),
+            brand_id: c.brand_id.clone(),
             priority: c.priority.as_str().to_owned(),
             tags: c.tags.clone(),
             last_seq: c.last_seq,

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::error::DomainResult;
 use crate::app::AppState;
 use crate::channels::outbound::MailReply;
+use crate::inbox::settings::face;
 
 pub const MAIL_JOB: &str = "mail_reply";
 
@@ -98,6 +99,10 @@ pub async fn send(state: &AppState, job: &MailJob) -> Result<&'static str, Strin
     let Some(support) = channel.email_address.as_deref() else {
         return Ok("the channel has no address");
     };
+    let workspace = store.workspace(&job.workspace_id).await.map_err(failed)?;
+    let face = face(state, &workspace, conversation.brand_id.as_deref())
+        .await
+        .map_err(|e| e.to_string())?;
     let contact = store
         .contact(&job.workspace_id, &conversation.contact_id)
         .await
@@ -124,7 +129,7 @@ pub async fn send(state: &AppState, job: &MailJob) -> Result<&'static str, Strin
         .notifier
         .send_reply(&MailReply {
             from: support,
-            from_name: &channel.name,
+            from_name: face.sender_name.as_deref().unwrap_or(&channel.name),
             reply_to: &reply_address(support, &conversation.id),
             to,
             // The first mail of a conversation an agent opened is no reply.

@@ -15,6 +15,8 @@ use madoguchi_core::widget::WidgetSettings;
 use madoguchi_store::workspaces::{Channel, Workspace};
 use serde::de::DeserializeOwned;
 
+use crate::channels::outbound::Sender;
+
 use crate::app::error::{DomainError, DomainResult};
 use crate::app::AppState;
 
@@ -39,6 +41,47 @@ fn parse<T: DeserializeOwned>(channel: &Channel, what: &str, stored: &str) -> Do
             "channel {:?} ({}): its stored {what} cannot be read: {err}",
             channel.name, channel.id
         ))
+    })
+}
+
+/// Who the customer hears from in a conversation: its brand's name and e-mail sender, else the
+/// workspace's name and the server's sender.
+#[derive(Debug, Clone)]
+pub struct Face {
+    pub name: String,
+    pub sender_name: Option<String>,
+    pub sender_email: Option<String>,
+}
+
+impl Face {
+    pub fn sender(&self) -> Sender<'_> {
+        Sender {
+            name: self.sender_name.as_deref(),
+            address: self.sender_email.as_deref(),
+        }
+    }
+}
+
+/// The face of a conversation of `brand_id` in `workspace`.
+pub async fn face(
+    state: &AppState,
+    workspace: &Workspace,
+    brand_id: Option<&str>,
+) -> DomainResult<Face> {
+    Ok(match brand_id {
+        Some(id) => {
+            let brand = state.store.brand(&workspace.id, id).await?;
+            Face {
+                sender_name: brand.sender_name.or_else(|| Some(brand.name.clone())),
+                name: brand.name,
+                sender_email: brand.sender_email,
+            }
+        }
+        None => Face {
+            name: workspace.name.clone(),
+            sender_name: None,
+            sender_email: None,
+        },
     })
 }
 

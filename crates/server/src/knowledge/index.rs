@@ -1,5 +1,6 @@
-//! The knowledge base at run time: one search index per workspace over its published articles
-//! (question, alternative questions, answer), built on first use and rebuilt when articles or
+//! The knowledge base at run time: one search index per workspace (and per brand, over the
+//! brand's own articles and the shared ones) over its published articles (question,
+//! alternative questions, answer), built on first use and rebuilt when articles or
 //! synonyms change — detected from the store, so every node sees edits made on any node (within
 //! the store's cache TTL, 2 s). The help center's search and the bot use this same retrieval.
 
@@ -40,6 +41,35 @@ pub struct Found {
     pub empty: bool,
 }
 
+/// Whose articles a search reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shelf<'a> {
+    /// Every published article of the workspace (what staff search).
+    All,
+    /// What a brand's customers see: its own articles and those of every brand (`None`: the
+    /// shared ones only, for a channel of no brand).
+    Brand(Option<&'a str>),
+}
+
+impl Shelf<'_> {
+    fn holds(self, article: &Article) -> bool {
+        match self {
+            Shelf::All => true,
+            Shelf::Brand(brand) => {
+                article.brand_id.is_none() || article.brand_id.as_deref() == brand
+            }
+        }
+    }
+
+    /// The index's name in the cache.
+    fn key(self, workspace_id: &str) -> String {
+        match self {
+            Shelf::All => workspace_id.to_owned(),
+            Shelf::Brand(brand) => format!("{workspace_id}/{}", brand.unwrap_or("")),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct KnowledgeBase {
     analyzer: OnceCell<Arc<Analyzer>>,
@@ -65,19 +95,26 @@ impl KnowledgeBase {
             .cloned()
     }
 
-    async fn index(&self, store: &Store, workspace_id: &str) -> Result<Arc<WorkspaceIndex>> {
+    async fn index(
+        &self,
+        store: &Store,
+        workspace_id: &str,
+        shelf: Shelf<'_>,
+    ) -> Result<Arc<WorkspaceIndex>> {
         // A cheap check of what changed; articles are loaded only to rebuild.
         let version = store.knowledge_version(workspace_id).await?;
+        let key = shelf.key(workspace_id);
         let cached = self
             .indexes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(workspace_id)
+            .get(&key)
             .cloned();
         if let Some(index) = cached.filter(|i| i.version == version) {
             return Ok(index);
         }
-        let articles = store.articles(workspace_id, true).await?;
+        let mut articles = store.articles(workspace_id, true).await?;
+        articles.retain(|a| shelf.holds(a));
         let analyzer = self.analyzer().await?;
         let built = tokio::task::spawn_blocking(move || {
             let docs: Vec<FaqDoc> = articles
@@ -101,19 +138,20 @@ impl KnowledgeBase {
         self.indexes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(workspace_id.to_owned(), built.clone());
+            .insert(key, built.clone());
         Ok(built)
     }
 
-    /// The `k` published articles that best answer `query`, optionally in one locale.
+    /// The `k` published articles on `shelf` that best answer `query`.
     pub async fn search(
         &self,
         store: &Store,
         workspace_id: &str,
+        shelf: Shelf<'_>,
         query: &str,
         k: usize,
     ) -> Result<Found> {
-        let index = self.index(store, workspace_id).await?;
+        let index = self.index(store, workspace_id, shelf).await?;
         let analyzer = self.analyzer().await?;
         let ranked = index.index.search(&analyzer, query, k);
         let confidence = ranked.confidence;

@@ -38,6 +38,9 @@ pub struct Event {
     /// The conversation's team (agents who see only their teams' get its events or not).
     #[serde(default)]
     pub team_id: Option<String>,
+    /// The conversation's brand (agents limited to some brands get its events or not).
+    #[serde(default)]
+    pub brand_id: Option<String>,
     pub seq: i64,
     /// A new message (as opposed to a change of the conversation itself).
     pub is_message: bool,
@@ -480,6 +483,7 @@ impl Hub {
             contact_id: conversation.contact_id.clone(),
             conversation_id: conversation.id.clone(),
             team_id: conversation.team_id.clone(),
+            brand_id: conversation.brand_id.clone(),
             seq: message.seq,
             is_message: true,
             agent_frame: agent_message_frame(message).into(),
@@ -508,6 +512,7 @@ impl Hub {
             contact_id: conversation.contact_id.clone(),
             conversation_id: conversation.id.clone(),
             team_id: conversation.team_id.clone(),
+            brand_id: conversation.brand_id.clone(),
             seq: conversation.last_seq,
             is_message: false,
             agent_frame: agent_frame.to_string().into(),
@@ -521,6 +526,7 @@ impl Hub {
             contact_id: conversation.contact_id.clone(),
             conversation_id: conversation.id.clone(),
             team_id: conversation.team_id.clone(),
+            brand_id: conversation.brand_id.clone(),
             seq: conversation.last_seq,
             is_message: false,
             agent_frame: frame(

@@ -1,7 +1,10 @@
 //! The public help center: server-rendered, searchable, readable on a phone, with titles,
 //! descriptions and plain links for search engines. Every page shows the shop's name and logo,
-//! a search box and a link to the chat. `/help/{channel_key}` lists the published articles by
-//! category (or search results for `?q=`); `/help/{channel_key}/articles/{id}` shows one and
+//! a search box and a link to the chat. A help center is a channel's (`/help/{channel_key}`) or
+//! a brand's (`/help/{brand_slug}`): either shows the brand's name, logo and colour and only its
+//! own articles and the shared ones (a channel of no brand: the workspace's name and the shared
+//! articles). `/help/{key}` lists the published articles by
+//! category (or search results for `?q=`); `/help/{key}/articles/{id}` shows one and
 //! asks 「この記事は役に立ちましたか？」 (a plain form, counted per article). Pages come from askama templates (`templates/help/`, compiled in, escaping by
 //! default); article Markdown is rendered with raw HTML escaped and unsafe link schemes dropped.
 
@@ -12,22 +15,25 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use madoguchi_core::InvalidValue;
+use madoguchi_store::brands::Brand;
 use madoguchi_store::knowledge::Article;
-use madoguchi_store::workspaces::Channel;
+use madoguchi_store::StoreError;
 use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag};
 use serde::Deserialize;
 
 use crate::app::auth::ClientIp;
 use crate::app::AppState;
 use crate::http::error::{check_id, ApiResult, AppError, OrNotFound, Path, Query};
+use crate::knowledge::index::Shelf;
 use crate::web::pages::{rendered, strings};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/help/{channel_key}", get(index_page))
-        .route("/help/{channel_key}/logo", get(logo))
-        .route("/help/{channel_key}/articles/{id}", get(article_page))
-        .route("/help/{channel_key}/articles/{id}/feedback", post(vote))
+        .route("/help/{key}", get(index_page))
+        .route("/help/{key}/logo", get(logo))
+        .route("/help/{key}/theme.css", get(theme))
+        .route("/help/{key}/articles/{id}", get(article_page))
+        .route("/help/{key}/articles/{id}/feedback", post(vote))
 }
 
 fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
@@ -94,6 +100,7 @@ struct Words {
     search: String,
     results: String,
     no_results: String,
+    no_articles: String,
     chat: String,
     back: String,
     helpful: String,
@@ -114,6 +121,7 @@ impl Words {
             search: word("help.search"),
             results: word("help.results"),
             no_results: word("help.no_results"),
+            no_articles: word("help.no_articles"),
             chat: word("help.chat"),
             back: word("help.back"),
             helpful: word("help.helpful"),
@@ -125,28 +133,80 @@ impl Words {
     }
 }
 
-/// What every help page shows around its content: the shop (name, logo), a search box and a
-/// way to the chat.
+/// What every help page shows around its content: the shop (name, logo, colour), a search
+/// box and a way to the chat.
 struct Shop {
+    /// The help center's key in its links: a channel key or a brand slug.
     key: String,
+    workspace_id: String,
+    /// The brand whose articles it shows (with the shared ones).
+    brand: Option<Brand>,
     name: String,
     has_logo: bool,
+    /// The chat the "write to us" link opens: the channel, or the brand's first widget.
+    chat_key: Option<String>,
 }
 
-async fn shop(state: &AppState, key: &str) -> ApiResult<(Channel, Shop)> {
-    let channel = state
-        .store
-        .channel_by_key(key)
-        .await
-        .or_not_found("help center")?;
-    let workspace = state.store.workspace(&channel.workspace_id).await?;
-    let has_logo = state.store.has_workspace_logo(&workspace.id).await?;
-    let shop = Shop {
-        key: key.to_owned(),
-        name: workspace.name,
-        has_logo,
+impl Shop {
+    fn shelf(&self) -> Shelf<'_> {
+        Shelf::Brand(self.brand.as_ref().map(|b| b.id.as_str()))
+    }
+
+    fn has_theme(&self) -> bool {
+        self.brand.as_ref().is_some_and(|b| b.color.is_some())
+    }
+
+    /// Whether this help center shows the article (published, and its brand's or shared).
+    fn shows(&self, article: &Article) -> bool {
+        article.status == "published"
+            && (article.brand_id.is_none()
+                || article.brand_id.as_deref() == self.brand.as_ref().map(|b| b.id.as_str()))
+    }
+}
+
+/// The help center at `key`: a channel's key, else a brand's slug.
+async fn shop(state: &AppState, key: &str) -> ApiResult<Shop> {
+    let (workspace_id, brand, chat_key) = match state.store.channel_by_key(key).await {
+        Ok(channel) => {
+            let brand = match &channel.brand_id {
+                Some(id) => Some(state.store.brand(&channel.workspace_id, id).await?),
+                None => None,
+            };
+            (channel.workspace_id, brand, Some(key.to_owned()))
+        }
+        Err(StoreError::NotFound) => {
+            let brand = state
+                .store
+                .brand_by_slug(key)
+                .await
+                .or_not_found("help center")?;
+            let chat = state
+                .store
+                .channels(&brand.workspace_id)
+                .await?
+                .into_iter()
+                .find(|c| c.kind == "widget" && c.brand_id.as_deref() == Some(&brand.id))
+                .map(|c| c.public_key);
+            (brand.workspace_id.clone(), Some(brand), chat)
+        }
+        Err(err) => return Err(err.into()),
     };
-    Ok((channel, shop))
+    let (name, has_logo) = match &brand {
+        Some(brand) => (brand.name.clone(), brand.has_logo),
+        None => {
+            let workspace = state.store.workspace(&workspace_id).await?;
+            let has_logo = state.store.has_workspace_logo(&workspace_id).await?;
+            (workspace.name, has_logo)
+        }
+    };
+    Ok(Shop {
+        key: key.to_owned(),
+        workspace_id,
+        brand,
+        name,
+        has_logo,
+        chat_key,
+    })
 }
 
 /// One article as a link.
@@ -196,7 +256,7 @@ async fn index_page(
     Path(key): Path<String>,
     Query(query): Query<HelpQuery>,
 ) -> ApiResult<Response> {
-    let (channel, shop) = shop(&state, &key).await?;
+    let shop = shop(&state, &key).await?;
     let lang = if query.locale.as_deref() == Some("en") {
         "en"
     } else {
@@ -210,17 +270,18 @@ async fn index_page(
     };
     let mut categories: Vec<Category> = Vec::new();
     let results = if q.trim().is_empty() {
-        for article in state.store.articles(&channel.workspace_id, true).await? {
+        let articles = state.store.articles(&shop.workspace_id, true).await?;
+        for article in articles.iter().filter(|a| shop.shows(a)) {
             let name = if article.category.is_empty() {
                 t.other.clone()
             } else {
                 article.category.clone()
             };
             match categories.last_mut() {
-                Some(last) if last.name == name => last.articles.push(link(&article)),
+                Some(last) if last.name == name => last.articles.push(link(article)),
                 _ => categories.push(Category {
                     name,
-                    articles: vec![link(&article)],
+                    articles: vec![link(article)],
                 }),
             }
         }
@@ -228,7 +289,7 @@ async fn index_page(
     } else {
         let found = state
             .kb
-            .search(&state.store, &channel.workspace_id, &q, 10)
+            .search(&state.store, &shop.workspace_id, shop.shelf(), &q, 10)
             .await?;
         Some(
             found
@@ -264,13 +325,13 @@ async fn article_page(
     Query(query): Query<ArticleQuery>,
 ) -> ApiResult<Response> {
     check_id(&id, "article")?;
-    let (channel, shop) = shop(&state, &key).await?;
+    let shop = shop(&state, &key).await?;
     let article = state
         .store
-        .article(&channel.workspace_id, &id)
+        .article(&shop.workspace_id, &id)
         .await
         .or_not_found("article")?;
-    if article.status != "published" {
+    if !shop.shows(&article) {
         return Err(AppError::not_found("article"));
     }
     let page = ArticlePage {
@@ -315,32 +376,54 @@ async fn vote(
         _ => return Err(InvalidValue::new("helpful", "must be yes or no").into()),
     };
     state.limits.visitor_session.check(&format!("vote:{ip}"))?;
-    let channel = state
+    let shop = shop(&state, &key).await?;
+    let article = state
         .store
-        .channel_by_key(&key)
+        .article(&shop.workspace_id, &id)
         .await
-        .or_not_found("help center")?;
+        .or_not_found("article")?;
+    if !shop.shows(&article) {
+        return Err(AppError::not_found("article"));
+    }
     state
         .store
-        .record_article_vote(&channel.workspace_id, &id, helpful, state.clock.now_ms())
+        .record_article_vote(&shop.workspace_id, &id, helpful, state.clock.now_ms())
         .await
         .or_not_found("article")?;
     let answer = if helpful { "yes" } else { "no" };
     Ok(Redirect::to(&format!("/help/{key}/articles/{id}?voted={answer}#helpful")).into_response())
 }
 
-/// The shop's logo (public: the help center shows it).
+/// The brand's colour on its help center (a stylesheet: the pages allow no inline styles).
+async fn theme(State(state): State<AppState>, Path(key): Path<String>) -> ApiResult<Response> {
+    let shop = shop(&state, &key).await?;
+    // Stored only as `#rrggbb` (checked when saved), so it cannot break out of the rule.
+    let color = shop
+        .brand
+        .and_then(|b| b.color)
+        .ok_or_else(|| AppError::not_found("theme"))?;
+    let css = format!(
+        ".help-header {{ border-bottom: 4px solid {color}; }}\n\
+         .help-header .shop span, .help a {{ color: {color}; }}\n"
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=60"),
+        ],
+        css,
+    )
+        .into_response())
+}
+
+/// The shop's logo: the brand's, else the workspace's (public: the help center shows it).
 async fn logo(State(state): State<AppState>, Path(key): Path<String>) -> ApiResult<Response> {
-    let channel = state
-        .store
-        .channel_by_key(&key)
-        .await
-        .or_not_found("help center")?;
-    let (content_type, data) = state
-        .store
-        .workspace_logo(&channel.workspace_id)
-        .await
-        .or_not_found("logo")?;
+    let shop = shop(&state, &key).await?;
+    let (content_type, data) = match &shop.brand {
+        Some(brand) => state.store.brand_logo(&brand.id).await,
+        None => state.store.workspace_logo(&shop.workspace_id).await,
+    }
+    .or_not_found("logo")?;
     Ok((
         [
             (header::CONTENT_TYPE, content_type),

@@ -6,6 +6,7 @@ mod attachments;
 mod authz;
 mod automation;
 mod bad_input;
+mod brands;
 mod browser;
 mod cluster;
 mod connections;

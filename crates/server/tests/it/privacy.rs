@@ -410,7 +410,7 @@ async fn an_erased_contact_leaves_nothing_behind(app: TestApp) {
 }
 
 /// Every table (PostgreSQL holds no files to scan).
-const TABLES: [&str; 32] = [
+const TABLES: [&str; 34] = [
     "workspaces",
     "channels",
     "agents",
@@ -443,6 +443,8 @@ const TABLES: [&str; 32] = [
     "webhooks",
     "webhook_attempts",
     "account_links",
+    "brands",
+    "agent_brands",
 ];
 
 /// A workspace keeping resolved conversations 30 days and files 7: a month later the old

@@ -145,6 +145,7 @@ async fn every_page_passes_axe() {
     report.push(("inbox, search hits", violations(&client, &axe).await));
     for area in [
         "general",
+        "brands",
         "agents",
         "channels",
         "hours",

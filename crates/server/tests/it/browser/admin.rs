@@ -62,6 +62,7 @@ async fn admin_pages_a_shop_can_use() {
         menu.iter().map(|m| m.trim()).collect::<Vec<_>>(),
         [
             "基本設定",
+            "ブランド",
             "担当者",
             "チャネル・ウィジェット",
             "営業時間・自動返信",

@@ -15,6 +15,7 @@ use crate::support::TestApp;
 
 mod accessibility;
 mod admin;
+mod brands;
 mod files;
 mod harassment;
 mod identity;
