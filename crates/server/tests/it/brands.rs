@@ -69,6 +69,34 @@ async fn bot_articles(app: &TestApp, visitor: &Visitor, conversation: &str) -> V
         .collect()
 }
 
+/// A new visitor on the widget `key` asks about shipping: the bot answers with `own`, never
+/// with `other`. The visitor and the conversation.
+async fn ask_the_bot(app: &TestApp, key: &str, own: &str, other: &str) -> (Visitor, String) {
+    let visitor = app.visitor_on(key).await;
+    let asked = app.start(&visitor, "送料はいくらかかりますか？").await;
+    let answered = bot_articles(app, &visitor, &asked).await;
+    assert_eq!(
+        answered.first().map(String::as_str),
+        Some(own),
+        "{answered:?}"
+    );
+    assert!(!answered.iter().any(|id| id == other), "{answered:?}");
+    (visitor, asked)
+}
+
+/// The groups of `who`'s KPI report by brand.
+async fn report_brands(app: &TestApp, who: &Agent) -> Vec<String> {
+    let report = app
+        .get_json(who, "/api/v1/reports/kpis?group_by=brand")
+        .await;
+    report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["key"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 async fn each_brand_keeps_its_face_and_its_agents(app: TestApp) {
     let workspace = app.workspace_id.clone();
     let admin = app
@@ -237,30 +265,8 @@ async fn each_brand_keeps_its_face_and_its_agents(app: TestApp) {
         .unwrap();
     assert_eq!(config_b["scenario"][0]["text"], "かえで屋のご案内です");
 
-    let visitor_a = app.visitor_on(&key_a).await;
-    let asked_a = app.start(&visitor_a, "送料はいくらかかりますか？").await;
-    let answered_a = bot_articles(&app, &visitor_a, &asked_a).await;
-    assert_eq!(
-        answered_a.first().map(String::as_str),
-        Some(shipping_a),
-        "{answered_a:?}"
-    );
-    assert!(
-        !answered_a.iter().any(|id| id == shipping_b),
-        "{answered_a:?}"
-    );
-    let visitor_b = app.visitor_on(&key_b).await;
-    let asked_b = app.start(&visitor_b, "送料はいくらかかりますか？").await;
-    let answered_b = bot_articles(&app, &visitor_b, &asked_b).await;
-    assert_eq!(
-        answered_b.first().map(String::as_str),
-        Some(shipping_b),
-        "{answered_b:?}"
-    );
-    assert!(
-        !answered_b.iter().any(|id| id == shipping_a),
-        "{answered_b:?}"
-    );
+    let (visitor_a, asked_a) = ask_the_bot(&app, &key_a, shipping_a, shipping_b).await;
+    let (visitor_b, asked_b) = ask_the_bot(&app, &key_b, shipping_b, shipping_a).await;
 
     let hello_a = app.start(&visitor_a, "こんにちは、相談があります").await;
     let hello_b = app.start(&visitor_b, "こんにちは、相談があります").await;
@@ -341,18 +347,9 @@ async fn each_brand_keeps_its_face_and_its_agents(app: TestApp) {
     assert_eq!(listed_b, expected_b);
 
     // KPIs per brand.
-    let report = app
-        .get_json(&admin, "/api/v1/reports/kpis?group_by=brand")
-        .await;
-    let keys: Vec<&str> = report["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["key"].as_str().unwrap())
-        .collect();
-    let mut wanted = vec![a_id, b_id];
+    let mut wanted = vec![a_id.to_owned(), b_id.to_owned()];
     wanted.sort();
-    assert_eq!(keys, wanted, "{report}");
+    assert_eq!(report_brands(&app, &admin).await, wanted);
 
     // An agent limited to brand B sees nothing of brand A.
     let limited = app
@@ -421,16 +418,11 @@ async fn each_brand_keeps_its_face_and_its_agents(app: TestApp) {
         .map(|h| h["conversation_id"].as_str().unwrap())
         .collect();
     assert_eq!(seen, [hello_b.as_str()], "{limited_hits}");
-    let report = app
-        .get_json(&limited, "/api/v1/reports/kpis?group_by=brand")
-        .await;
-    let keys: Vec<&str> = report["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["key"].as_str().unwrap())
-        .collect();
-    assert_eq!(keys, [b_id], "their reports are of their brand: {report}");
+    assert_eq!(
+        report_brands(&app, &limited).await,
+        [b_id],
+        "their reports are of their brand"
+    );
 
     // Live events: brand A's messages never reach the limited agent's socket; brand B's do.
     let mut socket = app.agent_ws(&limited, "").await;
