@@ -330,11 +330,20 @@
     var create = card(t("admin.add_channel"));
     var cform = el("form", { id: "channel-create" });
     var cname = field(cform, t("admin.name"), el("input", { required: "" }));
-    var ckind = field(cform, t("admin.kind"), options(el("select", { id: "channel-kind" }), [["widget", t("admin.kind.widget")], ["email", t("admin.kind.email")], ["api", t("admin.kind.api")]], "widget"));
+    var ckind = field(cform, t("admin.kind"), options(el("select", { id: "channel-kind" }), [["widget", t("admin.kind.widget")], ["email", t("admin.kind.email")], ["line", t("admin.kind.line")], ["api", t("admin.kind.api")]], "widget"));
     var caddress = field(cform, t("admin.email_address"), el("input", { type: "email", id: "channel-address" }));
     var addressRow = caddress.parentNode;
     addressRow.hidden = true;
-    ckind.addEventListener("change", function () { addressRow.hidden = ckind.value !== "email"; caddress.required = ckind.value === "email"; });
+    /* LINE: the Messaging API channel's secret and access token from the LINE Developers console. */
+    var lineBox = el("div", { id: "line-fields", hidden: "" });
+    lineBox.appendChild(el("p", { class: "hint" }, t("admin.line_help")));
+    var lsecret = field(lineBox, t("admin.line_secret"), el("input", { type: "password", autocomplete: "off", id: "line-secret" }));
+    var ltoken = field(lineBox, t("admin.line_token"), el("input", { type: "password", autocomplete: "off", id: "line-token" }));
+    cform.appendChild(lineBox);
+    ckind.addEventListener("change", function () {
+      addressRow.hidden = ckind.value !== "email"; caddress.required = ckind.value === "email";
+      lineBox.hidden = ckind.value !== "line"; lsecret.required = ltoken.required = ckind.value === "line";
+    });
     cform.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.create")));
     create.appendChild(cform);
     var cmsg = statusLine(create);
@@ -342,6 +351,7 @@
       e.preventDefault();
       var body = { name: cname.value, kind: ckind.value };
       if (ckind.value === "email") body.email_address = caddress.value;
+      if (ckind.value === "line") body.line = { channel_secret: lsecret.value, channel_access_token: ltoken.value };
       var token = null;
       api("POST", "/api/v1/channels", body).then(function (c) { current = c; token = c.api_token || null; return loadChannels(); }).then(function () {
         channelsPage();
@@ -376,6 +386,12 @@
     if (c.kind === "api") {
       var apiCard = card(t("admin.kind.api") + ": " + c.name);
       apiCard.appendChild(el("p", { class: "hint" }, t("admin.api_help")));
+      return;
+    }
+    if (c.kind === "line") {
+      var lineCard = card(t("admin.kind.line") + ": " + c.name);
+      lineCard.appendChild(el("p", { class: "hint" }, t("admin.line_webhook_help")));
+      lineCard.appendChild(el("pre", { class: "embed", id: "line-webhook" }, c.line.webhook_url));
       return;
     }
     if (c.kind === "email") {

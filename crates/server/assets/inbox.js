@@ -428,6 +428,12 @@
     ((m.meta && m.meta.articles) || []).forEach(function (a) {
       node.appendChild(el("a", { href: a.url, target: "_blank", rel: "noopener", class: "article" }, a.title));
     });
+    /* What became of it at LINE: sent, being retried, or failed with the reason. */
+    if (m.delivery) {
+      var state = { class: "delivery " + m.delivery };
+      if (m.delivery === "failed") state.role = "alert";
+      node.appendChild(el("p", state, t("inbox.delivery." + m.delivery) + (m.delivery_detail && m.delivery !== "sent" ? ": " + m.delivery_detail : "")));
+    }
     return node;
   }
   /* ---- harassment: masked messages, reveals (logged), reports ---- */
@@ -798,6 +804,10 @@
       if (f.type === "message.created") alertNew(f);
       if (f.type === "message.created" && S.current && f.conversation_id === S.current.id) addMessage(f.message);
       if (f.type === "conversation.updated" && S.current && f.conversation_id === S.current.id) { S.current = f.conversation; renderSide(); }
+      if (f.type === "message.updated" && S.current && f.conversation_id === S.current.id) {
+        S.messages = S.messages.map(function (m) { return m.seq === f.message.seq ? f.message : m; });
+        renderThread();
+      }
       refreshSoon();
     };
     ws.onclose = function () { setTimeout(connect, 1000); };

@@ -49,6 +49,10 @@ pub const IDENTITY_PHONE: &str = "phone";
 pub const IDENTITY_USER: &str = "user";
 /// A customer of the shop's own systems (an API channel): the id they have there.
 pub const IDENTITY_EXTERNAL: &str = "external";
+/// A LINE user id (of the channel's provider).
+pub const IDENTITY_LINE: &str = "line";
+/// An Instagram-scoped user id.
+pub const IDENTITY_INSTAGRAM: &str = "instagram";
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Identity {

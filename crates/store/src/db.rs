@@ -78,6 +78,7 @@ impl Backend {
             34 => "0034_totp.sql",
             35 => "0035_api_channel.sql",
             36 => "0036_brands.sql",
+            37 => "0037_messaging_channels.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

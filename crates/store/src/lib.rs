@@ -55,6 +55,7 @@ pub mod jobs;
 pub mod knowledge;
 pub mod mail;
 pub mod messages;
+pub mod messaging;
 pub mod reports;
 pub mod teams;
 pub mod templates;

@@ -31,6 +31,10 @@ pub struct Message {
     pub flag: Option<String>,
     /// A supervisor's decision on the flag (`confirmed`, `dismissed`).
     pub flag_decision: Option<String>,
+    /// What became of it at a messaging provider (LINE, Instagram): `sent`, `retrying` or
+    /// `failed`, and why; `None`: nothing to deliver, or not yet tried.
+    pub delivery: Option<String>,
+    pub delivery_detail: Option<String>,
 }
 
 impl Message {
@@ -61,12 +65,14 @@ impl Message {
             created_at: row.try_get("created_at")?,
             flag: row.try_get("flag")?,
             flag_decision: row.try_get("flag_decision")?,
+            delivery: row.try_get("delivery")?,
+            delivery_detail: row.try_get("delivery_detail")?,
         })
     }
 }
 
 pub(crate) const MESSAGE_COLUMNS: &str =
-    "id, conversation_id, seq, sender_kind, sender_id, body, private, client_id, meta, sender_name, created_at, flag, flag_decision";
+    "id, conversation_id, seq, sender_kind, sender_id, body, private, client_id, meta, sender_name, created_at, flag, flag_decision, delivery, delivery_detail";
 
 /// The message columns, as read from `messages m`.
 pub(crate) fn message_columns_of_m() -> String {

@@ -71,6 +71,8 @@ pub struct Channel {
     pub imap: Option<String>,
     /// The brand it belongs to (see [`crate::brands`]); `None`: the whole workspace's.
     pub brand_id: Option<String>,
+    /// A messaging channel's provider connection as JSON (with its secrets).
+    pub connection: Option<String>,
     pub created_at: i64,
 }
 
@@ -82,6 +84,7 @@ pub enum ChannelField {
     IdentitySecret,
     EmailAddress,
     Imap,
+    Connection,
 }
 
 impl Channel {
@@ -99,13 +102,14 @@ impl Channel {
             email_address: row.try_get("email_address")?,
             imap: row.try_get("imap")?,
             brand_id: row.try_get("brand_id")?,
+            connection: row.try_get("connection")?,
             created_at: row.try_get("created_at")?,
         })
     }
 }
 
 const CHANNEL_COLUMNS: &str =
-    "id, workspace_id, kind, name, public_key, settings, automation, scenario, identity_secret, email_address, imap, brand_id, created_at";
+    "id, workspace_id, kind, name, public_key, settings, automation, scenario, identity_secret, email_address, imap, brand_id, connection, created_at";
 
 impl Store {
     pub async fn create_workspace(&self, name: &str) -> Result<Workspace> {
@@ -289,6 +293,7 @@ impl Store {
             ChannelField::IdentitySecret => "identity_secret",
             ChannelField::EmailAddress => "email_address",
             ChannelField::Imap => "imap",
+            ChannelField::Connection => "connection",
         };
         let mut w = self.begin_write().await?;
         let row = sqlx::query(&format!(

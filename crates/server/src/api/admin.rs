@@ -25,6 +25,7 @@ use crate::app::auth::{
     end_sessions, hash_password, hash_token, new_secret, AgentAuth, API_TOKEN_PREFIX,
 };
 use crate::app::AppState;
+use crate::channels::line::{LineConnection, LINE_API};
 use crate::http::error::{
     check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path,
 };
@@ -47,6 +48,8 @@ pub struct ChannelView {
     pub email_address: Option<String>,
     /// The IMAP mailbox an e-mail channel reads (never its password).
     pub imap: Option<MailboxView>,
+    /// A LINE channel's connection.
+    pub line: Option<LineView>,
     /// The brand it belongs to (`null`: the whole workspace's).
     pub brand_id: Option<String>,
     pub created_at: i64,
@@ -65,11 +68,28 @@ pub struct MailboxView {
     pub folder: String,
 }
 
-impl TryFrom<&Channel> for ChannelView {
-    type Error = AppError;
+/// A LINE channel's connection as admins see it (never its secrets).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LineView {
+    pub api_base: String,
+    /// The URL to paste into the LINE Developers console as the webhook URL.
+    pub webhook_url: String,
+}
 
-    fn try_from(c: &Channel) -> ApiResult<Self> {
+impl ChannelView {
+    /// The channel as admins see it; `public_url` is the server's address (for webhook URLs).
+    pub fn of(c: &Channel, public_url: &str) -> ApiResult<Self> {
+        let line = match c.kind.as_str() {
+            "line" => Some(LineView {
+                api_base: LineConnection::of(c)
+                    .map_err(|err| AppError::new(ErrorCode::CorruptSettings, err))?
+                    .api_base,
+                webhook_url: format!("{public_url}/hooks/line/{}", c.public_key),
+            }),
+            _ => None,
+        };
         Ok(Self {
+            line,
             id: c.id.clone(),
             kind: c.kind.clone(),
             name: c.name.clone(),
@@ -270,7 +290,7 @@ async fn list_channels(
     Ok(Json(ChannelList {
         channels: channels
             .iter()
-            .map(ChannelView::try_from)
+            .map(|c| ChannelView::of(c, &state.settings.public_url()))
             .collect::<ApiResult<_>>()?,
     }))
 }
@@ -279,11 +299,56 @@ async fn list_channels(
 #[serde(deny_unknown_fields)]
 pub struct NewChannelRequest {
     name: String,
-    /// `widget` (the default) or `email`.
+    /// `widget` (the default), `email`, `api` or `line`.
     kind: Option<String>,
     /// For `email`: the support address customers write to (mail for it, and for
     /// `local+anything@domain`, lands in this channel).
     email_address: Option<String>,
+    /// For `line`: the channel's Messaging API credentials (from the LINE Developers console).
+    line: Option<LineRequest>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineRequest {
+    channel_secret: String,
+    channel_access_token: String,
+    /// Default `https://api.line.me`; another base for a proxy or a test.
+    api_base: Option<String>,
+}
+
+impl LineRequest {
+    /// The connection to store; `allow_private` lets the API base be a local address.
+    fn connection(self, allow_private: bool) -> Result<LineConnection, InvalidValue> {
+        let secret = self.channel_secret.trim().to_owned();
+        let token = self.channel_access_token.trim().to_owned();
+        let printable =
+            |s: &str| !s.is_empty() && s.len() <= 1000 && s.bytes().all(|b| b.is_ascii_graphic());
+        if !printable(&secret) || !printable(&token) {
+            return Err(InvalidValue::new(
+                "line",
+                "channel_secret and channel_access_token must be given, as in the LINE console",
+            ));
+        }
+        let api_base = self
+            .api_base
+            .map(|b| b.trim().trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| LINE_API.to_owned());
+        let parsed = reqwest::Url::parse(&api_base)
+            .map_err(|_| InvalidValue::new("line.api_base", "is not a URL"))?;
+        let https = parsed.scheme() == "https";
+        if !(https || (allow_private && parsed.scheme() == "http")) || parsed.host_str().is_none() {
+            return Err(InvalidValue::new(
+                "line.api_base",
+                "must be an https:// URL",
+            ));
+        }
+        Ok(LineConnection {
+            channel_secret: secret,
+            channel_access_token: token,
+            api_base,
+        })
+    }
 }
 
 /// Add a channel: a web widget, or an e-mail support address.
@@ -296,8 +361,14 @@ async fn create_channel(
 ) -> ApiResult<(StatusCode, Json<ChannelView>)> {
     let name = parse_name(&request.name)?;
     let kind = request.kind.as_deref().unwrap_or("widget");
+    let connection = match (kind, request.line) {
+        ("line", Some(line)) => Some(line.connection(state.settings.webhooks_allow_private)?),
+        ("line", None) => return Err(InvalidValue::new("line", "is required for LINE").into()),
+        (_, Some(_)) => return Err(InvalidValue::new("line", "is only for LINE channels").into()),
+        (_, None) => None,
+    };
     let address = match (kind, request.email_address.as_deref()) {
-        ("widget" | "api", None) => None,
+        ("widget" | "api" | "line", None) => None,
         ("email", Some(address)) => {
             let address = Email::parse(address)?.as_str().to_lowercase();
             if address
@@ -322,15 +393,28 @@ async fn create_channel(
         ("email", None) => {
             return Err(InvalidValue::new("email_address", "is required for e-mail").into())
         }
-        ("widget" | "api", Some(_)) => {
+        ("widget" | "api" | "line", Some(_)) => {
             return Err(InvalidValue::new("email_address", "is only for e-mail channels").into())
         }
-        _ => return Err(InvalidValue::new("kind", "must be widget, email or api").into()),
+        _ => return Err(InvalidValue::new("kind", "must be widget, email, api or line").into()),
     };
     let mut channel = state
         .store
         .create_channel(&admin.workspace_id, kind, &name)
         .await?;
+    if let Some(connection) = &connection {
+        let stored = serde_json::to_string(connection)
+            .map_err(|err| AppError::new(ErrorCode::Internal, err.to_string()))?;
+        channel = state
+            .store
+            .set_channel_field(
+                &admin.workspace_id,
+                &channel.id,
+                ChannelField::Connection,
+                Some(&stored),
+            )
+            .await?;
+    }
     if let Some(address) = &address {
         channel = state
             .store
@@ -351,7 +435,7 @@ async fn create_channel(
         serde_json::json!({ "name": name, "kind": kind, "email_address": address }),
     )
     .await?;
-    let mut view: ChannelView = (&channel).try_into()?;
+    let mut view = ChannelView::of(&channel, &state.settings.public_url())?;
     if kind == "api" {
         let token = format!("{API_TOKEN_PREFIX}{}", new_secret());
         state
@@ -410,7 +494,10 @@ async fn update_channel(
         serde_json::json!({ "name": name }),
     )
     .await?;
-    Ok(Json((&channel).try_into()?))
+    Ok(Json(ChannelView::of(
+        &channel,
+        &state.settings.public_url(),
+    )?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

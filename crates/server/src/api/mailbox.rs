@@ -78,7 +78,10 @@ async fn connect_mailbox(
         serde_json::json!({"host": mailbox.host, "user": mailbox.user, "folder": mailbox.folder}),
     )
     .await?;
-    Ok(Json((&channel).try_into()?))
+    Ok(Json(super::admin::ChannelView::of(
+        &channel,
+        &state.settings.public_url(),
+    )?))
 }
 
 /// Stop reading the channel's IMAP mailbox (mail already read stays).

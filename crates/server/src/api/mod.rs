@@ -12,6 +12,7 @@ mod channel_api;
 mod contacts;
 mod conversations;
 mod harassment;
+mod hooks;
 mod knowledge;
 mod mailbox;
 mod privacy;
@@ -59,6 +60,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(channel_api::routes())
         .merge(conversations::routes())
         .merge(harassment::routes())
+        .merge(hooks::routes())
         .merge(contacts::routes())
         .merge(knowledge::routes())
         .merge(admin::routes())

@@ -9,12 +9,14 @@ use madoguchi_store::jobs::Job;
 use crate::app::AppState;
 use crate::automation::account_mail::{self, AccountMailJob, ACCOUNT_MAIL_JOB};
 use crate::automation::auto_replies::{self, ExpectationJob, EXPECTATION_JOB, NOTIFY_JOB};
+use crate::automation::line_intake::{self, LineEventJob, LINE_EVENT_JOB};
 use crate::automation::notifications::{self, NotifyJob};
 use crate::automation::retention::{self, RetentionJob, RETENTION_JOB};
 use crate::automation::routing::{self, SilenceJob, SILENCE_JOB};
 use crate::automation::sla::{self, SlaJob, SLA_JOB};
 use crate::automation::webhooks::{self, WebhookJob, WEBHOOK_JOB};
 use crate::inbox::conversations::{self, RatingJob, WakeJob, RATING_JOB, WAKE_JOB};
+use crate::inbox::line_outbox::{self, LineSendJob, LINE_SEND_JOB};
 use crate::inbox::outbox::{self, MailJob, MAIL_JOB};
 
 pub const MAX_ATTEMPTS: i64 = 10;
@@ -28,18 +30,21 @@ pub fn backoff_ms(attempts: i64) -> i64 {
     (5_000_i64 << exponent).min(3_600_000)
 }
 
+/// A job's payload.
+fn parse<T: serde::de::DeserializeOwned>(job: &Job) -> Result<T, String> {
+    serde_json::from_str(&job.payload).map_err(|e| e.to_string())
+}
+
 async fn handle(state: &AppState, job: &Job) -> Result<&'static str, String> {
     match job.kind.as_str() {
         EXPECTATION_JOB => {
-            let payload: ExpectationJob =
-                serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            let payload: ExpectationJob = parse(job)?;
             auto_replies::send_expectation(state, &payload)
                 .await
                 .map_err(|e| e.to_string())
         }
         RATING_JOB => {
-            let payload: RatingJob =
-                serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            let payload: RatingJob = parse(job)?;
             let asked = conversations::ask_rating(state, &payload)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -57,46 +62,49 @@ async fn handle(state: &AppState, job: &Job) -> Result<&'static str, String> {
                 })
         }
         WAKE_JOB => {
-            let payload: WakeJob = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            let payload: WakeJob = parse(job)?;
             conversations::wake(state, &payload)
                 .await
                 .map_err(|e| e.to_string())
         }
         NOTIFY_JOB => {
-            let payload: NotifyJob =
-                serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            let payload: NotifyJob = parse(job)?;
             notifications::deliver(state, &payload).await
         }
+        LINE_SEND_JOB => {
+            let payload: LineSendJob = parse(job)?;
+            line_outbox::send(state, &payload, job.attempts >= MAX_ATTEMPTS).await
+        }
+        LINE_EVENT_JOB => {
+            let payload: LineEventJob = parse(job)?;
+            line_intake::handle(state, &payload).await
+        }
         MAIL_JOB => {
-            let payload: MailJob = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            let payload: MailJob = parse(job)?;
             outbox::send(state, &payload).await
         }
         SLA_JOB => {
-            let payload: SlaJob = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            let payload: SlaJob = parse(job)?;
             sla::check(state, &payload).await.map_err(|e| e.to_string())
         }
         SILENCE_JOB => {
-            let payload: SilenceJob =
-                serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            let payload: SilenceJob = parse(job)?;
             routing::reassign(state, &payload)
                 .await
                 .map_err(|e| e.to_string())
         }
         ACCOUNT_MAIL_JOB => {
-            let payload: AccountMailJob =
-                serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            let payload: AccountMailJob = parse(job)?;
             account_mail::send(state, &payload).await
         }
         RETENTION_JOB => {
-            let payload: RetentionJob =
-                serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            let payload: RetentionJob = parse(job)?;
             retention::run(state, &payload)
                 .await
                 .map_err(|e| e.to_string())
         }
         WEBHOOK_JOB => {
-            let payload: WebhookJob =
-                serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            let payload: WebhookJob = parse(job)?;
             webhooks::deliver(state, &payload).await
         }
         _ => Ok("unknown job kind"),

@@ -17,6 +17,7 @@ pub mod harassment;
 pub mod indexing;
 pub mod intake;
 pub mod jobs;
+pub mod line_intake;
 pub mod mail_intake;
 pub mod mail_reader;
 pub mod notifications;

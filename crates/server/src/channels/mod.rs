@@ -8,5 +8,6 @@
 //! widget's own HTTP API lives in `api::widget`.
 
 pub mod email;
+pub mod line;
 pub mod outbound;
 pub mod webhooks;

@@ -65,9 +65,22 @@ pub async fn resolve(url: &str, allow_private: bool) -> Result<(String, SocketAd
     match chosen {
         Some(address) => Ok((host, address)),
         None => Err(format!(
-            "{host} resolves to a private address: webhooks go to the public internet only"
+            "{host} resolves to a private address: only the public internet is reached"
         )),
     }
+}
+
+/// A client for requests to `url`, an address an admin typed (a webhook, a provider's API
+/// base): pinned to the address [`resolve`] checked, and following no redirect (one could lead
+/// inside).
+pub async fn pinned_client(url: &str, allow_private: bool) -> Result<reqwest::Client, String> {
+    let (host, address) = resolve(url, allow_private).await?;
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve(&host, address)
+        .timeout(TIMEOUT)
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 /// How long a receiver has to answer.
@@ -120,8 +133,8 @@ pub async fn post(
             elapsed_ms: 0,
         };
     };
-    let (host, address) = match resolve(url, allow_private).await {
-        Ok(resolved) => resolved,
+    let http = match pinned_client(url, allow_private).await {
+        Ok(http) => http,
         Err(error) => {
             return Answer {
                 status: None,
@@ -130,12 +143,6 @@ pub async fn post(
             }
         }
     };
-    // Pinned to the checked address; redirects are not followed (they could lead inside).
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .resolve(&host, address)
-        .build()
-        .unwrap_or_default();
     let sent = http
         .post(url)
         .timeout(TIMEOUT)

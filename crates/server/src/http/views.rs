@@ -105,6 +105,9 @@ pub struct MessageView {
     /// Flagged and not dismissed: `body` is empty (and `meta` left out) until an agent reveals
     /// it on purpose (`POST /api/v1/messages/{id}/reveal`, logged).
     pub masked: bool,
+    /// On a messaging channel (LINE): `sent`, `retrying` or `failed`, with the reason.
+    pub delivery: Option<String>,
+    pub delivery_detail: Option<String>,
 }
 
 /// A message's structured content as JSON.
@@ -137,6 +140,8 @@ impl From<&Message> for MessageView {
                 .and_then(|flag| serde_json::from_str(flag).ok()),
             flag_decision: m.flag_decision.clone(),
             masked: m.masked(),
+            delivery: m.delivery.clone(),
+            delivery_detail: m.delivery_detail.clone(),
         }
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod contacts;
 pub mod conversations;
+pub mod line_outbox;
 pub mod messages;
 pub mod outbox;
 pub mod settings;

@@ -1,6 +1,7 @@
-//! What leaves an e-mail conversation: every visible message that is not the customer's (an
-//! agent's reply, an auto-reply) goes out as a mail, planned as a job committed with the
-//! message ([`plan`]) and sent by [`send`], threaded into the customer's mail client
+//! What leaves a conversation the customer is not in live: every visible message that is not
+//! the customer's (an agent's reply, an auto-reply) goes out, planned as a job committed with
+//! the message ([`plan`]): on LINE by `line_outbox`, in an e-mail conversation as a mail sent by
+//! [`send`], threaded into the customer's mail client
 //! (`Message-ID` from the message's id, `In-Reply-To` the newest mail of the conversation,
 //! `References` all of them, `Reply-To` the support address plus the conversation's id, the
 //! subject `Re:` the conversation's current subject). A sent mail's id is remembered for
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::error::DomainResult;
 use crate::app::AppState;
 use crate::channels::outbound::MailReply;
+use crate::inbox::line_outbox::{LineSendJob, LINE_SEND_JOB};
 use crate::inbox::settings::face;
 
 pub const MAIL_JOB: &str = "mail_reply";
@@ -42,14 +44,27 @@ pub async fn plan(state: &AppState, conversation: &Conversation) -> DomainResult
     ))
 }
 
-/// The job that mails the first outgoing message after `after_seq` of a conversation on
-/// `channel`; `None` unless it is an e-mail channel.
+/// The job that sends the outgoing messages after `after_seq` of a conversation on `channel`:
+/// a mail on an e-mail channel, a LINE message on LINE; `None` elsewhere.
 pub fn job(
     state: &AppState,
     channel: &Channel,
     conversation_id: &str,
     after_seq: i64,
 ) -> Option<JobSpec> {
+    if channel.kind == "line" {
+        let job = LineSendJob {
+            workspace_id: channel.workspace_id.clone(),
+            conversation_id: conversation_id.to_owned(),
+            after_seq,
+        };
+        return Some(JobSpec {
+            kind: LINE_SEND_JOB.into(),
+            payload: serde_json::to_string(&job).unwrap_or_default(),
+            due_at: state.clock.now_ms(),
+            dedupe_key: Some(format!("line:{conversation_id}:{after_seq}")),
+        });
+    }
     if channel.kind != "email" {
         return None;
     }

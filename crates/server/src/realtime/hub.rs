@@ -491,6 +491,29 @@ impl Hub {
         });
     }
 
+    /// What became of a message at a messaging provider changed: agents see its new state (the
+    /// customer has it, or will not).
+    pub fn message_updated(&self, conversation: &Conversation, message: &Message) {
+        self.publish(Event {
+            workspace_id: conversation.workspace_id.clone(),
+            contact_id: conversation.contact_id.clone(),
+            conversation_id: conversation.id.clone(),
+            team_id: conversation.team_id.clone(),
+            brand_id: conversation.brand_id.clone(),
+            seq: conversation.last_seq,
+            is_message: false,
+            agent_frame: frame_for(
+                "message.updated",
+                &message.conversation_id,
+                message.seq,
+                "message",
+                &MessageView::from(message),
+            )
+            .into(),
+            visitor_frame: None,
+        });
+    }
+
     /// Someone is writing in a conversation: agents see who (their own echo they ignore by
     /// id); the customer sees an agent typing, never their own.
     pub fn typing(&self, conversation: &Conversation, typist: Typist<'_>) {

@@ -19,6 +19,7 @@ mod identity;
 mod imap;
 mod knowledge;
 mod lifecycle;
+mod line;
 mod notifications;
 mod permissions;
 mod presence;

@@ -207,6 +207,7 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/api/v1/audit", "get"),
         ("/channel/v1/contacts/{external_id}", "put"),
         ("/channel/v1/conversations", "post"),
+        ("/hooks/line/{channel_key}", "post"),
         ("/channel/v1/conversations/{id}/messages", "get"),
         ("/channel/v1/conversations/{id}/messages", "post"),
         ("/api/v1/agents/invitations", "get"),

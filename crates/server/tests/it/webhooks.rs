@@ -23,7 +23,7 @@ use crate::support::{both_backends, TestApp};
 both_backends!(webhooks_never_reach_private_addresses_by_default);
 
 /// The local receiver is on a private address: this server may reach it.
-async fn allowing_private(backend: Backend) -> Option<TestApp> {
+pub(crate) async fn allowing_private(backend: Backend) -> Option<TestApp> {
     let settings = Settings {
         webhooks_allow_private: true,
         ..Settings::default()

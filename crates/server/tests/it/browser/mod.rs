@@ -19,6 +19,7 @@ mod brands;
 mod files;
 mod harassment;
 mod identity;
+mod line;
 mod mail;
 mod presence;
 mod reports;

@@ -1,0 +1,296 @@
+//! LINE events into the inbox. The webhook (`api::hooks`) checks the signature and commits each
+//! event as a job; here, after that commit, a job turns its event into a contact (identity
+//! `line` + the user id, named from LINE's profile) and a message through the one door: text as
+//! it is, a sticker as 「（スタンプ）」, an image fetched from LINE's content API and kept as a
+//! file, other kinds as a line saying what came. The message's client id is the event's
+//! `webhookEventId`, so a redelivered event is stored once. The customer's reply token is kept
+//! for a free, quick answer (see `inbox::outbox`). A message goes to the customer's open
+//! conversation on the channel, else starts one.
+
+use madoguchi_core::conversation::ConversationStatus;
+use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
+use madoguchi_store::attachments::NewAttachment;
+use madoguchi_store::contacts::{Contact, ContactPatch, IDENTITY_LINE};
+use madoguchi_store::conversations::{Conversation, ConversationFilter};
+use madoguchi_store::jobs::NO_JOBS;
+use madoguchi_store::messages::NewMessage;
+use madoguchi_store::workspaces::Channel;
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::automation::intake::{self, Opening, Reactions};
+use crate::channels::line::{Event, LineClient, LineConnection, LineError};
+
+pub const LINE_EVENT_JOB: &str = "line_event";
+
+/// Payload of a `line_event` job: one verified webhook event.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LineEventJob {
+    pub workspace_id: String,
+    pub channel_id: String,
+    pub event: Event,
+}
+
+fn failed(err: impl std::fmt::Display) -> String {
+    err.to_string()
+}
+
+/// The contact of a LINE user, named from their profile the first time (a profile that cannot
+/// be read leaves the name for later; the message is not held back).
+async fn contact_of(
+    state: &AppState,
+    channel: &Channel,
+    client: &LineClient<'_>,
+    user_id: &str,
+) -> Result<Contact, String> {
+    let contact = state
+        .store
+        .identified_contact(&channel.workspace_id, IDENTITY_LINE, user_id)
+        .await
+        .map_err(failed)?;
+    if contact.name.is_some() {
+        return Ok(contact);
+    }
+    match client.display_name(user_id).await {
+        Ok(Some(name)) => {
+            let name: String = madoguchi_core::text::visible_only(&name, false)
+                .chars()
+                .take(100)
+                .collect();
+            if name.trim().is_empty() {
+                return Ok(contact);
+            }
+            let patch = ContactPatch {
+                name: Some(name),
+                ..ContactPatch::default()
+            };
+            crate::inbox::contacts::update(state, &channel.workspace_id, &contact.id, &patch)
+                .await
+                .map_err(failed)
+        }
+        Ok(None) => Ok(contact),
+        Err(err) => {
+            tracing::warn!(channel = %channel.id, error = %err, "the LINE profile could not be read");
+            Ok(contact)
+        }
+    }
+}
+
+/// The customer's conversation on this channel that is still going, if any.
+async fn open_conversation(
+    state: &AppState,
+    channel: &Channel,
+    contact: &Contact,
+) -> Result<Option<Conversation>, String> {
+    let filter = ConversationFilter {
+        contact_id: Some(contact.id.clone()),
+        channel_id: Some(channel.id.clone()),
+        limit: 1,
+        ..ConversationFilter::default()
+    };
+    let latest = state
+        .store
+        .conversations(&channel.workspace_id, &filter)
+        .await
+        .map_err(failed)?;
+    Ok(latest.into_iter().next().filter(|c| {
+        matches!(
+            c.status,
+            ConversationStatus::Open | ConversationStatus::Pending | ConversationStatus::Snoozed
+        )
+    }))
+}
+
+/// Writes one customer message into their open conversation, or starts one with it.
+async fn write(
+    state: &AppState,
+    channel: &Channel,
+    contact: &Contact,
+    body: &MessageBody,
+    client_id: &ClientId,
+    meta: Option<&str>,
+) -> Result<Conversation, String> {
+    match open_conversation(state, channel, contact).await? {
+        Some(conversation) => {
+            let appended = intake::customer_message(
+                state,
+                channel,
+                NewMessage {
+                    workspace_id: &channel.workspace_id,
+                    conversation_id: &conversation.id,
+                    sender_kind: SenderKind::Contact,
+                    sender_id: &contact.id,
+                    body,
+                    private: false,
+                    client_id: Some(client_id),
+                    meta,
+                    sender_name: None,
+                    jobs: &NO_JOBS,
+                    at: state.clock.now_ms(),
+                },
+                Reactions::All,
+                None,
+            )
+            .await
+            .map_err(failed)?;
+            Ok(appended.conversation)
+        }
+        None => {
+            let started = intake::start_conversation(
+                state,
+                channel,
+                &contact.id,
+                Opening {
+                    client_id: Some(client_id),
+                    meta,
+                    ..Opening::chat(body)
+                },
+            )
+            .await
+            .map_err(failed)?;
+            Ok(started.conversation)
+        }
+    }
+}
+
+/// Handles one event; `Err` retries the job.
+pub async fn handle(state: &AppState, job: &LineEventJob) -> Result<&'static str, String> {
+    let channel = state
+        .store
+        .channel(&job.workspace_id, &job.channel_id)
+        .await
+        .map_err(failed)?;
+    let connection = LineConnection::of(&channel)?;
+    let client = LineClient::new(&connection, state.settings.webhooks_allow_private);
+    let event = &job.event;
+    let Some(user_id) = event
+        .source
+        .user_id
+        .as_deref()
+        .filter(|_| event.source.kind == "user")
+    else {
+        return Ok("not from a user");
+    };
+    let contact = contact_of(state, &channel, &client, user_id).await?;
+    let message = match (event.kind.as_str(), &event.message) {
+        ("message", Some(message)) => message,
+        ("follow", _) => return Ok("followed"),
+        ("unfollow", _) => {
+            tracing::info!(channel = %channel.id, contact = %contact.id, "a LINE user blocked the account");
+            return Ok("unfollowed");
+        }
+        _ => return Ok("not a message"),
+    };
+    let client_id = ClientId::parse(&format!("line-{}", event.webhook_event_id)).map_err(failed)?;
+    let text = match message.kind.as_str() {
+        "text" => message.text.clone().unwrap_or_default(),
+        "sticker" => "（スタンプ）".to_owned(),
+        "image" => "（画像）".to_owned(),
+        other => format!("（LINEで{other}が送られました。LINEアプリでご確認ください）"),
+    };
+    let body = MessageBody::parse(madoguchi_core::text::visible_only(&text, true).trim())
+        .or_else(|_| MessageBody::parse("（空のメッセージ）"))
+        .map_err(failed)?;
+    let meta = (message.kind == "sticker").then(|| {
+        serde_json::json!({"line": {"sticker": {"package_id": message.package_id, "sticker_id": message.sticker_id}}})
+            .to_string()
+    });
+    let conversation = write(
+        state,
+        &channel,
+        &contact,
+        &body,
+        &client_id,
+        meta.as_deref(),
+    )
+    .await?;
+    if let Some(token) = &event.reply_token {
+        state
+            .store
+            .set_reply_token(&conversation.id, token, state.clock.now_ms())
+            .await
+            .map_err(failed)?;
+    }
+    if message.kind == "image" {
+        attach_image(
+            state,
+            &channel,
+            &client,
+            &conversation,
+            &contact,
+            &message.id,
+            &client_id,
+        )
+        .await?;
+    }
+    Ok("received")
+}
+
+/// Fetches the image of a message and adds it to the conversation as the customer's file
+/// (once: its message carries the event's client id).
+async fn attach_image(
+    state: &AppState,
+    channel: &Channel,
+    client: &LineClient<'_>,
+    conversation: &Conversation,
+    contact: &Contact,
+    line_message_id: &str,
+    client_id: &ClientId,
+) -> Result<(), String> {
+    let file_id = ClientId::parse(&format!("{}.f0", client_id.as_str())).map_err(failed)?;
+    let stored = state
+        .store
+        .message_by_client_id(SenderKind::Contact, &contact.id, &file_id)
+        .await
+        .map_err(failed)?;
+    if stored.is_some() {
+        return Ok(());
+    }
+    let (_, data) = match client.content(line_message_id).await {
+        Ok(content) => content,
+        Err(LineError::Retry(err)) => return Err(err),
+        Err(LineError::Refused(err)) => {
+            tracing::warn!(channel = %channel.id, error = %err, "a LINE image could not be fetched");
+            return Ok(());
+        }
+    };
+    let Ok(content_type) = madoguchi_core::attachment::sniff(&data) else {
+        tracing::warn!(channel = %channel.id, "a LINE image is not an image");
+        return Ok(());
+    };
+    let name = format!(
+        "line-image.{}",
+        content_type.rsplit('/').next().unwrap_or("bin")
+    );
+    let attachment = state
+        .store
+        .create_attachment(&NewAttachment {
+            workspace_id: &channel.workspace_id,
+            conversation_id: &conversation.id,
+            uploaded_by: &format!("contact:{}", contact.id),
+            private: true,
+            name: &name,
+            content_type,
+            data: &data,
+            at: state.clock.now_ms(),
+        })
+        .await
+        .map_err(failed)?;
+    let meta = serde_json::json!({"attachments": [{
+        "id": attachment.id,
+        "name": attachment.name,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+    }]})
+    .to_string();
+    write(
+        state,
+        channel,
+        contact,
+        &MessageBody::parse(&name).map_err(failed)?,
+        &file_id,
+        Some(&meta),
+    )
+    .await?;
+    Ok(())
+}
