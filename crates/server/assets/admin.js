@@ -243,6 +243,53 @@
     });
   }
 
+  /* A form channel: where it lives (link and iframe), and its fields, edited as a list. */
+  function formCard(c) {
+    var where = card(t("admin.kind.form") + ": " + c.name);
+    var url = location.origin + "/forms/" + c.public_key;
+    where.appendChild(el("p", { class: "hint" }, t("admin.form_embed_help")));
+    where.appendChild(el("pre", { class: "embed", id: "form-embed" }, '<iframe src="' + url + '" title="' + c.form.title + '" width="100%" height="760" style="border:0"></iframe>'));
+    where.appendChild(el("a", { href: url, target: "_blank", rel: "noopener", class: "preview-link" }, t("admin.preview")));
+    if (!channels.some(function (x) { return x.kind === "email"; })) where.appendChild(el("p", { class: "hint warn", role: "note" }, t("admin.form_needs_email")));
+    var edit = card(t("admin.form_fields"));
+    var form = el("form", { id: "form-editor" });
+    var title = field(form, t("admin.form_title"), el("input", { value: c.form.title, required: "", maxlength: "200" }));
+    var thanks = field(form, t("admin.form_thanks"), textarea(c.form.thanks, 2));
+    var rows = el("div", { class: "form-rows" });
+    form.appendChild(rows);
+    var KINDS = ["text", "email", "tel", "textarea", "select"].map(function (k) { return [k, t("admin.field." + k)]; });
+    function row(f) {
+      var box = el("fieldset", { class: "form-row" });
+      box.appendChild(el("legend", {}, f.label || t("admin.form_new_field")));
+      var label = field(box, t("admin.field_label"), el("input", { value: f.label, required: "", maxlength: "200", class: "field-label-input" }));
+      var key = field(box, t("admin.field_key"), el("input", { value: f.key, required: "", pattern: "[a-z0-9_]{1,40}", class: "field-key" }));
+      var kind = field(box, t("admin.field_type"), options(el("select", { class: "field-type" }), KINDS, f.type));
+      var opts = field(box, t("admin.field_options"), el("input", { value: (f.options || []).join("、"), class: "field-options" }));
+      var showOptions = function () { opts.parentNode.hidden = kind.value !== "select"; };
+      kind.addEventListener("change", showOptions);
+      showOptions();
+      var required = check(box, t("admin.field_required"), f.required);
+      box.appendChild(button(t("admin.delete"), function () { box.remove(); }, "danger"));
+      box.read = function () {
+        var out = { key: key.value.trim(), label: label.value.trim(), type: kind.value, required: required.checked };
+        if (kind.value === "select") out.options = opts.value.split(/[,、]/).map(function (x) { return x.trim(); }).filter(Boolean);
+        return out;
+      };
+      rows.appendChild(box);
+    }
+    c.form.fields.forEach(row);
+    form.appendChild(button(t("admin.form_add_field"), function () { row({ key: "", label: "", type: "text", required: false }); }));
+    form.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.save")));
+    edit.appendChild(form);
+    var msg = statusLine(edit);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var fields = Array.prototype.map.call(rows.children, function (r) { return r.read(); });
+      api("PUT", "/api/v1/channels/" + c.id + "/form", { title: title.value, thanks: thanks.value, fields: fields })
+        .then(function () { msg.textContent = t("admin.saved"); return loadChannels(); }, failed(msg));
+    });
+  }
+
   /* ---- #agents ---- */
   function agents() {
     page(t("admin.agents"));
@@ -330,7 +377,7 @@
     var create = card(t("admin.add_channel"));
     var cform = el("form", { id: "channel-create" });
     var cname = field(cform, t("admin.name"), el("input", { required: "" }));
-    var ckind = field(cform, t("admin.kind"), options(el("select", { id: "channel-kind" }), [["widget", t("admin.kind.widget")], ["email", t("admin.kind.email")], ["line", t("admin.kind.line")], ["api", t("admin.kind.api")]], "widget"));
+    var ckind = field(cform, t("admin.kind"), options(el("select", { id: "channel-kind" }), [["widget", t("admin.kind.widget")], ["email", t("admin.kind.email")], ["line", t("admin.kind.line")], ["form", t("admin.kind.form")], ["api", t("admin.kind.api")]], "widget"));
     var caddress = field(cform, t("admin.email_address"), el("input", { type: "email", id: "channel-address" }));
     var addressRow = caddress.parentNode;
     addressRow.hidden = true;
@@ -388,6 +435,7 @@
       apiCard.appendChild(el("p", { class: "hint" }, t("admin.api_help")));
       return;
     }
+    if (c.kind === "form") { formCard(c); return; }
     if (c.kind === "line") {
       var lineCard = card(t("admin.kind.line") + ": " + c.name);
       lineCard.appendChild(el("p", { class: "hint" }, t("admin.line_webhook_help")));

@@ -657,6 +657,7 @@
     var ids = el("ul");
     p.identities.forEach(function (i) { ids.appendChild(el("li", {}, i.kind + (i.value ? ": " + i.value : ""))); });
     side.appendChild(ids);
+    shopData(side, p.contact.shop || { attributes: {}, orders: [] });
     side.appendChild(el("h2", {}, t("inbox.history")));
     var history = el("ul", { id: "history" });
     p.conversations.forEach(function (h) {
@@ -667,6 +668,28 @@
     });
     side.appendChild(history);
     dataRights(side, p.contact);
+  }
+  /* What the shop's systems sent about the customer: attributes and recent orders. */
+  function shopData(side, shop) {
+    var names = Object.keys(shop.attributes || {});
+    if (names.length) {
+      side.appendChild(el("h2", {}, t("inbox.shop_attributes")));
+      var dl = el("dl", { class: "shop-attributes" });
+      names.forEach(function (n) { dl.appendChild(el("dt", {}, n)); dl.appendChild(el("dd", {}, shop.attributes[n])); });
+      side.appendChild(dl);
+    }
+    if (!(shop.orders || []).length) return;
+    side.appendChild(el("h2", {}, t("inbox.orders")));
+    var list = el("ul", { class: "orders", id: "orders" });
+    shop.orders.forEach(function (o) {
+      var li = el("li");
+      var head = "#" + o.id + " · " + o.placed_at + (o.total ? " · " + o.total : "") + (o.status ? " · " + o.status : "");
+      /* Only http(s) links are stored. */
+      li.appendChild(o.url ? el("a", { href: o.url, target: "_blank", rel: "noopener noreferrer" }, head) : el("strong", {}, head));
+      if (o.items && o.items.length) li.appendChild(el("div", { class: "items" }, o.items.join("、")));
+      list.appendChild(li);
+    });
+    side.appendChild(list);
   }
   /* A customer's data rights, for the roles that may: everything held as a file, or erased. */
   function dataRights(side, contact) {

@@ -17,6 +17,8 @@ pub struct Contact {
     pub unsubscribed_at: Option<i64>,
     /// Set when the contact's data was erased (see [`crate::erasure`]).
     pub erased_at: Option<i64>,
+    /// What the shop's systems sent about them (attributes, orders) as JSON.
+    pub shop_data: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -31,6 +33,7 @@ impl Contact {
             phone: row.try_get("phone")?,
             unsubscribed_at: row.try_get("unsubscribed_at")?,
             erased_at: row.try_get("erased_at")?,
+            shop_data: row.try_get("shop_data")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })
@@ -38,7 +41,7 @@ impl Contact {
 }
 
 const CONTACT_COLUMNS: &str =
-    "id, workspace_id, name, email, phone, unsubscribed_at, erased_at, created_at, updated_at";
+    "id, workspace_id, name, email, phone, unsubscribed_at, erased_at, shop_data, created_at, updated_at";
 
 /// Identity kinds. A visitor identity's value is the SHA-256 of the visitor token.
 pub const IDENTITY_VISITOR: &str = "visitor";
@@ -187,6 +190,25 @@ impl Store {
 
     /// Updates a contact; a new e-mail address or phone number also becomes an identity
     /// (unless another contact of the workspace already holds it).
+    /// Replaces what the shop's systems tell about the contact (JSON).
+    pub async fn set_shop_data(&self, workspace_id: &str, id: &str, data: &str) -> Result<Contact> {
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "UPDATE contacts SET shop_data = $3, updated_at = $4 \
+             WHERE id = $1 AND workspace_id = $2 AND erased_at IS NULL RETURNING {CONTACT_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(workspace_id)
+        .bind(data)
+        .bind(now_ms())
+        .fetch_optional(&mut *w.tx)
+        .await?
+        .ok_or(crate::StoreError::NotFound)?;
+        w.commit().await?;
+        self.caches.contacts.forget(|contact| contact.id == id);
+        Contact::from_row(&row)
+    }
+
     pub async fn update_contact(
         &self,
         workspace_id: &str,

@@ -79,6 +79,7 @@ impl Backend {
             35 => "0035_api_channel.sql",
             36 => "0036_brands.sql",
             37 => "0037_messaging_channels.sql",
+            38 => "0038_shop_data.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

@@ -183,7 +183,7 @@ impl Store {
             .execute(&mut *conn)
             .await?;
         sqlx::query(
-            "UPDATE contacts SET name = NULL, email = NULL, phone = NULL, attributes = '{}', \
+            "UPDATE contacts SET name = NULL, email = NULL, phone = NULL, attributes = '{}', shop_data = NULL, \
              erased_at = $3, updated_at = $3 WHERE workspace_id = $1 AND id = $2",
         )
         .bind(workspace_id)

@@ -71,8 +71,9 @@ pub struct Channel {
     pub imap: Option<String>,
     /// The brand it belongs to (see [`crate::brands`]); `None`: the whole workspace's.
     pub brand_id: Option<String>,
-    /// A messaging channel's provider connection as JSON (with its secrets).
-    pub connection: Option<String>,
+    /// What the channel's kind needs besides, as JSON: a LINE channel's connection (with its
+    /// secrets), a form's fields.
+    pub config: Option<String>,
     pub created_at: i64,
 }
 
@@ -84,7 +85,7 @@ pub enum ChannelField {
     IdentitySecret,
     EmailAddress,
     Imap,
-    Connection,
+    Config,
 }
 
 impl Channel {
@@ -102,14 +103,14 @@ impl Channel {
             email_address: row.try_get("email_address")?,
             imap: row.try_get("imap")?,
             brand_id: row.try_get("brand_id")?,
-            connection: row.try_get("connection")?,
+            config: row.try_get("config")?,
             created_at: row.try_get("created_at")?,
         })
     }
 }
 
 const CHANNEL_COLUMNS: &str =
-    "id, workspace_id, kind, name, public_key, settings, automation, scenario, identity_secret, email_address, imap, brand_id, connection, created_at";
+    "id, workspace_id, kind, name, public_key, settings, automation, scenario, identity_secret, email_address, imap, brand_id, config, created_at";
 
 impl Store {
     pub async fn create_workspace(&self, name: &str) -> Result<Workspace> {
@@ -293,7 +294,7 @@ impl Store {
             ChannelField::IdentitySecret => "identity_secret",
             ChannelField::EmailAddress => "email_address",
             ChannelField::Imap => "imap",
-            ChannelField::Connection => "connection",
+            ChannelField::Config => "config",
         };
         let mut w = self.begin_write().await?;
         let row = sqlx::query(&format!(

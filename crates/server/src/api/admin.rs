@@ -31,6 +31,8 @@ use crate::http::error::{
 };
 use crate::http::views::views;
 use crate::inbox::settings::{channel_automation, channel_scenario, widget_settings};
+use crate::web::forms::form_of;
+use madoguchi_core::form::FormDefinition;
 use madoguchi_store::workspaces::{Channel, ChannelField};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -50,6 +52,9 @@ pub struct ChannelView {
     pub imap: Option<MailboxView>,
     /// A LINE channel's connection.
     pub line: Option<LineView>,
+    /// A form channel's title and fields (its page: `/forms/{public_key}`).
+    #[schema(value_type = Option<Object>)]
+    pub form: Option<FormDefinition>,
     /// The brand it belongs to (`null`: the whole workspace's).
     pub brand_id: Option<String>,
     pub created_at: i64,
@@ -66,6 +71,10 @@ pub struct MailboxView {
     pub tls: String,
     pub user: String,
     pub folder: String,
+}
+
+fn to_json(value: &impl Serialize) -> ApiResult<String> {
+    serde_json::to_string(value).map_err(|err| AppError::new(ErrorCode::Internal, err.to_string()))
 }
 
 /// A LINE channel's connection as admins see it (never its secrets).
@@ -88,8 +97,13 @@ impl ChannelView {
             }),
             _ => None,
         };
+        let form = match c.kind.as_str() {
+            "form" => Some(form_of(c)?),
+            _ => None,
+        };
         Ok(Self {
             line,
+            form,
             id: c.id.clone(),
             kind: c.kind.clone(),
             name: c.name.clone(),
@@ -195,6 +209,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(enable_agent))
         .routes(routes!(list_channels, create_channel))
         .routes(routes!(update_channel))
+        .routes(routes!(put_form))
         .routes(routes!(get_automation, put_automation))
         .routes(routes!(get_scenario, put_scenario))
         .routes(routes!(scenario_clicks))
@@ -306,6 +321,47 @@ pub struct NewChannelRequest {
     email_address: Option<String>,
     /// For `line`: the channel's Messaging API credentials (from the LINE Developers console).
     line: Option<LineRequest>,
+    /// For `form`: its title and fields (default: name, e-mail, order number, category, text).
+    #[schema(value_type = Option<Object>)]
+    form: Option<FormDefinition>,
+}
+
+/// Change a form channel's title and fields.
+#[utoipa::path(put, path = "/api/v1/channels/{id}/form", tag = "admin", params(("id" = String, Path)),
+    request_body(content = Object, description = "`{title, thanks?, fields: [{key, label, type: text|email|tel|textarea|select, required?, options?}]}`"),
+    responses((status = 200, body = ChannelView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_form(
+    State(state): State<AppState>,
+    AgentAuth { agent: admin, .. }: AgentAuth,
+    Path(id): Path<String>,
+    Json(form): Json<FormDefinition>,
+) -> ApiResult<Json<ChannelView>> {
+    check_id(&id, "channel")?;
+    let channel = state
+        .store
+        .channel(&admin.workspace_id, &id)
+        .await
+        .or_not_found("channel")?;
+    if channel.kind != "form" {
+        return Err(AppError::not_found("form channel"));
+    }
+    form.validate()?;
+    let channel = state
+        .store
+        .set_channel_field(
+            &admin.workspace_id,
+            &id,
+            ChannelField::Config,
+            Some(&to_json(&form)?),
+        )
+        .await?;
+    let target = format!("channel:{id}");
+    let detail = serde_json::json!({ "fields": form.fields.len() });
+    audit(&state, &admin, "channel.form", &target, detail).await?;
+    Ok(Json(ChannelView::of(
+        &channel,
+        &state.settings.public_url(),
+    )?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -361,14 +417,26 @@ async fn create_channel(
 ) -> ApiResult<(StatusCode, Json<ChannelView>)> {
     let name = parse_name(&request.name)?;
     let kind = request.kind.as_deref().unwrap_or("widget");
-    let connection = match (kind, request.line) {
-        ("line", Some(line)) => Some(line.connection(state.settings.webhooks_allow_private)?),
-        ("line", None) => return Err(InvalidValue::new("line", "is required for LINE").into()),
-        (_, Some(_)) => return Err(InvalidValue::new("line", "is only for LINE channels").into()),
-        (_, None) => None,
+    let config = match (kind, request.line, request.form) {
+        ("line", Some(line), None) => Some(to_json(
+            &line.connection(state.settings.webhooks_allow_private)?,
+        )?),
+        ("line", None, _) => return Err(InvalidValue::new("line", "is required for LINE").into()),
+        ("form", None, form) => {
+            let form = form.unwrap_or_default();
+            form.validate()?;
+            Some(to_json(&form)?)
+        }
+        (_, Some(_), _) => {
+            return Err(InvalidValue::new("line", "is only for LINE channels").into())
+        }
+        (_, _, Some(_)) => {
+            return Err(InvalidValue::new("form", "is only for form channels").into())
+        }
+        (_, None, None) => None,
     };
     let address = match (kind, request.email_address.as_deref()) {
-        ("widget" | "api" | "line", None) => None,
+        ("widget" | "api" | "line" | "form", None) => None,
         ("email", Some(address)) => {
             let address = Email::parse(address)?.as_str().to_lowercase();
             if address
@@ -393,25 +461,27 @@ async fn create_channel(
         ("email", None) => {
             return Err(InvalidValue::new("email_address", "is required for e-mail").into())
         }
-        ("widget" | "api" | "line", Some(_)) => {
+        ("widget" | "api" | "line" | "form", Some(_)) => {
             return Err(InvalidValue::new("email_address", "is only for e-mail channels").into())
         }
-        _ => return Err(InvalidValue::new("kind", "must be widget, email, api or line").into()),
+        _ => {
+            return Err(
+                InvalidValue::new("kind", "must be widget, email, api, line or form").into(),
+            )
+        }
     };
     let mut channel = state
         .store
         .create_channel(&admin.workspace_id, kind, &name)
         .await?;
-    if let Some(connection) = &connection {
-        let stored = serde_json::to_string(connection)
-            .map_err(|err| AppError::new(ErrorCode::Internal, err.to_string()))?;
+    if let Some(config) = &config {
         channel = state
             .store
             .set_channel_field(
                 &admin.workspace_id,
                 &channel.id,
-                ChannelField::Connection,
-                Some(&stored),
+                ChannelField::Config,
+                Some(config),
             )
             .await?;
     }

@@ -9,6 +9,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use madoguchi_core::message::SenderKind;
+use madoguchi_core::shop_data::ShopData;
 use madoguchi_core::InvalidValue;
 use madoguchi_store::contacts::{Contact, IDENTITY_EXTERNAL};
 use madoguchi_store::conversations::Conversation;
@@ -31,6 +32,7 @@ use crate::http::views::{views, ConversationView, MessageView};
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(put_contact))
+        .routes(routes!(put_orders))
         .routes(routes!(start_conversation))
         .routes(routes!(list_messages, post_message))
 }
@@ -92,6 +94,25 @@ async fn put_contact(
                 .await
                 .or_not_found("contact")?;
     }
+    Ok(Json((&contact).into()))
+}
+
+/// Tell what the shop knows about a customer: attributes (member rank, points…) and recent
+/// orders, shown to agents beside the conversation. Replaces what was sent before.
+#[utoipa::path(put, path = "/channel/v1/contacts/{external_id}/orders", tag = "channel",
+    params(("external_id" = String, Path)),
+    request_body(content = Object, description = "`{attributes?: {name: value}, orders?: [{id, placed_at, status?, total?, items?, url?}]}`"),
+    responses((status = 200, body = ContactView), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_orders(
+    State(state): State<AppState>,
+    auth: ChannelAuth,
+    Path(raw): Path<String>,
+    Json(data): Json<ShopData>,
+) -> ApiResult<Json<ContactView>> {
+    let contact = contact_of(&state, &auth, &raw).await?;
+    let contact =
+        crate::inbox::contacts::set_shop_data(&state, &contact.workspace_id, &contact.id, &data)
+            .await?;
     Ok(Json((&contact).into()))
 }
 

@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use madoguchi_core::agent::Email;
+use madoguchi_core::shop_data::ShopData;
 use madoguchi_core::InvalidValue;
 use madoguchi_store::contacts::ContactPatch;
 use madoguchi_store::contacts::{Contact, Identity};
@@ -27,6 +28,9 @@ pub struct ContactView {
     pub phone: Option<String>,
     /// When the contact's data was erased (nothing of it is left).
     pub erased_at: Option<i64>,
+    /// What the shop's systems sent about them: attributes and recent orders.
+    #[schema(value_type = Object)]
+    pub shop: ShopData,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -39,6 +43,12 @@ impl From<&Contact> for ContactView {
             email: c.email.clone(),
             phone: c.phone.clone(),
             erased_at: c.erased_at,
+            // Stored only after it was checked; an unreadable row shows as nothing sent.
+            shop: c
+                .shop_data
+                .as_deref()
+                .and_then(|d| serde_json::from_str(d).ok())
+                .unwrap_or_default(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

@@ -163,6 +163,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         Needs(ChangeSettings),
     ),
     ("PUT", "/api/v1/channels/{id}/imap", Needs(ChangeSettings)),
+    ("PUT", "/api/v1/channels/{id}/form", Needs(ChangeSettings)),
     (
         "DELETE",
         "/api/v1/channels/{id}/imap",

@@ -37,7 +37,7 @@ impl LineConnection {
     /// A LINE channel's connection, as stored on the channel.
     pub fn of(channel: &Channel) -> Result<Self, String> {
         let stored = channel
-            .connection
+            .config
             .as_deref()
             .filter(|_| channel.kind == "line")
             .ok_or_else(|| format!("channel {} is not connected to LINE", channel.id))?;

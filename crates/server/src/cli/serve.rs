@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .merge(crate::web::pages::routes())
         .merge(crate::web::help_center::routes())
+        .merge(crate::web::forms::routes())
         .route(
             "/api/openapi.json",
             axum::routing::get(move || {
@@ -65,7 +66,14 @@ async fn security_headers(mut response: axum::response::Response) -> axum::respo
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // No framing, but for pages that say who may frame them (an embeddable form).
+    let framable = headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|csp| csp.contains("frame-ancestors"));
+    if !framable {
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
     response
 }
 

@@ -1,5 +1,5 @@
 //! CORS for the visitor API: the widget runs on the shop's site and calls `/widget/*` across
-//! origins. Any origin may call it, without cookies (`Access-Control-Allow-Credentials` is never
+//! origins (and a shop's own form code calls `/forms/*`). Any origin may call it, without cookies (`Access-Control-Allow-Credentials` is never
 //! sent), so the visitor token travels in a header that a page must hold to send.
 
 use axum::extract::Request;
@@ -8,7 +8,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 pub async fn widget_cors(request: Request, next: Next) -> Response {
-    if !request.uri().path().starts_with("/widget/") {
+    let path = request.uri().path();
+    if !path.starts_with("/widget/") && !path.starts_with("/forms/") {
         return next.run(request).await;
     }
     let mut response = if request.method() == Method::OPTIONS {

@@ -6,7 +6,9 @@ use madoguchi_store::contacts::{Contact, ContactPatch};
 use madoguchi_store::erasure::Erased;
 use madoguchi_store::StoreError;
 
+use crate::app::error::{DomainError, DomainResult};
 use crate::app::AppState;
+use madoguchi_core::shop_data::ShopData;
 
 /// Changes a contact's name, e-mail or phone.
 pub async fn update(
@@ -16,9 +18,30 @@ pub async fn update(
     patch: &ContactPatch,
 ) -> Result<Contact, StoreError> {
     let contact = state.store.update_contact(workspace_id, id, patch).await?;
-    state.hub.contact_changed(id).await;
+    announce(state, &contact).await;
+    Ok(contact)
+}
+
+/// Replaces what the shop's systems tell about a contact (attributes, recent orders), checked.
+pub async fn set_shop_data(
+    state: &AppState,
+    workspace_id: &str,
+    id: &str,
+    data: &ShopData,
+) -> DomainResult<Contact> {
+    data.validate()?;
+    let stored = serde_json::to_string(data)
+        .map_err(|err| DomainError::CorruptSettings(format!("shop data: {err}")))?;
+    let contact = state.store.set_shop_data(workspace_id, id, &stored).await?;
+    announce(state, &contact).await;
+    Ok(contact)
+}
+
+/// Tells every node, and the workspace's webhooks, that the contact changed.
+async fn announce(state: &AppState, contact: &Contact) {
+    state.hub.contact_changed(&contact.id).await;
     state.hub.contact_updated(
-        workspace_id,
+        &contact.workspace_id,
         serde_json::json!({
             "id": contact.id,
             "name": contact.name,
@@ -27,7 +50,6 @@ pub async fn update(
             "updated_at": contact.updated_at,
         }),
     );
-    Ok(contact)
 }
 
 /// Erases a contact's data (see `madoguchi_store::erasure`); `actor` is who asked.

@@ -1,7 +1,7 @@
 //! What leaves a conversation the customer is not in live: every visible message that is not
 //! the customer's (an agent's reply, an auto-reply) goes out, planned as a job committed with
-//! the message ([`plan`]): on LINE by `line_outbox`, in an e-mail conversation as a mail sent by
-//! [`send`], threaded into the customer's mail client
+//! the message ([`plan`]): on LINE by `line_outbox`, in an e-mail conversation (and a web
+//! form's, from the workspace's e-mail channel's address) as a mail sent by [`send`], threaded into the customer's mail client
 //! (`Message-ID` from the message's id, `In-Reply-To` the newest mail of the conversation,
 //! `References` all of them, `Reply-To` the support address plus the conversation's id, the
 //! subject `Re:` the conversation's current subject). A sent mail's id is remembered for
@@ -65,7 +65,7 @@ pub fn job(
             dedupe_key: Some(format!("line:{conversation_id}:{after_seq}")),
         });
     }
-    if channel.kind != "email" {
+    if channel.kind != "email" && channel.kind != "form" {
         return None;
     }
     let job = MailJob {
@@ -111,7 +111,19 @@ pub async fn send(state: &AppState, job: &MailJob) -> Result<&'static str, Strin
         .channel(&job.workspace_id, &conversation.channel_id)
         .await
         .map_err(failed)?;
-    let Some(support) = channel.email_address.as_deref() else {
+    // A form has no address of its own: its replies come from the workspace's support address,
+    // so that the customer's answer comes back into the conversation.
+    let address = match channel.kind.as_str() {
+        "form" => store
+            .channels(&job.workspace_id)
+            .await
+            .map_err(failed)?
+            .into_iter()
+            .find(|c| c.kind == "email")
+            .and_then(|c| c.email_address),
+        _ => channel.email_address.clone(),
+    };
+    let Some(support) = address.as_deref() else {
         return Ok("the channel has no address");
     };
     let workspace = store.workspace(&job.workspace_id).await.map_err(failed)?;

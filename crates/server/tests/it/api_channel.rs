@@ -1,7 +1,8 @@
 //! The API channel end to end: a shop's own system, with the channel's token, keeps a
 //! customer by its own id, opens a conversation as them (idempotent on `client_id`), reads the
-//! agent's reply (never the note) and writes again; another channel's token, an agent token or
-//! none reaches nothing.
+//! agent's reply (never the note) and writes again, and tells the customer's attributes and
+//! recent orders (shown to agents); another channel's token, an agent token or none reaches
+//! nothing.
 
 use madoguchi_core::agent::Role;
 use reqwest::StatusCode;
@@ -171,4 +172,57 @@ async fn a_shops_system_writes_as_its_customers_through_the_api_channel(app: Tes
     .await
     .unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The shop tells what it knows of the customer: agents see it beside the conversation.
+    let orders = json!({
+        "attributes": {"会員ランク": "ゴールド", "ポイント": "1,200"},
+        "orders": [{"id": "A-100", "placed_at": "2026-11-20", "status": "発送済み", "total": "¥3,980",
+                    "items": ["マグカップ", "コースター"], "url": "https://shop.example/admin/orders/A-100"}]
+    });
+    let told = call(
+        Method::PUT,
+        "/channel/v1/contacts/C-1001/orders",
+        &token,
+        Some(orders),
+    )
+    .await
+    .unwrap();
+    assert_eq!(told.status(), StatusCode::OK);
+    let profile = app
+        .get_json(
+            &admin,
+            &format!("/api/v1/contacts/{}", contact["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(
+        profile["contact"]["shop"]["attributes"]["会員ランク"],
+        "ゴールド"
+    );
+    assert_eq!(
+        profile["contact"]["shop"]["orders"][0]["items"][1],
+        "コースター"
+    );
+    let script =
+        json!({"orders": [{"id": "A-1", "placed_at": "2026-11-20", "url": "javascript:alert(1)"}]});
+    let refused = call(
+        Method::PUT,
+        "/channel/v1/contacts/C-1001/orders",
+        &token,
+        Some(script),
+    )
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown = call(
+        Method::PUT,
+        "/channel/v1/contacts/C-1001/orders",
+        &token,
+        Some(json!({"orders": [], "secret": 1})),
+    )
+    .await
+    .unwrap();
+    assert!(
+        unknown.status().is_client_error(),
+        "unknown fields are refused"
+    );
 }

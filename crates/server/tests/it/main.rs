@@ -14,6 +14,7 @@ mod core_loop;
 mod crash;
 mod email;
 mod eval;
+mod forms;
 mod harassment;
 mod identity;
 mod imap;

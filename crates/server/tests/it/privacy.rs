@@ -181,6 +181,15 @@ async fn an_erased_contact_leaves_nothing_behind(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(patched.status(), StatusCode::OK);
+    // The shop's system told their order.
+    app.store
+        .set_shop_data(
+            &app.workspace_id,
+            &contact,
+            r#"{"attributes":{"氏名":"消去花子"},"orders":[{"id":"QZ-48151","placed_at":"2026-11-20"}]}"#,
+        )
+        .await
+        .unwrap();
     app.reply(&agent, &id, "消去花子様、QZ-48151を確認します", false)
         .await;
     app.reply(&agent, &id, "社内メモ: QZ-48151 は再送", true)

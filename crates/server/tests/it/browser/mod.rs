@@ -17,6 +17,7 @@ mod accessibility;
 mod admin;
 mod brands;
 mod files;
+mod forms;
 mod harassment;
 mod identity;
 mod line;
