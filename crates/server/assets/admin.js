@@ -377,7 +377,7 @@
     var create = card(t("admin.add_channel"));
     var cform = el("form", { id: "channel-create" });
     var cname = field(cform, t("admin.name"), el("input", { required: "" }));
-    var ckind = field(cform, t("admin.kind"), options(el("select", { id: "channel-kind" }), [["widget", t("admin.kind.widget")], ["email", t("admin.kind.email")], ["line", t("admin.kind.line")], ["form", t("admin.kind.form")], ["api", t("admin.kind.api")]], "widget"));
+    var ckind = field(cform, t("admin.kind"), options(el("select", { id: "channel-kind" }), [["widget", t("admin.kind.widget")], ["email", t("admin.kind.email")], ["line", t("admin.kind.line")], ["instagram", t("admin.kind.instagram")], ["form", t("admin.kind.form")], ["api", t("admin.kind.api")]], "widget"));
     var caddress = field(cform, t("admin.email_address"), el("input", { type: "email", id: "channel-address" }));
     var addressRow = caddress.parentNode;
     addressRow.hidden = true;
@@ -387,9 +387,17 @@
     var lsecret = field(lineBox, t("admin.line_secret"), el("input", { type: "password", autocomplete: "off", id: "line-secret" }));
     var ltoken = field(lineBox, t("admin.line_token"), el("input", { type: "password", autocomplete: "off", id: "line-token" }));
     cform.appendChild(lineBox);
+    /* Instagram: the Meta app's secret, a verify token of the shop's choosing, the page token. */
+    var igBox = el("div", { id: "instagram-fields", hidden: "" });
+    igBox.appendChild(el("p", { class: "hint" }, t("admin.instagram_help")));
+    var igSecret = field(igBox, t("admin.instagram_secret"), el("input", { type: "password", autocomplete: "off", id: "ig-secret" }));
+    var igVerify = field(igBox, t("admin.instagram_verify"), el("input", { autocomplete: "off", id: "ig-verify" }));
+    var igToken = field(igBox, t("admin.instagram_token"), el("input", { type: "password", autocomplete: "off", id: "ig-token" }));
+    cform.appendChild(igBox);
     ckind.addEventListener("change", function () {
       addressRow.hidden = ckind.value !== "email"; caddress.required = ckind.value === "email";
       lineBox.hidden = ckind.value !== "line"; lsecret.required = ltoken.required = ckind.value === "line";
+      igBox.hidden = ckind.value !== "instagram"; igSecret.required = igVerify.required = igToken.required = ckind.value === "instagram";
     });
     cform.appendChild(el("button", { type: "submit", class: "primary" }, t("admin.create")));
     create.appendChild(cform);
@@ -399,6 +407,7 @@
       var body = { name: cname.value, kind: ckind.value };
       if (ckind.value === "email") body.email_address = caddress.value;
       if (ckind.value === "line") body.line = { channel_secret: lsecret.value, channel_access_token: ltoken.value };
+      if (ckind.value === "instagram") body.instagram = { app_secret: igSecret.value, verify_token: igVerify.value, access_token: igToken.value };
       var token = null;
       api("POST", "/api/v1/channels", body).then(function (c) { current = c; token = c.api_token || null; return loadChannels(); }).then(function () {
         channelsPage();
@@ -436,6 +445,12 @@
       return;
     }
     if (c.kind === "form") { formCard(c); return; }
+    if (c.kind === "instagram") {
+      var igCard = card(t("admin.kind.instagram") + ": " + c.name);
+      igCard.appendChild(el("p", { class: "hint" }, t("admin.instagram_webhook_help")));
+      igCard.appendChild(el("pre", { class: "embed", id: "instagram-webhook" }, c.instagram.webhook_url));
+      return;
+    }
     if (c.kind === "line") {
       var lineCard = card(t("admin.kind.line") + ": " + c.name);
       lineCard.appendChild(el("p", { class: "hint" }, t("admin.line_webhook_help")));

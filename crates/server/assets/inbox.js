@@ -428,11 +428,13 @@
     ((m.meta && m.meta.articles) || []).forEach(function (a) {
       node.appendChild(el("a", { href: a.url, target: "_blank", rel: "noopener", class: "article" }, a.title));
     });
-    /* What became of it at LINE: sent, being retried, or failed with the reason. */
+    /* What became of it at the provider (LINE, Instagram): sent, being retried, or failed with the reason. */
     if (m.delivery) {
       var state = { class: "delivery " + m.delivery };
       if (m.delivery === "failed") state.role = "alert";
-      node.appendChild(el("p", state, t("inbox.delivery." + m.delivery) + (m.delivery_detail && m.delivery !== "sent" ? ": " + m.delivery_detail : "")));
+      var channel = S.current && byId(S.channels, S.current.channel_id);
+      var provider = channel ? t("admin.kind." + channel.kind) : "";
+      node.appendChild(el("p", state, t("inbox.delivery." + m.delivery).replace("{provider}", provider) + (m.delivery_detail && m.delivery !== "sent" ? ": " + m.delivery_detail : "")));
     }
     return node;
   }

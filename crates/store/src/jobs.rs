@@ -172,7 +172,7 @@ impl Store {
         let rows = sqlx::query(&format!(
             "UPDATE jobs SET locked_until = $2, attempts = attempts + 1 WHERE id IN (\
              SELECT id FROM jobs WHERE done_at IS NULL AND due_at <= $1 \
-             AND (locked_until IS NULL OR locked_until <= $1) ORDER BY due_at LIMIT $3{lock}) \
+             AND (locked_until IS NULL OR locked_until <= $1) ORDER BY due_at, id LIMIT $3{lock}) \
              RETURNING {JOB_COLUMNS}"
         ))
         .bind(now)
@@ -182,7 +182,9 @@ impl Store {
         .await?;
         w.commit().await?;
         let mut jobs = rows.iter().map(Job::from_row).collect::<Result<Vec<_>>>()?;
-        jobs.sort_by_key(|job| job.due_at);
+        // Due together, in the order they were made (ids are time-ordered): events of a
+        // messaging channel become messages in the order they came.
+        jobs.sort_by(|a, b| (a.due_at, &a.id).cmp(&(b.due_at, &b.id)));
         Ok(jobs)
     }
 

@@ -1,5 +1,6 @@
 //! What messaging channels (LINE, Instagram) keep beside the messages: the newest reply token
-//! a conversation's customer gave, and what became of each message sent out to the provider.
+//! a conversation's customer gave, when they last wrote, and what became of each message sent
+//! out to the provider.
 
 use sqlx::Row;
 
@@ -44,6 +45,17 @@ impl Store {
         .await?;
         w.commit().await?;
         Ok(token)
+    }
+
+    /// When the customer last wrote in the conversation (Instagram's window runs from it).
+    pub async fn last_contact_message_at(&self, conversation_id: &str) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT MAX(created_at) AS at FROM messages WHERE conversation_id = $1 AND sender_kind = 'contact'",
+        )
+        .bind(conversation_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("at")?)
     }
 
     /// Records what became of a message at the provider (`sent`, `retrying` or `failed`, and

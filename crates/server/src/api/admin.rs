@@ -25,6 +25,7 @@ use crate::app::auth::{
     end_sessions, hash_password, hash_token, new_secret, AgentAuth, API_TOKEN_PREFIX,
 };
 use crate::app::AppState;
+use crate::channels::instagram::{InstagramConnection, GRAPH_API};
 use crate::channels::line::{LineConnection, LINE_API};
 use crate::http::error::{
     check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path,
@@ -52,6 +53,8 @@ pub struct ChannelView {
     pub imap: Option<MailboxView>,
     /// A LINE channel's connection.
     pub line: Option<LineView>,
+    /// An Instagram channel's connection.
+    pub instagram: Option<InstagramView>,
     /// A form channel's title and fields (its page: `/forms/{public_key}`).
     #[schema(value_type = Option<Object>)]
     pub form: Option<FormDefinition>,
@@ -77,6 +80,70 @@ fn to_json(value: &impl Serialize) -> ApiResult<String> {
     serde_json::to_string(value).map_err(|err| AppError::new(ErrorCode::Internal, err.to_string()))
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstagramRequest {
+    app_secret: String,
+    verify_token: String,
+    access_token: String,
+    /// Default `https://graph.facebook.com/v21.0`; another base for a proxy or a test.
+    graph_base: Option<String>,
+}
+
+impl InstagramRequest {
+    fn connection(self, allow_private: bool) -> Result<InstagramConnection, InvalidValue> {
+        let given = [&self.app_secret, &self.verify_token, &self.access_token];
+        if given.iter().any(|s| {
+            s.trim().is_empty() || s.len() > 1000 || !s.trim().bytes().all(|b| b.is_ascii_graphic())
+        }) {
+            return Err(InvalidValue::new(
+                "instagram",
+                "app_secret, verify_token and access_token must be given",
+            ));
+        }
+        let graph_base = provider_base(
+            self.graph_base,
+            GRAPH_API,
+            allow_private,
+            "instagram.graph_base",
+        )?;
+        Ok(InstagramConnection {
+            app_secret: self.app_secret.trim().to_owned(),
+            verify_token: self.verify_token.trim().to_owned(),
+            access_token: self.access_token.trim().to_owned(),
+            graph_base,
+        })
+    }
+}
+
+/// A provider's API base an admin gave (else `default`): https, or http to a local stand-in
+/// where private addresses are allowed.
+fn provider_base(
+    given: Option<String>,
+    default: &str,
+    allow_private: bool,
+    field: &'static str,
+) -> Result<String, InvalidValue> {
+    let base = given
+        .map(|b| b.trim().trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| default.to_owned());
+    let parsed =
+        reqwest::Url::parse(&base).map_err(|_| InvalidValue::new(field, "is not a URL"))?;
+    let https = parsed.scheme() == "https";
+    if !(https || (allow_private && parsed.scheme() == "http")) || parsed.host_str().is_none() {
+        return Err(InvalidValue::new(field, "must be an https:// URL"));
+    }
+    Ok(base)
+}
+
+/// An Instagram channel's connection as admins see it (never its secrets).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InstagramView {
+    pub graph_base: String,
+    /// The callback URL for the Meta app's webhook (with the verify token chosen for it).
+    pub webhook_url: String,
+}
+
 /// A LINE channel's connection as admins see it (never its secrets).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LineView {
@@ -97,12 +164,22 @@ impl ChannelView {
             }),
             _ => None,
         };
+        let instagram = match c.kind.as_str() {
+            "instagram" => Some(InstagramView {
+                graph_base: InstagramConnection::of(c)
+                    .map_err(|err| AppError::new(ErrorCode::CorruptSettings, err))?
+                    .graph_base,
+                webhook_url: format!("{public_url}/hooks/instagram/{}", c.public_key),
+            }),
+            _ => None,
+        };
         let form = match c.kind.as_str() {
             "form" => Some(form_of(c)?),
             _ => None,
         };
         Ok(Self {
             line,
+            instagram,
             form,
             id: c.id.clone(),
             kind: c.kind.clone(),
@@ -321,6 +398,9 @@ pub struct NewChannelRequest {
     email_address: Option<String>,
     /// For `line`: the channel's Messaging API credentials (from the LINE Developers console).
     line: Option<LineRequest>,
+    /// For `instagram`: the Meta app's secret, the verify token chosen for the webhook, and
+    /// the page access token.
+    instagram: Option<InstagramRequest>,
     /// For `form`: its title and fields (default: name, e-mail, order number, category, text).
     #[schema(value_type = Option<Object>)]
     form: Option<FormDefinition>,
@@ -386,19 +466,7 @@ impl LineRequest {
                 "channel_secret and channel_access_token must be given, as in the LINE console",
             ));
         }
-        let api_base = self
-            .api_base
-            .map(|b| b.trim().trim_end_matches('/').to_owned())
-            .unwrap_or_else(|| LINE_API.to_owned());
-        let parsed = reqwest::Url::parse(&api_base)
-            .map_err(|_| InvalidValue::new("line.api_base", "is not a URL"))?;
-        let https = parsed.scheme() == "https";
-        if !(https || (allow_private && parsed.scheme() == "http")) || parsed.host_str().is_none() {
-            return Err(InvalidValue::new(
-                "line.api_base",
-                "must be an https:// URL",
-            ));
-        }
+        let api_base = provider_base(self.api_base, LINE_API, allow_private, "line.api_base")?;
         Ok(LineConnection {
             channel_secret: secret,
             channel_access_token: token,
@@ -417,7 +485,20 @@ async fn create_channel(
 ) -> ApiResult<(StatusCode, Json<ChannelView>)> {
     let name = parse_name(&request.name)?;
     let kind = request.kind.as_deref().unwrap_or("widget");
+    let config = match (kind, request.instagram) {
+        ("instagram", Some(ig)) => Some(to_json(
+            &ig.connection(state.settings.webhooks_allow_private)?,
+        )?),
+        ("instagram", None) => {
+            return Err(InvalidValue::new("instagram", "is required for Instagram").into())
+        }
+        (_, Some(_)) => {
+            return Err(InvalidValue::new("instagram", "is only for Instagram channels").into())
+        }
+        (_, None) => None,
+    };
     let config = match (kind, request.line, request.form) {
+        (_, None, None) if config.is_some() => config,
         ("line", Some(line), None) => Some(to_json(
             &line.connection(state.settings.webhooks_allow_private)?,
         )?),
@@ -436,7 +517,7 @@ async fn create_channel(
         (_, None, None) => None,
     };
     let address = match (kind, request.email_address.as_deref()) {
-        ("widget" | "api" | "line" | "form", None) => None,
+        ("widget" | "api" | "line" | "form" | "instagram", None) => None,
         ("email", Some(address)) => {
             let address = Email::parse(address)?.as_str().to_lowercase();
             if address
@@ -461,13 +542,15 @@ async fn create_channel(
         ("email", None) => {
             return Err(InvalidValue::new("email_address", "is required for e-mail").into())
         }
-        ("widget" | "api" | "line" | "form", Some(_)) => {
+        ("widget" | "api" | "line" | "form" | "instagram", Some(_)) => {
             return Err(InvalidValue::new("email_address", "is only for e-mail channels").into())
         }
         _ => {
-            return Err(
-                InvalidValue::new("kind", "must be widget, email, api, line or form").into(),
+            return Err(InvalidValue::new(
+                "kind",
+                "must be widget, email, api, line, instagram or form",
             )
+            .into())
         }
     };
     let mut channel = state

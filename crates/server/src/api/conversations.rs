@@ -30,6 +30,7 @@ use crate::automation::{intake, sla};
 use crate::http::error::{check_id, ApiResult, AppError, ErrorBody, Json, OrNotFound, Path, Query};
 use crate::http::views::{views, ConversationView, MessageView};
 use crate::inbox::conversations::{self, Change};
+use crate::inbox::messaging_outbox::instagram_window_open;
 use crate::knowledge::classifier::categories;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -395,8 +396,21 @@ async fn send_message(
     Path(id): Path<String>,
     Json(request): Json<AgentMessageRequest>,
 ) -> ApiResult<(StatusCode, Json<AgentSent>)> {
-    workspace_conversation(&state, &auth, &id).await?;
+    let conversation = workspace_conversation(&state, &auth, &id).await?;
     let body = MessageBody::parse(&request.body)?;
+    if !request.private {
+        let channel = state
+            .store
+            .channel(&conversation.workspace_id, &conversation.channel_id)
+            .await?;
+        if channel.kind == "instagram" && !instagram_window_open(&state, &conversation).await? {
+            return Err(InvalidValue::new(
+                "body",
+                "Instagramでは、お客様の最後のメッセージから24時間を過ぎると返信できません（お客様から新しいメッセージが届くと再び返信できます）。 Instagram lets you answer only within 24 hours of the customer's last message.",
+            )
+            .into());
+        }
+    }
     let client_id = request
         .client_id
         .as_deref()

@@ -38,6 +38,13 @@ pub fn verify_user_hash(secret: &str, user_id: &str, hash: &str) -> bool {
     mac.verify_slice(&bytes).is_ok()
 }
 
+/// Whether a secret someone gave is the one expected, compared in constant time (of their
+/// MACs, so neither length nor content leaks through timing).
+pub fn same_secret(given: &str, expected: &str) -> bool {
+    let expected = mac("compare", &[expected]).finalize().into_bytes();
+    mac("compare", &[given]).verify_slice(&expected).is_ok()
+}
+
 #[allow(clippy::expect_used)] // HMAC takes keys of any length: new_from_slice cannot fail.
 fn mac(key: &str, parts: &[&str]) -> Hmac<Sha256> {
     let mut mac =

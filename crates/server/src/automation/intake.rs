@@ -7,15 +7,16 @@
 //! request) was committed with it as a job.
 
 use madoguchi_store::audit::AuditEntry;
+use madoguchi_store::contacts::Contact;
 use madoguchi_store::conversations::{
-    Conversation, ConversationPatch, NewConversation, Opener, Started,
+    Conversation, ConversationFilter, ConversationPatch, NewConversation, Opener, Started,
 };
 use madoguchi_store::jobs::NO_JOBS;
 use madoguchi_store::messages::{Appended, Message, NewMessage};
 use madoguchi_store::workspaces::Channel;
 
 use madoguchi_core::conversation::ConversationStatus;
-use madoguchi_core::message::{ClientId, MessageBody};
+use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use madoguchi_core::sensitive;
 
 use crate::app::error::DomainResult;
@@ -369,5 +370,83 @@ async fn hand_over(state: &AppState, conversation: &Conversation) -> DomainResul
 fn react(result: DomainResult<()>) {
     if let Err(err) = result {
         tracing::error!(error = %err, "a reaction after a committed message failed");
+    }
+}
+
+/// The customer's conversation on this channel that is still going, if any.
+async fn open_conversation(
+    state: &AppState,
+    channel: &Channel,
+    contact: &Contact,
+) -> Result<Option<Conversation>, String> {
+    let filter = ConversationFilter {
+        contact_id: Some(contact.id.clone()),
+        channel_id: Some(channel.id.clone()),
+        limit: 1,
+        ..ConversationFilter::default()
+    };
+    let latest = state
+        .store
+        .conversations(&channel.workspace_id, &filter)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(latest.into_iter().next().filter(|c| {
+        matches!(
+            c.status,
+            ConversationStatus::Open | ConversationStatus::Pending | ConversationStatus::Snoozed
+        )
+    }))
+}
+
+/// A messaging channel's (LINE, Instagram) customer message: into their conversation on the
+/// channel that is still going, else a new one; `Err` (as text) retries the job it runs in.
+pub async fn customer_writes(
+    state: &AppState,
+    channel: &Channel,
+    contact: &Contact,
+    body: &MessageBody,
+    client_id: &ClientId,
+    meta: Option<&str>,
+) -> Result<Conversation, String> {
+    match open_conversation(state, channel, contact).await? {
+        Some(conversation) => {
+            let appended = customer_message(
+                state,
+                channel,
+                NewMessage {
+                    workspace_id: &channel.workspace_id,
+                    conversation_id: &conversation.id,
+                    sender_kind: SenderKind::Contact,
+                    sender_id: &contact.id,
+                    body,
+                    private: false,
+                    client_id: Some(client_id),
+                    meta,
+                    sender_name: None,
+                    jobs: &NO_JOBS,
+                    at: state.clock.now_ms(),
+                },
+                Reactions::All,
+                None,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            Ok(appended.conversation)
+        }
+        None => {
+            let started = start_conversation(
+                state,
+                channel,
+                &contact.id,
+                Opening {
+                    client_id: Some(client_id),
+                    meta,
+                    ..Opening::chat(body)
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            Ok(started.conversation)
+        }
     }
 }

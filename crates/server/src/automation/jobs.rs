@@ -9,6 +9,7 @@ use madoguchi_store::jobs::Job;
 use crate::app::AppState;
 use crate::automation::account_mail::{self, AccountMailJob, ACCOUNT_MAIL_JOB};
 use crate::automation::auto_replies::{self, ExpectationJob, EXPECTATION_JOB, NOTIFY_JOB};
+use crate::automation::instagram_intake::{self, InstagramEventJob, INSTAGRAM_EVENT_JOB};
 use crate::automation::line_intake::{self, LineEventJob, LINE_EVENT_JOB};
 use crate::automation::notifications::{self, NotifyJob};
 use crate::automation::retention::{self, RetentionJob, RETENTION_JOB};
@@ -16,7 +17,7 @@ use crate::automation::routing::{self, SilenceJob, SILENCE_JOB};
 use crate::automation::sla::{self, SlaJob, SLA_JOB};
 use crate::automation::webhooks::{self, WebhookJob, WEBHOOK_JOB};
 use crate::inbox::conversations::{self, RatingJob, WakeJob, RATING_JOB, WAKE_JOB};
-use crate::inbox::line_outbox::{self, LineSendJob, LINE_SEND_JOB};
+use crate::inbox::messaging_outbox::{self, MessagingSendJob, MESSAGING_SEND_JOB};
 use crate::inbox::outbox::{self, MailJob, MAIL_JOB};
 
 pub const MAX_ATTEMPTS: i64 = 10;
@@ -71,9 +72,13 @@ async fn handle(state: &AppState, job: &Job) -> Result<&'static str, String> {
             let payload: NotifyJob = parse(job)?;
             notifications::deliver(state, &payload).await
         }
-        LINE_SEND_JOB => {
-            let payload: LineSendJob = parse(job)?;
-            line_outbox::send(state, &payload, job.attempts >= MAX_ATTEMPTS).await
+        MESSAGING_SEND_JOB => {
+            let payload: MessagingSendJob = parse(job)?;
+            messaging_outbox::send(state, &payload, job.attempts >= MAX_ATTEMPTS).await
+        }
+        INSTAGRAM_EVENT_JOB => {
+            let payload: InstagramEventJob = parse(job)?;
+            instagram_intake::handle(state, &payload).await
         }
         LINE_EVENT_JOB => {
             let payload: LineEventJob = parse(job)?;

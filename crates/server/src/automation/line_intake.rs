@@ -7,19 +7,17 @@
 //! for a free, quick answer (see `inbox::outbox`). A message goes to the customer's open
 //! conversation on the channel, else starts one.
 
-use madoguchi_core::conversation::ConversationStatus;
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use madoguchi_store::attachments::NewAttachment;
 use madoguchi_store::contacts::{Contact, ContactPatch, IDENTITY_LINE};
-use madoguchi_store::conversations::{Conversation, ConversationFilter};
-use madoguchi_store::jobs::NO_JOBS;
-use madoguchi_store::messages::NewMessage;
 use madoguchi_store::workspaces::Channel;
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
-use crate::automation::intake::{self, Opening, Reactions};
-use crate::channels::line::{Event, LineClient, LineConnection, LineError};
+use crate::automation::intake;
+use crate::channels::line::{Event, LineClient, LineConnection};
+use crate::channels::ProviderError;
+use madoguchi_store::conversations::Conversation;
 
 pub const LINE_EVENT_JOB: &str = "line_event";
 
@@ -76,83 +74,6 @@ async fn contact_of(
     }
 }
 
-/// The customer's conversation on this channel that is still going, if any.
-async fn open_conversation(
-    state: &AppState,
-    channel: &Channel,
-    contact: &Contact,
-) -> Result<Option<Conversation>, String> {
-    let filter = ConversationFilter {
-        contact_id: Some(contact.id.clone()),
-        channel_id: Some(channel.id.clone()),
-        limit: 1,
-        ..ConversationFilter::default()
-    };
-    let latest = state
-        .store
-        .conversations(&channel.workspace_id, &filter)
-        .await
-        .map_err(failed)?;
-    Ok(latest.into_iter().next().filter(|c| {
-        matches!(
-            c.status,
-            ConversationStatus::Open | ConversationStatus::Pending | ConversationStatus::Snoozed
-        )
-    }))
-}
-
-/// Writes one customer message into their open conversation, or starts one with it.
-async fn write(
-    state: &AppState,
-    channel: &Channel,
-    contact: &Contact,
-    body: &MessageBody,
-    client_id: &ClientId,
-    meta: Option<&str>,
-) -> Result<Conversation, String> {
-    match open_conversation(state, channel, contact).await? {
-        Some(conversation) => {
-            let appended = intake::customer_message(
-                state,
-                channel,
-                NewMessage {
-                    workspace_id: &channel.workspace_id,
-                    conversation_id: &conversation.id,
-                    sender_kind: SenderKind::Contact,
-                    sender_id: &contact.id,
-                    body,
-                    private: false,
-                    client_id: Some(client_id),
-                    meta,
-                    sender_name: None,
-                    jobs: &NO_JOBS,
-                    at: state.clock.now_ms(),
-                },
-                Reactions::All,
-                None,
-            )
-            .await
-            .map_err(failed)?;
-            Ok(appended.conversation)
-        }
-        None => {
-            let started = intake::start_conversation(
-                state,
-                channel,
-                &contact.id,
-                Opening {
-                    client_id: Some(client_id),
-                    meta,
-                    ..Opening::chat(body)
-                },
-            )
-            .await
-            .map_err(failed)?;
-            Ok(started.conversation)
-        }
-    }
-}
-
 /// Handles one event; `Err` retries the job.
 pub async fn handle(state: &AppState, job: &LineEventJob) -> Result<&'static str, String> {
     let channel = state
@@ -195,7 +116,7 @@ pub async fn handle(state: &AppState, job: &LineEventJob) -> Result<&'static str
         serde_json::json!({"line": {"sticker": {"package_id": message.package_id, "sticker_id": message.sticker_id}}})
             .to_string()
     });
-    let conversation = write(
+    let conversation = intake::customer_writes(
         state,
         &channel,
         &contact,
@@ -248,8 +169,8 @@ async fn attach_image(
     }
     let (_, data) = match client.content(line_message_id).await {
         Ok(content) => content,
-        Err(LineError::Retry(err)) => return Err(err),
-        Err(LineError::Refused(err)) => {
+        Err(ProviderError::Retry(err)) => return Err(err),
+        Err(ProviderError::Refused(err)) => {
             tracing::warn!(channel = %channel.id, error = %err, "a LINE image could not be fetched");
             return Ok(());
         }
@@ -283,7 +204,7 @@ async fn attach_image(
         "size": attachment.size,
     }]})
     .to_string();
-    write(
+    intake::customer_writes(
         state,
         channel,
         contact,

@@ -15,6 +15,7 @@ pub mod account_mail;
 pub mod auto_replies;
 pub mod harassment;
 pub mod indexing;
+pub mod instagram_intake;
 pub mod intake;
 pub mod jobs;
 pub mod line_intake;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::webhooks::pinned_client;
+use super::ProviderError;
 
 /// LINE's own API, the default base.
 pub const LINE_API: &str = "https://api.line.me";
@@ -113,22 +114,6 @@ pub struct EventMessage {
     pub sticker_id: Option<String>,
 }
 
-/// Why a call to LINE failed: worth retrying (the network, LINE's 5xx) or not (a refusal,
-/// the monthly quota).
-#[derive(Debug)]
-pub enum LineError {
-    Retry(String),
-    Refused(String),
-}
-
-impl std::fmt::Display for LineError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LineError::Retry(m) | LineError::Refused(m) => f.write_str(m),
-        }
-    }
-}
-
 /// A client of one channel's LINE account.
 pub struct LineClient<'a> {
     connection: &'a LineConnection,
@@ -151,10 +136,10 @@ impl<'a> LineClient<'a> {
         &self,
         method: reqwest::Method,
         url: &str,
-    ) -> Result<reqwest::RequestBuilder, LineError> {
+    ) -> Result<reqwest::RequestBuilder, ProviderError> {
         let http = pinned_client(url, self.allow_private)
             .await
-            .map_err(LineError::Refused)?;
+            .map_err(ProviderError::Refused)?;
         Ok(http
             .request(method, url)
             .bearer_auth(&self.connection.channel_access_token))
@@ -162,8 +147,9 @@ impl<'a> LineClient<'a> {
 
     async fn answer(
         sent: reqwest::Result<reqwest::Response>,
-    ) -> Result<reqwest::Response, LineError> {
-        let response = sent.map_err(|e| LineError::Retry(format!("LINE: {}", e.without_url())))?;
+    ) -> Result<reqwest::Response, ProviderError> {
+        let response =
+            sent.map_err(|e| ProviderError::Retry(format!("LINE: {}", e.without_url())))?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
@@ -177,28 +163,31 @@ impl<'a> LineClient<'a> {
             .take(200)
             .collect();
         Err(match status.as_u16() {
-            429 => LineError::Refused(format!(
+            429 => ProviderError::Refused(format!(
                 "LINE refused the message (429: the monthly message quota or the rate limit is reached): {detail}"
             )),
-            code if status.is_server_error() => LineError::Retry(format!("LINE answered {code}: {detail}")),
-            code => LineError::Refused(format!("LINE refused the message ({code}): {detail}")),
+            code if status.is_server_error() => ProviderError::Retry(format!("LINE answered {code}: {detail}")),
+            code => ProviderError::Refused(format!("LINE refused the message ({code}): {detail}")),
         })
     }
 
     /// The user's display name (`GET /v2/bot/profile/{userId}`).
-    pub async fn display_name(&self, user_id: &str) -> Result<Option<String>, LineError> {
+    pub async fn display_name(&self, user_id: &str) -> Result<Option<String>, ProviderError> {
         let url = self.url(&format!("/v2/bot/profile/{user_id}"));
         let response =
             Self::answer(self.request(reqwest::Method::GET, &url).await?.send().await).await?;
         let profile: serde_json::Value = response
             .json()
             .await
-            .map_err(|e| LineError::Retry(format!("LINE profile: {e}")))?;
+            .map_err(|e| ProviderError::Retry(format!("LINE profile: {e}")))?;
         Ok(profile["displayName"].as_str().map(str::to_owned))
     }
 
     /// A message's content (an image the customer sent), with its content type.
-    pub async fn content(&self, message_id: &str) -> Result<(Option<String>, Vec<u8>), LineError> {
+    pub async fn content(
+        &self,
+        message_id: &str,
+    ) -> Result<(Option<String>, Vec<u8>), ProviderError> {
         let base = match self.connection.api_base.trim_end_matches('/') {
             LINE_API => LINE_DATA_API.to_owned(),
             other => other.to_owned(),
@@ -214,15 +203,17 @@ impl<'a> LineClient<'a> {
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| LineError::Retry(format!("LINE content: {e}")))?;
+            .map_err(|e| ProviderError::Retry(format!("LINE content: {e}")))?;
         if bytes.len() > MAX_CONTENT_BYTES {
-            return Err(LineError::Refused("the image is larger than 10 MB".into()));
+            return Err(ProviderError::Refused(
+                "the image is larger than 10 MB".into(),
+            ));
         }
         Ok((content_type, bytes.to_vec()))
     }
 
     /// Answers with a reply token (free; a token answers once).
-    pub async fn reply(&self, reply_token: &str, text: &str) -> Result<(), LineError> {
+    pub async fn reply(&self, reply_token: &str, text: &str) -> Result<(), ProviderError> {
         let url = self.url("/v2/bot/message/reply");
         let body = serde_json::json!({"replyToken": reply_token, "messages": [{"type": "text", "text": text}]});
         Self::answer(
@@ -237,7 +228,7 @@ impl<'a> LineClient<'a> {
     }
 
     /// Pushes a message; `retry_key` (a UUID) makes a retried push arrive once.
-    pub async fn push(&self, to: &str, text: &str, retry_key: &str) -> Result<(), LineError> {
+    pub async fn push(&self, to: &str, text: &str, retry_key: &str) -> Result<(), ProviderError> {
         let url = self.url("/v2/bot/message/push");
         let body = serde_json::json!({"to": to, "messages": [{"type": "text", "text": text}]});
         let request = self
@@ -247,7 +238,7 @@ impl<'a> LineClient<'a> {
             .json(&body);
         match Self::answer(request.send().await).await {
             // 409: a push with this retry key was accepted before — it was delivered.
-            Err(LineError::Refused(m)) if m.contains("(409)") => Ok(()),
+            Err(ProviderError::Refused(m)) if m.contains("(409)") => Ok(()),
             other => other.map(|_| ()),
         }
     }

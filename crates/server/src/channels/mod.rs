@@ -8,6 +8,23 @@
 //! widget's own HTTP API lives in `api::widget`.
 
 pub mod email;
+pub mod instagram;
 pub mod line;
 pub mod outbound;
 pub mod webhooks;
+
+/// Why a call to a messaging provider (LINE, Instagram) failed: worth retrying (the network,
+/// the provider's 5xx) or not (a refusal, the monthly quota, a closed messaging window).
+#[derive(Debug)]
+pub enum ProviderError {
+    Retry(String),
+    Refused(String),
+}
+
+impl std::fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProviderError::Retry(m) | ProviderError::Refused(m) => f.write_str(m),
+        }
+    }
+}

@@ -12,7 +12,7 @@
 
 pub mod contacts;
 pub mod conversations;
-pub mod line_outbox;
 pub mod messages;
+pub mod messaging_outbox;
 pub mod outbox;
 pub mod settings;

@@ -1,6 +1,6 @@
 //! What leaves a conversation the customer is not in live: every visible message that is not
 //! the customer's (an agent's reply, an auto-reply) goes out, planned as a job committed with
-//! the message ([`plan`]): on LINE by `line_outbox`, in an e-mail conversation (and a web
+//! the message ([`plan`]): on LINE and Instagram by `messaging_outbox`, in an e-mail conversation (and a web
 //! form's, from the workspace's e-mail channel's address) as a mail sent by [`send`], threaded into the customer's mail client
 //! (`Message-ID` from the message's id, `In-Reply-To` the newest mail of the conversation,
 //! `References` all of them, `Reply-To` the support address plus the conversation's id, the
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::error::DomainResult;
 use crate::app::AppState;
 use crate::channels::outbound::MailReply;
-use crate::inbox::line_outbox::{LineSendJob, LINE_SEND_JOB};
+use crate::inbox::messaging_outbox::{is_messaging, MessagingSendJob, MESSAGING_SEND_JOB};
 use crate::inbox::settings::face;
 
 pub const MAIL_JOB: &str = "mail_reply";
@@ -52,17 +52,17 @@ pub fn job(
     conversation_id: &str,
     after_seq: i64,
 ) -> Option<JobSpec> {
-    if channel.kind == "line" {
-        let job = LineSendJob {
+    if is_messaging(&channel.kind) {
+        let job = MessagingSendJob {
             workspace_id: channel.workspace_id.clone(),
             conversation_id: conversation_id.to_owned(),
             after_seq,
         };
         return Some(JobSpec {
-            kind: LINE_SEND_JOB.into(),
+            kind: MESSAGING_SEND_JOB.into(),
             payload: serde_json::to_string(&job).unwrap_or_default(),
             due_at: state.clock.now_ms(),
-            dedupe_key: Some(format!("line:{conversation_id}:{after_seq}")),
+            dedupe_key: Some(format!("messaging:{conversation_id}:{after_seq}")),
         });
     }
     if channel.kind != "email" && channel.kind != "form" {

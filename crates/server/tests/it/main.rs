@@ -18,6 +18,7 @@ mod forms;
 mod harassment;
 mod identity;
 mod imap;
+mod instagram;
 mod knowledge;
 mod lifecycle;
 mod line;

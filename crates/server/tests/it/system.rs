@@ -210,6 +210,8 @@ async fn health_metrics_and_openapi(app: TestApp) {
         ("/channel/v1/conversations", "post"),
         ("/channel/v1/contacts/{external_id}/orders", "put"),
         ("/hooks/line/{channel_key}", "post"),
+        ("/hooks/instagram/{channel_key}", "get"),
+        ("/hooks/instagram/{channel_key}", "post"),
         ("/channel/v1/conversations/{id}/messages", "get"),
         ("/channel/v1/conversations/{id}/messages", "post"),
         ("/api/v1/agents/invitations", "get"),

@@ -367,3 +367,137 @@ async fn webhooks_are_signed_retried_logged_and_disabled(app: TestApp) {
     assert_eq!(changed[0].3["data"]["id"], contact.as_str());
     assert_eq!(changed[0].3["data"]["name"], "山田 太郎");
 }
+
+/// A receiver written with the `standardwebhooks` package (PyPI), down at first: every event
+/// reaches it once it is up (retried with the same `webhook-id`), and the library verifies each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standard_webhooks_client_verifies_every_event_after_an_outage() {
+    let available = std::process::Command::new("python3")
+        .args(["-c", "import standardwebhooks"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !available {
+        madoguchi_store::testing::skip(
+            "the standardwebhooks package is not installed (pip install standardwebhooks)",
+        );
+        return;
+    }
+    let app = allowing_private(Backend::Sqlite).await.unwrap();
+    // The library checks timestamps against the real time: the server's clock starts there.
+    let real_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    app.clock.set(real_now);
+    let workspace = app.workspace_id.clone();
+    let admin = app
+        .agent_in(&workspace, "lead@example.jp", Role::Admin)
+        .await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let hook: Value = app
+        .post(
+            "/api/v1/webhooks",
+            &json!({"url": format!("http://127.0.0.1:{port}/hook"), "events": ["conversation.created", "message.created"]}),
+        )
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = hook["secret"].as_str().unwrap().to_owned();
+
+    // Events while the receiver is down: attempts fail and are retried.
+    let visitor = app.visitor().await;
+    let conversation = app.start(&visitor, "こんにちは").await;
+    app.reply(&admin, &conversation, "いらっしゃいませ", false)
+        .await;
+    for _ in 0..3 {
+        app.run_jobs().await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        app.clock.advance_secs(6);
+    }
+    let hook_id = hook["id"].as_str().unwrap();
+    let failed = app.store.webhook_attempts(hook_id, 50).await.unwrap();
+    assert!(
+        !failed.is_empty() && failed.iter().all(|a| a.error.is_some()),
+        "{failed:?}"
+    );
+
+    // The receiver comes up.
+    let log = std::env::temp_dir().join(format!("mdg-stdwh-{}.jsonl", madoguchi_store::new_id()));
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/standard_webhooks_receiver.py"
+    );
+    let mut receiver = tokio::process::Command::new("python3")
+        .arg(script)
+        .arg(port.to_string())
+        .arg(&secret)
+        .arg(&log)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let up = std::time::Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            up.elapsed() < std::time::Duration::from_secs(20),
+            "the receiver did not start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let lines = || -> Vec<Value> {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let started = std::time::Instant::now();
+    loop {
+        app.clock.advance_secs(10);
+        app.run_jobs().await;
+        let got = lines();
+        let kinds: std::collections::BTreeSet<String> = got
+            .iter()
+            .filter_map(|l| l["type"].as_str().map(str::to_owned))
+            .collect();
+        let messages = got
+            .iter()
+            .filter(|l| l["type"] == "message.created")
+            .count();
+        if kinds.contains("conversation.created") && messages >= 2 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "not every event arrived: {got:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let got = lines();
+    assert!(
+        got.iter().all(|l| l["ok"] == true),
+        "the library verified every request: {got:?}"
+    );
+    // At least once: what failed during the outage arrived later under the same id.
+    let ids: std::collections::BTreeSet<&str> =
+        got.iter().map(|l| l["id"].as_str().unwrap()).collect();
+    let failed_ids: std::collections::BTreeSet<&str> =
+        failed.iter().map(|a| a.message_id.as_str()).collect();
+    assert!(failed_ids.is_subset(&ids), "{failed_ids:?} ⊆ {ids:?}");
+    assert_eq!(
+        ids.len(),
+        3,
+        "the conversation and its two messages: {got:?}"
+    );
+    receiver.kill().await.unwrap();
+}
