@@ -76,6 +76,20 @@ pub struct MailboxView {
     pub folder: String,
 }
 
+/// A channel of the workspace; others (and malformed ids) are not found.
+pub(super) async fn channel_of(
+    state: &AppState,
+    workspace_id: &str,
+    id: &str,
+) -> ApiResult<Channel> {
+    check_id(id, "channel")?;
+    state
+        .store
+        .channel(workspace_id, id)
+        .await
+        .or_not_found("channel")
+}
+
 fn to_json(value: &impl Serialize) -> ApiResult<String> {
     serde_json::to_string(value).map_err(|err| AppError::new(ErrorCode::Internal, err.to_string()))
 }
@@ -416,12 +430,7 @@ async fn put_form(
     Path(id): Path<String>,
     Json(form): Json<FormDefinition>,
 ) -> ApiResult<Json<ChannelView>> {
-    check_id(&id, "channel")?;
-    let channel = state
-        .store
-        .channel(&admin.workspace_id, &id)
-        .await
-        .or_not_found("channel")?;
+    let channel = channel_of(&state, &admin.workspace_id, &id).await?;
     if channel.kind != "form" {
         return Err(AppError::not_found("form channel"));
     }
@@ -617,12 +626,7 @@ async fn update_channel(
     Path(id): Path<String>,
     Json(update): Json<ChannelUpdate>,
 ) -> ApiResult<Json<ChannelView>> {
-    check_id(&id, "channel")?;
-    let channel = state
-        .store
-        .channel(&admin.workspace_id, &id)
-        .await
-        .or_not_found("channel")?;
+    let channel = channel_of(&state, &admin.workspace_id, &id).await?;
     let name = match &update.name {
         Some(name) => parse_name(name)?,
         None => channel.name.clone(),

@@ -13,9 +13,7 @@ use crate::api::audit;
 use crate::app::auth::AgentAuth;
 use crate::app::AppState;
 use crate::channels::email::imap::{ImapMailbox, Session};
-use crate::http::error::{
-    check_id, ApiResult, AppError, ErrorBody, ErrorCode, Json, OrNotFound, Path,
-};
+use crate::http::error::{ApiResult, AppError, ErrorBody, ErrorCode, Json, Path};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(connect_mailbox, disconnect_mailbox))
@@ -33,12 +31,7 @@ async fn connect_mailbox(
     Path(id): Path<String>,
     Json(mailbox): Json<ImapMailbox>,
 ) -> ApiResult<Json<ChannelView>> {
-    check_id(&id, "channel")?;
-    let channel = state
-        .store
-        .channel(&admin.workspace_id, &id)
-        .await
-        .or_not_found("channel")?;
+    let channel = super::admin::channel_of(&state, &admin.workspace_id, &id).await?;
     if channel.kind != "email" {
         return Err(
             madoguchi_core::InvalidValue::new("channel", "is not an e-mail channel").into(),

@@ -6,10 +6,8 @@
 //! a story; echoes of our own sends are skipped), and the send API. Instagram lets a business
 //! answer only within 24 hours of the customer's last message: [`WINDOW_MS`].
 
-use hmac::{Hmac, Mac};
 use madoguchi_store::workspaces::Channel;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use super::webhooks::pinned_client;
 use super::ProviderError;
@@ -54,14 +52,10 @@ impl InstagramConnection {
 
 /// Whether `header` (`X-Hub-Signature-256`) signs `body` with `secret`.
 pub fn verify_signature(secret: &str, body: &[u8], header: &str) -> bool {
-    let Some(Ok(given)) = header.trim().strip_prefix("sha256=").map(hex::decode) else {
-        return false;
-    };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return false;
-    };
-    mac.update(body);
-    mac.verify_slice(&given).is_ok()
+    match header.trim().strip_prefix("sha256=").map(hex::decode) {
+        Some(Ok(given)) => super::signed_with(secret, body, &given),
+        _ => false,
+    }
 }
 
 /// The webhook's body: entries with their messaging events.

@@ -7,10 +7,8 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use hmac::{Hmac, Mac};
 use madoguchi_store::workspaces::Channel;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use super::webhooks::pinned_client;
 use super::ProviderError;
@@ -57,14 +55,9 @@ fn default_api_base() -> String {
 
 /// Whether `signature` (the `x-line-signature` header) signs `body` with `secret`.
 pub fn verify_signature(secret: &str, body: &[u8], signature: &str) -> bool {
-    let Ok(given) = STANDARD.decode(signature.trim()) else {
-        return false;
-    };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return false;
-    };
-    mac.update(body);
-    mac.verify_slice(&given).is_ok()
+    STANDARD
+        .decode(signature.trim())
+        .is_ok_and(|given| super::signed_with(secret, body, &given))
 }
 
 /// The webhook's body: the bot's user id and the events.

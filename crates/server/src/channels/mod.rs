@@ -13,6 +13,17 @@ pub mod line;
 pub mod outbound;
 pub mod webhooks;
 
+/// Whether `given` is the HMAC-SHA256 of `body` with `secret` (compared in constant time): how
+/// LINE and Meta sign their webhooks.
+pub fn signed_with(secret: &str, body: &[u8], given: &[u8]) -> bool {
+    use hmac::{Hmac, Mac};
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else {
+        return false;
+    };
+    mac.update(body);
+    mac.verify_slice(given).is_ok()
+}
+
 /// Why a call to a messaging provider (LINE, Instagram) failed: worth retrying (the network,
 /// the provider's 5xx) or not (a refusal, the monthly quota, a closed messaging window).
 #[derive(Debug)]

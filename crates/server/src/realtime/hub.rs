@@ -52,6 +52,23 @@ pub struct Event {
     pub visitor_frame: Option<Utf8Bytes>,
 }
 
+impl Event {
+    /// An event about `conversation` (who may see it follows from it); frames and `seq` to fill.
+    fn about(conversation: &Conversation) -> Self {
+        Self {
+            workspace_id: conversation.workspace_id.clone(),
+            contact_id: conversation.contact_id.clone(),
+            conversation_id: conversation.id.clone(),
+            team_id: conversation.team_id.clone(),
+            brand_id: conversation.brand_id.clone(),
+            seq: conversation.last_seq,
+            is_message: false,
+            agent_frame: Utf8Bytes::from_static(""),
+            visitor_frame: None,
+        }
+    }
+}
+
 /// A contact's profile after a change.
 #[derive(Debug)]
 pub struct ContactChange {
@@ -479,15 +496,11 @@ impl Hub {
 
     pub fn message_created(&self, conversation: &Conversation, message: &Message) {
         self.publish(Event {
-            workspace_id: conversation.workspace_id.clone(),
-            contact_id: conversation.contact_id.clone(),
-            conversation_id: conversation.id.clone(),
-            team_id: conversation.team_id.clone(),
-            brand_id: conversation.brand_id.clone(),
             seq: message.seq,
             is_message: true,
             agent_frame: agent_message_frame(message).into(),
             visitor_frame: (!message.private).then(|| visitor_message_frame(message).into()),
+            ..Event::about(conversation)
         });
     }
 
@@ -495,13 +508,6 @@ impl Hub {
     /// customer has it, or will not).
     pub fn message_updated(&self, conversation: &Conversation, message: &Message) {
         self.publish(Event {
-            workspace_id: conversation.workspace_id.clone(),
-            contact_id: conversation.contact_id.clone(),
-            conversation_id: conversation.id.clone(),
-            team_id: conversation.team_id.clone(),
-            brand_id: conversation.brand_id.clone(),
-            seq: conversation.last_seq,
-            is_message: false,
             agent_frame: frame_for(
                 "message.updated",
                 &message.conversation_id,
@@ -510,7 +516,7 @@ impl Hub {
                 &MessageView::from(message),
             )
             .into(),
-            visitor_frame: None,
+            ..Event::about(conversation)
         });
     }
 
@@ -531,27 +537,14 @@ impl Hub {
                 .into()
         });
         self.publish(Event {
-            workspace_id: conversation.workspace_id.clone(),
-            contact_id: conversation.contact_id.clone(),
-            conversation_id: conversation.id.clone(),
-            team_id: conversation.team_id.clone(),
-            brand_id: conversation.brand_id.clone(),
-            seq: conversation.last_seq,
-            is_message: false,
             agent_frame: agent_frame.to_string().into(),
             visitor_frame,
+            ..Event::about(conversation)
         });
     }
 
     pub fn conversation_updated(&self, conversation: &Conversation) {
         self.publish(Event {
-            workspace_id: conversation.workspace_id.clone(),
-            contact_id: conversation.contact_id.clone(),
-            conversation_id: conversation.id.clone(),
-            team_id: conversation.team_id.clone(),
-            brand_id: conversation.brand_id.clone(),
-            seq: conversation.last_seq,
-            is_message: false,
             agent_frame: frame(
                 "conversation.updated",
                 conversation,
@@ -568,6 +561,7 @@ impl Hub {
                 )
                 .into(),
             ),
+            ..Event::about(conversation)
         });
     }
 }
