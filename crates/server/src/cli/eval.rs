@@ -8,7 +8,9 @@
 //! `madoguchi eval faq`: loads a FAQ corpus as a knowledge base, sends every query through the
 //! bot's retrieval, and reports nDCG@10, Recall@10, MRR@10 and P@1 for the test half (odd query
 //! ids), the development half (even ids) and all queries, with per-query latency and index
-//! build time. Formats are those of LocalgovFAQ: `corpus.json` `{"id": "Question: …\nAnswer: …"}`,
+//! build time; and how the bot's own threshold answers: the share of answerable queries it
+//! answers and how many of those answers are right, and — for queries whose qrels entry is
+//! empty (`{}`: the FAQ has no answer) — how often it rightly abstains. Formats are those of LocalgovFAQ: `corpus.json` `{"id": "Question: …\nAnswer: …"}`,
 //! `queries.json` `{"qid": "query"}`, `qrels.json` `{"qid": {"docid": grade}}`.
 
 use std::collections::HashMap;
@@ -38,6 +40,44 @@ pub fn parse_entry(text: &str) -> FaqDoc {
         question: question.trim().to_owned(),
         alternatives: Vec::new(),
         answer: answer.trim().to_owned(),
+    }
+}
+
+/// How the bot's threshold answers: counts over answerable and unanswerable queries.
+#[derive(Debug, Default, PartialEq)]
+struct Answering {
+    answerable: usize,
+    answered: usize,
+    answered_correct: usize,
+    unanswerable: usize,
+    abstained: usize,
+}
+
+impl Answering {
+    fn answerable(&mut self, confident: bool, first_is_relevant: bool) {
+        self.answerable += 1;
+        if confident {
+            self.answered += 1;
+            self.answered_correct += usize::from(first_is_relevant);
+        }
+    }
+
+    fn unanswerable(&mut self, confident: bool) {
+        self.unanswerable += 1;
+        self.abstained += usize::from(!confident);
+    }
+
+    /// `answered_rate` of answerable queries, `answered_correct_rate` of those answered,
+    /// `abstained_rate` of unanswerable ones (`null` when there are none).
+    fn json(&self) -> serde_json::Value {
+        let rate = |n: usize, of: usize| (of > 0).then(|| n as f64 / of as f64);
+        json!({
+            "threshold": (f64::from(ANSWER_THRESHOLD) * 1000.0).round() / 1000.0,
+            "answered_rate": rate(self.answered, self.answerable),
+            "answered_correct_rate": rate(self.answered_correct, self.answered),
+            "unanswerable": self.unanswerable,
+            "abstained_rate": rate(self.abstained, self.unanswerable),
+        })
     }
 }
 
@@ -83,13 +123,20 @@ pub fn run(
     let mut latencies = Vec::with_capacity(qids.len());
     // P@1 of the queries the bot would answer directly (confidence over its threshold).
     let mut answered = Vec::new();
+    let mut answering = Answering::default();
     for qid in qids {
         let started = Instant::now();
         let found = index.search(&analyzer, &queries[qid], 10);
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        let confident = found.confidence >= ANSWER_THRESHOLD;
+        if qrels[qid].is_empty() {
+            answering.unanswerable(confident);
+            continue;
+        }
         let ranked: Vec<String> = found.hits.iter().map(|h| ids[h.doc].clone()).collect();
         let scores = score_query(&ranked, &qrels[qid]);
-        if found.confidence >= ANSWER_THRESHOLD {
+        answering.answerable(confident, scores.p1 > 0.0);
+        if confident {
             answered.push(scores.p1);
         }
         all.push(scores);
@@ -113,6 +160,7 @@ pub fn run(
                 "answered_share": answered.len() as f64 / all.len().max(1) as f64,
                 "answered_p@1": answered.iter().sum::<f64>() / answered.len().max(1) as f64,
             },
+            "answering": answering.json(),
             "index_build_ms": build_ms,
         });
         println!("{report}");
@@ -141,6 +189,7 @@ pub fn run(
             100.0 * answered.len() as f64 / all.len().max(1) as f64,
             answered.iter().sum::<f64>() / answered.len().max(1) as f64
         );
+        println!("answering: {}", answering.json());
     }
     Ok(())
 }
@@ -157,6 +206,27 @@ mod tests {
         assert_eq!(parse_entry("only text").question, "only text");
         assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 50.0), 2.0);
         assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 99.0), 4.0);
+    }
+
+    #[test]
+    fn answering_counts_answers_right_answers_and_abstentions() {
+        let mut a = Answering::default();
+        a.answerable(true, true);
+        a.answerable(true, false);
+        a.answerable(false, false);
+        a.answerable(false, true);
+        a.unanswerable(false);
+        a.unanswerable(true);
+        a.unanswerable(false);
+        let report = a.json();
+        assert_eq!(report["answered_rate"], 0.5);
+        assert_eq!(report["answered_correct_rate"], 0.5);
+        assert_eq!(report["unanswerable"], 3);
+        assert!((report["abstained_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(
+            Answering::default().json()["abstained_rate"],
+            serde_json::Value::Null
+        );
     }
 }
 

@@ -18,6 +18,45 @@ fn data_dir() -> Option<PathBuf> {
     None
 }
 
+/// Queries whose qrels entry is empty are unanswerable: the report says how often the bot
+/// abstains on them, beside how much it answers (and rightly) the others. A small fixture of
+/// our own (three articles, two answerable and two unanswerable questions).
+#[test]
+fn eval_faq_scores_abstention_on_unanswerable_queries() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/faq");
+    let output = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .args(["eval", "faq", "--json", "--corpus"])
+        .arg(dir.join("corpus.json"))
+        .arg("--queries")
+        .arg(dir.join("queries.json"))
+        .arg("--qrels")
+        .arg(dir.join("qrels.json"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let answering = &report["answering"];
+    assert_eq!(answering["unanswerable"], 2, "{report}");
+    assert_eq!(
+        report["all"]["queries"], 2,
+        "retrieval scores count answerable queries only"
+    );
+    for rate in ["answered_rate", "answered_correct_rate", "abstained_rate"] {
+        let value = answering[rate]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{rate}: {report}"));
+        assert!((0.0..=1.0).contains(&value), "{rate} = {value}");
+    }
+    assert_eq!(
+        answering["answered_correct_rate"], 1.0,
+        "the two shop questions: {report}"
+    );
+}
+
 #[test]
 fn eval_faq_reports_all_splits_as_json() {
     let Some(dir) = data_dir() else { return };
