@@ -1,6 +1,6 @@
 //! Instagram direct messages into the inbox. The webhook (`api::hooks`) checks the signature
 //! and commits each messaging event as a job; here a job turns its event into a contact
-//! (identity `instagram` + the Instagram-scoped user id) and a message through the one door —
+//! (identity `instagram` + the Instagram-scoped user id, named from the profile) and a message through the one door —
 //! text, a reply to a story (marked as such), photos and mentions named — into the customer's
 //! open conversation on the channel, else a new one. The message's client id comes from the
 //! event's `mid`, so a redelivered event is stored once; echoes of our own sends are skipped.
@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
 use crate::automation::intake;
-use crate::channels::instagram::Event;
+use crate::channels::instagram::{self, Event, InstagramConnection};
 
 pub const INSTAGRAM_EVENT_JOB: &str = "instagram_event";
 
@@ -47,6 +47,12 @@ pub async fn handle(state: &AppState, job: &InstagramEventJob) -> Result<&'stati
         )
         .await
         .map_err(failed)?;
+    let connection = InstagramConnection::of(&channel)?;
+    let allow_private = state.settings.webhooks_allow_private;
+    let contact = intake::named_from_profile(state, contact, || {
+        instagram::display_name(&connection, allow_private, &job.event.sender.id)
+    })
+    .await?;
     // A mid is long and of any characters: its digest makes the client id.
     let digest = hex::encode(Sha256::digest(message.mid.as_bytes()));
     let client_id = ClientId::parse(&format!("ig-{}", &digest[..40])).map_err(failed)?;

@@ -450,3 +450,42 @@ pub async fn customer_writes(
         }
     }
 }
+
+/// A messaging channel's contact, named from the provider's profile the first time (a profile
+/// that cannot be read leaves the name for later: the message is never held back for it).
+pub async fn named_from_profile<F, Fut>(
+    state: &AppState,
+    contact: Contact,
+    profile_name: F,
+) -> Result<Contact, String>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<String>, crate::channels::ProviderError>>,
+{
+    if contact.name.is_some() {
+        return Ok(contact);
+    }
+    let name = match profile_name().await {
+        Ok(Some(name)) => name,
+        Ok(None) => return Ok(contact),
+        Err(err) => {
+            tracing::warn!(contact = %contact.id, error = %err, "the provider's profile could not be read");
+            return Ok(contact);
+        }
+    };
+    let name: String = madoguchi_core::text::visible_only(&name, false)
+        .trim()
+        .chars()
+        .take(100)
+        .collect();
+    if name.is_empty() {
+        return Ok(contact);
+    }
+    let patch = madoguchi_store::contacts::ContactPatch {
+        name: Some(name),
+        ..Default::default()
+    };
+    crate::inbox::contacts::update(state, &contact.workspace_id, &contact.id, &patch)
+        .await
+        .map_err(|e| e.to_string())
+}

@@ -9,7 +9,7 @@
 
 use madoguchi_core::message::{ClientId, MessageBody, SenderKind};
 use madoguchi_store::attachments::NewAttachment;
-use madoguchi_store::contacts::{Contact, ContactPatch, IDENTITY_LINE};
+use madoguchi_store::contacts::{Contact, IDENTITY_LINE};
 use madoguchi_store::workspaces::Channel;
 use serde::{Deserialize, Serialize};
 
@@ -33,47 +33,6 @@ fn failed(err: impl std::fmt::Display) -> String {
     err.to_string()
 }
 
-/// The contact of a LINE user, named from their profile the first time (a profile that cannot
-/// be read leaves the name for later; the message is not held back).
-async fn contact_of(
-    state: &AppState,
-    channel: &Channel,
-    client: &LineClient<'_>,
-    user_id: &str,
-) -> Result<Contact, String> {
-    let contact = state
-        .store
-        .identified_contact(&channel.workspace_id, IDENTITY_LINE, user_id)
-        .await
-        .map_err(failed)?;
-    if contact.name.is_some() {
-        return Ok(contact);
-    }
-    match client.display_name(user_id).await {
-        Ok(Some(name)) => {
-            let name: String = madoguchi_core::text::visible_only(&name, false)
-                .chars()
-                .take(100)
-                .collect();
-            if name.trim().is_empty() {
-                return Ok(contact);
-            }
-            let patch = ContactPatch {
-                name: Some(name),
-                ..ContactPatch::default()
-            };
-            crate::inbox::contacts::update(state, &channel.workspace_id, &contact.id, &patch)
-                .await
-                .map_err(failed)
-        }
-        Ok(None) => Ok(contact),
-        Err(err) => {
-            tracing::warn!(channel = %channel.id, error = %err, "the LINE profile could not be read");
-            Ok(contact)
-        }
-    }
-}
-
 /// Handles one event; `Err` retries the job.
 pub async fn handle(state: &AppState, job: &LineEventJob) -> Result<&'static str, String> {
     let channel = state
@@ -92,7 +51,13 @@ pub async fn handle(state: &AppState, job: &LineEventJob) -> Result<&'static str
     else {
         return Ok("not from a user");
     };
-    let contact = contact_of(state, &channel, &client, user_id).await?;
+    let contact = state
+        .store
+        .identified_contact(&channel.workspace_id, IDENTITY_LINE, user_id)
+        .await
+        .map_err(failed)?;
+    let contact =
+        intake::named_from_profile(state, contact, || client.display_name(user_id)).await?;
     let message = match (event.kind.as_str(), &event.message) {
         ("message", Some(message)) => message,
         ("follow", _) => return Ok("followed"),

@@ -130,6 +130,41 @@ impl EventMessage {
     }
 }
 
+/// The customer's name (or user name) from their profile (`GET {graph_base}/{id}`).
+pub async fn display_name(
+    connection: &InstagramConnection,
+    allow_private: bool,
+    id: &str,
+) -> Result<Option<String>, ProviderError> {
+    let url = format!(
+        "{}/{id}?fields=name,username",
+        connection.graph_base.trim_end_matches('/')
+    );
+    let http = pinned_client(&url, allow_private)
+        .await
+        .map_err(ProviderError::Refused)?;
+    let response = http
+        .get(&url)
+        .bearer_auth(&connection.access_token)
+        .send()
+        .await
+        .map_err(|e| ProviderError::Retry(e.without_url().to_string()))?;
+    if !response.status().is_success() {
+        return Err(ProviderError::Refused(format!(
+            "profile: {}",
+            response.status()
+        )));
+    }
+    let profile: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|e| ProviderError::Retry(e.to_string()))?;
+    Ok(profile["name"]
+        .as_str()
+        .or(profile["username"].as_str())
+        .map(str::to_owned))
+}
+
 /// Sends a text to the customer (`POST {graph_base}/me/messages`).
 pub async fn send(
     connection: &InstagramConnection,
@@ -151,7 +186,12 @@ pub async fn send(
         .json(&body)
         .send()
         .await
-        .map_err(|e| ProviderError::Retry(format!("Instagram: {}", e.without_url())))?;
+        .map_err(|e| {
+            ProviderError::Retry(format!(
+                "Instagramにつながりません（再試行します）: {}",
+                e.without_url()
+            ))
+        })?;
     let status = response.status();
     if status.is_success() {
         return Ok(());
@@ -166,10 +206,13 @@ pub async fn send(
         .take(200)
         .collect();
     Err(if status.is_server_error() {
-        ProviderError::Retry(format!("Instagram answered {}: {detail}", status.as_u16()))
+        ProviderError::Retry(format!(
+            "Instagramの障害です（{}、再試行します）: {detail}",
+            status.as_u16()
+        ))
     } else {
         ProviderError::Refused(format!(
-            "Instagram refused the message ({}): {detail}",
+            "Instagramが受け付けませんでした（{}）: {detail}",
             status.as_u16()
         ))
     })

@@ -141,8 +141,12 @@ impl<'a> LineClient<'a> {
     async fn answer(
         sent: reqwest::Result<reqwest::Response>,
     ) -> Result<reqwest::Response, ProviderError> {
-        let response =
-            sent.map_err(|e| ProviderError::Retry(format!("LINE: {}", e.without_url())))?;
+        let response = sent.map_err(|e| {
+            ProviderError::Retry(format!(
+                "LINEにつながりません（再試行します）: {}",
+                e.without_url()
+            ))
+        })?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
@@ -157,10 +161,10 @@ impl<'a> LineClient<'a> {
             .collect();
         Err(match status.as_u16() {
             429 => ProviderError::Refused(format!(
-                "LINE refused the message (429: the monthly message quota or the rate limit is reached): {detail}"
+                "LINEの月間メッセージ数または送信頻度の上限に達しました（429: monthly quota / rate limit）: {detail}"
             )),
-            code if status.is_server_error() => ProviderError::Retry(format!("LINE answered {code}: {detail}")),
-            code => ProviderError::Refused(format!("LINE refused the message ({code}): {detail}")),
+            code if status.is_server_error() => ProviderError::Retry(format!("LINEの障害です（{code}、再試行します）: {detail}")),
+            code => ProviderError::Refused(format!("LINEが受け付けませんでした（{code}）: {detail}")),
         })
     }
 

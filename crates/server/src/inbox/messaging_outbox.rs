@@ -79,7 +79,7 @@ async fn deliver(
     message: &Message,
 ) -> Result<Result<(), ProviderError>, String> {
     let allow_private = state.settings.webhooks_allow_private;
-    let no_id = || ProviderError::Refused("the customer has no id at the provider".into());
+    let no_id = || ProviderError::Refused("お客様の宛先（ユーザーID）がありません".into());
     Ok(match channel.kind.as_str() {
         "line" => {
             let connection = LineConnection::of(channel)?;
@@ -107,7 +107,7 @@ async fn deliver(
                 .map_err(failed)?
             {
                 Err(ProviderError::Refused(
-                    "Instagram's 24-hour window to answer has closed (the customer wrote last more than 24 hours ago)".into(),
+                    "お客様の最後のメッセージから24時間を過ぎたため、Instagramでは送信できません（24-hour window closed）".into(),
                 ))
             } else {
                 match recipient(state, conversation, IDENTITY_INSTAGRAM).await? {

@@ -41,6 +41,12 @@ async fn start_fake_graph() -> (Sent, String) {
                 },
             ),
         )
+        .route(
+            "/{id}",
+            axum::routing::get(|| async {
+                axum::Json(json!({"name": "佐藤 美咲", "username": "misaki.s"}))
+            }),
+        )
         .with_state(sent.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -170,6 +176,10 @@ async fn instagram_dms(app: TestApp) {
     app.run_jobs().await;
     let conversations = list().await;
     assert_eq!(conversations.len(), 1);
+    assert_eq!(
+        conversations[0]["contact_name"], "佐藤 美咲",
+        "named from the profile"
+    );
     let id = conversations[0]["id"].as_str().unwrap().to_owned();
     let messages = app
         .get_json(&admin, &format!("/api/v1/conversations/{id}/messages"))
