@@ -15,19 +15,6 @@ async fn automation(app: &TestApp, token: &str, channel: &str) -> Value {
         .unwrap()
 }
 
-async fn open_area(client: &Client, app: &TestApp, area: &str) {
-    client
-        .goto(&format!("{}/admin#{area}", app.url))
-        .await
-        .unwrap();
-    client.refresh().await.unwrap();
-    client
-        .wait()
-        .for_element(Locator::Css("#page-title"))
-        .await
-        .unwrap();
-}
-
 async fn shot(client: &Client, name: &str) {
     save_screenshot(client, &format!("admin-{name}")).await;
 }

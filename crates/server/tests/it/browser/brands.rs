@@ -61,17 +61,8 @@ async fn an_admin_sets_up_two_brands_and_the_inbox_tells_them_apart() {
 
     let profiles = std::env::temp_dir().join(format!("mdg-brands-{}", std::process::id()));
     let client = browser(&driver, &profiles.join("owner")).await;
-    log_in(&client, &app, "owner@example.jp").await;
-    client
-        .wait()
-        .for_element(Locator::Css("#conversation-list"))
-        .await
-        .unwrap();
-    client
-        .goto(&format!("{}/admin#brands", app.url))
-        .await
-        .unwrap();
-    client.refresh().await.unwrap();
+    log_in_to_inbox(&client, &app, "owner@example.jp").await;
+    open_area(&client, &app, "brands").await;
     eventually("the empty state", || async {
         page_text(&client, ".admin-page .empty")
             .await
@@ -139,11 +130,7 @@ async fn an_admin_sets_up_two_brands_and_the_inbox_tells_them_apart() {
     save_screenshot(&client, "admin-brands").await;
 
     // The second widget goes to かえで屋 from the channels page.
-    client
-        .goto(&format!("{}/admin#channels", app.url))
-        .await
-        .unwrap();
-    client.refresh().await.unwrap();
+    open_area(&client, &app, "channels").await;
     let pick = client
         .wait()
         .for_element(Locator::Css("#channel-pick"))

@@ -84,17 +84,8 @@ async fn a_form_submission_becomes_a_conversation_and_a_bot_is_dropped() {
     // The admin: the embed code, and the fields as a list to edit.
     let profiles = std::env::temp_dir().join(format!("mdg-forms-{}", std::process::id()));
     let client = browser(&driver, &profiles.join("owner")).await;
-    log_in(&client, &app, "owner@example.jp").await;
-    client
-        .wait()
-        .for_element(Locator::Css("#conversation-list"))
-        .await
-        .unwrap();
-    client
-        .goto(&format!("{}/admin#channels", app.url))
-        .await
-        .unwrap();
-    client.refresh().await.unwrap();
+    log_in_to_inbox(&client, &app, "owner@example.jp").await;
+    open_area(&client, &app, "channels").await;
     client
         .wait()
         .for_element(Locator::Css("#channel-pick"))

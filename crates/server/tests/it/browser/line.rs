@@ -20,19 +20,10 @@ async fn a_line_account_is_connected_and_replies_show_their_delivery() {
         .await;
     let profiles = std::env::temp_dir().join(format!("mdg-line-{}", std::process::id()));
     let client = browser(&driver, &profiles.join("owner")).await;
-    log_in(&client, &app, "owner@example.jp").await;
-    client
-        .wait()
-        .for_element(Locator::Css("#conversation-list"))
-        .await
-        .unwrap();
+    log_in_to_inbox(&client, &app, "owner@example.jp").await;
 
     // Connecting from the channels page shows the webhook URL.
-    client
-        .goto(&format!("{}/admin#channels", app.url))
-        .await
-        .unwrap();
-    client.refresh().await.unwrap();
+    open_area(&client, &app, "channels").await;
     let name = client
         .wait()
         .for_element(Locator::Css("#channel-create input"))

@@ -312,6 +312,30 @@ async fn log_in(client: &Client, app: &TestApp, email: &str) {
         .unwrap();
 }
 
+/// Logs in and waits for the inbox.
+async fn log_in_to_inbox(client: &Client, app: &TestApp, email: &str) {
+    log_in(client, app, email).await;
+    client
+        .wait()
+        .for_element(Locator::Css("#conversation-list"))
+        .await
+        .unwrap();
+}
+
+/// Opens one admin area afresh (the page drawn from the API's current answers).
+async fn open_area(client: &Client, app: &TestApp, area: &str) {
+    client
+        .goto(&format!("{}/admin#{area}", app.url))
+        .await
+        .unwrap();
+    client.refresh().await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("#page-title"))
+        .await
+        .unwrap();
+}
+
 /// A shop's page that embeds the widget, served from another origin than Madoguchi.
 async fn shop_site(app: &TestApp) -> String {
     shop_page(app, "").await
