@@ -80,6 +80,7 @@ impl Backend {
             36 => "0036_brands.sql",
             37 => "0037_messaging_channels.sql",
             38 => "0038_shop_data.sql",
+            39 => "0039_article_vectors.sql",
         );
         match self {
             Backend::Sqlite => ALL.0,

@@ -39,6 +39,7 @@
 
 pub mod account_links;
 pub mod agents;
+pub mod article_vectors;
 pub mod attachments;
 pub mod audit;
 pub mod brands;

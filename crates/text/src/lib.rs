@@ -14,6 +14,8 @@
 //!   confidence for the bot's "answer or hand over" decision.
 //! - [`search`]: the full-text index over messages and subjects (tantivy over the analyzer's
 //!   terms), with highlighted snippets.
+//! - [`semantic`]: sentence encoders whose vectors are fused with BM25 in [`faq`], their
+//!   weights from registry packages.
 //! - [`metrics`]: nDCG@10, Recall@10, MRR@10, P@1; per-label precision/recall/F1, macro-F1.
 //!
 //! # Tasks
@@ -30,6 +32,7 @@ pub mod metrics;
 pub mod naive_bayes;
 pub mod normalize;
 pub mod search;
+pub mod semantic;
 
 pub use analyzer::{Analyzer, Synonyms};
 pub use faq::{FaqDoc, FaqIndex, Hit, Ranked};

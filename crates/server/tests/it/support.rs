@@ -435,6 +435,9 @@ pub async fn start_server(db: &TestDatabase, env: &[(&str, &str)]) -> Server {
     }
     // Only warnings and errors: the access log of a crash test would bury the test's output.
     command.env("RUST_LOG", "warn");
+    // No test server fetches the sentence encoder from the registry (tests that want it give
+    // a fetched models folder).
+    command.env("MADOGUCHI_FETCH_MODELS", "false");
     command.envs(env.iter().copied());
     let mut child = command
         .stdout(Stdio::piped())

