@@ -78,7 +78,11 @@ async fn metrics(
     }
     Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(state.store.commit_stats()),
+        state.metrics.render(state.store.commit_stats())
+            + &state.kb.timings.render(
+                "madoguchi_kb_search_seconds",
+                "Knowledge-base searches (help center, search API, bot), the query's embedding included.",
+            ),
     ))
 }
 

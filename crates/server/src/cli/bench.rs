@@ -10,7 +10,7 @@
 //! only, bounded in time.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -156,6 +156,8 @@ pub struct RealtimeOptions {
     pub articles: usize,
     /// Routing rules to set up first, none of which fires.
     pub rules: usize,
+    /// The fetched encoders the servers load (never fetched by a bench).
+    pub models: PathBuf,
     pub as_json: bool,
 }
 
@@ -204,6 +206,7 @@ async fn start_server(
     database_url: Option<&str>,
     visitors: usize,
     nats_url: Option<&str>,
+    models: &Path,
 ) -> anyhow::Result<Server> {
     let data_dir = temp_dir("server")?;
     let exe = std::env::current_exe()?;
@@ -228,6 +231,8 @@ async fn start_server(
             "1000000",
         )
         .env("RUST_LOG", "warn")
+        .env("MADOGUCHI_MODELS_DIR", models)
+        .env("MADOGUCHI_FETCH_MODELS", "false")
         .stdout(Stdio::piped())
         .kill_on_drop(true);
     let mut child = command.spawn()?;
@@ -248,6 +253,18 @@ async fn start_server(
     let Some(url) = url else {
         bail!("the server did not start")
     };
+    // The encoders load in the background: the run starts once they are ready (or absent).
+    let http = reqwest::Client::new();
+    for _ in 0..300 {
+        let health: Option<Value> = match http.get(format!("{url}/healthz")).send().await {
+            Ok(response) => response.json().await.ok(),
+            Err(_) => None,
+        };
+        if health.is_some_and(|h| h["semantic"]["state"] != "loading") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     if channel_key.is_none() {
         // Another node created the workspace (and the agent) already.
         return Ok(Server {
@@ -376,8 +393,9 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
     let mut servers = Vec::new();
     if options.url.is_none() {
         for _ in 0..options.nodes.max(1) {
+            let database_url = options.database_url.as_deref();
             servers
-                .push(start_server(options.database_url.as_deref(), options.visitors, nats).await?);
+                .push(start_server(database_url, options.visitors, nats, &options.models).await?);
         }
     }
     let server = servers.first();
@@ -596,6 +614,7 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (rss_mb, cpu_after) = usage(&pids);
+    let retrieval = retrieval_times(&http, &base).await;
     let cpu_pct = 100.0 * (cpu_after - cpu_before) / send_s.max(0.001);
     let undelivered = pending.lock().unwrap_or_else(|p| p.into_inner()).len() as u64;
     let mut agent_latencies = to_agents.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -619,6 +638,7 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
                 "indexing_lag_ms": summary(&index_lags), "indexing_probes": index_lags.len(),
                 "server_rss_mb": rss_mb, "server_cpu_pct": cpu_pct,
                 "visitors": options.visitors, "agents": options.agents, "setup_s": setup_s, "fd_limit": fd_limit,
+                "knowledge_search": retrieval,
             })
         );
     } else {
@@ -648,6 +668,9 @@ pub async fn realtime(options: RealtimeOptions) -> anyhow::Result<()> {
             index_lags.len()
         );
         println!("server: RSS {rss_mb:.0} MB, CPU {cpu_pct:.0}% of one core while sending");
+        if options.articles > 0 {
+            println!("knowledge search (the bot's, embedding included): {retrieval}");
+        }
     }
     for reader in readers {
         reader.abort();
@@ -822,4 +845,42 @@ pub async fn kpis(options: KpiOptions) -> anyhow::Result<()> {
     }
     store.close().await;
     Ok(())
+}
+
+/// The server's knowledge-search times (`madoguchi_kb_search_seconds` in `/metrics`, read
+/// from loopback) as bucket bounds: p50 and p99 are at most these, and which encoders it used.
+async fn retrieval_times(http: &reqwest::Client, base: &str) -> Value {
+    let text = match http.get(format!("{base}/metrics")).send().await {
+        Ok(response) => response.text().await.unwrap_or_default(),
+        Err(_) => return Value::Null,
+    };
+    let buckets: Vec<(f64, f64)> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("madoguchi_kb_search_seconds_bucket{le=\""))
+        .filter_map(|rest| {
+            let (le, count) = rest.split_once("\"} ")?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            Some((le * 1000.0, count.trim().parse().ok()?))
+        })
+        .collect();
+    let total = buckets.last().map_or(0.0, |b| b.1);
+    let bound = |p: f64| {
+        buckets
+            .iter()
+            .find(|(_, count)| *count >= total * p)
+            .map(|(le, _)| *le)
+    };
+    let semantic = match http.get(format!("{base}/healthz")).send().await {
+        Ok(response) => response
+            .json::<Value>()
+            .await
+            .ok()
+            .map(|h| h["semantic"].clone()),
+        Err(_) => None,
+    };
+    json!({"searches": total, "p50_ms_at_most": bound(0.5), "p99_ms_at_most": bound(0.99), "semantic": semantic})
 }

@@ -434,22 +434,27 @@ pub async fn run() -> anyhow::Result<()> {
         }) => {
             let weights = match weights.as_deref() {
                 None => None,
-                Some(
-                    &[question_words, question_bigrams, question_readings, answer_words, ref rest @ ..],
-                ) if rest.len() <= 2 => {
-                    let defaults = madoguchi_text::faq::Weights::default();
-                    Some(madoguchi_text::faq::Weights {
-                        question_words,
-                        question_bigrams,
-                        question_readings,
-                        answer_words,
-                        semantic: rest.first().copied().unwrap_or(defaults.semantic),
-                        semantic_answer: rest.get(1).copied().unwrap_or(defaults.semantic_answer),
-                    })
+                Some(values) if (4..=8).contains(&values.len()) => {
+                    let mut w = madoguchi_text::faq::Weights::default();
+                    let fields = [
+                        &mut w.question_words,
+                        &mut w.question_bigrams,
+                        &mut w.question_readings,
+                        &mut w.answer_words,
+                        &mut w.semantic,
+                        &mut w.semantic_answer,
+                        &mut w.word_vectors,
+                        &mut w.word_vectors_answer,
+                    ];
+                    for (field, value) in fields.into_iter().zip(values) {
+                        *field = *value;
+                    }
+                    Some(w)
                 }
                 Some(_) => anyhow::bail!(
-                    "--weights takes four to six numbers: question_words,question_bigrams,\
-                     question_readings,answer_words[,semantic[,semantic_answer]]"
+                    "--weights takes four to eight numbers: question_words,question_bigrams,\
+                     question_readings,answer_words[,semantic,semantic_answer,word_vectors,\
+                     word_vectors_answer]"
                 ),
             };
             let models = match models {
@@ -489,6 +494,7 @@ pub async fn run() -> anyhow::Result<()> {
                 nats_url: nats_url.clone(),
                 articles: *articles,
                 rules: *rules,
+                models: cli.settings(None)?.models_path(),
                 as_json: *json,
             })
             .await

@@ -1,4 +1,5 @@
-//! Process-wide counters, rendered in the Prometheus text format at `/metrics`.
+//! Process-wide counters and latency histograms, rendered in the Prometheus text format at
+//! `/metrics`.
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -72,5 +73,65 @@ impl Metrics {
             );
         }
         out
+    }
+}
+
+/// Upper bounds of the latency buckets, in milliseconds.
+const BUCKETS_MS: [f64; 10] = [0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 20.0, 50.0, 100.0];
+
+/// Durations counted into fixed buckets (a Prometheus histogram).
+#[derive(Debug, Default)]
+pub struct Histogram {
+    /// Per bucket of [`BUCKETS_MS`], then the overflow.
+    counts: [AtomicU64; BUCKETS_MS.len() + 1],
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, elapsed: std::time::Duration) {
+        let ms = elapsed.as_secs_f64() * 1000.0;
+        let bucket = BUCKETS_MS
+            .iter()
+            .position(|bound| ms <= *bound)
+            .unwrap_or(BUCKETS_MS.len());
+        self.counts[bucket].fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// `name` in the text format: cumulative buckets (`le` in seconds), sum and count.
+    pub fn render(&self, name: &str, help: &str) -> String {
+        let mut out = format!("# HELP {name} {help}\n# TYPE {name} histogram\n");
+        let mut total = 0;
+        for (i, count) in self.counts.iter().enumerate() {
+            total += count.load(Ordering::Relaxed);
+            let le = BUCKETS_MS
+                .get(i)
+                .map_or("+Inf".to_owned(), |ms| (ms / 1000.0).to_string());
+            let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {total}");
+        }
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {total}");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_histogram_counts_cumulatively() {
+        let h = Histogram::default();
+        h.observe(Duration::from_micros(300));
+        h.observe(Duration::from_millis(4));
+        h.observe(Duration::from_millis(400));
+        let text = h.render("x_seconds", "X.");
+        assert!(text.contains("x_seconds_bucket{le=\"0.0005\"} 1"), "{text}");
+        assert!(text.contains("x_seconds_bucket{le=\"0.005\"} 2"), "{text}");
+        assert!(text.contains("x_seconds_bucket{le=\"0.1\"} 2"), "{text}");
+        assert!(text.contains("x_seconds_bucket{le=\"+Inf\"} 3"), "{text}");
+        assert!(text.contains("x_seconds_count 3"), "{text}");
     }
 }

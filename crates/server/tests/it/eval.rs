@@ -128,13 +128,15 @@ fn eval_faq_with_the_encoder_beats_bm25_and_abstains() {
         return;
     };
     let report = eval_localgov(&dir, &["--models".as_ref(), models.as_os_str()]);
-    assert_eq!(report["semantic"]["model"], "use-m3", "{report}");
-    let encoder_p99 = report["semantic"]["encoder_ms"]["p99"].as_f64().unwrap();
-    assert!(encoder_p99 > 0.0, "{report}");
+    assert_eq!(report["semantic"], "use-m3+chive", "{report}");
+    for encoder in report["encoders"].as_array().unwrap() {
+        let p99 = encoder["encoder_ms"]["p99"].as_f64().unwrap();
+        assert!(p99 > 0.0, "each encoder's own cost is named: {encoder}");
+    }
     let ndcg = |split: &str| report[split]["ndcg@10"].as_f64().unwrap();
-    // Measured 0.592 (all), 0.587 (test), 0.596 (dev); BM25 alone 0.530.
-    assert!(ndcg("all") >= 0.59, "{report}");
-    assert!(ndcg("test") >= 0.58, "{report}");
+    // Measured 0.606 (all), 0.604 (test), 0.608 (dev); BM25 alone 0.530.
+    assert!(ndcg("all") >= 0.605, "{report}");
+    assert!(ndcg("test") >= 0.60, "{report}");
     let answering = &report["answering"];
     let rate = |name: &str| answering[name].as_f64().unwrap();
     assert!(rate("answered_correct_rate") >= 0.85, "{answering}");

@@ -79,7 +79,8 @@ async fn paraphrases_find_their_article_and_vectors_are_kept(app: TestApp) {
     app.state.kb.models.start(models, false);
     let semantic = settled_semantic(&app.http, &app.url).await;
     assert_eq!(semantic["state"], "ready", "{semantic}");
-    assert_eq!(semantic["model"], "use-m3");
+    assert_eq!(semantic["model"], "use-m3+chive");
+    assert_eq!(semantic["reason"], Value::Null, "{semantic}");
 
     let workspace = app.workspace_id.clone();
     let admin = app
@@ -128,7 +129,8 @@ async fn paraphrases_find_their_article_and_vectors_are_kept(app: TestApp) {
         first_hit(&app, &admin.token, "クレジットカード以外で払える？").await,
         "支払い方法を教えてください"
     );
-    // One vector per question and per answer, stored with the articles.
+    // One sentence vector per question and per answer, stored with the articles (the word
+    // vectors follow the index's IDF and are computed with it).
     let stored = app
         .store
         .article_vectors(&workspace, "use-m3")

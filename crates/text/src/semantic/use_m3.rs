@@ -329,7 +329,7 @@ impl Encoder for UseM3 {
         "use-m3"
     }
 
-    fn embed_query(&self, text: &str) -> Vec<f32> {
+    fn embed_query(&self, text: &str, _words: &[(String, f32)]) -> Vec<f32> {
         self.embed(text)
     }
 }
@@ -365,7 +365,7 @@ mod tests {
                 "{}",
                 sentence.text
             );
-            let vector = encoder.embed_query(&sentence.text);
+            let vector = encoder.embed_query(&sentence.text, &[]);
             assert_eq!(vector.len(), 512);
             let worst = vector
                 .iter()
