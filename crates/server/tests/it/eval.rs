@@ -134,7 +134,7 @@ fn eval_faq_with_the_encoder_beats_bm25_and_abstains() {
         assert!(p99 > 0.0, "each encoder's own cost is named: {encoder}");
     }
     let ndcg = |split: &str| report[split]["ndcg@10"].as_f64().unwrap();
-    // Measured 0.606 (all), 0.604 (test), 0.608 (dev); BM25 alone 0.530.
+    // Measured 0.609 (all), 0.608 (test), 0.610 (dev); BM25 alone 0.530.
     assert!(ndcg("all") >= 0.605, "{report}");
     assert!(ndcg("test") >= 0.60, "{report}");
     let answering = &report["answering"];

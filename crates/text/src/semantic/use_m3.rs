@@ -162,26 +162,33 @@ impl UseM3 {
     pub fn load(dir: &Path) -> Result<Self, SemanticError> {
         let pieces = SentencePiece::from_bytes(&std::fs::read(dir.join("sp.model"))?)?;
         let mut w = Weights(read_npz(&std::fs::read(dir.join("weights.npz"))?)?);
-        let mut table = vec![0_u8; 0];
-        let mut rows_per_chunk = 0;
-        let mut chunks = Vec::with_capacity(CHUNKS);
-        for i in 1..=CHUNKS {
-            match w.take(&format!("q{i}"))? {
-                Array {
-                    values: Values::U8(bytes),
-                    shape,
-                } if shape.get(1) == Some(&EMB) => {
-                    rows_per_chunk = shape[0];
-                    chunks.push(bytes);
-                }
-                _ => return Err(SemanticError::Format(format!("q{i} is not a u8 table"))),
+        // Chunk i holds the ids i, i + 17, i + 34, …; each is copied in and dropped at once.
+        let mut table = Vec::new();
+        for i in 0..CHUNKS {
+            let Array {
+                values: Values::U8(chunk),
+                shape,
+            } = w.take(&format!("q{}", i + 1))?
+            else {
+                return Err(SemanticError::Format(format!(
+                    "q{} is not a u8 table",
+                    i + 1
+                )));
+            };
+            if shape.get(1) != Some(&EMB) {
+                return Err(SemanticError::Format(format!(
+                    "q{} is not {EMB} wide",
+                    i + 1
+                )));
             }
-        }
-        table.resize(rows_per_chunk * CHUNKS * EMB, 0);
-        // Chunk i holds the ids i, i + 17, i + 34, …
-        for (i, chunk) in chunks.iter().enumerate() {
+            if table.is_empty() {
+                table = vec![0_u8; shape[0] * CHUNKS * EMB];
+            }
             for (j, row) in chunk.chunks_exact(EMB).enumerate() {
-                table[(j * CHUNKS + i) * EMB..][..EMB].copy_from_slice(row);
+                let at = (j * CHUNKS + i) * EMB;
+                if let Some(slot) = table.get_mut(at..at + EMB) {
+                    slot.copy_from_slice(row);
+                }
             }
         }
         let mut branches = Vec::new();
