@@ -16,7 +16,14 @@ both_backends!(
     the_bot_offers_only_what_fits_in_the_visitors_language
 );
 
-async fn article(app: &TestApp, admin: &Agent, title: &str, body: &str, status: &str) -> String {
+/// A new article in the category ご注文; its id.
+pub async fn article(
+    app: &TestApp,
+    admin: &Agent,
+    title: &str,
+    body: &str,
+    status: &str,
+) -> String {
     let created: Value = app
         .post(
             "/api/v1/articles",

@@ -12,6 +12,7 @@ use madoguchi_store::testing::TestDatabase;
 use madoguchi_store::Backend;
 use serde_json::{json, Value};
 
+use crate::knowledge::article;
 use crate::support::{both_backends, start_server, TestApp};
 
 both_backends!(paraphrases_find_their_article_and_vectors_are_kept);
@@ -101,21 +102,7 @@ async fn paraphrases_find_their_article_and_vectors_are_kept(app: TestApp) {
             "カード、コンビニ、銀行振込に対応しています。",
         ),
     ] {
-        let created: Value = app
-            .post(
-                "/api/v1/articles",
-                &json!({"title": title, "body": body, "status": "published", "category": "ご注文"}),
-            )
-            .bearer_auth(&admin.token)
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        ids.push(created["id"].as_str().unwrap().to_owned());
+        ids.push(article(&app, &admin, title, body, "published").await);
     }
     assert_eq!(
         first_hit(&app, &admin.token, "配達にかかる費用は？").await,
