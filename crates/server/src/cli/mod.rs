@@ -194,7 +194,8 @@ enum EvalCommand {
         queries: PathBuf,
         #[arg(long)]
         qrels: PathBuf,
-        /// Fusion weights `question_words,question_bigrams,question_readings,answer_words[,semantic[,semantic_answer]]`
+        /// Fusion weights `question_words,question_bigrams,question_readings,answer_words`, then
+        /// optionally `semantic,semantic_answer,word_vectors,word_vectors_answer,fused_answer_words`
         /// (for tuning on the development half; the defaults are what the bot uses).
         #[arg(long, value_delimiter = ',')]
         weights: Option<Vec<f32>>,
@@ -434,7 +435,7 @@ pub async fn run() -> anyhow::Result<()> {
         }) => {
             let weights = match weights.as_deref() {
                 None => None,
-                Some(values) if (4..=8).contains(&values.len()) => {
+                Some(values) if (4..=9).contains(&values.len()) => {
                     let mut w = madoguchi_text::faq::Weights::default();
                     let fields = [
                         &mut w.question_words,
@@ -445,6 +446,7 @@ pub async fn run() -> anyhow::Result<()> {
                         &mut w.semantic_answer,
                         &mut w.word_vectors,
                         &mut w.word_vectors_answer,
+                        &mut w.fused_answer_words,
                     ];
                     for (field, value) in fields.into_iter().zip(values) {
                         *field = *value;
@@ -452,9 +454,9 @@ pub async fn run() -> anyhow::Result<()> {
                     Some(w)
                 }
                 Some(_) => anyhow::bail!(
-                    "--weights takes four to eight numbers: question_words,question_bigrams,\
+                    "--weights takes four to nine numbers: question_words,question_bigrams,\
                      question_readings,answer_words[,semantic,semantic_answer,word_vectors,\
-                     word_vectors_answer]"
+                     word_vectors_answer,fused_answer_words]"
                 ),
             };
             let models = match models {

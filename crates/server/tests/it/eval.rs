@@ -134,9 +134,9 @@ fn eval_faq_with_the_encoder_beats_bm25_and_abstains() {
         assert!(p99 > 0.0, "each encoder's own cost is named: {encoder}");
     }
     let ndcg = |split: &str| report[split]["ndcg@10"].as_f64().unwrap();
-    // Measured 0.609 (all), 0.608 (test), 0.610 (dev); BM25 alone 0.530.
-    assert!(ndcg("all") >= 0.605, "{report}");
-    assert!(ndcg("test") >= 0.60, "{report}");
+    // Measured 0.618 (all), 0.617 (test), 0.618 (dev); BM25 alone 0.530.
+    assert!(ndcg("all") >= 0.615, "{report}");
+    assert!(ndcg("test") >= 0.61, "{report}");
     let answering = &report["answering"];
     let rate = |name: &str| answering[name].as_f64().unwrap();
     assert!(rate("answered_correct_rate") >= 0.85, "{answering}");
