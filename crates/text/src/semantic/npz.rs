@@ -41,7 +41,15 @@ pub fn parse_npy(data: &[u8]) -> Result<Array, SemanticError> {
     }
     let major = *data.get(6).ok_or_else(bad)?;
     let (len, start) = match major {
-        1 => (u16::from_le_bytes([data[8], data[9]]) as usize, 10),
+        1 => (
+            u16::from_le_bytes(
+                data.get(8..10)
+                    .ok_or_else(bad)?
+                    .try_into()
+                    .map_err(|_| bad())?,
+            ) as usize,
+            10,
+        ),
         _ => (
             u32::from_le_bytes(
                 data.get(8..12)
