@@ -42,6 +42,9 @@ pub struct Weights {
     /// Of the word vectors' cosines (question, answer).
     pub word_vectors: f32,
     pub word_vectors_answer: f32,
+    /// Of multilingual-e5-small's cosines (question, answer), when it is fused too.
+    pub e5: f32,
+    pub e5_answer: f32,
     /// Of the answer words when encoders are fused: they see the questions well, the words of
     /// the answers then weigh more in the lexical part.
     pub fused_answer_words: f32,
@@ -59,7 +62,53 @@ impl Default for Weights {
             semantic_answer: 2.0,
             word_vectors: 2.0,
             word_vectors_answer: 2.0,
+            e5: 8.0,
+            e5_answer: 10.0,
             fused_answer_words: 4.0,
+        }
+    }
+}
+
+impl Weights {
+    /// The weights tuned (on the development half) for the encoders fused, by name: beside
+    /// e5 the USE cosines and the answer words weigh less.
+    pub fn for_models(models: &[&str]) -> Self {
+        let mut weights = Self::default();
+        if models.contains(&"e5-small") {
+            weights.semantic = 2.0;
+            weights.semantic_answer = 1.0;
+            weights.fused_answer_words = 3.0;
+        }
+        weights
+    }
+
+    /// Replaces the first `values.len()` weights, in the order of the fields (for tuning;
+    /// `fused_answer_words` before e5's).
+    pub fn replaced(mut self, values: &[f32]) -> Self {
+        let fields = [
+            &mut self.question_words,
+            &mut self.question_bigrams,
+            &mut self.question_readings,
+            &mut self.answer_words,
+            &mut self.semantic,
+            &mut self.semantic_answer,
+            &mut self.word_vectors,
+            &mut self.word_vectors_answer,
+            &mut self.fused_answer_words,
+            &mut self.e5,
+            &mut self.e5_answer,
+        ];
+        for (field, value) in fields.into_iter().zip(values) {
+            *field = *value;
+        }
+        self
+    }
+
+    /// The weights of a sentence encoder's cosines: (question, answer).
+    fn of(&self, model: &str) -> (f32, f32) {
+        match model {
+            "e5-small" => (self.e5, self.e5_answer),
+            _ => (self.semantic, self.semantic_answer),
         }
     }
 }
@@ -99,16 +148,17 @@ pub struct FaqIndex {
     answer_words: FieldIndex,
     weights: Weights,
     synonyms: Synonyms,
-    /// The sentence encoder.
-    semantic: Option<Semantic>,
+    /// The sentence encoders, the calibrated one ([`CALIBRATED`]) first when it is there.
+    sentence: Vec<Semantic>,
     /// The word vectors.
     word_vectors: Option<Semantic>,
 }
 
-/// An encoder and each document's vectors.
+/// An encoder, each document's vectors, and the weights of its cosines (question, answer).
 struct Semantic {
     encoder: Arc<dyn Encoder>,
     docs: Vec<DocVectors>,
+    weights: (f32, f32),
 }
 
 /// A document's vectors: its question and each alternative, and the opening of its answer.
@@ -178,6 +228,9 @@ impl Semantic {
 /// A document vector below this cosine does not make a hit on its own (without a shared word).
 const SEMANTIC_FLOOR: f32 = 0.45;
 
+/// The sentence encoder whose cosines the confidence is calibrated on ([`CALIBRATION`]).
+const CALIBRATED: &str = "use-m3";
+
 impl FaqIndex {
     pub fn build(analyzer: &Analyzer, docs: &[FaqDoc], synonyms: Synonyms) -> Self {
         Self::build_weighted(analyzer, docs, synonyms, Weights::default())
@@ -231,7 +284,7 @@ impl FaqIndex {
             answer_words: FieldIndex::build(&answer_words),
             weights,
             synonyms,
-            semantic: None,
+            sentence: Vec::new(),
             word_vectors: None,
         }
     }
@@ -260,6 +313,7 @@ impl FaqIndex {
         self.word_vectors = Some(Semantic {
             encoder,
             docs: vectors,
+            weights: (self.weights.word_vectors, self.weights.word_vectors_answer),
         });
         self
     }
@@ -275,25 +329,30 @@ impl FaqIndex {
         words.iter().map(|w| (w.clone(), self.idf(w))).collect()
     }
 
-    /// Adds the semantic signal: `doc_vectors[i]` are document `i`'s vectors by `encoder`
+    /// Adds a sentence encoder: `doc_vectors[i]` are document `i`'s vectors by `encoder`
     /// (computed once and stored by the caller).
     pub fn with_semantic(
         mut self,
         encoder: Arc<dyn Encoder>,
         doc_vectors: Vec<DocVectors>,
     ) -> Self {
-        self.semantic = Some(Semantic {
+        let weights = self.weights.of(encoder.model());
+        self.sentence.push(Semantic {
             encoder,
             docs: doc_vectors,
+            weights,
         });
+        self.sentence
+            .sort_by_key(|s| s.encoder.model() != CALIBRATED);
         self
     }
 
-    /// The encoder fused into the ranking, if any.
+    /// The encoders fused into the ranking, if any.
     pub fn semantic_model(&self) -> Option<String> {
-        let names: Vec<&str> = [&self.semantic, &self.word_vectors]
-            .into_iter()
-            .flatten()
+        let names: Vec<&str> = self
+            .sentence
+            .iter()
+            .chain(&self.word_vectors)
             .map(|s| s.encoder.model())
             .collect();
         (!names.is_empty()).then(|| names.join("+"))
@@ -329,12 +388,18 @@ impl FaqIndex {
             }
         }
         let weighted = self.weighted(&words);
-        let cosines = self.semantic.as_ref().map(|s| s.cosines(query, &weighted));
-        let word_cosines = self
-            .word_vectors
-            .as_ref()
-            .map(|s| s.cosines(query, &weighted));
-        self.fuse(&mut scores, cosines.as_deref(), word_cosines.as_deref());
+        let cosines: Vec<(&Semantic, Vec<(f32, f32)>)> = self
+            .sentence
+            .iter()
+            .chain(&self.word_vectors)
+            .map(|s| (s, s.cosines(query, &weighted)))
+            .collect();
+        // The calibrated encoder's cosines weigh in the confidence and admit documents alone.
+        let calibrated = cosines
+            .first()
+            .filter(|(s, _)| s.encoder.model() == CALIBRATED)
+            .map(|(_, c)| c);
+        self.fuse(&mut scores, &cosines, calibrated);
         let mut hits: Vec<Hit> = scores
             .into_iter()
             .enumerate()
@@ -344,7 +409,7 @@ impl FaqIndex {
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.doc.cmp(&b.doc)));
         hits.truncate(k.max(2));
         let mut evidence = self.evidence(&words, &hits);
-        if let (Some(cosines), Some(best)) = (&cosines, hits.first()) {
+        if let (Some(cosines), Some(best)) = (calibrated, hits.first()) {
             evidence.question_cosine = Some(cosines[best.doc].0);
             evidence.answer_cosine = Some(cosines[best.doc].1);
         }
@@ -356,29 +421,28 @@ impl FaqIndex {
         }
     }
 
-    /// Adds the weighted cosines to documents the lexical side found or that are close enough
-    /// on their own; lexical scores are scaled to the query's best first.
+    /// Adds each encoder's weighted cosines to documents the lexical side found or that are
+    /// close enough on their own (by the calibrated encoder); lexical scores are scaled to the
+    /// query's best first.
     fn fuse(
         &self,
         scores: &mut [f32],
-        sentence: Option<&[(f32, f32)]>,
-        words: Option<&[(f32, f32)]>,
+        cosines: &[(&Semantic, Vec<(f32, f32)>)],
+        calibrated: Option<&Vec<(f32, f32)>>,
     ) {
-        if sentence.is_none() && words.is_none() {
+        if cosines.is_empty() {
             return;
         }
-        let w = &self.weights;
         let best = scores.iter().copied().fold(0.0_f32, f32::max);
         let scale = if best > 0.0 { 1.0 / best } else { 0.0 };
         for (doc, score) in scores.iter_mut().enumerate() {
-            let (question, answer) = sentence.map_or((0.0, 0.0), |c| c[doc]);
-            let (word_question, word_answer) = words.map_or((0.0, 0.0), |c| c[doc]);
-            if *score > 0.0 || question >= SEMANTIC_FLOOR {
+            let close = calibrated.is_some_and(|c| c[doc].0 >= SEMANTIC_FLOOR);
+            if *score > 0.0 || close {
                 *score = *score * scale
-                    + w.semantic * question
-                    + w.semantic_answer * answer
-                    + w.word_vectors * word_question
-                    + w.word_vectors_answer * word_answer;
+                    + cosines
+                        .iter()
+                        .map(|(s, c)| s.weights.0 * c[doc].0 + s.weights.1 * c[doc].1)
+                        .sum::<f32>();
             }
         }
     }
@@ -393,7 +457,7 @@ impl FaqIndex {
             .score_into(&bigrams, self.weights.question_bigrams, &mut scores);
         self.question_readings
             .score_into(words, self.weights.question_readings, &mut scores);
-        let answer_words = if self.semantic.is_some() || self.word_vectors.is_some() {
+        let answer_words = if !self.sentence.is_empty() || self.word_vectors.is_some() {
             self.weights.fused_answer_words
         } else {
             self.weights.answer_words

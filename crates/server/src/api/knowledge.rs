@@ -211,6 +211,7 @@ async fn create_article(
             &own_brand(&state, &admin.workspace_id, request.parse()?).await?,
         )
         .await?;
+    state.kb.refresh(&state.store, &admin.workspace_id);
     let target = format!("article:{}", article.id);
     audit(
         &state,
@@ -259,6 +260,7 @@ async fn update_article(
         )
         .await
         .or_not_found("article")?;
+    state.kb.refresh(&state.store, &admin.workspace_id);
     audit(
         &state,
         &admin,
@@ -478,6 +480,7 @@ async fn review_turn(
         }
         .parse()?;
         state.store.update_article(ws, article_id, &fields).await?;
+        state.kb.refresh(&state.store, ws);
         let detail = serde_json::json!({ "turn_id": id, "wording": turn.query });
         let target = format!("article:{article_id}");
         audit(&state, &auth.agent, "article.taught", &target, detail).await?;

@@ -39,13 +39,18 @@ pub struct Settings {
     /// at start, in the background; off for an offline install (the search is then lexical).
     #[serde(deserialize_with = "parsed")]
     pub fetch_models: bool,
+    /// The encoders fused into the search (`use-m3`, `chive`, `e5-small`), a list or
+    /// comma-separated text; the fast pair `use-m3,chive` when unset. `e5-small` ranks better
+    /// and costs tens of milliseconds a query more.
+    #[serde(deserialize_with = "names")]
+    pub encoders: Vec<String>,
     /// The bearer token `/metrics` asks for; while unset, only loopback clients may read it.
     pub metrics_token: Option<String>,
     /// Whether outgoing webhooks may reach private, loopback and link-local addresses (off:
     /// a webhook cannot be aimed at the server's own network).
     pub webhooks_allow_private: bool,
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name the client.
-    #[serde(deserialize_with = "crate::http::client_ip::deserialize_ranges")]
+    #[serde(deserialize_with = "ranges")]
     pub trusted_proxies: Vec<ProxyRange>,
     pub rate_limits: RateLimits,
     pub smtp: Smtp,
@@ -127,6 +132,34 @@ pub struct RateLimits {
 
 /// A number from the TOML file, or from an environment variable (always a string).
 /// A value from the TOML file as itself, or from the environment as text (`"30"`, `"false"`).
+/// Proxy ranges: a list from TOML (`["10.0.0.1", "192.168.0.0/16"]`) or from the environment
+/// (`MADOGUCHI_TRUSTED_PROXIES=10.0.0.1,192.168.0.0/16`).
+fn ranges<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<ProxyRange>, D::Error> {
+    names(deserializer)?
+        .iter()
+        .map(|item| ProxyRange::parse(item).map_err(serde::de::Error::custom))
+        .collect()
+}
+
+/// A list of names, or the same as comma-separated text (as the environment gives it).
+fn names<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match Raw::deserialize(deserializer)? {
+        Raw::List(items) => items,
+        Raw::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
+}
+
 fn parsed<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: serde::Deserializer<'de>,
@@ -172,6 +205,7 @@ impl Default for Settings {
             search_dir: None,
             models_dir: None,
             fetch_models: true,
+            encoders: madoguchi_text::semantic::default_encoders(),
             metrics_token: None,
             webhooks_allow_private: false,
             trusted_proxies: Vec::new(),
@@ -252,6 +286,15 @@ impl Settings {
         if let Some(url) = &self.database_url {
             madoguchi_store::Backend::from_url(url)
                 .map_err(|err| invalid(format!("database_url: {err}")))?;
+        }
+        if let Some(name) = self
+            .encoders
+            .iter()
+            .find(|name| madoguchi_text::semantic::package(name).is_none())
+        {
+            return Err(invalid(format!(
+                "encoders: {name:?} is not one of use-m3, chive, e5-small"
+            )));
         }
         Ok(())
     }
@@ -344,6 +387,7 @@ impl Settings {
             out.push_str(&format!("models_dir = {:?}\n", path.display().to_string()));
         }
         out.push_str(&format!("fetch_models = {}\n", self.fetch_models));
+        out.push_str(&format!("encoders = {:?}\n", self.encoders));
         if !self.trusted_proxies.is_empty() {
             let ranges: Vec<String> = self
                 .trusted_proxies
@@ -560,6 +604,19 @@ mod tests {
         assert!(
             Settings::load(None, env(&[("MADOGUCHI_TRUSTED_PROXIES", "nginx.local")])).is_err()
         );
+        let err = Settings::load(None, env(&[("MADOGUCHI_ENCODERS", "use-m3,bert")])).unwrap_err();
+        assert!(err.to_string().contains("\"bert\""), "{err}");
+    }
+
+    #[test]
+    fn encoders_default_to_the_fast_pair_and_come_from_a_list() {
+        assert_eq!(Settings::default().encoders, ["use-m3", "chive"]);
+        let chosen = Settings::load(
+            None,
+            env(&[("MADOGUCHI_ENCODERS", "use-m3, chive,e5-small")]),
+        )
+        .unwrap();
+        assert_eq!(chosen.encoders, ["use-m3", "chive", "e5-small"]);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::time::Instant;
 use anyhow::Context;
 use madoguchi_text::faq::{embedded_texts, DocVectors, Weights};
 use madoguchi_text::metrics::{mean, per_label, score_query, Scores};
-use madoguchi_text::semantic::{Encoder, PACKAGES};
+use madoguchi_text::semantic::{Encoder, Package};
 use madoguchi_text::{Analyzer, FaqDoc, FaqIndex, Synonyms};
 use serde_json::json;
 
@@ -47,11 +47,22 @@ pub fn parse_entry(text: &str) -> FaqDoc {
     }
 }
 
+/// What the bot's retrieval said of one query.
+#[derive(Debug, Clone, Copy)]
+struct Outcome {
+    confidence: f32,
+    /// `None`: the query is unanswerable.
+    first_is_relevant: Option<bool>,
+    /// The confidence with the query's relevant documents taken out.
+    without_answers: f32,
+}
+
 /// How the bot's threshold answers: counts over answerable and unanswerable queries, and over
 /// answerable ones asked again with their relevant documents taken out of the ranking (the
 /// FAQ then has no answer: a data set without unanswerable queries still tests abstention).
 #[derive(Debug, Default, PartialEq, Clone, Copy)]
 struct Answering {
+    threshold: f32,
     answerable: usize,
     answered: usize,
     answered_correct: usize,
@@ -80,13 +91,32 @@ impl Answering {
         self.abstained_answers_removed += usize::from(!confident);
     }
 
+    /// The counts of `outcomes` (confidence and whether the first hit is relevant, `None` for
+    /// an unanswerable query; then the confidence with the answers removed) at `threshold`.
+    fn at(outcomes: &[Outcome], threshold: f32) -> Self {
+        let mut counts = Self {
+            threshold,
+            ..Self::default()
+        };
+        for outcome in outcomes {
+            match outcome.first_is_relevant {
+                Some(relevant) => {
+                    counts.answerable(outcome.confidence >= threshold, relevant);
+                    counts.answers_removed(outcome.without_answers >= threshold);
+                }
+                None => counts.unanswerable(outcome.confidence >= threshold),
+            }
+        }
+        counts
+    }
+
     /// `answered_rate` of answerable queries, `answered_correct_rate` of those answered,
     /// `abstained_rate` of unanswerable ones (`null` when there are none), and
     /// `abstained_rate_answers_removed`.
     fn json(&self) -> serde_json::Value {
         let rate = |n: usize, of: usize| (of > 0).then(|| n as f64 / of as f64);
         json!({
-            "threshold": (f64::from(ANSWER_THRESHOLD) * 1000.0).round() / 1000.0,
+            "threshold": (f64::from(self.threshold) * 1000.0).round() / 1000.0,
             "answered_rate": rate(self.answered, self.answerable),
             "answered_correct_rate": rate(self.answered_correct, self.answered),
             "unanswerable": self.unanswerable,
@@ -108,10 +138,73 @@ fn scores_json(scores: &Scores, queries: usize) -> serde_json::Value {
     json!({"ndcg@10": scores.ndcg10, "recall@10": scores.recall10, "mrr@10": scores.mrr10, "p@1": scores.p1, "queries": queries})
 }
 
-/// Every fetched encoder in `models`, each with the time it took to load.
-fn load_encoders(models: &Path) -> anyhow::Result<Vec<(Arc<dyn Encoder>, f64)>> {
+/// `encoder`'s vectors of `texts`, read from `cache` where an earlier run left them (a file
+/// named by the model and a digest of the texts), else computed and left there.
+fn document_vectors(
+    encoder: &dyn Encoder,
+    texts: &[&str],
+    cache: Option<&Path>,
+) -> anyhow::Result<Vec<Vec<f32>>> {
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    for text in texts {
+        digest.update(text.as_bytes());
+        digest.update([0]);
+    }
+    let file = cache.map(|dir| {
+        let digest = hex::encode(&digest.finalize()[..8]);
+        dir.join(format!("{}-{digest}.vectors", encoder.model()))
+    });
+    if let Some(vectors) = file.as_deref().and_then(read_vectors) {
+        if vectors.len() == texts.len() {
+            return Ok(vectors);
+        }
+    }
+    let vectors: Vec<Vec<f32>> = texts
+        .iter()
+        .map(|t| encoder.embed_document(t, &[]))
+        .collect();
+    if let Some(file) = file {
+        let mut bytes = Vec::new();
+        for vector in &vectors {
+            bytes.extend_from_slice(&(vector.len() as u32).to_le_bytes());
+            bytes.extend(vector.iter().flat_map(|x| x.to_le_bytes()));
+        }
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&file, bytes).with_context(|| format!("cannot write {}", file.display()))?;
+    }
+    Ok(vectors)
+}
+
+/// Vectors written by [`document_vectors`]: each a little-endian length, then its floats.
+fn read_vectors(file: &Path) -> Option<Vec<Vec<f32>>> {
+    let bytes = std::fs::read(file).ok()?;
+    let mut vectors = Vec::new();
+    let mut rest = bytes.as_slice();
+    while !rest.is_empty() {
+        let (len, tail) = rest.split_at_checked(4)?;
+        let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
+        let (floats, tail) = tail.split_at_checked(len.checked_mul(4)?)?;
+        vectors.push(
+            floats
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        );
+        rest = tail;
+    }
+    Some(vectors)
+}
+
+/// The `packages`' encoders fetched into `models`, each with the time it took to load.
+fn load_encoders(
+    models: &Path,
+    packages: &[&Package],
+) -> anyhow::Result<Vec<(Arc<dyn Encoder>, f64)>> {
     let mut loaded = Vec::new();
-    for package in PACKAGES.iter().filter(|p| p.present(models)) {
+    for package in packages.iter().filter(|p| p.present(models)) {
         let started = Instant::now();
         let encoder = package
             .load(models)
@@ -121,13 +214,15 @@ fn load_encoders(models: &Path) -> anyhow::Result<Vec<(Arc<dyn Encoder>, f64)>> 
     Ok(loaded)
 }
 
-/// The FAQ evaluation; `models: None` keeps it lexical.
+/// The FAQ evaluation with the encoders of `models` (their folder, which to fuse); `None`
+/// keeps it lexical.
 pub fn run(
     corpus: &Path,
     queries: &Path,
     qrels: &Path,
-    weights: Option<Weights>,
-    models: Option<&Path>,
+    weights: Option<&[f32]>,
+    models: Option<(&Path, &[&Package])>,
+    cache: Option<&Path>,
     as_json: bool,
 ) -> anyhow::Result<()> {
     let corpus: HashMap<String, String> = read_json(corpus)?;
@@ -137,32 +232,27 @@ pub fn run(
     ids.sort_by_key(|id| id.parse::<u64>().unwrap_or(u64::MAX));
     let docs: Vec<FaqDoc> = ids.iter().map(|id| parse_entry(&corpus[*id])).collect();
 
-    let started = Instant::now();
-    let analyzer = Analyzer::new()?;
-    let mut index = FaqIndex::build_weighted(
-        &analyzer,
-        &docs,
-        Synonyms::default(),
-        weights.unwrap_or_default(),
-    );
-    let build_ms = started.elapsed().as_secs_f64() * 1000.0;
     let encoders = match models {
-        Some(dir) => load_encoders(dir)?,
+        Some((dir, packages)) => load_encoders(dir, packages)?,
         None => Vec::new(),
     };
+    let names: Vec<&str> = encoders.iter().map(|(e, _)| e.model()).collect();
+    let weights = Weights::for_models(&names).replaced(weights.unwrap_or_default());
+    let started = Instant::now();
+    let analyzer = Analyzer::new()?;
+    let mut index = FaqIndex::build_weighted(&analyzer, &docs, Synonyms::default(), weights);
+    let build_ms = started.elapsed().as_secs_f64() * 1000.0;
     let mut semantic = Vec::new();
     for (encoder, load_ms) in encoders {
         let started = Instant::now();
         index = if encoder.text_only() {
+            let texts: Vec<&str> = docs.iter().flat_map(embedded_texts).collect();
+            let mut computed = document_vectors(encoder.as_ref(), &texts, cache)?.into_iter();
             let vectors: Vec<DocVectors> = docs
                 .iter()
                 .map(|d| {
-                    let texts = embedded_texts(d);
-                    let vectors = texts
-                        .iter()
-                        .map(|t| encoder.embed_document(t, &[]))
-                        .collect();
-                    DocVectors::new(d, vectors)
+                    let n = embedded_texts(d).len();
+                    DocVectors::new(d, computed.by_ref().take(n).collect())
                 })
                 .collect();
             index.with_semantic(encoder.clone(), vectors)
@@ -199,37 +289,40 @@ pub fn run(
     let mut latencies = Vec::with_capacity(qids.len());
     // P@1 of the queries the bot would answer directly (confidence over its threshold).
     let mut answered = Vec::new();
-    // All, test (odd ids), development (even ids).
-    let mut answering = [Answering::default(); 3];
+    // Test (odd ids), development (even ids).
+    let (mut test_outcomes, mut dev_outcomes) = (Vec::new(), Vec::new());
     let position: HashMap<&String, usize> =
         ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     for qid in qids {
-        let split = if qid.parse::<u64>().unwrap_or(0) % 2 == 1 {
-            1
+        let outcomes = if qid.parse::<u64>().unwrap_or(0) % 2 == 1 {
+            &mut test_outcomes
         } else {
-            2
-        };
-        let mut count = |f: &dyn Fn(&mut Answering)| {
-            f(&mut answering[0]);
-            f(&mut answering[split]);
+            &mut dev_outcomes
         };
         let started = Instant::now();
         let found = index.search(&analyzer, &queries[qid], 10);
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
         let confident = found.confidence >= ANSWER_THRESHOLD;
         if qrels[qid].is_empty() {
-            count(&|a| a.unanswerable(confident));
+            outcomes.push(Outcome {
+                confidence: found.confidence,
+                first_is_relevant: None,
+                without_answers: found.confidence,
+            });
             continue;
         }
         let ranked: Vec<String> = found.hits.iter().map(|h| ids[h.doc].clone()).collect();
         let scores = score_query(&ranked, &qrels[qid]);
-        count(&|a| a.answerable(confident, scores.p1 > 0.0));
         let relevant: Vec<usize> = qrels[qid]
             .keys()
             .filter_map(|d| position.get(d).copied())
             .collect();
         let without = index.search_where(&analyzer, &queries[qid], 10, |d| !relevant.contains(&d));
-        count(&|a| a.answers_removed(without.confidence >= ANSWER_THRESHOLD));
+        outcomes.push(Outcome {
+            confidence: found.confidence,
+            first_is_relevant: Some(scores.p1 > 0.0),
+            without_answers: without.confidence,
+        });
         if confident {
             answered.push(scores.p1);
         }
@@ -243,6 +336,13 @@ pub fn run(
     latencies.sort_by(f64::total_cmp);
     let (p50, p99) = (percentile(&latencies, 50.0), percentile(&latencies, 99.0));
     let (m_all, m_test, m_dev) = (mean(&all), mean(&test), mean(&dev));
+    let all_outcomes = [test_outcomes.as_slice(), &dev_outcomes].concat();
+    let answering = [&all_outcomes, &test_outcomes, &dev_outcomes]
+        .map(|outcomes| Answering::at(outcomes, ANSWER_THRESHOLD));
+    // The trade-off other thresholds would make (all queries).
+    let curve: Vec<serde_json::Value> = (1..10)
+        .map(|tenth| Answering::at(&all_outcomes, tenth as f32 / 10.0).json())
+        .collect();
     if as_json {
         let report = json!({
             "all": scores_json(&m_all, all.len()),
@@ -256,6 +356,7 @@ pub fn run(
             },
             "answering": answering[0].json(),
             "answering_by_split": {"test": answering[1].json(), "dev": answering[2].json()},
+            "answering_by_threshold": curve,
             "index_build_ms": build_ms,
             "semantic": index.semantic_model(),
             "encoders": semantic,
@@ -293,6 +394,9 @@ pub fn run(
         println!("answering (all): {}", answering[0].json());
         println!("answering (test): {}", answering[1].json());
         println!("answering (dev): {}", answering[2].json());
+        for point in curve {
+            println!("  at another threshold: {point}");
+        }
     }
     Ok(())
 }
@@ -313,19 +417,32 @@ mod tests {
 
     #[test]
     fn answering_counts_answers_right_answers_and_abstentions() {
-        let mut a = Answering::default();
-        a.answerable(true, true);
-        a.answerable(true, false);
-        a.answerable(false, false);
-        a.answerable(false, true);
-        a.unanswerable(false);
-        a.unanswerable(true);
-        a.unanswerable(false);
-        let report = a.json();
+        let outcome = |confidence, first_is_relevant, without_answers| Outcome {
+            confidence,
+            first_is_relevant,
+            without_answers,
+        };
+        let outcomes = [
+            outcome(0.9, Some(true), 0.1),
+            outcome(0.8, Some(false), 0.6),
+            outcome(0.2, Some(false), 0.1),
+            outcome(0.3, Some(true), 0.0),
+            outcome(0.1, None, 0.1),
+            outcome(0.7, None, 0.7),
+            outcome(0.4, None, 0.4),
+        ];
+        let report = Answering::at(&outcomes, 0.5).json();
+        assert_eq!(report["threshold"], 0.5);
         assert_eq!(report["answered_rate"], 0.5);
         assert_eq!(report["answered_correct_rate"], 0.5);
         assert_eq!(report["unanswerable"], 3);
         assert!((report["abstained_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(report["abstained_rate_answers_removed"], 0.75);
+        // A stricter threshold answers less, and rightly.
+        let strict = Answering::at(&outcomes, 0.85).json();
+        assert_eq!(strict["answered_rate"], 0.25);
+        assert_eq!(strict["answered_correct_rate"], 1.0);
+        assert_eq!(strict["abstained_rate"], 1.0);
         assert_eq!(
             Answering::default().json()["abstained_rate"],
             serde_json::Value::Null

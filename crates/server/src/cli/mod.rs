@@ -90,6 +90,9 @@ enum ModelsCommand {
         /// Another folder than the server's.
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Which encoders (default: the settings' `encoders`).
+        #[arg(long, value_delimiter = ',')]
+        encoders: Option<Vec<String>>,
     },
 }
 
@@ -195,13 +198,20 @@ enum EvalCommand {
         #[arg(long)]
         qrels: PathBuf,
         /// Fusion weights `question_words,question_bigrams,question_readings,answer_words`, then
-        /// optionally `semantic,semantic_answer,word_vectors,word_vectors_answer,fused_answer_words`
-        /// (for tuning on the development half; the defaults are what the bot uses).
+        /// optionally `semantic,semantic_answer,word_vectors,word_vectors_answer,fused_answer_words,
+        /// e5,e5_answer` (for tuning on the development half; the defaults are what the bot uses).
         #[arg(long, value_delimiter = ',')]
         weights: Option<Vec<f32>>,
         /// The fetched encoders (default: the server's models folder, `data_dir/models`).
         #[arg(long)]
         models: Option<PathBuf>,
+        /// Which encoders to fuse (default: the settings' `encoders`).
+        #[arg(long, value_delimiter = ',')]
+        encoders: Option<Vec<String>>,
+        /// A folder keeping the documents' vectors between runs (for tuning: a slow encoder
+        /// then embeds the corpus once).
+        #[arg(long)]
+        vectors_cache: Option<PathBuf>,
         /// BM25 alone, even with an encoder fetched.
         #[arg(long)]
         lexical: bool,
@@ -400,12 +410,10 @@ pub async fn run() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Models(ModelsCommand::Fetch { dir }) => {
-            let dir = match dir {
-                Some(dir) => dir.clone(),
-                None => cli.settings(None)?.models_path(),
-            };
-            for package in madoguchi_text::semantic::PACKAGES {
+        Command::Models(ModelsCommand::Fetch { dir, encoders }) => {
+            let settings = cli.settings(None)?;
+            let dir = dir.clone().unwrap_or_else(|| settings.models_path());
+            for package in packages(encoders.as_ref().unwrap_or(&settings.encoders))? {
                 if package.present(&dir) {
                     println!("{} is in {}", package.name, dir.display());
                     continue;
@@ -430,41 +438,32 @@ pub async fn run() -> anyhow::Result<()> {
             qrels,
             weights,
             models,
+            encoders,
+            vectors_cache,
             lexical,
             json,
         }) => {
-            let weights = match weights.as_deref() {
-                None => None,
-                Some(values) if (4..=9).contains(&values.len()) => {
-                    let mut w = madoguchi_text::faq::Weights::default();
-                    let fields = [
-                        &mut w.question_words,
-                        &mut w.question_bigrams,
-                        &mut w.question_readings,
-                        &mut w.answer_words,
-                        &mut w.semantic,
-                        &mut w.semantic_answer,
-                        &mut w.word_vectors,
-                        &mut w.word_vectors_answer,
-                        &mut w.fused_answer_words,
-                    ];
-                    for (field, value) in fields.into_iter().zip(values) {
-                        *field = *value;
-                    }
-                    Some(w)
-                }
-                Some(_) => anyhow::bail!(
-                    "--weights takes four to nine numbers: question_words,question_bigrams,\
+            if let Some(values) = weights.as_deref() {
+                anyhow::ensure!(
+                    (4..=11).contains(&values.len()),
+                    "--weights takes four to eleven numbers: question_words,question_bigrams,\
                      question_readings,answer_words[,semantic,semantic_answer,word_vectors,\
-                     word_vectors_answer,fused_answer_words]"
-                ),
-            };
-            let models = match models {
-                Some(dir) => dir.clone(),
-                None => cli.settings(None)?.models_path(),
-            };
-            let models = (!*lexical).then_some(models.as_path());
-            crate::cli::eval::run(corpus, queries, qrels, weights, models, *json)
+                     word_vectors_answer,fused_answer_words,e5,e5_answer]"
+                );
+            }
+            let settings = cli.settings(None)?;
+            let models = models.clone().unwrap_or_else(|| settings.models_path());
+            let encoders = packages(encoders.as_ref().unwrap_or(&settings.encoders))?;
+            let models = (!*lexical).then_some((models.as_path(), encoders.as_slice()));
+            crate::cli::eval::run(
+                corpus,
+                queries,
+                qrels,
+                weights.as_deref(),
+                models,
+                vectors_cache.as_deref(),
+                *json,
+            )
         }
         Command::Bench(BenchCommand::Store { duration, json }) => {
             crate::cli::bench::store(cli.database_url.clone(), *duration, *json).await
@@ -602,6 +601,17 @@ pub async fn run() -> anyhow::Result<()> {
 }
 
 /// The first widget channel of the first workspace (made on an empty database).
+/// The packages of the encoders called `names`.
+fn packages(names: &[String]) -> anyhow::Result<Vec<&'static madoguchi_text::semantic::Package>> {
+    names
+        .iter()
+        .map(|name| {
+            madoguchi_text::semantic::package(name)
+                .with_context(|| format!("{name:?} is not an encoder (use-m3, chive or e5-small)"))
+        })
+        .collect()
+}
+
 async fn default_channel(store: &Store) -> anyhow::Result<madoguchi_store::workspaces::Channel> {
     let boot = ensure_default_workspace(store).await?;
     store
@@ -660,10 +670,11 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
             .context("cannot connect to NATS")?;
         println!("sharing events with other nodes through NATS");
     }
-    state
-        .kb
-        .models
-        .start(state.settings.models_path(), state.settings.fetch_models);
+    state.kb.models.start(
+        state.settings.models_path(),
+        state.settings.fetch_models,
+        &state.settings.encoders,
+    );
     let runner = crate::automation::jobs::spawn_runner(state.clone());
     crate::automation::indexing::spawn_indexer(state.clone());
     crate::automation::webhooks::spawn_dispatcher(state.clone());

@@ -7,7 +7,6 @@
 use std::net::IpAddr;
 
 use axum::http::HeaderMap;
-use serde::{Deserialize, Deserializer};
 
 /// One trusted proxy address, or a CIDR range of them (`10.0.0.0/8`, `fd00::/8`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,29 +63,6 @@ impl std::fmt::Display for ProxyRange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.network, self.prefix)
     }
-}
-
-/// A list from TOML (`["10.0.0.1", "192.168.0.0/16"]`) or from the environment
-/// (`MADOGUCHI_TRUSTED_PROXIES=10.0.0.1,192.168.0.0/16`).
-pub fn deserialize_ranges<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ProxyRange>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        List(Vec<String>),
-        Text(String),
-    }
-    let items = match Raw::deserialize(d)? {
-        Raw::List(items) => items,
-        Raw::Text(text) => text
-            .split(',')
-            .filter(|s| !s.trim().is_empty())
-            .map(str::to_owned)
-            .collect(),
-    };
-    items
-        .iter()
-        .map(|item| ProxyRange::parse(item).map_err(serde::de::Error::custom))
-        .collect()
 }
 
 /// The client's address, given the connecting `peer`, the request's headers and the proxies

@@ -4,8 +4,10 @@
 //! synonyms change — detected from the store, so every node sees edits made on any node (within
 //! the store's cache TTL, 2 s), or when the sentence encoder becomes ready. With the encoder,
 //! each article's question and alternatives have vectors, stored once per text
-//! ([`madoguchi_store::article_vectors`]); only new or edited texts are embedded at a rebuild.
-//! The help center's search and the bot use this same retrieval.
+//! ([`madoguchi_store::article_vectors`]); only new or edited texts are embedded at a rebuild,
+//! which saving an article starts at once in the background ([`KnowledgeBase::refresh`]), so
+//! the next search finds the vectors ready. The help center's search and the bot use this same
+//! retrieval.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -13,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use madoguchi_store::article_vectors::ArticleVector;
 use madoguchi_store::knowledge::{Article, KnowledgeVersion};
 use madoguchi_store::Store;
-use madoguchi_text::faq::{embedded_texts, DocVectors};
+use madoguchi_text::faq::{embedded_texts, DocVectors, Weights};
 use madoguchi_text::semantic::Encoder;
 use madoguchi_text::{Analyzer, FaqDoc, FaqIndex, Synonyms};
 use sha2::{Digest, Sha256};
@@ -232,8 +234,13 @@ impl KnowledgeBase {
             stored.push((encoder.clone(), vectors));
         }
         let built = tokio::task::spawn_blocking(move || {
-            let mut index =
-                FaqIndex::build(&analyzer, &docs, Synonyms::new(version.synonyms.clone()));
+            let names: Vec<&str> = encoders.iter().map(|e| e.model()).collect();
+            let mut index = FaqIndex::build_weighted(
+                &analyzer,
+                &docs,
+                Synonyms::new(version.synonyms.clone()),
+                Weights::for_models(&names),
+            );
             for (encoder, vectors) in stored {
                 index = index.with_semantic(encoder, vectors);
             }
@@ -255,6 +262,18 @@ impl KnowledgeBase {
             .unwrap_or_else(|p| p.into_inner())
             .insert(key, built.clone());
         Ok(built)
+    }
+
+    /// Rebuilds the workspace's index in the background after an article was saved: the new
+    /// texts are embedded and stored now rather than at the next search (brand shelves then
+    /// find them stored).
+    pub fn refresh(self: &Arc<Self>, store: &Store, workspace_id: &str) {
+        let (kb, store, workspace_id) = (self.clone(), store.clone(), workspace_id.to_owned());
+        tokio::spawn(async move {
+            if let Err(err) = kb.index(&store, &workspace_id, Shelf::All).await {
+                tracing::warn!(%err, "the knowledge index was not rebuilt after a save");
+            }
+        });
     }
 
     /// The `k` published articles on `shelf` that best answer `query`.

