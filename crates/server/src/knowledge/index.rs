@@ -6,7 +6,8 @@
 //! each article's question and alternatives have vectors, stored once per text
 //! ([`madoguchi_store::article_vectors`]); only new or edited texts are embedded at a rebuild,
 //! which saving an article starts at once in the background ([`KnowledgeBase::refresh`]), so
-//! the next search finds the vectors ready. The help center's search and the bot use this same
+//! the next search finds the vectors ready; one rebuild runs at a time (searches meanwhile
+//! wait for it, or use the lexical index while every article is embedded for new encoders). The help center's search and the bot use this same
 //! retrieval.
 
 use std::collections::{HashMap, HashSet};
@@ -88,6 +89,9 @@ impl Shelf<'_> {
 pub struct KnowledgeBase {
     analyzer: OnceCell<Arc<Analyzer>>,
     indexes: Mutex<HashMap<String, Arc<WorkspaceIndex>>>,
+    /// One rebuild at a time per index: the others wait for it (or, with an older index to
+    /// answer from, do not wait) instead of embedding the same texts again.
+    rebuilding: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// The sentence encoder (lexical search until it is ready).
     pub models: Arc<Models>,
     /// How long each search took (the query's embedding included), for `/metrics`.
@@ -192,6 +196,14 @@ impl KnowledgeBase {
             .cloned()
     }
 
+    fn cached(&self, key: &str) -> Option<Arc<WorkspaceIndex>> {
+        self.indexes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
+    }
+
     async fn index(
         &self,
         store: &Store,
@@ -201,18 +213,33 @@ impl KnowledgeBase {
         // A cheap check of what changed; articles are loaded only to rebuild.
         let version = store.knowledge_version(workspace_id).await?;
         let key = shelf.key(workspace_id);
-        let cached = self
-            .indexes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-            .cloned();
+        let cached = self.cached(&key);
         let encoders = self.models.encoders();
         let model = (!encoders.is_empty()).then(|| {
             let names: Vec<&str> = encoders.iter().map(|e| e.model()).collect();
             names.join("+")
         });
-        if let Some(index) = cached.filter(|i| i.version == version && i.model == model) {
+        let current =
+            |index: &Arc<WorkspaceIndex>| index.version == version && index.model == model;
+        if let Some(index) = cached.as_ref().filter(|i| current(i)) {
+            return Ok(index.clone());
+        }
+        let turn = self
+            .rebuilding
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let _turn = match (turn.try_lock(), cached) {
+            (Ok(turn), _) => turn,
+            // Another search is embedding every article for encoders that became ready: the
+            // index without them answers meanwhile. After an edit, the search waits for it
+            // (a few texts), so what was saved is what is found.
+            (Err(_), Some(older)) if older.model != model => return Ok(older),
+            (Err(_), _) => turn.lock().await,
+        };
+        if let Some(index) = self.cached(&key).filter(current) {
             return Ok(index);
         }
         let mut articles = store.articles(workspace_id, true).await?;

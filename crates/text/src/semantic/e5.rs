@@ -49,11 +49,13 @@ fn check_digests(dir: &Path) -> Result<(), SemanticError> {
 mod engine {
     use std::ffi::{c_char, c_int, c_void, CStr, CString};
     use std::path::Path;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use crate::semantic::SemanticError;
 
     type Embed = unsafe extern "C" fn(*mut c_void, *const c_char, c_int, *mut f32) -> c_int;
     type Free = unsafe extern "C" fn(*mut c_void);
+    type SetThreads = unsafe extern "C" fn(c_int);
 
     /// The loaded engine and model. The model is read-only once loaded (its weights are
     /// mapped, each call allocates its own scratch), so calls may come from any thread.
@@ -61,6 +63,12 @@ mod engine {
         model: *mut c_void,
         embed: Embed,
         free: Free,
+        /// OpenMP's `omp_set_num_threads` (for the calling thread's next parallel regions).
+        set_threads: SetThreads,
+        cores: c_int,
+        /// Calls under way: a call alone spreads over every core; calls side by side take one
+        /// each (teams of several threads each would fight over the cores, spinning).
+        in_flight: AtomicUsize,
         pub dim: usize,
     }
 
@@ -115,7 +123,7 @@ mod engine {
 
     impl Engine {
         pub fn load(dir: &Path) -> Result<Self, SemanticError> {
-            open(&dir.join(super::RUNTIME))?;
+            let runtime = open(&dir.join(super::RUNTIME))?;
             let engine = open(&dir.join(super::ENGINE))?;
             let load = symbol(engine, c"e5_load")?;
             let dim = symbol(engine, c"e5_dim")?;
@@ -133,6 +141,13 @@ mod engine {
                     std::mem::transmute::<*mut c_void, Free>(symbol(engine, c"e5_free")?),
                 )
             };
+            // SAFETY: OpenMP's signature.
+            let set_threads = unsafe {
+                std::mem::transmute::<*mut c_void, SetThreads>(symbol(
+                    runtime,
+                    c"omp_set_num_threads",
+                )?)
+            };
             let file = path(&dir.join(super::MODEL))?;
             // SAFETY: a C string naming the checked model file.
             let model = unsafe { load(file.as_ptr()) };
@@ -141,10 +156,14 @@ mod engine {
             }
             // SAFETY: a model the engine loaded.
             let dim = usize::try_from(unsafe { dim(model) }).unwrap_or(0);
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             let engine = Self {
                 model,
                 embed,
                 free,
+                set_threads,
+                cores: c_int::try_from(cores).unwrap_or(1),
+                in_flight: AtomicUsize::new(0),
                 dim,
             };
             if engine.dim == 0 {
@@ -156,6 +175,9 @@ mod engine {
         pub fn embed(&self, text: &str, query: bool) -> Option<Vec<f32>> {
             let text = CString::new(text.replace('\0', " ")).ok()?;
             let mut out = vec![0.0_f32; self.dim];
+            let alone = self.in_flight.fetch_add(1, Ordering::SeqCst) == 0;
+            // SAFETY: a plain OpenMP call, for this thread.
+            unsafe { (self.set_threads)(if alone { self.cores } else { 1 }) };
             // SAFETY: `out` holds e5_dim floats, as e5.h asks.
             let status = unsafe {
                 (self.embed)(
@@ -165,6 +187,7 @@ mod engine {
                     out.as_mut_ptr(),
                 )
             };
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
             (status == 0).then_some(out)
         }
     }
