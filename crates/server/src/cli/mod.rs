@@ -600,7 +600,6 @@ pub async fn run() -> anyhow::Result<()> {
     }
 }
 
-/// The first widget channel of the first workspace (made on an empty database).
 /// The packages of the encoders called `names`.
 fn packages(names: &[String]) -> anyhow::Result<Vec<&'static madoguchi_text::semantic::Package>> {
     names
@@ -612,6 +611,7 @@ fn packages(names: &[String]) -> anyhow::Result<Vec<&'static madoguchi_text::sem
         .collect()
 }
 
+/// The first widget channel of the first workspace (made on an empty database).
 async fn default_channel(store: &Store) -> anyhow::Result<madoguchi_store::workspaces::Channel> {
     let boot = ensure_default_workspace(store).await?;
     store

@@ -7,8 +7,8 @@
 //! ([`madoguchi_store::article_vectors`]); only new or edited texts are embedded at a rebuild,
 //! which saving an article starts at once in the background ([`KnowledgeBase::refresh`]), so
 //! the next search finds the vectors ready; one rebuild runs at a time (searches meanwhile
-//! wait for it, or use the lexical index while every article is embedded for new encoders). The help center's search and the bot use this same
-//! retrieval.
+//! wait for it, or use the lexical index while every article is embedded for new encoders).
+//! The help center's search and the bot use this same retrieval.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -89,8 +89,9 @@ impl Shelf<'_> {
 pub struct KnowledgeBase {
     analyzer: OnceCell<Arc<Analyzer>>,
     indexes: Mutex<HashMap<String, Arc<WorkspaceIndex>>>,
-    /// One rebuild at a time per index: the others wait for it (or, with an older index to
-    /// answer from, do not wait) instead of embedding the same texts again.
+    /// One rebuild at a time per index: the others wait for it (or, while new encoders embed
+    /// every article, answer from the index without them) instead of embedding the same texts
+    /// again.
     rebuilding: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// The sentence encoder (lexical search until it is ready).
     pub models: Arc<Models>,
