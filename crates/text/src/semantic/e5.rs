@@ -261,7 +261,8 @@ impl Encoder for E5 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::semantic::{cosine, package, testing::models};
+    use crate::semantic::package;
+    use crate::semantic::testing::{assert_reference, models};
 
     #[derive(serde::Deserialize)]
     struct Reference {
@@ -296,13 +297,7 @@ mod tests {
                 ),
             ] {
                 assert_eq!(vector.len(), 384);
-                let worst = vector
-                    .iter()
-                    .zip(expected)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0.0, f32::max);
-                assert!(worst < 1e-3, "{}: differs by {worst}", sentence.text);
-                assert!(cosine(&vector, expected) > 0.9999, "{}", sentence.text);
+                assert_reference(&vector, expected, 1e-3, &sentence.text);
             }
         }
         assert!(encoder.embed_query(" ", &[]).is_empty());

@@ -187,6 +187,19 @@ pub(crate) mod testing {
         eprintln!("SKIPPED: MADOGUCHI_TEST_MODELS names no fetched models");
         None
     }
+
+    /// An encoder's `vector` of `text` is the package's own `expected` one: no value further
+    /// than `tolerance`, and the same direction.
+    pub fn assert_reference(vector: &[f32], expected: &[f32], tolerance: f32, text: &str) {
+        assert_eq!(vector.len(), expected.len(), "{text}");
+        let worst = vector
+            .iter()
+            .zip(expected)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(worst < tolerance, "{text}: differs by {worst}");
+        assert!(super::cosine(vector, expected) > 0.9999, "{text}");
+    }
 }
 
 #[cfg(test)]

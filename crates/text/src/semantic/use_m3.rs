@@ -344,7 +344,8 @@ impl Encoder for UseM3 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::semantic::{cosine, testing::models, PACKAGES};
+    use crate::semantic::testing::{assert_reference, models};
+    use crate::semantic::PACKAGES;
 
     #[derive(serde::Deserialize)]
     struct Reference {
@@ -374,13 +375,7 @@ mod tests {
             );
             let vector = encoder.embed_query(&sentence.text, &[]);
             assert_eq!(vector.len(), 512);
-            let worst = vector
-                .iter()
-                .zip(&sentence.vector)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0, f32::max);
-            assert!(worst < 1e-4, "{}: differs by {worst}", sentence.text);
-            assert!(cosine(&vector, &sentence.vector) > 0.9999);
+            assert_reference(&vector, &sentence.vector, 1e-4, &sentence.text);
         }
     }
 }
